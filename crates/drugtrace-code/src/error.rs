@@ -1,0 +1,269 @@
+//! The one error type of every parser in this crate, with messages meant for the person at
+//! the scanner: each says what is wrong and, where it can, at which character.
+
+use std::fmt;
+
+use crate::{Gtin, GtinError};
+
+/// Why a string is not a trace code (or a part of one).
+///
+/// Positions (`pos`) count characters from 1 in the code after normalization (surrounding
+/// whitespace trimmed, full-width characters mapped to ASCII), which is what a person sees.
+/// Application identifiers (`ai`) are written without their brackets, such as `"21"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Nothing but whitespace was scanned.
+    Empty,
+    /// A Chinese trace code with the wrong number of digits.
+    Length {
+        /// The number of characters seen.
+        got: usize,
+    },
+    /// A character that should be a digit is not.
+    NotDigit {
+        /// One-based character position.
+        pos: usize,
+        /// The offending character.
+        ch: char,
+    },
+    /// A valid GTIN alone: the product's commodity barcode was scanned instead of the pack's
+    /// trace code, a common slip at the counter.
+    ProductBarcode {
+        /// The GTIN that was scanned.
+        gtin: Gtin,
+    },
+    /// The input looks like none of the code forms this crate reads.
+    Unrecognized,
+    /// A scanner prefix (symbology identifier, `]` + letter + digit) that is not known.
+    Symbology {
+        /// The identifier, such as `"]Z9"`.
+        id: String,
+    },
+    /// The GTIN in AI (01) or a Digital Link is wrong.
+    Gtin(GtinError),
+    /// An application identifier this crate does not know.
+    UnknownAi {
+        /// The digits read as the identifier.
+        ai: String,
+        /// One-based character position of the identifier.
+        pos: usize,
+    },
+    /// The code ends in the middle of an application identifier.
+    IncompleteAi {
+        /// The digits read before the end.
+        ai: String,
+        /// One-based character position of the identifier.
+        pos: usize,
+    },
+    /// The bracketed form has something other than `(` where an identifier should start.
+    ExpectedAi {
+        /// One-based character position.
+        pos: usize,
+        /// The character found there.
+        found: char,
+    },
+    /// A `(` in the bracketed form that no `)` closes.
+    UnclosedAi {
+        /// One-based character position of the `(`.
+        pos: usize,
+    },
+    /// The same application identifier appears twice with different values.
+    DuplicateAi {
+        /// The identifier.
+        ai: String,
+    },
+    /// A fixed-length field has the wrong length.
+    WrongLength {
+        /// The identifier.
+        ai: String,
+        /// The length the identifier requires.
+        expected: usize,
+        /// The length found.
+        got: usize,
+    },
+    /// A variable-length field is longer than its identifier allows.
+    TooLong {
+        /// The identifier.
+        ai: String,
+        /// The longest value allowed.
+        max: usize,
+        /// The length found.
+        got: usize,
+    },
+    /// A field has no value at all.
+    EmptyValue {
+        /// The identifier.
+        ai: String,
+    },
+    /// A character outside GS1's character set 82 in a serial, batch or other text field.
+    BadChar {
+        /// The identifier of the field.
+        ai: String,
+        /// One-based character position.
+        pos: usize,
+        /// The offending character.
+        ch: char,
+    },
+    /// The expiry date (AI 17) is not a date.
+    Expiry {
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        problem: ExpiryProblem,
+    },
+    /// No AI (01) GTIN: a GS1 pack cannot be identified without it.
+    MissingGtin,
+    /// No AI (21) serial: without it the code names a product, not one pack.
+    MissingSerial,
+    /// A Digital Link path without the `/01/{gtin}` primary key.
+    NoDigitalLinkGtin,
+    /// A Digital Link path ends with an identifier but no value after it.
+    MissingValue {
+        /// The identifier.
+        ai: String,
+    },
+    /// A `%` in a Digital Link that is not followed by two hexadecimal digits.
+    PercentEncoding {
+        /// One-based character position of the `%`.
+        pos: usize,
+    },
+}
+
+/// What is wrong with a YYMMDD expiry date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExpiryProblem {
+    /// Not exactly six ASCII digits.
+    Format,
+    /// The month is not 1 to 12.
+    Month(u32),
+    /// The day does not exist in the month (day 00, end of month, always does).
+    Day {
+        /// The day written.
+        day: u32,
+        /// The month written.
+        month: u32,
+    },
+    /// 29 February in a year whose two digits are not divisible by 4.
+    NotLeapYear {
+        /// The two-digit year.
+        yy: u32,
+    },
+}
+
+/// The name people use for the field of an application identifier, to make messages readable.
+pub(crate) fn field_name(ai: &str) -> &'static str {
+    match ai {
+        "01" => " GTIN",
+        "10" => " batch",
+        "17" => " expiry",
+        "21" => " serial",
+        _ => "",
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Empty => write!(f, "empty code"),
+            ParseError::Length { got } => write!(f, "expected 20 digits, got {got}"),
+            ParseError::NotDigit { pos, ch } => {
+                write!(f, "character {pos} is {ch:?}, not a digit")
+            }
+            ParseError::ProductBarcode { gtin } => write!(
+                f,
+                "{gtin} is a product barcode (GTIN), not the pack's trace code"
+            ),
+            ParseError::Unrecognized => write!(
+                f,
+                "not a trace code: expected 20 digits, a GS1 element string or a GS1 Digital Link"
+            ),
+            ParseError::Symbology { id } => {
+                write!(f, "unknown scanner prefix {id:?} (symbology identifier)")
+            }
+            // Transparent: the GTIN error's own message already says everything.
+            ParseError::Gtin(e) => fmt::Display::fmt(e, f),
+            ParseError::UnknownAi { ai, pos } => {
+                write!(f, "unknown application identifier {ai} at character {pos}")
+            }
+            ParseError::IncompleteAi { ai, pos } => write!(
+                f,
+                "the code ends inside application identifier {ai} at character {pos}"
+            ),
+            ParseError::ExpectedAi { pos, found } => write!(
+                f,
+                "expected '(' and an application identifier at character {pos}, found {found:?}"
+            ),
+            ParseError::UnclosedAi { pos } => {
+                write!(f, "the '(' at character {pos} is not closed by ')'")
+            }
+            ParseError::DuplicateAi { ai } => write!(
+                f,
+                "({ai}){} appears twice with different values",
+                field_name(ai)
+            ),
+            ParseError::WrongLength { ai, expected, got } => write!(
+                f,
+                "({ai}){} needs {expected} digits, got {got}",
+                field_name(ai)
+            ),
+            ParseError::TooLong { ai, max, got } => write!(
+                f,
+                "({ai}){} longer than {max} characters (it has {got})",
+                field_name(ai)
+            ),
+            ParseError::EmptyValue { ai } => write!(f, "({ai}){} is empty", field_name(ai)),
+            ParseError::BadChar { ai, pos, ch } => write!(
+                f,
+                "character {pos} is {ch:?}, not allowed in ({ai}){} (GS1 character set 82)",
+                field_name(ai)
+            ),
+            ParseError::Expiry { value, problem } => {
+                write!(f, "(17) expiry {value}: {problem}")
+            }
+            ParseError::MissingGtin => write!(f, "missing (01) GTIN"),
+            ParseError::MissingSerial => write!(f, "missing (21) serial"),
+            ParseError::NoDigitalLinkGtin => write!(f, "Digital Link path has no /01/ segment"),
+            ParseError::MissingValue { ai } => {
+                write!(f, "Digital Link path ends after /{ai}/ with no value")
+            }
+            ParseError::PercentEncoding { pos } => write!(
+                f,
+                "the '%' at character {pos} is not followed by two hexadecimal digits"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ExpiryProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpiryProblem::Format => write!(f, "expected 6 digits YYMMDD"),
+            ExpiryProblem::Month(m) => write!(f, "month {m} does not exist"),
+            ExpiryProblem::Day { day, month } => {
+                write!(f, "day {day} does not exist in month {month}")
+            }
+            ExpiryProblem::NotLeapYear { yy } => {
+                write!(f, "29 February needs a leap year, and {yy:02} is not one")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Transparent, like `thiserror`'s `#[error(transparent)]`: the message is the
+            // inner error's, so its source is the inner error's source, not the inner error.
+            ParseError::Gtin(e) => std::error::Error::source(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<GtinError> for ParseError {
+    fn from(e: GtinError) -> ParseError {
+        ParseError::Gtin(e)
+    }
+}

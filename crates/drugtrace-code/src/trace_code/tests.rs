@@ -1,0 +1,241 @@
+//! Tests of dispatch and of the promises the whole crate makes: every form round-trips,
+//! every form of one pack gives one key, and no input panics.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::element_string::has_bracketed_ai;
+
+/// The example pack most tests read: GTIN 09506000134352, expiry 2025-12-31, batch, serial.
+fn example(serial: &str, batch: Option<&str>) -> TraceCode {
+    let gtin = Gtin::parse("09506000134352").unwrap();
+    let expiry = Expiry::parse_yymmdd("251231").ok();
+    TraceCode::Gs1(Gs1Pack::new(gtin, serial, batch, expiry).unwrap())
+}
+
+fn china(s: &str) -> TraceCode {
+    TraceCode::China(ChinaCode::parse(s).unwrap())
+}
+
+#[test]
+fn good_inputs() {
+    let c = china("81234567890123456789");
+    let g = example("SER1", Some("LOT1"));
+    let cases = [
+        ("81234567890123456789", &c),
+        ("\u{3000}８１２３４５６７８９０１２３４５６７８９\r\n", &c),
+        ("]C081234567890123456789", &c),
+        ("]d2010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
+        ("]D2010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
+        ("]C1010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
+        (
+            "]Q3\u{1d}010950600013435217251231\u{1d}10LOT1\u{1d}21SER1",
+            &g,
+        ),
+        ("]e0(01)09506000134352(17)251231(10)LOT1(21)SER1", &g),
+        ("010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
+        ("\u{1d}010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
+        ("01095060001343521725123110LOT1<GS>21SER1", &g),
+        (
+            "（０１）０９５０６０００１３４３５２（１７）２５１２３１（１０）ＬＯＴ１（２１）ＳＥＲ１",
+            &g,
+        ),
+        (
+            "https://id.gs1.org/01/09506000134352/10/LOT1/21/SER1?17=251231",
+            &g,
+        ),
+        (
+            "HTTPS://example.com/p/01/9506000134352/10/LOT1/21/SER1?linkType=all&17=251231",
+            &g,
+        ),
+        (
+            "]Q1https://id.gs1.org/01/09506000134352/10/LOT1/21/SER1?17=251231",
+            &g,
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(TraceCode::parse(input).as_ref(), Ok(expected), "{input:?}");
+    }
+    // Unbracketed without any separator: the serial is last, so none is needed.
+    assert_eq!(
+        TraceCode::parse("01095060001343521725123121SER1"),
+        Ok(example("SER1", None))
+    );
+}
+
+#[test]
+fn bad_inputs() {
+    for (input, expected) in [
+        ("", "empty code"),
+        (" \u{3000}\t", "empty code"),
+        ("8123456789012345678", "expected 20 digits, got 19"),
+        ("812345678901234567890", "expected 20 digits, got 21"),
+        ("0123456789012345678", "expected 20 digits, got 19"),
+        ("8123x567890123456789", "character 5 is 'x', not a digit"),
+        (
+            "6901234567892",
+            "06901234567892 is a product barcode (GTIN), not the pack's trace code",
+        ),
+        (
+            "hello",
+            "not a trace code: expected 20 digits, a GS1 element string or a GS1 Digital Link",
+        ),
+        ("]", "unknown scanner prefix \"]\" (symbology identifier)"),
+        (
+            "]]]",
+            "unknown scanner prefix \"]]]\" (symbology identifier)",
+        ),
+        (
+            "]d20109506000134353\u{1d}21X",
+            "GTIN check digit is 3, but the other digits call for 2",
+        ),
+        (
+            "]d2010950600013435299X",
+            "unknown application identifier 99 at character 20",
+        ),
+        ("(01)09506000134352(17)251231", "missing (21) serial"),
+        (
+            "(01)09506000134352(17)251341(21)X",
+            "(17) expiry 251341: month 13 does not exist",
+        ),
+        (
+            "010950600013435221123456789012345678901",
+            "(21) serial longer than 20 characters (it has 21)",
+        ),
+        (
+            "https://id.gs1.org/gtin/123",
+            "Digital Link path has no /01/ segment",
+        ),
+        (
+            "(01)09506000134352(21)A(21)B",
+            "(21) serial appears twice with different values",
+        ),
+    ] {
+        let err = TraceCode::parse(input).unwrap_err();
+        assert_eq!(err.to_string(), expected, "{input:?}");
+    }
+}
+
+#[test]
+fn accessors() {
+    let c = china("81234567890123456789");
+    assert_eq!(c.product_key().to_string(), "8123456");
+    assert_eq!((c.batch(), c.expiry()), (None, None));
+    assert_eq!(c.to_string(), "81234567890123456789");
+    let g = example("S", Some("L"));
+    assert_eq!(g.product_key().to_string(), "(01)09506000134352");
+    assert_eq!(g.batch(), Some("L"));
+    assert_eq!(g.expiry(), Expiry::parse_yymmdd("251231").ok());
+    assert_eq!(g.to_string(), "(01)09506000134352(17)251231(10)L(21)S");
+    assert_eq!("81234567890123456789".parse::<TraceCode>(), Ok(c));
+}
+
+/// A string of 1 to 20 characters of GS1's set 82.
+fn cset82(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[!\"%&'()*+,\\-./0-9:;<=>?A-Z_a-z]{{1,{max}}}"))
+        .expect("valid regex")
+}
+
+/// Any expiry: a two-digit year read in 2000..2099, where Gregorian leap years are exactly
+/// the years whose two digits divide by 4, as GS1 assumes.
+fn expiry() -> impl Strategy<Value = Expiry> {
+    (2000i32..2100, 1u32..=12, 0u32..=31)
+        .prop_filter_map("day exists", |(y, m, d)| Expiry::from_ymd(y, m, d))
+}
+
+fn gs1_pack() -> impl Strategy<Value = Gs1Pack> {
+    (
+        0u64..10_000_000_000_000,
+        cset82(20),
+        proptest::option::of(cset82(20)),
+        proptest::option::of(expiry()),
+    )
+        .prop_map(|(body, serial, batch, expiry)| {
+            let gtin = Gtin::with_check_digit(body).unwrap();
+            Gs1Pack::new(gtin, &serial, batch.as_deref(), expiry).unwrap()
+        })
+}
+
+fn trace_code() -> impl Strategy<Value = TraceCode> {
+    prop_oneof![
+        (0..10u128.pow(20)).prop_map(|v| TraceCode::China(ChinaCode::from_value(v).unwrap())),
+        gs1_pack().prop_map(TraceCode::Gs1),
+    ]
+}
+
+/// Whether the bracketed form of `code` reads back unchanged: not when a serial or batch
+/// contains something like `(10)`, which no reader can tell from an AI.
+fn bracketed_form_is_unambiguous(code: &TraceCode) -> bool {
+    match code {
+        TraceCode::China(_) => true,
+        TraceCode::Gs1(p) => {
+            !has_bracketed_ai(p.serial()) && !p.batch().is_some_and(has_bracketed_ai)
+        }
+    }
+}
+
+/// Parses `s` and renders the result or the error, which must not panic either.
+fn parse_and_show(s: &str) {
+    match TraceCode::parse(s) {
+        Ok(code) => drop(code.to_string()),
+        Err(e) => drop(e.to_string()),
+    }
+}
+
+proptest! {
+    #[test]
+    fn display_round_trips(code in trace_code()) {
+        prop_assume!(bracketed_form_is_unambiguous(&code));
+        prop_assert_eq!(TraceCode::parse(&code.to_string()), Ok(code));
+    }
+
+    #[test]
+    fn every_form_gives_one_pack(p in gs1_pack()) {
+        let key = p.pack_key();
+        for form in [p.to_element_string(), p.to_digital_link("https://id.gs1.org")] {
+            let parsed = TraceCode::parse(&form);
+            prop_assert_eq!(&parsed, &Ok(TraceCode::Gs1(p.clone())), "{:?}", form);
+            prop_assert_eq!(parsed.unwrap().pack_key(), key);
+        }
+        // The element string without its prefix, as scanners configured not to send one do.
+        // Exactly 20 digits, though, are always read as a Chinese code, by design.
+        let bare = p.to_element_string().split_off(3);
+        if bare.len() != 20 || !bare.bytes().all(|b| b.is_ascii_digit()) {
+            prop_assert_eq!(TraceCode::parse(&bare), Ok(TraceCode::Gs1(p)));
+        }
+    }
+
+    #[test]
+    fn pack_keys_round_trip(code in trace_code()) {
+        let key = code.pack_key();
+        prop_assert_eq!(PackKey::from_bytes(key.as_bytes()), Ok(key));
+        let shown = key.to_string();
+        if !has_bracketed_ai(&shown[shown.find("(21)").map_or(0, |i| i + 4)..]) {
+            prop_assert_eq!(TraceCode::parse(&shown).map(|c| c.pack_key()), Ok(key));
+        }
+    }
+
+    #[test]
+    fn no_input_panics(s in "[0-9()\u{1d}/%０-９（）\\]dCQe2http:s?=&<GS>a-zé \u{3000}]{0,60}") {
+        parse_and_show(&s);
+    }
+
+    #[test]
+    fn no_printable_input_panics(s in "\\PC{0,60}") {
+        parse_and_show(&s);
+    }
+
+    #[test]
+    fn no_damaged_code_panics(code in trace_code(), form in 0..3usize, cut in any::<prop::sample::Index>(), ch in any::<char>()) {
+        let text = match (&code, form) {
+            (TraceCode::Gs1(p), 1) => p.to_element_string(),
+            (TraceCode::Gs1(p), 2) => p.to_digital_link("http://x"),
+            _ => code.to_string(),
+        };
+        let mut chars: Vec<char> = text.chars().collect();
+        let at = cut.index(chars.len());
+        parse_and_show(&chars[..at].iter().collect::<String>());
+        chars[at] = ch;
+        parse_and_show(&chars.iter().collect::<String>());
+    }
+}
