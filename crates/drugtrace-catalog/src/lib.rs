@@ -1,0 +1,17 @@
+//! The product catalog and the three-code mapping (三码映射): the insurance drug code
+//! (医保码) ↔ the drug identification prefix of trace codes (药品标识码) ↔ the commodity
+//! barcode (商品码, a GTIN), with each product's names, specification, manufacturer,
+//! approval number and units per pack.
+//!
+//! The catalog lives in memory and is read from and written to CSV; it knows nothing of the
+//! ledger, of storage beyond its CSV file, or of HTTP.
+
+mod catalog;
+mod csv_io;
+mod insurance_code;
+mod product;
+
+pub use catalog::{Catalog, CatalogError, RowRef};
+pub use csv_io::{COLUMNS, CatalogImportError, ImportSummary, RowError};
+pub use insurance_code::{InsuranceCode, InsuranceCodeError, InsuranceCodeKind};
+pub use product::{Product, ProductError, ProductSpec};
