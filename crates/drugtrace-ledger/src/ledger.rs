@@ -1,0 +1,266 @@
+//! The ledger: judges events against their packs' state and records them atomically.
+
+use std::collections::HashMap;
+
+use drugtrace_catalog::Catalog;
+use drugtrace_code::PackKey;
+
+use crate::gate::{Verdict, judge};
+use crate::{
+    CommitError, Event, EventKind, Outcome, PackState, PackWrite, Policy, Reason, Recorded,
+    SaleRecord, Store, StoreError, Timestamp,
+};
+
+/// What the ledger decided about one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Accepted, flagged or rejected, with the reason.
+    pub outcome: Outcome,
+    /// The event's position in its pack's log.
+    pub index: u32,
+    /// The event repeated a settlement already decided: nothing new was recorded, and this
+    /// is the earlier answer.
+    pub replayed: bool,
+    /// For sales and for events flagged `already_sold`: the pack's sales before this event,
+    /// the evidence behind a block.
+    pub prior_sales: Vec<SaleRecord>,
+}
+
+impl Decision {
+    /// Whether a sale's payment may go through.
+    pub fn allows_payment(&self) -> bool {
+        self.outcome.is_applied()
+    }
+}
+
+/// Why events could not be recorded. Nothing of the batch was recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Other writers kept changing the same packs.
+    #[error("gave up after {attempts} attempts: other writers kept changing the same packs")]
+    Contention {
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// How [`Ledger::rebuild`] treats stored states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildMode {
+    /// Compare only.
+    Check,
+    /// Replace every stored state with the one folded from its log.
+    Write,
+}
+
+/// What a rebuild found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Packs with a log.
+    pub packs: u64,
+    /// Events in all logs.
+    pub events: u64,
+    /// Packs whose stored state differed from their log's fold (or had no state, or a state
+    /// without a log), the first thousand.
+    pub mismatched: Vec<PackKey>,
+    /// How many packs differed in all.
+    pub mismatched_count: u64,
+}
+
+/// The pack ledger over a store, with the catalog and policy the gate judges by.
+#[derive(Debug)]
+pub struct Ledger<S> {
+    store: S,
+    catalog: Catalog,
+    policy: Policy,
+}
+
+/// Conflicting commits are retried this often before giving up; each retry rejudges the
+/// batch against fresh state, so a retry can never record a stale decision.
+const MAX_ATTEMPTS: u32 = 64;
+
+struct Pending {
+    expected: u32,
+    state: PackState,
+    events: Vec<Recorded>,
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger over `store`.
+    pub fn new(store: S, catalog: Catalog, policy: Policy) -> Ledger<S> {
+        Ledger {
+            store,
+            catalog,
+            policy,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Judges and records one event; for a sale, this is the gate: the answer says whether
+    /// the payment may go through, and it is durable before it is returned.
+    pub fn record(&self, event: Event) -> Result<Decision, LedgerError> {
+        let mut d = self.record_batch(std::slice::from_ref(&event))?;
+        Ok(d.pop().expect("one decision per event"))
+    }
+
+    /// Judges and records events in order (several may concern one pack) in one atomic,
+    /// durable commit, returning a decision per event.
+    pub fn record_batch(&self, events: &[Event]) -> Result<Vec<Decision>, LedgerError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let (decisions, writes) = self.judge_batch(events)?;
+            match self.store.commit(&writes) {
+                Ok(()) => return Ok(decisions),
+                Err(CommitError::Conflict(_)) => continue,
+                Err(CommitError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(LedgerError::Contention {
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    fn judge_batch(&self, events: &[Event]) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
+        let now = Timestamp::now();
+        let mut pending: HashMap<PackKey, Pending> = HashMap::new();
+        let mut order: Vec<PackKey> = Vec::new();
+        let mut decisions = Vec::with_capacity(events.len());
+        for event in events {
+            let p = match pending.entry(event.pack) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let state = self.store.pack(&event.pack)?.unwrap_or_default();
+                    order.push(event.pack);
+                    v.insert(Pending {
+                        expected: state.events,
+                        state,
+                        events: Vec::new(),
+                    })
+                }
+            };
+            let decision = match judge(&p.state, event, &self.catalog, &self.policy) {
+                Verdict::Replay { outcome, index } => Decision {
+                    outcome,
+                    index,
+                    replayed: true,
+                    prior_sales: p
+                        .state
+                        .sales
+                        .iter()
+                        .filter(|s| s.index < index)
+                        .cloned()
+                        .collect(),
+                },
+                Verdict::Record(event, outcome) => {
+                    let shows_sales = matches!(event.kind, EventKind::Sale(_))
+                        || outcome.reason() == Some(Reason::AlreadySold);
+                    let prior_sales = if shows_sales {
+                        p.state.sales.clone()
+                    } else {
+                        Vec::new()
+                    };
+                    let r = Recorded {
+                        index: p.state.events,
+                        recorded_at: now,
+                        event,
+                        outcome,
+                    };
+                    p.state.apply(&r);
+                    p.events.push(r);
+                    Decision {
+                        outcome,
+                        index: p.state.events - 1,
+                        replayed: false,
+                        prior_sales,
+                    }
+                }
+            };
+            decisions.push(decision);
+        }
+        let writes = order
+            .into_iter()
+            .filter_map(|k| {
+                let p = pending.remove(&k)?;
+                (!p.events.is_empty()).then_some(PackWrite {
+                    key: k,
+                    expected: p.expected,
+                    events: p.events,
+                    state: p.state,
+                })
+            })
+            .collect();
+        Ok((decisions, writes))
+    }
+
+    /// A pack's state.
+    pub fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
+        self.store.pack(key)
+    }
+
+    /// A pack's whole log.
+    pub fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
+        self.store.history(key)
+    }
+
+    /// Folds every pack's log into its state and compares it with the stored one; with
+    /// [`RebuildMode::Write`], stores the folded states. Run it with no writer active.
+    pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, StoreError> {
+        const CHUNK: usize = 10_000;
+        let mut report = RebuildReport::default();
+        let mut folded: Vec<(PackKey, PackState)> = Vec::new();
+        let mismatch = |report: &mut RebuildReport, key: PackKey| {
+            report.mismatched_count += 1;
+            if report.mismatched.len() < 1000 {
+                report.mismatched.push(key);
+            }
+        };
+        self.store.scan_logs(&mut |key, log| {
+            report.packs += 1;
+            report.events += log.len() as u64;
+            let state = PackState::fold(&log);
+            if self.store.pack(&key)?.as_ref() != Some(&state) {
+                mismatch(&mut report, key);
+            }
+            if mode == RebuildMode::Write {
+                folded.push((key, state));
+                if folded.len() >= CHUNK {
+                    self.store.put_states(&folded)?;
+                    folded.clear();
+                }
+            }
+            Ok(())
+        })?;
+        if !folded.is_empty() {
+            self.store.put_states(&folded)?;
+        }
+        // States with no log behind them cannot be derived from anything.
+        let mut orphans = Vec::new();
+        self.store.scan_states(&mut |key, _| {
+            if self.store.history(&key)?.is_empty() {
+                orphans.push(key);
+            }
+            Ok(())
+        })?;
+        for key in orphans {
+            mismatch(&mut report, key);
+        }
+        Ok(report)
+    }
+}

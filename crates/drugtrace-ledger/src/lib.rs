@@ -1,0 +1,35 @@
+//! The pack ledger: the append-only log of every pack's chain events, the per-pack state
+//! derived from it, and the sale gate that decides and records a sale atomically.
+//!
+//! A manufacturer commissions a pack, logistics ship and receive it, a hospital or pharmacy
+//! takes it in and sells it, perhaps in parts, perhaps takes it back. Each report is an
+//! [`Event`]; the [`Ledger`] judges it against the pack's [`PackState`] ([`gate::judge`]: a
+//! pure function), records it with its [`Outcome`] (rejected attempts too, as evidence), and
+//! commits through a [`Store`] whose only writes are per-pack conditional appends. A pack
+//! sold once is never paid for again: of two sales racing on one pack, exactly one wins.
+//!
+//! The crate knows nothing of files, HTTP or serialization formats; backends encode what
+//! they store themselves. The insured person's identity enters only as a [`PersonHash`].
+
+mod event;
+pub mod gate;
+mod ids;
+mod ledger;
+mod mem;
+mod policy;
+mod state;
+mod store;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+mod time;
+
+pub use event::{
+    Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleReturn, StockChange,
+};
+pub use ids::{Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId};
+pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport};
+pub use mem::MemStore;
+pub use policy::{Policy, UnknownCodePolicy};
+pub use state::{BlockedSale, Issue, PackState, SaleRecord};
+pub use store::{CommitError, PackWrite, Store, StoreError};
+pub use time::{Date, TimeError, Timestamp};

@@ -1,0 +1,89 @@
+//! The in-memory store: the reference the other backends are tested against.
+
+use std::collections::BTreeMap;
+
+use drugtrace_code::PackKey;
+use parking_lot::Mutex;
+
+use crate::{CommitError, PackState, PackWrite, Recorded, Store, StoreError};
+
+/// A store in memory, lost when dropped. Small and obviously right, it is the model that
+/// the shared test suite holds every backend to, and what tests of the ledger's rules use.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    packs: Mutex<BTreeMap<PackKey, (PackState, Vec<Recorded>)>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+}
+
+impl Store for MemStore {
+    fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
+        Ok(self.packs.lock().get(key).map(|(s, _)| s.clone()))
+    }
+
+    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError> {
+        let mut packs = self.packs.lock();
+        let moved: Vec<PackKey> = writes
+            .iter()
+            .filter(|w| packs.get(&w.key).map_or(0, |(_, log)| log.len() as u32) != w.expected)
+            .map(|w| w.key)
+            .collect();
+        if !moved.is_empty() {
+            return Err(CommitError::Conflict(moved));
+        }
+        for w in writes {
+            let (state, log) = packs.entry(w.key).or_default();
+            log.extend(w.events.iter().cloned());
+            *state = w.state.clone();
+        }
+        Ok(())
+    }
+
+    fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
+        Ok(self
+            .packs
+            .lock()
+            .get(key)
+            .map(|(_, log)| log.clone())
+            .unwrap_or_default())
+    }
+
+    fn scan_logs(
+        &self,
+        visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let snapshot: Vec<_> = self
+            .packs
+            .lock()
+            .iter()
+            .map(|(k, (_, log))| (*k, log.clone()))
+            .collect();
+        snapshot.into_iter().try_for_each(|(k, log)| visit(k, log))
+    }
+
+    fn scan_states(
+        &self,
+        visit: &mut dyn FnMut(PackKey, PackState) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let snapshot: Vec<_> = self
+            .packs
+            .lock()
+            .iter()
+            .map(|(k, (s, _))| (*k, s.clone()))
+            .collect();
+        snapshot.into_iter().try_for_each(|(k, s)| visit(k, s))
+    }
+
+    fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError> {
+        let mut packs = self.packs.lock();
+        for (k, s) in states {
+            packs.entry(*k).or_default().0 = s.clone();
+        }
+        Ok(())
+    }
+}

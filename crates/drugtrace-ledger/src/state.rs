@@ -1,0 +1,213 @@
+//! A pack's state: a fold over its log, never anything more.
+
+use drugtrace_catalog::InsuranceCode;
+
+use crate::{
+    Batch, Date, EventKind, InstitutionId, Outcome, PersonHash, Reason, Recorded, SettlementId,
+    Timestamp,
+};
+
+/// Everything the gate needs to know about one pack, derived from its log alone.
+///
+/// *Invariant:* folding a pack's recorded events in order with [`PackState::apply`] from
+/// [`PackState::default`] gives exactly the stored state; `drugtrace rebuild` relies on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackState {
+    /// Events recorded for the pack, rejected ones included: the pack's version.
+    pub events: u32,
+    /// The commission, if a manufacturer issued the code.
+    pub issue: Option<Issue>,
+    /// Batch, from the commission or the first scan that carried one.
+    pub batch: Option<Batch>,
+    /// Expiry, from the commission or the first scan that carried one.
+    pub expiry: Option<Date>,
+    /// The party that last took the pack in, shipped or received it.
+    pub holder: Option<InstitutionId>,
+    /// The product the intake's delivery note named.
+    pub delivered_as: Option<InsuranceCode>,
+    /// Units in a whole pack, fixed at the first sale.
+    pub pack_units: Option<u32>,
+    /// Sales that went through, split sales each on their own.
+    pub sales: Vec<SaleRecord>,
+    /// Sale attempts that were blocked, latest last, at most [`PackState::MAX_BLOCKED`].
+    pub blocked: Vec<BlockedSale>,
+    /// Blocked sale attempts in all (the list above keeps only the latest).
+    pub blocked_count: u32,
+    /// Whether the pack was recalled.
+    pub recalled: bool,
+    /// Whether the pack was destroyed.
+    pub destroyed: bool,
+    /// When the latest event happened.
+    pub last_at: Option<Timestamp>,
+}
+
+/// How a code was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// The manufacturer.
+    pub by: InstitutionId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A sale that went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRecord {
+    /// The sale event's position in the pack's log.
+    pub index: u32,
+    /// When it happened.
+    pub at: Timestamp,
+    /// The selling institution.
+    pub institution: InstitutionId,
+    /// The settlement.
+    pub settlement: SettlementId,
+    /// The buyer's hash.
+    pub person: Option<PersonHash>,
+    /// Units sold.
+    pub units: u32,
+    /// Units since returned.
+    pub returned: u32,
+    /// The amount, in fen.
+    pub amount_fen: i64,
+    /// Whether the insurance fund paid.
+    pub fund_paid: bool,
+    /// What the gate said: accepted, or flagged (a code never issued, say).
+    pub outcome: Outcome,
+}
+
+impl SaleRecord {
+    /// Units of this sale still out with the buyer.
+    pub fn units_out(&self) -> u32 {
+        self.units - self.returned
+    }
+}
+
+/// A sale attempt the gate blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedSale {
+    /// The attempt's position in the pack's log.
+    pub index: u32,
+    /// The institution that tried.
+    pub institution: InstitutionId,
+    /// Its settlement.
+    pub settlement: SettlementId,
+    /// Why it was blocked.
+    pub reason: Reason,
+}
+
+impl PackState {
+    /// Blocked attempts kept in the state for idempotent replies; all stay in the log.
+    pub const MAX_BLOCKED: usize = 16;
+
+    /// Applies one recorded event. Only the recorded outcome is consulted, never the catalog
+    /// or the policy, so that the fold is the same today as when the event was recorded.
+    pub fn apply(&mut self, r: &Recorded) {
+        self.events = r.index + 1;
+        let e = &r.event;
+        if let Outcome::Rejected(reason) = r.outcome {
+            if let EventKind::Sale(s) = &e.kind {
+                self.blocked_count += 1;
+                self.blocked.push(BlockedSale {
+                    index: r.index,
+                    institution: e.actor.clone(),
+                    settlement: s.settlement.clone(),
+                    reason,
+                });
+                if self.blocked.len() > Self::MAX_BLOCKED {
+                    self.blocked.remove(0);
+                }
+            }
+            return;
+        }
+        self.last_at = Some(self.last_at.map_or(e.at, |t| t.max(e.at)));
+        if self.batch.is_none() {
+            self.batch = e.lot.batch.clone();
+        }
+        if self.expiry.is_none() {
+            self.expiry = e.lot.expiry;
+        }
+        match &e.kind {
+            EventKind::Commission => {
+                self.issue = Some(Issue {
+                    by: e.actor.clone(),
+                    at: e.at,
+                });
+                if let Some(b) = &e.lot.batch {
+                    self.batch = Some(b.clone());
+                }
+                if let Some(x) = e.lot.expiry {
+                    self.expiry = Some(x);
+                }
+                self.holder = Some(e.actor.clone());
+            }
+            EventKind::Ship { .. } | EventKind::Receive { .. } | EventKind::StockChange(_) => {
+                self.holder = Some(e.actor.clone());
+            }
+            EventKind::Intake(i) => {
+                self.holder = Some(e.actor.clone());
+                if i.product.is_some() {
+                    self.delivered_as = i.product.clone();
+                }
+            }
+            EventKind::Sale(s) => {
+                let pack_units = s.pack_units.unwrap_or(1);
+                self.pack_units.get_or_insert(pack_units);
+                self.sales.push(SaleRecord {
+                    index: r.index,
+                    at: e.at,
+                    institution: e.actor.clone(),
+                    settlement: s.settlement.clone(),
+                    person: s.person,
+                    units: s.units.unwrap_or(pack_units),
+                    returned: 0,
+                    amount_fen: s.amount_fen,
+                    fund_paid: s.fund_paid,
+                    outcome: r.outcome,
+                });
+            }
+            EventKind::SaleReturn(ret) => {
+                if let Some(i) = self.returnable_sale(ret.settlement.as_ref()) {
+                    let sale = &mut self.sales[i];
+                    let units = ret.units.unwrap_or(sale.units_out()).min(sale.units_out());
+                    sale.returned += units;
+                }
+            }
+            EventKind::Destroy => self.destroyed = true,
+            EventKind::Recall => self.recalled = true,
+        }
+    }
+
+    /// Rebuilds a state from a pack's whole log.
+    pub fn fold<'a>(log: impl IntoIterator<Item = &'a Recorded>) -> PackState {
+        let mut s = PackState::default();
+        for r in log {
+            s.apply(r);
+        }
+        s
+    }
+
+    /// The sale a return refers to: the one with that settlement, or the latest with units
+    /// still out.
+    pub fn returnable_sale(&self, settlement: Option<&SettlementId>) -> Option<usize> {
+        match settlement {
+            Some(id) => self.sales.iter().rposition(|s| &s.settlement == id),
+            None => self.sales.iter().rposition(|s| s.units_out() > 0),
+        }
+    }
+
+    /// Units still unsold, once the pack's size is known (before the first sale: `None`).
+    pub fn units_left(&self) -> Option<u32> {
+        let sold: u32 = self.sales.iter().map(SaleRecord::units_out).sum();
+        self.pack_units.map(|p| p.saturating_sub(sold))
+    }
+
+    /// Whether a manufacturer issued the code.
+    pub fn is_issued(&self) -> bool {
+        self.issue.is_some()
+    }
+
+    /// Whether every unit of the pack is sold.
+    pub fn is_sold_out(&self) -> bool {
+        self.units_left() == Some(0)
+    }
+}

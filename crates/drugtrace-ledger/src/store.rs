@@ -1,0 +1,112 @@
+//! The storage contract: a few per-pack operations that an embedded key-value store and a
+//! distributed SQL database can both honour.
+
+use drugtrace_code::PackKey;
+
+use crate::{PackState, Recorded};
+
+/// New events for one pack and the state they lead to, written together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackWrite {
+    /// The pack.
+    pub key: PackKey,
+    /// How many events the pack had when the writer read it: the version it judged against.
+    pub expected: u32,
+    /// The events to append, their indexes running on from `expected`.
+    pub events: Vec<Recorded>,
+    /// The pack's state after them.
+    pub state: PackState,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The disk or the file system failed.
+    #[error("storage I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// Stored bytes do not decode: the store is damaged or from an incompatible version.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The backend reported an error of its own.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+}
+
+/// Why a commit wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// These packs gained events since the writer read them; read them again and rejudge.
+    #[error("{} pack(s) changed since they were read, first {}", .0.len(), .0[0])]
+    Conflict(Vec<PackKey>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where the ledger keeps its packs.
+///
+/// Each pack has an append-only log of [`Recorded`] events and a state derived from it; the
+/// pack's version is its number of events. Every write is conditional on versions, so two
+/// writers racing on one pack cannot both win, and no backend needs a lock across packs.
+///
+/// *Contract shared by every backend* (checked by the `testkit` suite):
+/// - reads see every commit that has returned `Ok`;
+/// - [`Store::commit`] is all or nothing, and returns `Ok` only once its events are durable;
+/// - a pack's events are never changed or removed once committed.
+pub trait Store: Send + Sync {
+    /// The pack's state, or `None` if no event for it was ever committed.
+    fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError>;
+
+    /// Appends each write's events and stores its state, if every pack still has exactly
+    /// `expected` events. Otherwise returns [`CommitError::Conflict`] naming the packs that
+    /// moved on and writes nothing. Returns only when the whole commit is durable: once this
+    /// returns `Ok`, a crash of the process or the machine loses none of it.
+    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError>;
+
+    /// One pack's log, in order (empty for a pack never seen).
+    fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError>;
+
+    /// Every pack's log, pack after pack in key order.
+    fn scan_logs(
+        &self,
+        visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// Every stored state, in key order.
+    fn scan_states(
+        &self,
+        visit: &mut dyn FnMut(PackKey, PackState) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces stored states without touching the logs, durably. Only for rebuilding
+    /// states from the logs while no writer runs.
+    fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError>;
+}
+
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
+        (**self).pack(key)
+    }
+    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError> {
+        (**self).commit(writes)
+    }
+    fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
+        (**self).history(key)
+    }
+    fn scan_logs(
+        &self,
+        visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        (**self).scan_logs(visit)
+    }
+    fn scan_states(
+        &self,
+        visit: &mut dyn FnMut(PackKey, PackState) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        (**self).scan_states(visit)
+    }
+    fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError> {
+        (**self).put_states(states)
+    }
+}

@@ -1,0 +1,365 @@
+//! The suite every [`Store`] backend must pass, and generators of varied events for tests
+//! and benchmarks. A backend's tests call [`check_store`] with a factory of empty stores.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use drugtrace_catalog::{Catalog, InsuranceCode};
+use drugtrace_code::{ChinaCode, PackKey};
+
+use crate::{
+    Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore,
+    Outcome, PackState, PackWrite, PersonHash, Policy, Reason, Recorded, Sale, SaleReturn,
+    SettlementId, StockChange, Store, Timestamp,
+};
+
+/// A small, fast, deterministic generator (xorshift64*), so that tests need no dependency
+/// and every run sees the same "random" data.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// The key of the `n`-th test pack: a Chinese code under drug identification code 8100001.
+pub fn pack(n: u64) -> PackKey {
+    ChinaCode::from_value(81_000_010_000_000_000_000 + u128::from(n))
+        .expect("test codes stay below 10^20")
+        .pack_key()
+}
+
+/// An institution code for tests.
+pub fn institution(n: u64) -> InstitutionId {
+    InstitutionId::parse(&format!("H{n:011}")).expect("valid code")
+}
+
+/// A varied event for `key`: every kind, with every optional field sometimes set.
+pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
+    let at = Timestamp::from_millis(1_735_660_800_000 + rng.below(400 * 86_400_000) as i64);
+    let maybe_inst = |rng: &mut Rng| (rng.below(2) == 0).then(|| institution(rng.below(1000)));
+    let lot = Lot {
+        batch: (rng.below(2) == 0)
+            .then(|| Batch::parse(&format!("B{}", rng.below(100_000))).expect("valid batch")),
+        expiry: (rng.below(2) == 0)
+            .then(|| Date::from_days_since_epoch(20_000 + rng.below(3000) as i32))
+            .flatten(),
+    };
+    let product = |rng: &mut Rng| {
+        (rng.below(2) == 0).then(|| {
+            InsuranceCode::parse(&format!("XA01BCD{:016}", rng.below(1_000_000)))
+                .expect("valid insurance code")
+        })
+    };
+    let kind = match rng.below(9) {
+        0 => EventKind::Commission,
+        1 => EventKind::Ship {
+            to: maybe_inst(rng),
+        },
+        2 => EventKind::Receive {
+            from: maybe_inst(rng),
+        },
+        3 => EventKind::Intake(Intake {
+            supplier: maybe_inst(rng),
+            product: product(rng),
+        }),
+        4 => EventKind::StockChange(
+            StockChange::from_code(101 + rng.below(11) as u16).expect("101..=111"),
+        ),
+        5 => EventKind::Sale(Sale {
+            settlement: SettlementId::parse(&format!("S{}", rng.next_u64())).expect("valid"),
+            person: (rng.below(3) > 0).then(|| {
+                let mut b = [0u8; PersonHash::LEN];
+                b.iter_mut().for_each(|x| *x = rng.below(256) as u8);
+                PersonHash::from_bytes(b)
+            }),
+            units: (rng.below(2) == 0).then(|| 1 + rng.below(10) as u32),
+            pack_units: (rng.below(2) == 0).then(|| 1 + rng.below(10) as u32),
+            product: product(rng),
+            amount_fen: rng.below(10_000_000) as i64 - 100,
+            fund_paid: rng.below(2) == 0,
+        }),
+        6 => EventKind::SaleReturn(SaleReturn {
+            settlement: (rng.below(2) == 0)
+                .then(|| SettlementId::parse(&format!("S{}", rng.next_u64())).expect("valid")),
+            units: (rng.below(2) == 0).then(|| rng.below(10) as u32),
+        }),
+        7 => EventKind::Destroy,
+        _ => EventKind::Recall,
+    };
+    Event {
+        pack: key,
+        at,
+        actor: institution(rng.below(1000)),
+        lot,
+        kind,
+    }
+}
+
+/// A varied recorded event at position `index` of its pack's log.
+pub fn arbitrary_recorded(rng: &mut Rng, key: PackKey, index: u32) -> Recorded {
+    let reason = Reason::ALL[rng.below(Reason::ALL.len() as u64) as usize];
+    let outcome = match rng.below(3) {
+        0 => Outcome::Accepted,
+        1 => Outcome::Flagged(reason),
+        _ => Outcome::Rejected(reason),
+    };
+    Recorded {
+        index,
+        recorded_at: Timestamp::from_millis(1_735_660_800_000 + rng.below(1 << 40) as i64),
+        event: arbitrary_event(rng, key),
+        outcome,
+    }
+}
+
+/// A write appending `n` varied events to a pack that has `expected` events in `log`.
+fn append(rng: &mut Rng, key: PackKey, log: &[Recorded], n: u32) -> PackWrite {
+    let expected = log.len() as u32;
+    let events: Vec<Recorded> = (0..n)
+        .map(|i| arbitrary_recorded(rng, key, expected + i))
+        .collect();
+    let state = PackState::fold(log.iter().chain(&events));
+    PackWrite {
+        key,
+        expected,
+        events,
+        state,
+    }
+}
+
+/// Runs the whole suite against stores made by `make` (each call: a new, empty store).
+pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
+    empty_store_reads_nothing(make());
+    commit_reads_back(make());
+    conflicts_write_nothing(make());
+    scans_visit_everything_in_key_order(make());
+    put_states_leaves_logs(make());
+    racing_writers_one_wins(make());
+    matches_the_model(make());
+    ledger_double_sale_race(make());
+}
+
+fn empty_store_reads_nothing<S: Store>(s: S) {
+    assert_eq!(s.pack(&pack(1)).unwrap(), None);
+    assert!(s.history(&pack(1)).unwrap().is_empty());
+    s.scan_logs(&mut |_, _| panic!("an empty store has no log"))
+        .unwrap();
+}
+
+fn commit_reads_back<S: Store>(s: S) {
+    let mut rng = Rng::new(1);
+    let w = append(&mut rng, pack(7), &[], 3);
+    s.commit(std::slice::from_ref(&w)).unwrap();
+    assert_eq!(s.pack(&pack(7)).unwrap(), Some(w.state.clone()));
+    assert_eq!(s.history(&pack(7)).unwrap(), w.events);
+    let w2 = append(&mut rng, pack(7), &w.events, 2);
+    s.commit(std::slice::from_ref(&w2)).unwrap();
+    let all: Vec<Recorded> = w.events.iter().chain(&w2.events).cloned().collect();
+    assert_eq!(s.history(&pack(7)).unwrap(), all);
+    assert_eq!(s.pack(&pack(7)).unwrap(), Some(w2.state));
+}
+
+fn conflicts_write_nothing<S: Store>(s: S) {
+    let mut rng = Rng::new(2);
+    let first = append(&mut rng, pack(1), &[], 1);
+    s.commit(std::slice::from_ref(&first)).unwrap();
+    // A write to a new pack together with a stale write to pack 1: neither may land.
+    let fresh = append(&mut rng, pack(2), &[], 1);
+    let stale = append(&mut rng, pack(1), &[], 1);
+    match s.commit(&[fresh, stale]) {
+        Err(CommitError::Conflict(keys)) => assert_eq!(keys, vec![pack(1)]),
+        other => panic!("expected a conflict on pack 1, got {other:?}"),
+    }
+    assert_eq!(s.pack(&pack(2)).unwrap(), None);
+    assert_eq!(s.history(&pack(1)).unwrap(), first.events);
+}
+
+fn scans_visit_everything_in_key_order<S: Store>(s: S) {
+    let mut rng = Rng::new(3);
+    let mut expected = Vec::new();
+    for n in [9u64, 3, 5, 1_000_000, 0] {
+        let n_events = 1 + rng.below(4) as u32;
+        let w = append(&mut rng, pack(n), &[], n_events);
+        s.commit(std::slice::from_ref(&w)).unwrap();
+        expected.push((pack(n), w.events, w.state));
+    }
+    expected.sort_by_key(|(k, _, _)| *k);
+    let mut logs = Vec::new();
+    s.scan_logs(&mut |k, log| {
+        logs.push((k, log));
+        Ok(())
+    })
+    .unwrap();
+    let mut states = Vec::new();
+    s.scan_states(&mut |k, st| {
+        states.push((k, st));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        logs,
+        expected
+            .iter()
+            .map(|(k, l, _)| (*k, l.clone()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        states,
+        expected
+            .iter()
+            .map(|(k, _, s)| (*k, s.clone()))
+            .collect::<Vec<_>>()
+    );
+}
+
+fn put_states_leaves_logs<S: Store>(s: S) {
+    let mut rng = Rng::new(4);
+    let w = append(&mut rng, pack(4), &[], 2);
+    s.commit(std::slice::from_ref(&w)).unwrap();
+    let other = PackState {
+        events: 2,
+        recalled: true,
+        ..PackState::default()
+    };
+    s.put_states(&[(pack(4), other.clone())]).unwrap();
+    assert_eq!(s.pack(&pack(4)).unwrap(), Some(other));
+    assert_eq!(s.history(&pack(4)).unwrap(), w.events);
+}
+
+fn racing_writers_one_wins<S: Store + 'static>(s: S) {
+    const PACKS: u64 = 200;
+    const THREADS: u64 = 8;
+    let s = Arc::new(s);
+    let wins = Arc::new(AtomicU32::new(0));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let s = Arc::clone(&s);
+            let wins = Arc::clone(&wins);
+            std::thread::spawn(move || {
+                let mut rng = Rng::new(100 + t);
+                for n in 0..PACKS {
+                    let w = append(&mut rng, pack(n), &[], 1);
+                    match s.commit(&[w]) {
+                        Ok(()) => {
+                            wins.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(CommitError::Conflict(_)) => {}
+                        Err(e) => panic!("store failed: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(u64::from(wins.load(Ordering::Relaxed)), PACKS);
+    for n in 0..PACKS {
+        assert_eq!(s.history(&pack(n)).unwrap().len(), 1, "pack {n}");
+    }
+}
+
+/// Random commits, some stale, against the store and the in-memory model side by side.
+fn matches_the_model<S: Store>(s: S) {
+    let model = MemStore::new();
+    let mut rng = Rng::new(5);
+    for _ in 0..300 {
+        let writes: Vec<PackWrite> = (0..1 + rng.below(4))
+            .map(|_| {
+                let key = pack(rng.below(20));
+                let mut log = model.history(&key).unwrap();
+                if rng.below(5) == 0 && !log.is_empty() {
+                    log.pop(); // a writer that read before the latest commit
+                }
+                let n_events = 1 + rng.below(3) as u32;
+                append(&mut rng, key, &log, n_events)
+            })
+            .collect();
+        // Two writes to one pack in one commit are not a thing the ledger does.
+        let mut keys: Vec<_> = writes.iter().map(|w| w.key).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.len() != writes.len() {
+            continue;
+        }
+        let a = model.commit(&writes).map_err(|e| e.to_string());
+        let b = s.commit(&writes).map_err(|e| e.to_string());
+        assert_eq!(a.is_ok(), b.is_ok(), "model said {a:?}, store said {b:?}");
+    }
+    for n in 0..20 {
+        assert_eq!(
+            s.history(&pack(n)).unwrap(),
+            model.history(&pack(n)).unwrap()
+        );
+        assert_eq!(s.pack(&pack(n)).unwrap(), model.pack(&pack(n)).unwrap());
+    }
+}
+
+/// Many threads sell the same packs through the ledger: exactly one sale per pack is
+/// allowed, and every blocked attempt is in the log.
+fn ledger_double_sale_race<S: Store + 'static>(s: S) {
+    const PACKS: u64 = 300;
+    const THREADS: u64 = 6;
+    let ledger = Arc::new(Ledger::new(s, Catalog::default(), Policy::default()));
+    let allowed = Arc::new(AtomicU32::new(0));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let ledger = Arc::clone(&ledger);
+            let allowed = Arc::clone(&allowed);
+            std::thread::spawn(move || {
+                for n in 0..PACKS {
+                    let n = (n + t * 37) % PACKS; // threads meet on packs in different orders
+                    let event = Event {
+                        pack: pack(n),
+                        at: Timestamp::from_millis(1_750_000_000_000),
+                        actor: institution(t),
+                        lot: Lot::default(),
+                        kind: EventKind::Sale(Sale {
+                            settlement: SettlementId::parse(&format!("T{t}P{n}")).unwrap(),
+                            person: None,
+                            units: None,
+                            pack_units: None,
+                            product: None,
+                            amount_fen: 1000,
+                            fund_paid: true,
+                        }),
+                    };
+                    let d = ledger.record(event).expect("recorded");
+                    if d.allows_payment() {
+                        allowed.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        assert_eq!(d.outcome, Outcome::Rejected(Reason::AlreadySold));
+                        assert_eq!(d.prior_sales.len(), 1);
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(u64::from(allowed.load(Ordering::Relaxed)), PACKS);
+    for n in 0..PACKS {
+        let log = ledger.history(&pack(n)).unwrap();
+        assert_eq!(log.len() as u64, THREADS);
+        assert_eq!(log.iter().filter(|r| r.outcome.is_applied()).count(), 1);
+    }
+}

@@ -1,0 +1,202 @@
+//! Data-driven tests of the gate: each file in `tests/gate/` is a story of events for a few
+//! packs, each event with the outcome it must get. After every story, the stored states
+//! must equal their logs' fold.
+//!
+//! A line is `KIND PACK ACTOR DATE [key=value ...] => OUTCOME`. PACK is a product letter and
+//! a serial: `A` is a whole-pack product (XJ01CAA040A001010100001, drug identification code
+//! 8100001), `S` a product sold in 10 units (ZB02BAF0001010100003, 8100003), `U` a product
+//! not in the catalog (8100009). OUTCOME is `accepted`, `flagged:REASON`, `rejected:REASON`,
+//! or `replayed:` followed by one of those. A line `policy unknown_code=block` or
+//! `policy no_scan=YYYY-MM-DD` sets the policy for the story.
+
+use std::path::Path;
+
+use drugtrace_catalog::{Catalog, InsuranceCode};
+use drugtrace_code::{ChinaCode, PackKey};
+use drugtrace_ledger::{
+    Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore, Outcome,
+    PackState, PersonKey, Policy, Reason, RebuildMode, Sale, SaleReturn, SettlementId, StockChange,
+    Store, Timestamp, UnknownCodePolicy,
+};
+
+const CATALOG: &str = "\
+insurance_code,drug_id_prefix,gtin,generic_name,trade_name,specification,manufacturer,approval_number,units_per_pack
+XJ01CAA040A001010100001,8100001,,阿莫西林胶囊,阿莫仙,0.25g×24粒,示例制药,国药准字H33020001,1
+ZB02BAF0001010100003,8100003,,复方阿胶浆,东阿阿胶,20ml×10支,示例阿胶,国药准字Z37020001,10
+";
+
+fn pack(token: &str) -> PackKey {
+    let (product, serial) = token.split_at(1);
+    let prefix: u128 = match product {
+        "A" => 8_100_001,
+        "S" => 8_100_003,
+        "U" => 8_100_009,
+        other => panic!("unknown product letter {other}"),
+    };
+    let serial: u128 = serial.parse().expect("a numeric serial");
+    ChinaCode::from_value(prefix * 10u128.pow(13) + serial)
+        .expect("a valid code")
+        .pack_key()
+}
+
+fn outcome(s: &str) -> (bool, Outcome) {
+    let (replayed, s) = match s.strip_prefix("replayed:") {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let reason = |r: &str| Reason::from_name(r).unwrap_or_else(|| panic!("unknown reason {r}"));
+    let o = match s.split_once(':') {
+        None if s == "accepted" => Outcome::Accepted,
+        Some(("flagged", r)) => Outcome::Flagged(reason(r)),
+        Some(("rejected", r)) => Outcome::Rejected(reason(r)),
+        _ => panic!("bad outcome {s}"),
+    };
+    (replayed, o)
+}
+
+fn event(line: &str, people: &PersonKey) -> Event {
+    let mut words = line.split_whitespace();
+    let kind = words.next().expect("a kind");
+    let key = pack(words.next().expect("a pack"));
+    let actor = InstitutionId::parse(words.next().expect("an actor")).unwrap();
+    let at = Timestamp::parse(&format!("{}T12:00:00", words.next().expect("a date")), 480)
+        .expect("a date");
+    let kv: std::collections::HashMap<&str, &str> = words
+        .map(|w| w.split_once('=').unwrap_or_else(|| panic!("bad field {w}")))
+        .collect();
+    let inst = |k: &str| kv.get(k).map(|v| InstitutionId::parse(v).unwrap());
+    let product = || kv.get("product").map(|v| InsuranceCode::parse(v).unwrap());
+    let units = || kv.get("units").map(|v| v.parse::<u32>().unwrap());
+    let lot = Lot {
+        batch: kv.get("batch").map(|v| Batch::parse(v).unwrap()),
+        expiry: kv.get("expiry").map(|v| Date::parse(v).unwrap()),
+    };
+    let kind = match kind {
+        "commission" => EventKind::Commission,
+        "ship" => EventKind::Ship { to: inst("to") },
+        "receive" => EventKind::Receive { from: inst("from") },
+        "intake" => EventKind::Intake(Intake {
+            supplier: inst("supplier"),
+            product: product(),
+        }),
+        "stock" => {
+            EventKind::StockChange(StockChange::from_code(kv["change"].parse().unwrap()).unwrap())
+        }
+        "sale" => EventKind::Sale(Sale {
+            settlement: SettlementId::parse(kv["settlement"]).unwrap(),
+            person: kv.get("person").map(|p| people.hash(p)),
+            units: units(),
+            pack_units: None,
+            product: product(),
+            amount_fen: kv.get("amount").map_or(1000, |a| a.parse().unwrap()),
+            fund_paid: kv.get("paid").is_none_or(|p| *p == "true"),
+        }),
+        "return" => EventKind::SaleReturn(SaleReturn {
+            settlement: kv
+                .get("settlement")
+                .map(|s| SettlementId::parse(s).unwrap()),
+            units: units(),
+        }),
+        "destroy" => EventKind::Destroy,
+        "recall" => EventKind::Recall,
+        other => panic!("unknown kind {other}"),
+    };
+    Event {
+        pack: key,
+        at,
+        actor,
+        lot,
+        kind,
+    }
+}
+
+fn run_story(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut catalog = Catalog::default();
+    catalog.import_csv(CATALOG.as_bytes(), "catalog").unwrap();
+    let mut policy = Policy::default();
+    let people = PersonKey::from_bytes([7; 32]);
+    let mut lines = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap().trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(p) = line.strip_prefix("policy ") {
+            match p.split_once('=') {
+                Some(("unknown_code", "block")) => policy.unknown_code = UnknownCodePolicy::Block,
+                Some(("no_scan", d)) => policy.no_scan_no_settlement_from = Date::parse(d).ok(),
+                _ => panic!("{}:{}: bad policy line", path.display(), n + 1),
+            }
+            continue;
+        }
+        lines.push((n + 1, line.to_owned()));
+    }
+    let ledger = Ledger::new(MemStore::new(), catalog, policy);
+    for (n, line) in lines {
+        let (event_text, expected) = line
+            .split_once("=>")
+            .unwrap_or_else(|| panic!("{}:{n}: no `=> OUTCOME`", path.display()));
+        let (replayed, want) = outcome(expected.trim());
+        let d = ledger.record(event(event_text, &people)).unwrap();
+        assert_eq!(
+            (d.replayed, d.outcome),
+            (replayed, want),
+            "{}:{n}: {line}",
+            path.display()
+        );
+        if d.outcome == Outcome::Rejected(Reason::AlreadySold) {
+            assert!(
+                !d.prior_sales.is_empty(),
+                "{}:{n}: a block shows the prior sales",
+                path.display()
+            );
+        }
+    }
+    let report = ledger.rebuild(RebuildMode::Check).unwrap();
+    assert_eq!(
+        report.mismatched,
+        vec![],
+        "{}: rebuilt states differ",
+        path.display()
+    );
+    ledger
+        .store()
+        .scan_logs(&mut |key, log| {
+            assert_eq!(ledger.pack(&key)?.unwrap(), PackState::fold(&log));
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn gate_stories() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gate");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the stories are there");
+    for f in files {
+        run_story(&f);
+    }
+}
+
+#[test]
+fn codeless_items_follow_the_no_scan_date() {
+    let policy = Policy {
+        no_scan_no_settlement_from: Date::from_ymd(2025, 7, 1),
+        ..Policy::default()
+    };
+    let t = |s| Timestamp::parse(s, 480).unwrap();
+    assert_eq!(
+        policy.codeless_item(t("2025-06-30 23:59:59")),
+        Outcome::Accepted
+    );
+    assert_eq!(
+        policy.codeless_item(t("2025-07-01 00:00:00")),
+        Outcome::Rejected(Reason::NoCode)
+    );
+}
