@@ -1,0 +1,516 @@
+//! The byte layout of keys, events and states in fjall. Only this file knows it.
+//!
+//! Values open with a format byte, then fields as LEB128 varints (signed ones zigzagged),
+//! length-prefixed UTF-8 strings and presence bits. Keys are `[len][pack key]` for states and
+//! `[len][pack key][index: u32 BE]` for events: the length byte keeps one GS1 serial from
+//! being a prefix of another, and makes byte order equal [`PackKey`]'s order.
+
+use drugtrace_catalog::InsuranceCode;
+use drugtrace_code::PackKey;
+use drugtrace_ledger::{
+    Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lot, Outcome,
+    PackState, PersonHash, Reason, Recorded, Sale, SaleRecord, SaleReturn, SettlementId,
+    StockChange, StoreError, Timestamp,
+};
+
+const FORMAT: u8 = 1;
+
+/// The state key of a pack, also the prefix of its events' keys.
+pub fn pack_prefix(key: &PackKey) -> Vec<u8> {
+    let b = key.as_bytes();
+    let mut k = Vec::with_capacity(b.len() + 5);
+    k.push(b.len() as u8);
+    k.extend_from_slice(b);
+    k
+}
+
+/// The key of a pack's `index`-th event.
+pub fn event_key(key: &PackKey, index: u32) -> Vec<u8> {
+    let mut k = pack_prefix(key);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// The pack a state key or event key belongs to.
+pub fn key_pack(k: &[u8]) -> Result<PackKey, StoreError> {
+    let len = usize::from(*k.first().ok_or_else(|| corrupt("empty key"))?);
+    let body = k.get(1..1 + len).ok_or_else(|| corrupt("truncated key"))?;
+    PackKey::from_bytes(body).map_err(|e| corrupt(&format!("bad pack key: {e}")))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+#[derive(Default)]
+struct W(Vec<u8>);
+
+impl W {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn uv(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    fn iv(&mut self, v: i64) {
+        self.uv(((v << 1) ^ (v >> 63)) as u64);
+    }
+    fn str(&mut self, s: &str) {
+        self.uv(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+        }
+    }
+    fn opt_uv(&mut self, v: Option<u64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.uv(v);
+            }
+        }
+    }
+    fn opt_iv(&mut self, v: Option<i64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.iv(v);
+            }
+        }
+    }
+    fn person(&mut self, p: Option<&PersonHash>) {
+        match p {
+            None => self.u8(0),
+            Some(p) => {
+                self.u8(1);
+                self.0.extend_from_slice(p.as_bytes());
+            }
+        }
+    }
+}
+
+struct R<'a>(&'a [u8]);
+
+impl<'a> R<'a> {
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        let (&b, rest) = self
+            .0
+            .split_first()
+            .ok_or_else(|| corrupt("truncated value"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+    fn uv(&mut self) -> Result<u64, StoreError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(corrupt("varint too long"))
+    }
+    fn u32(&mut self) -> Result<u32, StoreError> {
+        u32::try_from(self.uv()?).map_err(|_| corrupt("number out of range"))
+    }
+    fn iv(&mut self) -> Result<i64, StoreError> {
+        let u = self.uv()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        if self.0.len() < n {
+            return Err(corrupt("truncated value"));
+        }
+        let (a, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(a)
+    }
+    fn str(&mut self) -> Result<&'a str, StoreError> {
+        let n = usize::try_from(self.uv()?).map_err(|_| corrupt("length out of range"))?;
+        std::str::from_utf8(self.bytes(n)?).map_err(|_| corrupt("string is not UTF-8"))
+    }
+    fn flag(&mut self) -> Result<bool, StoreError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(corrupt(&format!("presence byte {b}"))),
+        }
+    }
+    fn opt<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        if self.flag()? {
+            f(self).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+    fn person(&mut self) -> Result<Option<PersonHash>, StoreError> {
+        self.opt(|r| {
+            let b = r.bytes(PersonHash::LEN)?;
+            Ok(PersonHash::from_bytes(
+                b.try_into().expect("length checked"),
+            ))
+        })
+    }
+    fn institution(&mut self) -> Result<InstitutionId, StoreError> {
+        InstitutionId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
+    }
+    fn settlement(&mut self) -> Result<SettlementId, StoreError> {
+        SettlementId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
+    }
+    fn batch(&mut self) -> Result<Batch, StoreError> {
+        Batch::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
+    }
+    fn insurance(&mut self) -> Result<InsuranceCode, StoreError> {
+        InsuranceCode::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
+    }
+    fn time(&mut self) -> Result<Timestamp, StoreError> {
+        self.iv().map(Timestamp::from_millis)
+    }
+    fn date(&mut self) -> Result<Date, StoreError> {
+        let d = i32::try_from(self.iv()?).map_err(|_| corrupt("date out of range"))?;
+        Date::from_days_since_epoch(d).ok_or_else(|| corrupt("date out of range"))
+    }
+    fn reason(&mut self) -> Result<Reason, StoreError> {
+        let i = usize::from(self.u8()?);
+        Reason::ALL
+            .get(i)
+            .copied()
+            .ok_or_else(|| corrupt(&format!("reason {i}")))
+    }
+    fn done(&self) -> Result<(), StoreError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(corrupt("trailing bytes"))
+        }
+    }
+}
+
+fn reason_code(r: Reason) -> u8 {
+    Reason::ALL
+        .iter()
+        .position(|x| *x == r)
+        .expect("every reason is listed") as u8
+}
+
+fn outcome(w: &mut W, o: Outcome) {
+    match o {
+        Outcome::Accepted => w.u8(0),
+        Outcome::Flagged(r) => {
+            w.u8(1);
+            w.u8(reason_code(r));
+        }
+        Outcome::Rejected(r) => {
+            w.u8(2);
+            w.u8(reason_code(r));
+        }
+    }
+}
+
+fn read_outcome(r: &mut R<'_>) -> Result<Outcome, StoreError> {
+    match r.u8()? {
+        0 => Ok(Outcome::Accepted),
+        1 => Ok(Outcome::Flagged(r.reason()?)),
+        2 => Ok(Outcome::Rejected(r.reason()?)),
+        t => Err(corrupt(&format!("outcome tag {t}"))),
+    }
+}
+
+/// Encodes a recorded event (its pack is in the key).
+pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
+    let mut w = W::default();
+    let e = &rec.event;
+    w.u8(FORMAT);
+    w.uv(u64::from(rec.index));
+    w.iv(rec.recorded_at.millis());
+    w.iv(e.at.millis());
+    w.str(e.actor.as_str());
+    w.opt_str(e.lot.batch.as_ref().map(Batch::as_str));
+    w.opt_iv(e.lot.expiry.map(|d| i64::from(d.days_since_epoch())));
+    outcome(&mut w, rec.outcome);
+    match &e.kind {
+        EventKind::Commission => w.u8(0),
+        EventKind::Ship { to } => {
+            w.u8(1);
+            w.opt_str(to.as_ref().map(InstitutionId::as_str));
+        }
+        EventKind::Receive { from } => {
+            w.u8(2);
+            w.opt_str(from.as_ref().map(InstitutionId::as_str));
+        }
+        EventKind::Intake(i) => {
+            w.u8(3);
+            w.opt_str(i.supplier.as_ref().map(InstitutionId::as_str));
+            w.opt_str(i.product.as_ref().map(InsuranceCode::as_str));
+        }
+        EventKind::StockChange(c) => {
+            w.u8(4);
+            w.uv(u64::from(c.code()));
+        }
+        EventKind::Sale(s) => {
+            w.u8(5);
+            w.str(s.settlement.as_str());
+            w.person(s.person.as_ref());
+            w.opt_uv(s.units.map(u64::from));
+            w.opt_uv(s.pack_units.map(u64::from));
+            w.opt_str(s.product.as_ref().map(InsuranceCode::as_str));
+            w.iv(s.amount_fen);
+            w.u8(u8::from(s.fund_paid));
+        }
+        EventKind::SaleReturn(ret) => {
+            w.u8(6);
+            w.opt_str(ret.settlement.as_ref().map(SettlementId::as_str));
+            w.opt_uv(ret.units.map(u64::from));
+        }
+        EventKind::Destroy => w.u8(7),
+        EventKind::Recall => w.u8(8),
+    }
+    w.0
+}
+
+/// Decodes a recorded event of pack `pack`.
+pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreError> {
+    let mut r = R(bytes);
+    if r.u8()? != FORMAT {
+        return Err(corrupt("unknown event format"));
+    }
+    let index = r.u32()?;
+    let recorded_at = r.time()?;
+    let at = r.time()?;
+    let actor = r.institution()?;
+    let batch = r.opt(R::batch)?;
+    let expiry = r.opt(R::date)?;
+    let outcome = read_outcome(&mut r)?;
+    let kind = match r.u8()? {
+        0 => EventKind::Commission,
+        1 => EventKind::Ship {
+            to: r.opt(R::institution)?,
+        },
+        2 => EventKind::Receive {
+            from: r.opt(R::institution)?,
+        },
+        3 => EventKind::Intake(Intake {
+            supplier: r.opt(R::institution)?,
+            product: r.opt(R::insurance)?,
+        }),
+        4 => {
+            let code = u16::try_from(r.uv()?).map_err(|_| corrupt("stock change code"))?;
+            EventKind::StockChange(
+                StockChange::from_code(code).ok_or_else(|| corrupt("stock change code"))?,
+            )
+        }
+        5 => EventKind::Sale(Sale {
+            settlement: r.settlement()?,
+            person: r.person()?,
+            units: r.opt(R::u32)?,
+            pack_units: r.opt(R::u32)?,
+            product: r.opt(R::insurance)?,
+            amount_fen: r.iv()?,
+            fund_paid: r.flag()?,
+        }),
+        6 => EventKind::SaleReturn(SaleReturn {
+            settlement: r.opt(R::settlement)?,
+            units: r.opt(R::u32)?,
+        }),
+        7 => EventKind::Destroy,
+        8 => EventKind::Recall,
+        t => return Err(corrupt(&format!("event kind tag {t}"))),
+    };
+    r.done()?;
+    Ok(Recorded {
+        index,
+        recorded_at,
+        event: Event {
+            pack,
+            at,
+            actor,
+            lot: Lot { batch, expiry },
+            kind,
+        },
+        outcome,
+    })
+}
+
+/// Encodes a pack's state. Its first field after the format byte is the event count, so
+/// that a version check need not decode the rest.
+pub fn encode_state(s: &PackState) -> Vec<u8> {
+    let mut w = W::default();
+    w.u8(FORMAT);
+    w.uv(u64::from(s.events));
+    match &s.issue {
+        None => w.u8(0),
+        Some(i) => {
+            w.u8(1);
+            w.str(i.by.as_str());
+            w.iv(i.at.millis());
+        }
+    }
+    w.opt_str(s.batch.as_ref().map(Batch::as_str));
+    w.opt_iv(s.expiry.map(|d| i64::from(d.days_since_epoch())));
+    w.opt_str(s.holder.as_ref().map(InstitutionId::as_str));
+    w.opt_str(s.delivered_as.as_ref().map(InsuranceCode::as_str));
+    w.opt_uv(s.pack_units.map(u64::from));
+    w.uv(s.sales.len() as u64);
+    for sale in &s.sales {
+        w.uv(u64::from(sale.index));
+        w.iv(sale.at.millis());
+        w.str(sale.institution.as_str());
+        w.str(sale.settlement.as_str());
+        w.person(sale.person.as_ref());
+        w.uv(u64::from(sale.units));
+        w.uv(u64::from(sale.returned));
+        w.iv(sale.amount_fen);
+        w.u8(u8::from(sale.fund_paid));
+        outcome(&mut w, sale.outcome);
+    }
+    w.uv(s.blocked.len() as u64);
+    for b in &s.blocked {
+        w.uv(u64::from(b.index));
+        w.str(b.institution.as_str());
+        w.str(b.settlement.as_str());
+        w.u8(reason_code(b.reason));
+    }
+    w.uv(u64::from(s.blocked_count));
+    w.u8(u8::from(s.recalled) | (u8::from(s.destroyed) << 1));
+    w.opt_iv(s.last_at.map(Timestamp::millis));
+    w.0
+}
+
+/// The event count (version) of an encoded state, without decoding the rest.
+pub fn state_version(bytes: &[u8]) -> Result<u32, StoreError> {
+    let mut r = R(bytes);
+    if r.u8()? != FORMAT {
+        return Err(corrupt("unknown state format"));
+    }
+    r.u32()
+}
+
+/// Decodes a pack's state.
+pub fn decode_state(bytes: &[u8]) -> Result<PackState, StoreError> {
+    let mut r = R(bytes);
+    if r.u8()? != FORMAT {
+        return Err(corrupt("unknown state format"));
+    }
+    let events = r.u32()?;
+    let issue = r.opt(|r| {
+        Ok(Issue {
+            by: r.institution()?,
+            at: r.time()?,
+        })
+    })?;
+    let batch = r.opt(R::batch)?;
+    let expiry = r.opt(R::date)?;
+    let holder = r.opt(R::institution)?;
+    let delivered_as = r.opt(R::insurance)?;
+    let pack_units = r.opt(R::u32)?;
+    let n = r.uv()?;
+    let mut sales = Vec::new();
+    for _ in 0..n {
+        sales.push(SaleRecord {
+            index: r.u32()?,
+            at: r.time()?,
+            institution: r.institution()?,
+            settlement: r.settlement()?,
+            person: r.person()?,
+            units: r.u32()?,
+            returned: r.u32()?,
+            amount_fen: r.iv()?,
+            fund_paid: r.flag()?,
+            outcome: read_outcome(&mut r)?,
+        });
+    }
+    let n = r.uv()?;
+    let mut blocked = Vec::new();
+    for _ in 0..n {
+        blocked.push(BlockedSale {
+            index: r.u32()?,
+            institution: r.institution()?,
+            settlement: r.settlement()?,
+            reason: r.reason()?,
+        });
+    }
+    let blocked_count = r.u32()?;
+    let bits = r.u8()?;
+    let last_at = r.opt(R::time)?;
+    r.done()?;
+    Ok(PackState {
+        events,
+        issue,
+        batch,
+        expiry,
+        holder,
+        delivered_as,
+        pack_units,
+        sales,
+        blocked,
+        blocked_count,
+        recalled: bits & 1 != 0,
+        destroyed: bits & 2 != 0,
+        last_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drugtrace_ledger::testkit::{Rng, arbitrary_recorded, pack};
+
+    #[test]
+    fn events_and_states_round_trip() {
+        let mut rng = Rng::new(42);
+        for n in 0..2000 {
+            let key = pack(n);
+            let log: Vec<Recorded> = (0..1 + rng.below(6) as u32)
+                .map(|i| arbitrary_recorded(&mut rng, key, i))
+                .collect();
+            for rec in &log {
+                assert_eq!(decode_recorded(key, &encode_recorded(rec)).unwrap(), *rec);
+            }
+            let state = PackState::fold(&log);
+            let bytes = encode_state(&state);
+            assert_eq!(decode_state(&bytes).unwrap(), state);
+            assert_eq!(state_version(&bytes).unwrap(), state.events);
+        }
+    }
+
+    #[test]
+    fn truncated_values_are_corrupt_not_panics() {
+        let mut rng = Rng::new(7);
+        let rec = arbitrary_recorded(&mut rng, pack(1), 0);
+        let bytes = encode_recorded(&rec);
+        for cut in 0..bytes.len() {
+            assert!(decode_recorded(pack(1), &bytes[..cut]).is_err());
+        }
+        let state = PackState::fold(std::slice::from_ref(&rec));
+        let bytes = encode_state(&state);
+        for cut in 0..bytes.len() {
+            assert!(decode_state(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn key_order_is_pack_key_order() {
+        let mut keys: Vec<PackKey> = (0..100).map(|n| pack(n * 7919 % 1000)).collect();
+        keys.sort();
+        let mut encoded: Vec<Vec<u8>> = keys.iter().map(pack_prefix).collect();
+        encoded.sort();
+        let decoded: Vec<PackKey> = encoded.iter().map(|k| key_pack(k).unwrap()).collect();
+        assert_eq!(decoded, keys);
+    }
+}
