@@ -1,0 +1,192 @@
+//! The data directory: its layout, its configuration file, and opening what it holds.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use drugtrace_catalog::Catalog;
+use drugtrace_ledger::{Date, Ledger, PersonKey, Policy, UnknownCodePolicy};
+use drugtrace_store_fjall::FjallStore;
+use serde::{Deserialize, Serialize};
+
+const CONFIG: &str = "drugtrace.toml";
+const SECRET: &str = "person.key";
+const CATALOG: &str = "catalog.csv";
+const STORE: &str = "store";
+
+/// `drugtrace.toml`: the policy the gate applies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `allow` (flag) or `block` sales of codes never issued.
+    pub unknown_code: String,
+    /// From this day (`YYYY-MM-DD`), settlement items without a trace code are blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_scan_no_settlement_from: Option<String>,
+    /// Minutes east of UTC of local time (China: 480).
+    pub local_offset_minutes: i32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            unknown_code: "allow".into(),
+            no_scan_no_settlement_from: None,
+            local_offset_minutes: 480,
+        }
+    }
+}
+
+impl Config {
+    /// The gate policy this configuration describes.
+    pub fn policy(&self) -> Result<Policy> {
+        let unknown_code = match self.unknown_code.as_str() {
+            "allow" => UnknownCodePolicy::Allow,
+            "block" => UnknownCodePolicy::Block,
+            other => bail!("unknown_code = {other:?}: expected \"allow\" or \"block\""),
+        };
+        let no_scan_no_settlement_from = self
+            .no_scan_no_settlement_from
+            .as_deref()
+            .map(Date::parse)
+            .transpose()
+            .context("no_scan_no_settlement_from")?;
+        if !(-1439..=1439).contains(&self.local_offset_minutes) {
+            bail!(
+                "local_offset_minutes = {}: expected -1439 to 1439",
+                self.local_offset_minutes
+            );
+        }
+        Ok(Policy {
+            unknown_code,
+            no_scan_no_settlement_from,
+            local_offset_minutes: self.local_offset_minutes,
+        })
+    }
+}
+
+/// An initialised data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+/// Everything a command needs, opened.
+pub struct Opened {
+    /// The ledger over the fjall store.
+    pub ledger: Ledger<FjallStore>,
+    /// The person-hash secret.
+    pub person_key: PersonKey,
+    /// The configuration.
+    pub config: Config,
+}
+
+impl DataDir {
+    /// The directory at `root`; [`DataDir::init`] or [`DataDir::open`] it next.
+    pub fn new(root: &Path) -> DataDir {
+        DataDir {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// The directory's path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The catalog file.
+    pub fn catalog_path(&self) -> PathBuf {
+        self.root.join(CATALOG)
+    }
+
+    /// Creates a new data directory: configuration, a new person-hash secret, an empty
+    /// catalog and an empty store. Refuses to touch a directory that already has one.
+    pub fn init(&self, config: &Config) -> Result<()> {
+        config.policy()?;
+        if self.root.join(CONFIG).exists() {
+            bail!(
+                "{} is already a drugtrace data directory (it has {CONFIG}); \
+                 use another directory or remove this one",
+                self.root.display()
+            );
+        }
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))?;
+        let key = PersonKey::generate().context("the operating system gave no random bytes")?;
+        write_new(&self.root.join(SECRET), key.as_bytes(), true)?;
+        Catalog::default()
+            .save_csv_file(&self.catalog_path())
+            .context("writing the empty catalog")?;
+        FjallStore::open(&self.root.join(STORE)).context("creating the store")?;
+        let text = toml::to_string_pretty(config).context("writing the configuration")?;
+        // The configuration is written last: its presence marks a complete directory.
+        write_new(&self.root.join(CONFIG), text.as_bytes(), false)?;
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> Result<Config> {
+        let path = self.root.join(CONFIG);
+        let text = fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{} is not a drugtrace data directory (no {CONFIG}); run `drugtrace init` first",
+                self.root.display()
+            )
+        })?;
+        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))
+    }
+
+    /// The person-hash secret.
+    pub fn person_key(&self) -> Result<PersonKey> {
+        let path = self.root.join(SECRET);
+        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            anyhow::anyhow!(
+                "{} holds {} bytes, a person-hash secret has 32",
+                path.display(),
+                b.len()
+            )
+        })?;
+        Ok(PersonKey::from_bytes(key))
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> Result<Catalog> {
+        Catalog::load_csv_file(&self.catalog_path())
+            .with_context(|| format!("reading {}", self.catalog_path().display()))
+    }
+
+    /// Opens the ledger and what goes with it.
+    pub fn open(&self) -> Result<Opened> {
+        let config = self.config()?;
+        let policy = config.policy()?;
+        let person_key = self.person_key()?;
+        let catalog = self.catalog()?;
+        let store = FjallStore::open(&self.root.join(STORE)).context("opening the store")?;
+        Ok(Opened {
+            ledger: Ledger::new(store, catalog, policy),
+            person_key,
+            config,
+        })
+    }
+}
+
+/// Writes a file that must not exist yet, durably; `secret` files are readable by the
+/// owner only.
+fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = secret;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}

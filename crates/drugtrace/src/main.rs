@@ -1,0 +1,284 @@
+//! `drugtrace`: the command line. It only glues the library crates together: parsing
+//! arguments, opening the data directory, and printing what the libraries return.
+
+mod data_dir;
+mod demo;
+mod import;
+mod show;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use drugtrace_code::TraceCode;
+use drugtrace_ingest::{Format, ParseContext};
+use drugtrace_ledger::{
+    Event, EventKind, InstitutionId, Lot, RebuildMode, Sale, SettlementId, Timestamp,
+};
+
+use data_dir::{Config, DataDir};
+
+/// Drug trace codes for medical insurance: the pack ledger and its sale gate.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "DRUGTRACE_DATA",
+        default_value = "drugtrace-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: configuration, person-hash secret, empty catalog and store.
+    Init {
+        /// Sales of codes no manufacturer issued: allow (and flag) or block.
+        #[arg(long, default_value = "allow", value_parser = ["allow", "block"])]
+        unknown_code: String,
+        /// From this day (YYYY-MM-DD) settlement items without a trace code are blocked.
+        #[arg(long)]
+        no_scan_no_settlement_from: Option<String>,
+        /// Minutes east of UTC of local time.
+        #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
+        local_offset_minutes: i32,
+    },
+    /// The product catalog (the three-code mapping).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Import chain events from a CSV or JSON Lines file.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Its format, if its extension does not say.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        /// Where bad lines go (default: FILE.rejects.csv).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Events per durable commit.
+        #[arg(long, default_value_t = 20_000)]
+        batch: usize,
+        /// How to show progress.
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: import::Progress,
+    },
+    /// Show a pack: its product, state and history.
+    Lookup {
+        /// The trace code as scanned (20 digits, a GS1 element string or Digital Link).
+        code: String,
+    },
+    /// Ask the gate about one sale and record it: allowed, or blocked with the reason.
+    Sale {
+        /// The trace code.
+        code: String,
+        /// The selling institution's code.
+        #[arg(long)]
+        institution: String,
+        /// The settlement id (retries of one settlement are one sale).
+        #[arg(long)]
+        settlement: String,
+        /// The buyer's identity (hashed at once; never stored).
+        #[arg(long)]
+        person: Option<String>,
+        /// Units sold, for split sales (default: the whole pack).
+        #[arg(long)]
+        units: Option<u32>,
+        /// The insurance code billed.
+        #[arg(long)]
+        insurance_code: Option<String>,
+        /// The amount in yuan.
+        #[arg(long, default_value = "0")]
+        amount: String,
+        /// When (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Derive every pack's state from its log again.
+    Rebuild {
+        /// Only compare the derived states with the stored ones.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run a small demonstration in a fresh directory: init, catalog, import, lookups.
+    Demo {
+        /// Where (default: a new temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Add products from a CSV file (all rows or none).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Find a product by insurance code, drug identification code, GTIN or trace code.
+    Lookup {
+        /// The key.
+        key: String,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    match s {
+        "csv" => Ok(Format::Csv),
+        "jsonl" | "ndjson" | "json" => Ok(Format::JsonLines),
+        _ => Err(format!("{s:?}: expected csv or jsonl")),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = DataDir::new(&cli.data);
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Init {
+            unknown_code,
+            no_scan_no_settlement_from,
+            local_offset_minutes,
+        } => {
+            dir.init(&Config {
+                unknown_code,
+                no_scan_no_settlement_from,
+                local_offset_minutes,
+            })?;
+            writeln!(out, "initialised {}", dir.root().display())?;
+        }
+        Command::Catalog(CatalogCommand::Import { file }) => {
+            let mut catalog = dir.catalog()?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let name = file.display().to_string();
+            let summary = catalog
+                .import_csv(std::io::BufReader::new(input), &name)
+                .with_context(|| format!("importing {name}; the catalog is unchanged"))?;
+            catalog.save_csv_file(&dir.catalog_path())?;
+            writeln!(out, "{summary}; the catalog has {} products", catalog.len())?;
+        }
+        Command::Catalog(CatalogCommand::Lookup { key }) => {
+            let catalog = dir.catalog()?;
+            match show::find_product(&catalog, &key)? {
+                Some(p) => show::product(&mut out, p)?,
+                None => bail!("no product in the catalog for {key}"),
+            }
+        }
+        Command::Import {
+            file,
+            format,
+            rejects,
+            batch,
+            progress,
+        } => {
+            let opened = dir.open()?;
+            let ctx = ParseContext {
+                person_key: opened.person_key.clone(),
+                local_offset_minutes: opened.config.local_offset_minutes,
+            };
+            let summary = import::run(
+                &opened.ledger,
+                ctx,
+                &import::Options {
+                    input: file,
+                    format,
+                    rejects,
+                    batch,
+                    progress,
+                },
+            )?;
+            import::print_summary(&summary, &mut out)?;
+        }
+        Command::Lookup { code } => {
+            let opened = dir.open()?;
+            let code = TraceCode::parse(&code).with_context(|| format!("{code:?}"))?;
+            show::pack(
+                &mut out,
+                &opened.ledger,
+                &code,
+                opened.config.local_offset_minutes,
+            )?;
+        }
+        Command::Sale {
+            code,
+            institution,
+            settlement,
+            person,
+            units,
+            insurance_code,
+            amount,
+            at,
+        } => {
+            let opened = dir.open()?;
+            let offset = opened.config.local_offset_minutes;
+            let code = TraceCode::parse(&code).with_context(|| format!("code {code:?}"))?;
+            let at = match at {
+                Some(t) => Timestamp::parse(&t, offset)?,
+                None => Timestamp::now(),
+            };
+            let event = Event {
+                pack: code.pack_key(),
+                at,
+                actor: InstitutionId::parse(&institution)?,
+                lot: Lot::default(),
+                kind: EventKind::Sale(Sale {
+                    settlement: SettlementId::parse(&settlement)?,
+                    person: person.map(|p| opened.person_key.hash(&p)),
+                    units,
+                    pack_units: None,
+                    product: insurance_code
+                        .map(|c| drugtrace_catalog::InsuranceCode::parse(&c))
+                        .transpose()?,
+                    amount_fen: drugtrace_ingest::parse_yuan(&amount)
+                        .map_err(anyhow::Error::msg)?,
+                    fund_paid: true,
+                }),
+            };
+            let d = opened.ledger.record(event)?;
+            show::decision(&mut out, &d, offset)?;
+        }
+        Command::Rebuild { check } => {
+            let opened = dir.open()?;
+            let mode = if check {
+                RebuildMode::Check
+            } else {
+                RebuildMode::Write
+            };
+            let r = opened.ledger.rebuild(mode)?;
+            writeln!(
+                out,
+                "{} packs, {} events; {} stored states differed from their logs{}",
+                r.packs,
+                r.events,
+                r.mismatched_count,
+                if check || r.mismatched_count == 0 {
+                    ""
+                } else {
+                    " and were replaced"
+                }
+            )?;
+            for k in r.mismatched.iter().take(20) {
+                writeln!(out, "  {k}")?;
+            }
+            if check && r.mismatched_count > 0 {
+                bail!("{} packs differ", r.mismatched_count);
+            }
+        }
+        Command::Demo { dir } => demo::run(dir, &mut out)?,
+    }
+    Ok(())
+}

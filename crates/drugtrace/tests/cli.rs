@@ -1,0 +1,270 @@
+//! The `drugtrace` command, run as a person or a script would run it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use drugtrace_catalog::Catalog;
+use drugtrace_code::TraceCode;
+use drugtrace_ledger::{Ledger, Policy, RebuildMode, Store};
+use drugtrace_store_fjall::FjallStore;
+
+fn drugtrace(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_drugtrace"));
+    c.arg("--data").arg(data);
+    c
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fail(out: Output) -> String {
+    assert!(!out.status.success(), "should have failed");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn init(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    ok(drugtrace(&data).arg("init").output().unwrap());
+    ok(drugtrace(&data)
+        .args(["catalog", "import"])
+        .arg(examples().join("catalog.csv"))
+        .output()
+        .unwrap());
+    data
+}
+
+#[test]
+fn init_refuses_an_existing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let err = fail(drugtrace(&data).arg("init").output().unwrap());
+    assert!(err.contains("already a drugtrace data directory"), "{err}");
+    let err = fail(
+        drugtrace(&dir.path().join("nowhere"))
+            .args(["lookup", "81000010000000000001"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("run `drugtrace init` first"), "{err}");
+}
+
+#[test]
+fn import_keeps_good_lines_and_reports_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let events = dir.path().join("events.jsonl");
+    std::fs::copy(examples().join("events.jsonl"), &events).unwrap();
+    let out = ok(drugtrace(&data)
+        .arg("import")
+        .arg(&events)
+        .output()
+        .unwrap());
+    assert!(out.contains("4 bad lines were not imported"), "{out}");
+    assert!(out.contains("skipped 1 repeats"), "{out}");
+    assert!(out.contains("rejected (already_sold)"), "{out}");
+
+    let path = dir.path().join("events.jsonl.rejects.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("350102199001011234"),
+        "the identity is redacted"
+    );
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    assert_eq!(reader.headers().unwrap(), vec!["line", "reason", "record"]);
+    let rows: Vec<(String, String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[1].to_owned(), r[2].to_owned())
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    assert_eq!(rows[0].0, "34");
+    assert_eq!(rows[0].1, "field `code`: expected 20 digits, got 19");
+    assert!(
+        rows[0].2.contains(r#""person":"<redacted>""#),
+        "{}",
+        rows[0].2
+    );
+    assert_eq!(rows[1].0, "35");
+    assert!(
+        rows[1]
+            .1
+            .starts_with(r#"field `type`: "teleport" is not one of: commission"#)
+    );
+    assert_eq!(rows[2].0, "36");
+    assert!(rows[2].1.starts_with("not a JSON event record"));
+    assert_eq!(
+        rows[2].2, "",
+        "an unparsed line is not copied: it may hold an identity"
+    );
+    assert_eq!(rows[3].0, "37");
+    assert!(
+        rows[3].1.contains("unknown field `colour`"),
+        "{}",
+        rows[3].1
+    );
+
+    let out = ok(drugtrace(&data)
+        .args(["lookup", "81000020000000000002"])
+        .output()
+        .unwrap());
+    assert!(out.contains("盐酸阿来替尼胶囊"), "{out}");
+    assert!(
+        out.contains("sales            1 (1 blocked attempts)"),
+        "{out}"
+    );
+    assert!(out.contains("[rejected (already_sold)]"), "{out}");
+
+    let out = ok(drugtrace(&data)
+        .args(["rebuild", "--check"])
+        .output()
+        .unwrap());
+    assert!(out.contains("0 stored states differed"), "{out}");
+}
+
+/// The raw identity of a buyer reaches neither the store nor any other file.
+#[test]
+fn identities_never_reach_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    ok(drugtrace(&data)
+        .arg("import")
+        .arg(examples().join("events.jsonl"))
+        .arg("--rejects")
+        .arg(dir.path().join("rejects.csv"))
+        .output()
+        .unwrap());
+    ok(drugtrace(&data)
+        .args([
+            "sale",
+            "81000010000000000099",
+            "--institution",
+            "P1",
+            "--settlement",
+            "X1",
+        ])
+        .args(["--person", "11010519491231002X"])
+        .output()
+        .unwrap());
+    let mut files = vec![dir.path().to_path_buf()];
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        seen += 1;
+        for id in [
+            "350102199001011234",
+            "11010519491231002X",
+            "130703197707073333",
+        ] {
+            assert!(
+                !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+                "{id} found in {}",
+                p.display()
+            );
+        }
+    }
+    assert!(seen > 5, "the store's files were searched");
+}
+
+#[test]
+fn the_gate_blocks_a_second_sale_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let sale = |settlement: &str, institution: &str| {
+        drugtrace(&data)
+            .args(["sale", "８１００００１００００００００００００１"])
+            .args(["--institution", institution, "--settlement", settlement])
+            .output()
+            .unwrap()
+    };
+    assert!(ok(sale("S1", "P1")).starts_with("ALLOW: flagged (unknown_code)"));
+    assert!(ok(sale("S1", "P1")).contains("nothing new recorded"));
+    let out = ok(sale("S2", "P2"));
+    assert!(out.starts_with("BLOCK: rejected (already_sold)"), "{out}");
+    assert!(out.contains("prior sale at"), "{out}");
+    let err = fail(
+        drugtrace(&data)
+            .args(["sale", "12345", "--institution", "P1", "--settlement", "S3"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("expected 20 digits, got 5"), "{err}");
+}
+
+/// Kills an import with SIGKILL after some batches were acknowledged, then checks that
+/// every acknowledged event is in the store and that states still equal their logs.
+#[test]
+fn acknowledged_events_survive_kill_9() {
+    const PACKS: u64 = 300_000;
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let events = dir.path().join("big.jsonl");
+    let code = |n: u64| format!("{}", 81_000_010_000_000_000_000u128 + u128::from(n));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&events).unwrap());
+        for n in 0..PACKS {
+            writeln!(
+                f,
+                r#"{{"type":"commission","code":"{}","at":"2025-03-01T09:00:00+08:00","institution":"M1"}}"#,
+                code(n)
+            )
+            .unwrap();
+        }
+    }
+    let mut child = drugtrace(&data)
+        .arg("import")
+        .arg(&events)
+        .args(["--progress", "plain", "--batch", "2000"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked_line = 0u64;
+    let mut acks = 0;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("committed ") {
+            acked_line = rest.rsplit(' ').next().unwrap().parse().unwrap();
+            acks += 1;
+            if acks == 10 {
+                child.kill().unwrap(); // SIGKILL
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert!(acked_line >= 20_000, "ten batches were acknowledged");
+    assert!(acked_line < PACKS, "the import was killed before its end");
+
+    let store = FjallStore::open(&data.join("store")).unwrap();
+    for n in 0..acked_line {
+        let key = TraceCode::parse(&code(n)).unwrap().pack_key();
+        let state = store.pack(&key).unwrap();
+        assert!(
+            state.is_some_and(|s| s.is_issued()),
+            "acknowledged line {} lost",
+            n + 1
+        );
+    }
+    let ledger = Ledger::new(store, Catalog::default(), Policy::default());
+    let report = ledger.rebuild(RebuildMode::Check).unwrap();
+    assert_eq!(report.mismatched_count, 0);
+    assert!(report.packs >= acked_line);
+}
