@@ -22,7 +22,7 @@ const MAX_KEY: usize = 1 + GTIN_BYTES + MAX_SERIAL;
 /// A Chinese code packs into a tag byte and 9 big-endian bytes; a GS1 pack into a tag byte,
 /// the GTIN in 6 big-endian bytes and the serial's characters (the EU rule: GTIN + serial
 /// identify a pack; batch and expiry describe it). Keys of one kind sort like their codes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PackKey {
     len: u8,
     bytes: [u8; MAX_KEY],
@@ -161,6 +161,14 @@ impl PackKey {
             ),
             PackIdentity::Gs1 { gtin, .. } => ProductKey::Gtin(gtin),
         }
+    }
+}
+
+impl std::hash::Hash for PackKey {
+    /// Hashes the key's bytes only: the unused tail of the buffer is always zero, and keys
+    /// are hashed on every hot path.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
     }
 }
 

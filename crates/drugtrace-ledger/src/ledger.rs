@@ -126,7 +126,7 @@ impl<S: Store> Ledger<S> {
     pub fn record_batch(&self, events: &[Event]) -> Result<Vec<Decision>, LedgerError> {
         for _ in 0..MAX_ATTEMPTS {
             let (decisions, writes) = self.judge_batch(events)?;
-            match self.store.commit(&writes) {
+            match self.store.commit(writes) {
                 Ok(()) => return Ok(decisions),
                 Err(CommitError::Conflict(_)) => continue,
                 Err(CommitError::Store(e)) => return Err(e.into()),
@@ -139,8 +139,9 @@ impl<S: Store> Ledger<S> {
 
     fn judge_batch(&self, events: &[Event]) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
         let now = Timestamp::now();
-        let mut pending: HashMap<PackKey, Pending> = HashMap::new();
-        let mut order: Vec<PackKey> = Vec::new();
+        let mut pending: HashMap<PackKey, Pending, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(events.len(), foldhash::fast::RandomState::default());
+        let mut order: Vec<PackKey> = Vec::with_capacity(events.len());
         let mut decisions = Vec::with_capacity(events.len());
         for event in events {
             let p = match pending.entry(event.pack) {

@@ -26,7 +26,7 @@ impl Store for MemStore {
         Ok(self.packs.lock().get(key).map(|(s, _)| s.clone()))
     }
 
-    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError> {
+    fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError> {
         let mut packs = self.packs.lock();
         let moved: Vec<PackKey> = writes
             .iter()
@@ -38,8 +38,8 @@ impl Store for MemStore {
         }
         for w in writes {
             let (state, log) = packs.entry(w.key).or_default();
-            log.extend(w.events.iter().cloned());
-            *state = w.state.clone();
+            log.extend(w.events);
+            *state = w.state;
         }
         Ok(())
     }

@@ -62,7 +62,7 @@ pub trait Store: Send + Sync {
     /// `expected` events. Otherwise returns [`CommitError::Conflict`] naming the packs that
     /// moved on and writes nothing. Returns only when the whole commit is durable: once this
     /// returns `Ok`, a crash of the process or the machine loses none of it.
-    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError>;
+    fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError>;
 
     /// One pack's log, in order (empty for a pack never seen).
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError>;
@@ -88,7 +88,7 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
         (**self).pack(key)
     }
-    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError> {
+    fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError> {
         (**self).commit(writes)
     }
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {

@@ -167,11 +167,11 @@ fn empty_store_reads_nothing<S: Store>(s: S) {
 fn commit_reads_back<S: Store>(s: S) {
     let mut rng = Rng::new(1);
     let w = append(&mut rng, pack(7), &[], 3);
-    s.commit(std::slice::from_ref(&w)).unwrap();
+    s.commit(vec![w.clone()]).unwrap();
     assert_eq!(s.pack(&pack(7)).unwrap(), Some(w.state.clone()));
     assert_eq!(s.history(&pack(7)).unwrap(), w.events);
     let w2 = append(&mut rng, pack(7), &w.events, 2);
-    s.commit(std::slice::from_ref(&w2)).unwrap();
+    s.commit(vec![w2.clone()]).unwrap();
     let all: Vec<Recorded> = w.events.iter().chain(&w2.events).cloned().collect();
     assert_eq!(s.history(&pack(7)).unwrap(), all);
     assert_eq!(s.pack(&pack(7)).unwrap(), Some(w2.state));
@@ -180,11 +180,11 @@ fn commit_reads_back<S: Store>(s: S) {
 fn conflicts_write_nothing<S: Store>(s: S) {
     let mut rng = Rng::new(2);
     let first = append(&mut rng, pack(1), &[], 1);
-    s.commit(std::slice::from_ref(&first)).unwrap();
+    s.commit(vec![first.clone()]).unwrap();
     // A write to a new pack together with a stale write to pack 1: neither may land.
     let fresh = append(&mut rng, pack(2), &[], 1);
     let stale = append(&mut rng, pack(1), &[], 1);
-    match s.commit(&[fresh, stale]) {
+    match s.commit(vec![fresh, stale]) {
         Err(CommitError::Conflict(keys)) => assert_eq!(keys, vec![pack(1)]),
         other => panic!("expected a conflict on pack 1, got {other:?}"),
     }
@@ -198,7 +198,7 @@ fn scans_visit_everything_in_key_order<S: Store>(s: S) {
     for n in [9u64, 3, 5, 1_000_000, 0] {
         let n_events = 1 + rng.below(4) as u32;
         let w = append(&mut rng, pack(n), &[], n_events);
-        s.commit(std::slice::from_ref(&w)).unwrap();
+        s.commit(vec![w.clone()]).unwrap();
         expected.push((pack(n), w.events, w.state));
     }
     expected.sort_by_key(|(k, _, _)| *k);
@@ -233,7 +233,7 @@ fn scans_visit_everything_in_key_order<S: Store>(s: S) {
 fn put_states_leaves_logs<S: Store>(s: S) {
     let mut rng = Rng::new(4);
     let w = append(&mut rng, pack(4), &[], 2);
-    s.commit(std::slice::from_ref(&w)).unwrap();
+    s.commit(vec![w.clone()]).unwrap();
     let other = PackState {
         events: 2,
         recalled: true,
@@ -257,7 +257,7 @@ fn racing_writers_one_wins<S: Store + 'static>(s: S) {
                 let mut rng = Rng::new(100 + t);
                 for n in 0..PACKS {
                     let w = append(&mut rng, pack(n), &[], 1);
-                    match s.commit(&[w]) {
+                    match s.commit(vec![w]) {
                         Ok(()) => {
                             wins.fetch_add(1, Ordering::Relaxed);
                         }
@@ -300,8 +300,8 @@ fn matches_the_model<S: Store>(s: S) {
         if keys.len() != writes.len() {
             continue;
         }
-        let a = model.commit(&writes).map_err(|e| e.to_string());
-        let b = s.commit(&writes).map_err(|e| e.to_string());
+        let a = model.commit(writes.clone()).map_err(|e| e.to_string());
+        let b = s.commit(writes).map_err(|e| e.to_string());
         assert_eq!(a.is_ok(), b.is_ok(), "model said {a:?}, store said {b:?}");
     }
     for n in 0..20 {

@@ -42,10 +42,14 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
 
-#[derive(Default)]
 struct W(Vec<u8>);
 
 impl W {
+    /// A buffer big enough for most events and states, so encoding seldom reallocates.
+    fn new() -> W {
+        W(Vec::with_capacity(160))
+    }
+
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
@@ -234,7 +238,7 @@ fn read_outcome(r: &mut R<'_>) -> Result<Outcome, StoreError> {
 
 /// Encodes a recorded event (its pack is in the key).
 pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
-    let mut w = W::default();
+    let mut w = W::new();
     let e = &rec.event;
     w.u8(FORMAT);
     w.uv(u64::from(rec.index));
@@ -350,7 +354,7 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
 /// Encodes a pack's state. Its first field after the format byte is the event count, so
 /// that a version check need not decode the rest.
 pub fn encode_state(s: &PackState) -> Vec<u8> {
-    let mut w = W::default();
+    let mut w = W::new();
     w.u8(FORMAT);
     w.uv(u64::from(s.events));
     match &s.issue {

@@ -6,11 +6,16 @@
 //! its events and states in one atomic fjall batch, releases the locks, and then waits for
 //! a group commit: one fsync of the journal acknowledges every writer that came before it.
 //!
+//! Each stripe also keeps the states of the packs it last saw, decoded. The cache is exact:
+//! it changes only under the stripe's lock, together with the store, so a version check or a
+//! read that finds a pack there needs no engine read and no decoding.
+//!
 //! Only this crate knows the byte layout ([`codec`]); the ledger knows nothing of fjall.
 
 pub mod codec;
 mod group_commit;
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::path::Path;
 
@@ -24,13 +29,24 @@ use group_commit::GroupCommit;
 /// Lock stripes: enough that concurrent gate requests almost never share one.
 const STRIPES: usize = 4096;
 
+/// States cached per stripe before the stripe's cache is emptied: about half a million
+/// packs in all, a few hundred megabytes at most, and enough to hold the packs of the last
+/// hundred thousand or so events of an import.
+const CACHED_PER_STRIPE: usize = 128;
+
+/// The states a stripe caches.
+type StripeCache = HashMap<PackKey, PackState, foldhash::fast::FixedState>;
+
+/// A stripe's lock and the states it caches.
+type Stripe = Mutex<StripeCache>;
+
 /// The ledger's packs in a fjall database directory.
 pub struct FjallStore {
     db: Database,
     events: Keyspace,
     states: Keyspace,
-    stripes: Vec<Mutex<()>>,
-    hasher: std::collections::hash_map::RandomState,
+    stripes: Vec<Stripe>,
+    hasher: foldhash::fast::RandomState,
     durability: GroupCommit,
 }
 
@@ -68,8 +84,15 @@ impl FjallStore {
             db,
             events,
             states,
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            stripes: (0..STRIPES)
+                .map(|_| {
+                    Mutex::new(HashMap::with_capacity_and_hasher(
+                        CACHED_PER_STRIPE,
+                        seeded(),
+                    ))
+                })
+                .collect(),
+            hasher: foldhash::fast::RandomState::default(),
             durability: GroupCommit::default(),
         })
     }
@@ -86,7 +109,10 @@ impl FjallStore {
         self.states.get(codec::pack_prefix(key)).map_err(backend)
     }
 
-    fn version(&self, key: &PackKey) -> Result<u32, StoreError> {
+    fn version(&self, key: &PackKey, cache: &StripeCache) -> Result<u32, StoreError> {
+        if let Some(s) = cache.get(key) {
+            return Ok(s.events);
+        }
         match self.states.get(codec::pack_prefix(key)).map_err(backend)? {
             None => Ok(0),
             Some(v) => codec::state_version(&v),
@@ -110,25 +136,38 @@ impl FjallStore {
 
 impl Store for FjallStore {
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
-        self.states
+        // The stripe stays locked while the engine is read, so no commit can slip in between
+        // the read and the caching of what it found.
+        let mut cache = self.stripes[self.stripe(key)].lock();
+        if let Some(s) = cache.get(key) {
+            return Ok(Some(s.clone()));
+        }
+        let state = self
+            .states
             .get(codec::pack_prefix(key))
             .map_err(backend)?
             .map(|v| codec::decode_state(&v))
-            .transpose()
+            .transpose()?;
+        if let Some(s) = &state {
+            cache_insert(&mut cache, *key, s.clone());
+        }
+        Ok(state)
     }
 
-    fn commit(&self, writes: &[PackWrite]) -> Result<(), CommitError> {
+    fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError> {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut stripes: Vec<usize> = writes.iter().map(|w| self.stripe(&w.key)).collect();
+        let of: Vec<usize> = writes.iter().map(|w| self.stripe(&w.key)).collect();
+        let mut stripes = of.clone();
         stripes.sort_unstable();
         stripes.dedup();
         // Locks are always taken in stripe order, so two commits cannot deadlock.
-        let guards: Vec<_> = stripes.iter().map(|&i| self.stripes[i].lock()).collect();
+        let mut guards: Vec<_> = stripes.iter().map(|&i| self.stripes[i].lock()).collect();
+        let guard_of = |stripe: usize| stripes.binary_search(&stripe).expect("locked");
         let mut moved = Vec::new();
-        for w in writes {
-            if self.version(&w.key)? != w.expected {
+        for (w, &stripe) in writes.iter().zip(&of) {
+            if self.version(&w.key, &guards[guard_of(stripe)])? != w.expected {
                 moved.push(w.key);
             }
         }
@@ -136,7 +175,7 @@ impl Store for FjallStore {
             return Err(CommitError::Conflict(moved));
         }
         let mut batch = self.db.batch();
-        for w in writes {
+        for w in &writes {
             for rec in &w.events {
                 batch.insert(
                     &self.events,
@@ -151,6 +190,9 @@ impl Store for FjallStore {
             );
         }
         batch.commit().map_err(backend)?;
+        for (w, stripe) in writes.into_iter().zip(of) {
+            cache_insert(&mut guards[guard_of(stripe)], w.key, w.state);
+        }
         let ticket = self.durability.ticket();
         drop(guards);
         self.durability
@@ -210,6 +252,24 @@ impl Store for FjallStore {
             batch.insert(&self.states, codec::pack_prefix(k), codec::encode_state(s));
         }
         batch.commit().map_err(backend)?;
+        for (k, _) in states {
+            self.stripes[self.stripe(k)].lock().remove(k);
+        }
         self.sync_all()
     }
+}
+
+/// Caches a state in a stripe, emptying the stripe first when it is full: crude, but O(1)
+/// and with no bookkeeping on the hot path.
+fn cache_insert(cache: &mut StripeCache, key: PackKey, state: PackState) {
+    if cache.len() >= CACHED_PER_STRIPE && !cache.contains_key(&key) {
+        cache.clear();
+    }
+    cache.insert(key, state);
+}
+
+/// A hasher seeded at random, so that nobody can choose codes that all land in one bucket.
+fn seeded() -> foldhash::fast::FixedState {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(foldhash::fast::RandomState::default().hash_one(0u8))
 }

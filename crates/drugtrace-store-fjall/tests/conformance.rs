@@ -29,7 +29,7 @@ fn committed_packs_survive_a_reopen() {
                 .collect();
             let state = PackState::fold(&events);
             store
-                .commit(&[PackWrite {
+                .commit(vec![PackWrite {
                     key,
                     expected: 0,
                     events: events.clone(),
