@@ -76,11 +76,10 @@ fn main() -> Result<()> {
     let batches: Vec<_> = Waves::new(packs, args.batch).collect();
     let events: u64 = batches.iter().map(|b| b.len() as u64).sum();
     let started = Instant::now();
-    for batch in &batches {
-        ledger.record_batch(batch)?;
-    }
+    ledger.record_stream(batches.into_iter().map(|b| ((), b)), |(), _| {
+        Ok::<_, drugtrace_ledger::LedgerError>(())
+    })?;
     let ours = events as f64 / started.elapsed().as_secs_f64();
-    drop(batches);
 
     // Fill up to the lookup size with commission-only packs.
     if args.only_import {

@@ -83,6 +83,16 @@ pub struct Ledger<S> {
 /// batch against fresh state, so a retry can never record a stale decision.
 const MAX_ATTEMPTS: u32 = 64;
 
+/// States that writes not yet committed will leave, by pack.
+type Overlay = HashMap<PackKey, PackState, foldhash::fast::RandomState>;
+
+/// A judged batch on its way to the committer thread.
+struct InFlight<T> {
+    payload: T,
+    events: Vec<Event>,
+    decisions: Vec<Decision>,
+}
+
 struct Pending {
     expected: u32,
     state: PackState,
@@ -125,7 +135,7 @@ impl<S: Store> Ledger<S> {
     /// durable commit, returning a decision per event.
     pub fn record_batch(&self, events: &[Event]) -> Result<Vec<Decision>, LedgerError> {
         for _ in 0..MAX_ATTEMPTS {
-            let (decisions, writes) = self.judge_batch(events)?;
+            let (decisions, writes) = self.judge_batch(events, &Overlay::default())?;
             match self.store.commit(writes) {
                 Ok(()) => return Ok(decisions),
                 Err(CommitError::Conflict(_)) => continue,
@@ -137,7 +147,13 @@ impl<S: Store> Ledger<S> {
         })
     }
 
-    fn judge_batch(&self, events: &[Event]) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
+    /// Judges a batch against the store, or, for packs in `overlay`, against the states an
+    /// earlier batch still being committed will leave.
+    fn judge_batch(
+        &self,
+        events: &[Event],
+        overlay: &Overlay,
+    ) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
         let now = Timestamp::now();
         let mut pending: HashMap<PackKey, Pending, foldhash::fast::RandomState> =
             HashMap::with_capacity_and_hasher(events.len(), foldhash::fast::RandomState::default());
@@ -147,7 +163,10 @@ impl<S: Store> Ledger<S> {
             let p = match pending.entry(event.pack) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    let state = self.store.pack(&event.pack)?.unwrap_or_default();
+                    let state = match overlay.get(&event.pack) {
+                        Some(s) => s.clone(),
+                        None => self.store.pack(&event.pack)?.unwrap_or_default(),
+                    };
                     order.push(event.pack);
                     v.insert(Pending {
                         expected: state.events,
@@ -208,6 +227,81 @@ impl<S: Store> Ledger<S> {
             })
             .collect();
         Ok((decisions, writes))
+    }
+
+    /// Records batches in order, as [`Ledger::record_batch`] would one after the other, but
+    /// judges each batch while the one before it is being committed on another thread, so
+    /// that judging and the engine's writes use two cores. `done` gets each batch's payload
+    /// and decisions, in order, once the batch is durable. If another writer changed a pack
+    /// of a batch in flight, that batch is judged and committed again before the next one.
+    pub fn record_stream<T, E, I, F>(&self, batches: I, mut done: F) -> Result<(), E>
+    where
+        S: Sync,
+        T: Send,
+        E: From<LedgerError>,
+        I: IntoIterator<Item = (T, Vec<Event>)>,
+        F: FnMut(T, Vec<Decision>) -> Result<(), E>,
+    {
+        std::thread::scope(|scope| {
+            let (to_committer, jobs) =
+                std::sync::mpsc::sync_channel::<(InFlight<T>, Vec<PackWrite>)>(0);
+            let (to_judge, results) =
+                std::sync::mpsc::channel::<(InFlight<T>, Result<(), CommitError>)>();
+            scope.spawn(move || {
+                for (job, writes) in jobs {
+                    let result = self.store.commit(writes);
+                    if to_judge.send((job, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut overlay = Overlay::default();
+            let mut in_flight = false;
+            // Waits for the batch in flight; returns whether the next batch, judged over
+            // its overlay, is still valid.
+            let settle = |done: &mut F| -> Result<bool, E> {
+                let (job, result) = results.recv().expect("the committer answers every batch");
+                match result {
+                    Ok(()) => {
+                        done(job.payload, job.decisions)?;
+                        Ok(true)
+                    }
+                    Err(CommitError::Conflict(_)) => {
+                        let decisions = self.record_batch(&job.events)?;
+                        done(job.payload, decisions)?;
+                        Ok(false)
+                    }
+                    Err(CommitError::Store(e)) => Err(LedgerError::Store(e).into()),
+                }
+            };
+            for (payload, events) in batches {
+                let (mut decisions, mut writes) = self
+                    .judge_batch(&events, &overlay)
+                    .map_err(LedgerError::from)?;
+                // The batch judged over the one in flight is stale if that one conflicted.
+                if in_flight && !settle(&mut done)? {
+                    (decisions, writes) = self
+                        .judge_batch(&events, &Overlay::default())
+                        .map_err(LedgerError::from)?;
+                }
+                overlay.clear();
+                overlay.extend(writes.iter().map(|w| (w.key, w.state.clone())));
+                let job = InFlight {
+                    payload,
+                    events,
+                    decisions,
+                };
+                to_committer
+                    .send((job, writes))
+                    .expect("the committer runs until the channel closes");
+                in_flight = true;
+            }
+            if in_flight {
+                settle(&mut done)?;
+            }
+            drop(to_committer);
+            Ok(())
+        })
     }
 
     /// A pack's state.

@@ -167,29 +167,35 @@ pub fn run<S: Store>(ledger: &Ledger<S>, ctx: ParseContext, opts: &Options) -> R
         let _ = tx.send(Ok(chunk));
     });
 
-    for chunk in rx {
-        let chunk = chunk?;
-        summary.lines = chunk.last_line;
-        if !chunk.bad.is_empty() {
-            let w = match &mut rejects {
-                Some(w) => w,
-                None => rejects.insert(open_rejects(&rejects_path)?),
-            };
-            for (line, e) in &chunk.bad {
-                w.write_record([
-                    line.to_string().as_str(),
-                    e.reason.as_str(),
-                    e.record.as_deref().unwrap_or(""),
-                ])?;
+    // Bad lines are written to the reject file as their chunk arrives, before any event
+    // of the chunk can be acknowledged, so a crash never leaves a line neither recorded nor
+    // reported.
+    let mut failure: Option<anyhow::Error> = None;
+    let mut bad_lines = 0u64;
+    let batches = rx.iter().map_while(|chunk| {
+        let step = || -> Result<(u64, Vec<Event>)> {
+            let chunk = chunk?;
+            if !chunk.bad.is_empty() {
+                let w = match &mut rejects {
+                    Some(w) => w,
+                    None => rejects.insert(open_rejects(&rejects_path)?),
+                };
+                for (line, e) in &chunk.bad {
+                    w.write_record([
+                        line.to_string().as_str(),
+                        e.reason.as_str(),
+                        e.record.as_deref().unwrap_or(""),
+                    ])?;
+                }
+                w.flush()?;
+                bad_lines += chunk.bad.len() as u64;
             }
-            summary.bad_lines += chunk.bad.len() as u64;
-            // Reject lines are written before the batch's events are acknowledged, so a
-            // crash never leaves a line neither recorded nor reported.
-            w.flush()?;
-        }
-        let decisions = ledger
-            .record_batch(&chunk.events)
-            .with_context(|| format!("recording the events up to line {}", chunk.last_line))?;
+            Ok((chunk.last_line, chunk.events))
+        };
+        step().map_err(|e| failure = Some(e)).ok()
+    });
+    ledger.record_stream(batches, |last_line, decisions| {
+        summary.lines = last_line;
         for d in &decisions {
             if d.replayed {
                 summary.replayed += 1;
@@ -203,13 +209,17 @@ pub fn run<S: Store>(ledger: &Ledger<S>, ctx: ParseContext, opts: &Options) -> R
                 bar.set_message(format!("{} events", summary.recorded()));
             }
             Progress::Plain => eprintln!(
-                "committed {} events through line {}",
-                summary.recorded() + summary.replayed,
-                chunk.last_line
+                "committed {} events through line {last_line}",
+                summary.recorded() + summary.replayed
             ),
             _ => {}
         }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
     }
+    summary.bad_lines = bad_lines;
     parser
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
