@@ -127,7 +127,7 @@ impl FjallStore {
 
     /// Makes every write so far durable (for callers that wrote with `put_states`).
     fn sync_all(&self) -> Result<(), StoreError> {
-        let ticket = self.durability.ticket();
+        let ticket = self.durability.enter().ticket();
         self.durability
             .wait(ticket, || self.sync())
             .map_err(StoreError::Backend)
@@ -158,6 +158,7 @@ impl Store for FjallStore {
         if writes.is_empty() {
             return Ok(());
         }
+        let entry = self.durability.enter();
         let of: Vec<usize> = writes.iter().map(|w| self.stripe(&w.key)).collect();
         let mut stripes = of.clone();
         stripes.sort_unstable();
@@ -193,7 +194,7 @@ impl Store for FjallStore {
         for (w, stripe) in writes.into_iter().zip(of) {
             cache_insert(&mut guards[guard_of(stripe)], w.key, w.state);
         }
-        let ticket = self.durability.ticket();
+        let ticket = entry.ticket();
         drop(guards);
         self.durability
             .wait(ticket, || self.sync())
