@@ -128,3 +128,58 @@ pub fn commissions(from: u64, to: u64, batch: u64) -> impl Iterator<Item = Vec<E
             .collect()
     })
 }
+
+/// An event as a JSON Lines record of the import format, with the buyer's identity as the
+/// raw certificate number a hospital system would send.
+pub fn to_json_line(e: &Event, out: &mut String) {
+    use std::fmt::Write;
+    let code = match e.pack.identity() {
+        drugtrace_code::PackIdentity::China(v) => format!("{v:020}"),
+        drugtrace_code::PackIdentity::Gs1 { .. } => unreachable!("benchmark packs are Chinese"),
+    };
+    let at = e.at.to_rfc3339(480);
+    let kind = match &e.kind {
+        EventKind::Commission => "commission",
+        EventKind::Ship { .. } => "ship",
+        EventKind::Receive { .. } => "receive",
+        EventKind::Intake(_) => "intake",
+        EventKind::Sale(_) => "sale",
+        _ => unreachable!("not in the benchmark's chain"),
+    };
+    let _ = write!(
+        out,
+        r#"{{"type":"{kind}","code":"{code}","at":"{at}","institution":"{}""#,
+        e.actor
+    );
+    if let Some(b) = &e.lot.batch {
+        let _ = write!(out, r#","batch":"{b}""#);
+    }
+    if let Some(x) = e.lot.expiry {
+        let _ = write!(out, r#","expiry":"{x}""#);
+    }
+    match &e.kind {
+        EventKind::Ship { to: Some(t) } => {
+            let _ = write!(out, r#","to":"{t}""#);
+        }
+        EventKind::Receive { from: Some(f) } => {
+            let _ = write!(out, r#","from":"{f}""#);
+        }
+        EventKind::Intake(i) => {
+            if let Some(s) = &i.supplier {
+                let _ = write!(out, r#","supplier":"{s}""#);
+            }
+        }
+        EventKind::Sale(s) => {
+            let person = s.person.map_or(0, |p| {
+                u64::from_le_bytes(p.as_bytes()[..8].try_into().unwrap_or_default())
+            });
+            let _ = write!(
+                out,
+                r#","settlement_id":"{}","person":"3501021990{person:08}","amount":"18.50""#,
+                s.settlement
+            );
+        }
+        _ => {}
+    }
+    out.push_str("}\n");
+}

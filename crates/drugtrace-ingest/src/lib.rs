@@ -2,6 +2,9 @@
 //! one result per line, so that a bad line is reported with its number and reason and the
 //! good lines around it are kept.
 //!
+//! [`import_file`] runs a whole file: a reader thread parses while the ledger judges one
+//! batch and commits the one before, and bad lines go to a reject file.
+//!
 //! This is an edge of the system: its record types are the file formats, kept apart from
 //! the domain types. The insured person's identity is hashed the moment a record is parsed,
 //! and is redacted from anything this crate hands back for a reject file.
@@ -10,8 +13,10 @@
 
 mod amount;
 mod fields;
+mod pipeline;
 mod reader;
 
 pub use amount::parse_yuan;
 pub use fields::{FIELDS, ParseContext, RecordError};
+pub use pipeline::{ImportError, ImportOptions, ImportProgress, ImportSummary, import_file};
 pub use reader::{Format, FormatError, Line, LineError, Reader};
