@@ -327,3 +327,17 @@ impl<'de> serde::Deserialize<'de> for Record<'de> {
         d.deserialize_map(V)
     }
 }
+
+/// Parses one JSON event record (an object with the fields of [`FIELDS`]), for callers that
+/// receive records one by one, such as an HTTP API. The error names the field and the
+/// problem; its record, if any, has the person's identity redacted.
+pub fn parse_json_event(text: &str, ctx: &ParseContext) -> Result<Event, crate::LineError> {
+    let record: Record<'_> = serde_json::from_str(text).map_err(|e| crate::LineError {
+        reason: format!("not a JSON event record: {e}"),
+        record: None,
+    })?;
+    record.to_event(ctx).map_err(|e| crate::LineError {
+        reason: e.to_string(),
+        record: Some(record.redacted_json()),
+    })
+}

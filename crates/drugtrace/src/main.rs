@@ -111,6 +111,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Serve the HTTP API: chain events, the settlement gate and the patient query.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "DRUGTRACE_LISTEN")]
+        listen: std::net::SocketAddr,
+    },
     /// Run a small demonstration in a fresh directory: init, catalog, import, lookups.
     Demo {
         /// Where (default: a new temporary directory).
@@ -131,6 +137,53 @@ enum CatalogCommand {
         /// The key.
         key: String,
     },
+}
+
+/// Serves the API until Ctrl-C or SIGTERM, then lets the requests in flight finish.
+fn serve(dir: &DataDir, listen: std::net::SocketAddr) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let opened = dir.open()?;
+    let state = drugtrace_api::AppState::new(
+        opened.ledger,
+        opened.person_key,
+        opened.config.local_offset_minutes,
+    );
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        tracing::info!(address = %listener.local_addr()?, "serving the drugtrace API");
+        drugtrace_api::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped; every acknowledged event is durable");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -283,6 +336,7 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("{} packs differ", r.mismatched_count);
             }
         }
+        Command::Serve { listen } => serve(&dir, listen)?,
         Command::Demo { dir } => demo::run(dir, &mut out)?,
     }
     Ok(())

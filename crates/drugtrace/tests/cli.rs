@@ -268,3 +268,75 @@ fn acknowledged_events_survive_kill_9() {
     assert_eq!(report.mismatched_count, 0);
     assert!(report.packs >= acked_line);
 }
+
+/// A plain HTTP/1.1 request over a socket: the test needs no HTTP client crate.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+/// `drugtrace serve` answers on the address it logs, and on SIGTERM finishes and exits
+/// cleanly with every acknowledged event in the store.
+#[test]
+fn serve_answers_and_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let mut child = drugtrace(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut addr = String::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(i) = line.find("address=") {
+            addr = line[i + 8..].split_whitespace().next().unwrap().to_owned();
+            break;
+        }
+    }
+    assert!(!addr.is_empty(), "the server logs its address");
+    let (status, _) = http(&addr, "GET", "/healthz", "");
+    assert_eq!(status, 200);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/v1/events",
+        r#"[{"type":"commission","code":"81000010000000000042","at":"2025-03-01 09:00:00","institution":"M1"}]"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/v1/gate/sale",
+        r#"{"settlement_id":"S1","institution":"P1","items":[{"code":"81000010000000000042"}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""decision":"allow""#), "{body}");
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let out = ok(drugtrace(&data)
+        .args(["lookup", "81000010000000000042"])
+        .output()
+        .unwrap());
+    assert!(out.contains("sales            1"), "{out}");
+}

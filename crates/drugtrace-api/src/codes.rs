@@ -1,0 +1,193 @@
+//! `GET /v1/codes/{code}`: the patient's query. Without an identity it says whether the pack
+//! was sold never, once or more than once; with the asker's identity (header
+//! `x-person-identity`, hashed at once and never stored) it tells a sale to the asker from a
+//! sale to someone else. Other buyers' identities are never shown.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use drugtrace_code::TraceCode;
+use drugtrace_ledger::{PackState, PersonHash, Reason, Store};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+/// The header that carries the asker's identity.
+pub const PERSON_HEADER: &str = "x-person-identity";
+
+/// Sale records shown at most, latest first.
+const SHOWN_SALES: usize = 5;
+
+#[derive(Serialize)]
+pub struct CodeAnswer {
+    code: String,
+    /// `no_sale`, `one_sale`, `one_sale_mine`, `one_sale_not_mine` or `multiple_sales`.
+    case: &'static str,
+    product: Option<ProductFacts>,
+    /// When the pack's latest event happened.
+    updated_at: Option<String>,
+    sales: Vec<SaleFact>,
+    advice: Advice,
+}
+
+#[derive(Serialize)]
+struct ProductFacts {
+    generic_name: String,
+    trade_name: String,
+    specification: String,
+    manufacturer: String,
+    insurance_code: String,
+}
+
+#[derive(Serialize)]
+struct SaleFact {
+    institution: String,
+    at: String,
+    units: u32,
+    /// The payment was blocked by the gate: the pack had been sold before.
+    blocked: bool,
+}
+
+#[derive(Serialize)]
+struct Advice {
+    zh: &'static str,
+    en: &'static str,
+}
+
+fn advice(case: &str) -> Advice {
+    let (zh, en) = match case {
+        "no_sale" => (
+            "未查询到产品销售信息。请两天后再次扫码查询；如仍无记录，说明销售机构未上传，可向其索要购药凭证。",
+            "No sale found. Scan again in two days; if there is still none, the seller did not upload the sale: ask it for the purchase documents.",
+        ),
+        "one_sale" => (
+            "查询到1次销售信息。登录后可核对是否为本人购买。",
+            "Sold once. Sign in to check that the sale was yours.",
+        ),
+        "one_sale_mine" => (
+            "查询到仅有1次销售信息，为本人购买，可放心使用。",
+            "Sold once, to you: this pack's record is in order.",
+        ),
+        "one_sale_not_mine" => (
+            "查询到1次销售信息，但非本人购买，可能为回流药、串换药或假药。请保留药盒和票据，向医保部门举报，并可向销售机构索赔。",
+            "Sold once, but not to you: the pack may be resold, substituted or fake. Keep the box and the receipt, report it to the insurance bureau, and claim compensation from the seller.",
+        ),
+        _ => (
+            "查询到多次销售信息，可能为回流药或假药。请保留药盒和票据，向医保部门举报；依据《药品管理法》和《消费者权益保护法》可向销售机构索赔。",
+            "Sold more than once: the pack is likely resold or fake. Keep the box and the receipt and report it; under the Drug Administration Law and the Consumer Rights Protection Law you can claim compensation from the seller.",
+        ),
+    };
+    Advice { zh, en }
+}
+
+/// How many times the pack was sold, as a patient counts: the sales that went through (the
+/// partial sales of a split pack count once together) and the attempts to sell it again
+/// that the gate blocked. Also whether the asker bought it.
+fn sales_seen(state: &PackState, asker: Option<PersonHash>) -> (usize, bool) {
+    let paid = usize::from(!state.sales.is_empty());
+    let again = state
+        .blocked
+        .iter()
+        .filter(|b| matches!(b.reason, Reason::AlreadySold | Reason::UnitsExceeded))
+        .count();
+    let mine = asker.is_some_and(|p| state.sales.iter().any(|s| s.person == Some(p)));
+    (paid + again, mine)
+}
+
+pub async fn query<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<CodeAnswer>, ApiError> {
+    let code = TraceCode::parse(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
+    let asker = match headers.get(PERSON_HEADER) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| state.inner.person_key.hash(s))
+                .ok_or_else(|| ApiError::field(PERSON_HEADER, "is empty or not printable ASCII"))?,
+        ),
+    };
+    let offset = state.inner.local_offset_minutes;
+    let key = code.pack_key();
+    let (pack, history) = state
+        .blocking(move |inner| {
+            let pack = inner.ledger.pack(&key).map_err(ApiError::internal)?;
+            // The history is read only when a blocked attempt must be shown with its time.
+            let history = match &pack {
+                Some(p) if !p.blocked.is_empty() => {
+                    inner.ledger.history(&key).map_err(ApiError::internal)?
+                }
+                _ => Vec::new(),
+            };
+            Ok((pack, history))
+        })
+        .await?;
+    let product = state
+        .inner
+        .ledger
+        .catalog()
+        .by_product_key(key.product_key())
+        .map(|p| ProductFacts {
+            generic_name: p.generic_name().to_owned(),
+            trade_name: p.trade_name().to_owned(),
+            specification: p.specification().to_owned(),
+            manufacturer: p.manufacturer().to_owned(),
+            insurance_code: p.insurance_code().to_string(),
+        });
+    let state_now = pack.unwrap_or_default();
+    let (count, mine) = sales_seen(&state_now, asker);
+    let case = match (count, asker) {
+        (0, _) => "no_sale",
+        (1, None) => "one_sale",
+        (1, Some(_)) if mine => "one_sale_mine",
+        (1, Some(_)) => "one_sale_not_mine",
+        _ => "multiple_sales",
+    };
+    let mut sales: Vec<(drugtrace_ledger::Timestamp, SaleFact)> = state_now
+        .sales
+        .iter()
+        .map(|s| {
+            (
+                s.at,
+                SaleFact {
+                    institution: s.institution.to_string(),
+                    at: s.at.to_rfc3339(offset),
+                    units: s.units,
+                    blocked: false,
+                },
+            )
+        })
+        .collect();
+    for b in &state_now.blocked {
+        if let Some(r) = history.get(b.index as usize) {
+            sales.push((
+                r.event.at,
+                SaleFact {
+                    institution: b.institution.to_string(),
+                    at: r.event.at.to_rfc3339(offset),
+                    units: match &r.event.kind {
+                        drugtrace_ledger::EventKind::Sale(s) => s.units.unwrap_or(0),
+                        _ => 0,
+                    },
+                    blocked: true,
+                },
+            ));
+        }
+    }
+    sales.sort_by_key(|s| std::cmp::Reverse(s.0));
+    Ok(Json(CodeAnswer {
+        code: code.to_string(),
+        case,
+        product,
+        updated_at: state_now.last_at.map(|t| t.to_rfc3339(offset)),
+        sales: sales
+            .into_iter()
+            .take(SHOWN_SALES)
+            .map(|(_, s)| s)
+            .collect(),
+        advice: advice(case),
+    }))
+}

@@ -1,0 +1,91 @@
+//! The HTTP API: institutions submit chain events, the settlement system asks the gate
+//! before it pays, and patients ask whether their pack was sold once and to them.
+//!
+//! The request and response types here are the API's own (serialization lives at this
+//! edge); they convert to and from the ledger's domain types. Ledger calls block on disk
+//! syncs, so they run on tokio's blocking pool. Every answer that reports an event as
+//! recorded is sent only after the event is durable.
+
+mod codes;
+mod error;
+mod events;
+mod gate;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use drugtrace_ledger::{Ledger, PersonKey, Store};
+
+pub use error::ApiError;
+
+/// The largest request body accepted: about 10,000 events.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// What every handler shares.
+pub struct AppState<S> {
+    inner: Arc<Inner<S>>,
+}
+
+struct Inner<S> {
+    ledger: Ledger<S>,
+    person_key: PersonKey,
+    local_offset_minutes: i32,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: Store + Sync + 'static> AppState<S> {
+    /// The state over a ledger, with the installation's person-hash secret and local time
+    /// zone (minutes east of UTC).
+    pub fn new(ledger: Ledger<S>, person_key: PersonKey, local_offset_minutes: i32) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                ledger,
+                person_key,
+                local_offset_minutes,
+            }),
+        }
+    }
+
+    /// Runs a blocking ledger call on tokio's blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner<S>) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state.inner))
+            .await
+            .map_err(ApiError::internal)?
+    }
+}
+
+/// The API's routes.
+pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/events", post(events::post::<S>))
+        .route("/v1/gate/sale", post(gate::sale::<S>))
+        .route("/v1/codes/{code}", get(codes::query::<S>))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight: every event acknowledged to a client is already durable, so none is lost.
+pub async fn serve<S: Store + Sync + 'static>(
+    listener: tokio::net::TcpListener,
+    state: AppState<S>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,416 @@
+//! The API over HTTP: the real server on port 0 with its own store, as a hospital system,
+//! a settlement system and a patient would use it.
+
+use std::path::Path;
+
+use drugtrace_catalog::Catalog;
+use drugtrace_ledger::{Ledger, PersonKey, Policy};
+use drugtrace_store_fjall::FjallStore;
+use serde_json::{Value, json};
+
+struct App {
+    url: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FjallStore::open(&dir.path().join("store")).unwrap();
+    let catalog = Catalog::load_csv_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/catalog.csv"),
+    )
+    .unwrap();
+    let ledger = Ledger::new(store, catalog, Policy::default());
+    let state = drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(drugtrace_api::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    App {
+        url,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl App {
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        ctype: &str,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn code(&self, code: &str, person: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.get(format!("{}/v1/codes/{code}", self.url));
+        if let Some(p) = person {
+            req = req.header("x-person-identity", p);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn sale(
+        &self,
+        settlement: &str,
+        institution: &str,
+        person: &str,
+        codes: &[&str],
+    ) -> Value {
+        let items: Vec<Value> = codes
+            .iter()
+            .map(|c| json!({"code": c, "amount": 18.5}))
+            .collect();
+        let (status, body) = self
+            .post(
+                "/v1/gate/sale",
+                &json!({
+                    "settlement_id": settlement,
+                    "institution": institution,
+                    "at": "2025-04-08 10:30:00",
+                    "person": person,
+                    "items": items,
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn commission(code: &str) -> Value {
+    json!({"type": "commission", "code": code, "at": "2025-03-01 09:00:00", "institution": "M3301001", "batch": "250301", "expiry": "2027-02-28"})
+}
+
+#[tokio::test]
+async fn health() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn events_as_array_and_as_json_lines() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post(
+            "/v1/events",
+            &json!([
+                commission("81000010000000000001"),
+                {"type": "intake", "code": "81000010000000000001", "at": "2025-03-10 14:00:00", "institution": "P35010200017", "supplier": "D3501001", "insurance_code": "ZB02BAF0001010100003"},
+                commission("81000010000000000001"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["recorded"], 3);
+    assert_eq!(body["events"][0]["outcome"], "accepted");
+    assert_eq!(body["events"][1]["outcome"], "flagged");
+    assert_eq!(body["events"][1]["reason"], "product_mismatch");
+    assert_eq!(body["events"][2]["reason"], "already_issued");
+
+    let lines = format!(
+        "{}\n\n{}\n",
+        commission("81000010000000000002"),
+        commission("81000010000000000003")
+    );
+    let (status, body) = app
+        .post_raw("/v1/events", lines, "application/x-ndjson")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["recorded"], 2);
+}
+
+#[tokio::test]
+async fn a_batch_with_a_bad_event_records_nothing() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post(
+            "/v1/events",
+            &json!([
+                commission("81000010000000000009"),
+                {"type": "sale", "code": "8100001000000000001", "at": "2025-04-08 10:30:00", "institution": "P1", "settlement_id": "S1"},
+                {"type": "sale", "code": "81000010000000000009", "at": "2025-04-08 10:30:00", "institution": "P1"},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_events");
+    assert_eq!(body["error"]["events"][0]["index"], 1);
+    assert_eq!(
+        body["error"]["events"][0]["message"],
+        "field `code`: expected 20 digits, got 19"
+    );
+    assert_eq!(
+        body["error"]["events"][1]["message"],
+        "field `settlement_id`: is required"
+    );
+    let (_, q) = app.code("81000010000000000009", None).await;
+    assert_eq!(
+        q["updated_at"],
+        Value::Null,
+        "the good event was not recorded either"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_raw("/v1/gate/sale", "{\"settlement_id\": ", "application/json")
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "malformed_json");
+    let (status, body) = app.post_raw("/v1/gate/sale", "{}", "text/plain").await;
+    assert_eq!(status, 415);
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    let (status, body) = app
+        .post(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "S1", "institution": "P1", "items": [{"code": "123"}]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "items[0].code");
+    assert_eq!(body["error"]["message"], "expected 20 digits, got 3");
+    let (status, body) = app
+        .post("/v1/gate/sale", &json!({"settlement_id": "S1", "institution": "P 1", "items": [{"code": "81000010000000000001"}]}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "institution");
+    let (status, body) = app
+        .post(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "S1", "institution": "P1", "colour": "red", "items": []}),
+        )
+        .await;
+    assert!(status == 400 || status == 422, "{status}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour`"),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "S1", "institution": "P1", "items": [{"code": "81000010000000000001"}, {"code": "８１００００１００００００００００００１"}]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "items[1].code");
+    let huge = "x".repeat(drugtrace_api::MAX_BODY + 1);
+    let (status, body) = app
+        .post_raw("/v1/events", huge, "application/x-ndjson")
+        .await;
+    assert_eq!(status, 413);
+    assert_eq!(body["error"]["code"], "body_too_large");
+    let (status, body) = app.code("12345", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "code");
+}
+
+#[tokio::test]
+async fn the_gate_allows_once_and_retries_are_idempotent() {
+    let app = spawn_app().await;
+    app.post(
+        "/v1/events",
+        &json!([
+            commission("81000020000000000002"),
+            commission("81000010000000000001")
+        ]),
+    )
+    .await;
+    let first = app
+        .sale(
+            "SETL-1",
+            "P35010200017",
+            "350102199001011234",
+            &["81000020000000000002", "81000010000000000001"],
+        )
+        .await;
+    assert_eq!(first["decision"], "allow");
+    let retry = app
+        .sale(
+            "SETL-1",
+            "P35010200017",
+            "350102199001011234",
+            &["81000020000000000002", "81000010000000000001"],
+        )
+        .await;
+    assert_eq!(retry["decision"], "allow");
+    assert_eq!(retry["items"][0]["replayed"], true);
+    assert_eq!(retry["items"][1]["replayed"], true);
+    let again = app
+        .sale(
+            "SETL-2",
+            "P13070300088",
+            "130703197707073333",
+            &["81000020000000000002"],
+        )
+        .await;
+    assert_eq!(again["decision"], "block");
+    assert_eq!(again["items"][0]["reason"], "already_sold");
+    assert_eq!(
+        again["items"][0]["prior_sales"][0]["institution"],
+        "P35010200017"
+    );
+    assert_eq!(
+        again["items"][0]["prior_sales"][0]["at"],
+        "2025-04-08T10:30:00+08:00"
+    );
+    let (_, body) = app
+        .post(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "SETL-3", "institution": "P1", "items": [{"code": "81000010000000000005", "insurance_code": "ZB02BAF0001010100003"}]}),
+        )
+        .await;
+    assert_eq!(body["items"][0]["reason"], "product_mismatch");
+    assert_eq!(body["decision"], "block");
+    let unknown = app
+        .sale("SETL-4", "P1", "1", &["81000020000000009999"])
+        .await;
+    assert_eq!(unknown["decision"], "allow");
+    assert_eq!(unknown["items"][0]["outcome"], "flagged");
+    assert_eq!(unknown["items"][0]["reason"], "unknown_code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_double_sales_over_http_allow_exactly_one() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    const PACKS: u64 = 40;
+    const RACERS: u64 = 8;
+    let mut tasks = Vec::new();
+    for r in 0..RACERS {
+        let app = std::sync::Arc::clone(&app);
+        tasks.push(tokio::spawn(async move {
+            let mut allowed = 0;
+            for p in 0..PACKS {
+                let code = format!(
+                    "{}",
+                    81_000_010_000_000_001_000u128 + u128::from((p + r * 7) % PACKS)
+                );
+                let body = app
+                    .sale(&format!("R{r}-{p}"), &format!("P{r}"), "x", &[&code])
+                    .await;
+                if body["decision"] == "allow" {
+                    allowed += 1;
+                } else {
+                    assert_eq!(body["items"][0]["reason"], "already_sold");
+                }
+            }
+            allowed
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, PACKS, "exactly one sale per pack went through");
+}
+
+#[tokio::test]
+async fn the_patient_query_tells_every_case() {
+    let app = spawn_app().await;
+    let me = "350102199001011234";
+    app.post(
+        "/v1/events",
+        &json!([
+            commission("81000020000000000011"),
+            commission("81000020000000000012"),
+            commission("81000020000000000013")
+        ]),
+    )
+    .await;
+    let (status, q) = app.code("81000020000000000011", Some(me)).await;
+    assert_eq!(status, 200);
+    assert_eq!(q["case"], "no_sale");
+    assert_eq!(q["product"]["generic_name"], "盐酸阿来替尼胶囊");
+    assert!(q["advice"]["zh"].as_str().unwrap().contains("两天后"));
+
+    app.sale("S-12", "P35010200017", me, &["81000020000000000012"])
+        .await;
+    assert_eq!(
+        app.code("81000020000000000012", None).await.1["case"],
+        "one_sale"
+    );
+    assert_eq!(
+        app.code("81000020000000000012", Some(" 350102199001011234 "))
+            .await
+            .1["case"],
+        "one_sale_mine"
+    );
+    let (_, other) = app
+        .code("81000020000000000012", Some("130703197707073333"))
+        .await;
+    assert_eq!(other["case"], "one_sale_not_mine");
+    assert_eq!(other["sales"][0]["institution"], "P35010200017");
+    assert!(
+        !other.to_string().contains(me),
+        "another buyer's identity is never shown"
+    );
+
+    app.sale(
+        "S-13a",
+        "P35010200017",
+        "130703197707073333",
+        &["81000020000000000013"],
+    )
+    .await;
+    app.sale("S-13b", "P13070300088", me, &["81000020000000000013"])
+        .await;
+    let (_, multi) = app.code("81000020000000000013", Some(me)).await;
+    assert_eq!(multi["case"], "multiple_sales");
+    assert_eq!(multi["sales"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        multi["sales"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["blocked"] == true)
+            .count(),
+        1
+    );
+    assert!(
+        multi["advice"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("Consumer Rights Protection Law")
+    );
+}
