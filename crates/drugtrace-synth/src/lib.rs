@@ -1,0 +1,80 @@
+//! A deterministic synthetic province for drugtrace: a product catalog, the province's
+//! manufacturers, distributors, hospitals and pharmacies, and every pack's chain events
+//! (commission, shipping, receiving, intake, sales, returns, recalls, destruction), with
+//! the noise of real uploads and planted fraud whose ground truth is written beside it.
+//!
+//! [`generate`] writes into [`SynthOptions::out`]:
+//!
+//! | file | contents |
+//! |---|---|
+//! | `catalog.csv` | the three-code mapping, exactly as `drugtrace catalog import` reads it |
+//! | `catalog_en.csv` | English names by insurance code (the importer takes no extra columns) |
+//! | `institutions.csv` | `code,name,kind,province,city,lat,lon` |
+//! | `events.jsonl` / `events.csv` | chain events, exactly as `drugtrace import` reads them |
+//! | `nhsa/requests.jsonl` | NHSA-shaped requests: 3503 purchase, 3505 sale, 3506 sale return |
+//! | `truth.jsonl` | one planted fraud case per line |
+//!
+//! The same seed and pack count give byte-identical files. Memory does not grow with the
+//! pack count: packs are generated and written a window at a time, and the only state kept
+//! across windows is a few open resale rings. Events are sorted by upload time within each
+//! window, so the file is roughly in time order, late uploads of movements arrive up to two
+//! days late, and every pack's gate-relevant events keep the order they happened in.
+//!
+//! # Noise
+//! About 3% of ship and receive scans are missing, 4% are uploaded up to two days late
+//! (never after the pack's intake), and 0.5% of movements, intakes and sales are sent twice
+//! (the same line twice; the ledger replays a repeated sale's settlement).
+//!
+//! # Planted fraud (`truth.jsonl`)
+//! Each pack turns fraudulent with probability [`SynthOptions::fraud_rate`]; the kind is
+//! drawn by weight. A case is `{"case","kind","codes","institutions","persons",
+//! "settlements","note"}`, persons being the raw synthetic identity numbers of the events.
+//!
+//! | kind | what happens | what the gate does |
+//! |---|---|---|
+//! | `resale_ring` | ring members buy on their cards at A; a trader brings the packs to pharmacy B (intake), which sells them again | B's sale: `already_sold` |
+//! | `cloned_code` | the code is sold again in another province hours later | `already_sold` |
+//! | `substitution` | the sale is billed with another product's insurance code | `product_mismatch` |
+//! | `sale_without_intake` | sold by a pharmacy that never took the pack in | accepted (for analytics) |
+//! | `never_issued` | no commission; taken in and sold | flagged `unknown_code` |
+//! | `sale_after_expiry` | sold after the pack's expiry date | `expired` |
+//! | `sale_after_recall` | the maker recalls the pack, then it is sold | `recalled` |
+//! | `split_beyond_units` | split sales add up to more units than the pack has | `units_exceeded` |
+//! | `repeat_sale_3plus` | sold 3 to 6 times, every time fund-paid (NHSA's first notice) | `already_sold` |
+//!
+//! # NHSA requests (`nhsa/requests.jsonl`)
+//! Envelopes `{"infno","msgid","fixmedins_code","fixmedins_name","inf_time","input"}`,
+//! with `msgid` = institution code + `YYYYMMDDHHMMSS` + 4-digit sequence. The input is
+//! `purcinfo` for 3503 and `selinfo` for 3505 and 3506, each ending in
+//! `drugtracinfo: [{"drug_trac_codg": code}]`. Field mapping from the events:
+//!
+//! | national field | from |
+//! |---|---|
+//! | `med_list_codg` | the insurance code billed (intake, sale) |
+//! | `fixmedins_hilist_id`, `fixmedins_hilist_name` | `YP` + the drug identification prefix; the generic name |
+//! | `fixmedins_bchno` | the settlement id (sales, returns); `RK` + time + sequence (intake) |
+//! | `manu_lotnum`, `manu_date`, `expy_end` | the pack's batch, manufacturing day, expiry |
+//! | `rx_flag` | `1` for prescription drugs |
+//! | `spler_name`, `prodentp_name`, `aprvno` (3503) | supplier's name, manufacturer's name, approval number |
+//! | `purc_retn_cnt`, `purc_retn_stoin_time` (3503) | `1` pack; the intake time |
+//! | `setl_id` (3505, 3506) | the settlement id |
+//! | `psn_no`, `psn_cert_type`, `certno`, `psn_name` (3505) | `3500` + person number; `01` (resident identity card); the identity number; a synthetic name |
+//! | `trdn_flag` | `1` for split sales and partial returns |
+//! | `finl_trns_pric` | unit price in yuan (3505); purchase price (3503) |
+//! | `sel_retn_cnt`, `sel_retn_time` | units (1 for a whole pack), time |
+//! | `mdtrt_setl_type` (3505) | `1` fund-paid, `2` self-paid |
+//! | `drug_prod_barc` (3505) | the product's GTIN-13 |
+//! | `medins_prod_sel_no` (3506) | the returned sale's settlement id |
+
+mod catalog;
+mod event;
+mod fmt;
+mod fraud;
+mod names;
+mod output;
+mod rng;
+mod scenario;
+mod world;
+mod write;
+
+pub use output::{Formats, SynthError, SynthOptions, SynthSummary, generate};

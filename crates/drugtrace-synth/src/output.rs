@@ -1,0 +1,316 @@
+//! The public entry point: options, the summary, errors, and the loop that generates
+//! packs a window at a time and writes every file.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::catalog::Catalog;
+use crate::scenario::Gen;
+use crate::world::World;
+use crate::write::{CSV_HEADER, Names};
+
+/// Which event files to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Formats {
+    /// `events.jsonl`.
+    pub jsonl: bool,
+    /// `events.csv`.
+    pub csv: bool,
+    /// `nhsa/requests.jsonl`.
+    pub nhsa: bool,
+}
+
+impl Default for Formats {
+    /// JSON Lines only.
+    fn default() -> Self {
+        Formats {
+            jsonl: true,
+            csv: false,
+            nhsa: false,
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthOptions {
+    /// Packs to generate (each gets a chain of events).
+    pub packs: u64,
+    /// The seed: the same seed and pack count give byte-identical files.
+    pub seed: u64,
+    /// The directory to write into (created if missing; files in it are replaced).
+    pub out: PathBuf,
+    /// Which event files to write.
+    pub formats: Formats,
+    /// The share of packs that carry planted fraud, from 0 to 1.
+    pub fraud_rate: f64,
+}
+
+impl SynthOptions {
+    /// Options for `packs` packs from `seed` into `out`, JSON Lines only, 1% fraud.
+    pub fn new(packs: u64, seed: u64, out: impl Into<PathBuf>) -> SynthOptions {
+        SynthOptions {
+            packs,
+            seed,
+            out: out.into(),
+            formats: Formats::default(),
+            fraud_rate: 0.01,
+        }
+    }
+}
+
+/// What was generated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthSummary {
+    /// Packs generated.
+    pub packs: u64,
+    /// Event records written (a record sent twice counts twice).
+    pub events: u64,
+    /// Products in the catalog.
+    pub products: usize,
+    /// Institutions.
+    pub institutions: usize,
+    /// Insured persons that sales draw from.
+    pub persons: u64,
+    /// Planted fraud cases, by kind.
+    pub fraud_cases: BTreeMap<String, u64>,
+    /// Wall-clock time taken.
+    pub seconds: f64,
+    /// Bytes written, all files together.
+    pub bytes: u64,
+}
+
+/// Why generation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SynthError {
+    /// The options make no sense.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// Creating or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+}
+
+/// Packs generated and sorted together. Bigger windows mix packs' events more; memory is
+/// about a kilobyte per pack.
+const WINDOW: u64 = 512;
+
+/// Buffered bytes per file before they are handed to the file's writer.
+const FLUSH_AT: usize = 1 << 16;
+
+/// An output file: its path, for errors, and the bytes written to it.
+struct Sink {
+    path: PathBuf,
+    file: BufWriter<File>,
+    buf: Vec<u8>,
+    bytes: u64,
+}
+
+impl Sink {
+    fn create(path: PathBuf) -> Result<Sink, SynthError> {
+        let file = File::create(&path).map_err(|source| SynthError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Sink {
+            path,
+            file: BufWriter::with_capacity(1 << 17, file),
+            buf: Vec::with_capacity(FLUSH_AT * 2),
+            bytes: 0,
+        })
+    }
+
+    fn err(&self) -> impl FnOnce(io::Error) -> SynthError + '_ {
+        |source| SynthError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn maybe_flush(&mut self) -> Result<(), SynthError> {
+        if self.buf.len() >= FLUSH_AT {
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<(), SynthError> {
+        self.bytes += self.buf.len() as u64;
+        let r = self.file.write_all(&self.buf);
+        self.buf.clear();
+        r.map_err(self.err())
+    }
+
+    fn finish(mut self) -> Result<u64, SynthError> {
+        self.drain()?;
+        self.file.flush().map_err(self.err())?;
+        Ok(self.bytes)
+    }
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SynthError + '_ {
+    move |source| SynthError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes a small file whole.
+fn small_file(
+    path: PathBuf,
+    f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+) -> Result<u64, SynthError> {
+    let mut buf = Vec::new();
+    f(&mut buf).map_err(io_at(&path))?;
+    fs::write(&path, &buf).map_err(io_at(&path))?;
+    Ok(buf.len() as u64)
+}
+
+/// Generates the synthetic province described in the crate docs into `opts.out`.
+pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
+    let started = Instant::now();
+    if !(0.0..=1.0).contains(&opts.fraud_rate) {
+        return Err(SynthError::Options(format!(
+            "fraud_rate {} is not between 0 and 1",
+            opts.fraud_rate
+        )));
+    }
+    fs::create_dir_all(&opts.out).map_err(io_at(&opts.out))?;
+    let world = World::new(opts.seed);
+    let catalog = Catalog::new(opts.seed, &world);
+    let dir = &opts.out;
+    let mut bytes = small_file(dir.join("catalog.csv"), |b| catalog.write_csv(b, &world))?;
+    bytes += small_file(dir.join("catalog_en.csv"), |b| {
+        catalog.write_en_csv(b, &world)
+    })?;
+    bytes += small_file(dir.join("institutions.csv"), |b| world.write_csv(b))?;
+
+    let mut jsonl = opts
+        .formats
+        .jsonl
+        .then(|| Sink::create(dir.join("events.jsonl")))
+        .transpose()?;
+    let mut csv = opts
+        .formats
+        .csv
+        .then(|| Sink::create(dir.join("events.csv")))
+        .transpose()?;
+    if let Some(s) = &mut csv {
+        s.buf.extend_from_slice(CSV_HEADER.as_bytes());
+    }
+    let mut nhsa = if opts.formats.nhsa {
+        let nhsa_dir = dir.join("nhsa");
+        fs::create_dir_all(&nhsa_dir).map_err(io_at(&nhsa_dir))?;
+        Some(Sink::create(nhsa_dir.join("requests.jsonl"))?)
+    } else {
+        None
+    };
+    let truth_path = dir.join("truth.jsonl");
+    let truth_file = File::create(&truth_path).map_err(io_at(&truth_path))?;
+    let truth = CountingWriter {
+        inner: BufWriter::new(truth_file),
+        bytes: 0,
+    };
+
+    let names = Names {
+        world: &world,
+        catalog: &catalog,
+    };
+    let mut generator = Gen::new(
+        &world,
+        &catalog,
+        opts.seed,
+        opts.packs,
+        opts.fraud_rate,
+        truth,
+    );
+    let mut order: Vec<(i64, u32)> = Vec::new();
+    let mut events = 0u64;
+    let mut msg = 0u64;
+    let mut start = 0u64;
+    while start < opts.packs {
+        let end = (start + WINDOW).min(opts.packs);
+        generator.window.clear();
+        generator.events.clear();
+        for i in start..end {
+            generator.pack(i).map_err(io_at(&truth_path))?;
+        }
+        // Sorting by (upload time, generation order) keeps each pack's own order for
+        // events uploaded at the same second.
+        order.clear();
+        order.extend(
+            generator
+                .events
+                .iter()
+                .enumerate()
+                .map(|(j, e)| (e.key, j as u32)),
+        );
+        order.sort_unstable();
+        for &(_, j) in &order {
+            let ev = &generator.events[j as usize];
+            let pack = &generator.window[ev.pack as usize];
+            let copies = if ev.duplicate { 2 } else { 1 };
+            events += copies;
+            for _ in 0..copies {
+                if let Some(s) = &mut jsonl {
+                    names.json(&mut s.buf, ev, pack);
+                }
+                if let Some(s) = &mut csv {
+                    names.csv(&mut s.buf, ev, pack);
+                }
+                if let Some(s) = &mut nhsa {
+                    msg += 1;
+                    names.nhsa(&mut s.buf, ev, pack, msg);
+                }
+            }
+        }
+        for s in [&mut jsonl, &mut csv, &mut nhsa].into_iter().flatten() {
+            s.maybe_flush()?;
+        }
+        start = end;
+    }
+    let persons = generator.population();
+    let (mut truth, fraud_cases) = generator.truth.finish(&world).map_err(io_at(&truth_path))?;
+    truth.inner.flush().map_err(io_at(&truth_path))?;
+    bytes += truth.bytes;
+    for s in [jsonl, csv, nhsa].into_iter().flatten() {
+        bytes += s.finish()?;
+    }
+    Ok(SynthSummary {
+        packs: opts.packs,
+        events,
+        products: catalog.products.len(),
+        institutions: world.len(),
+        persons,
+        fraud_cases,
+        seconds: started.elapsed().as_secs_f64(),
+        bytes,
+    })
+}
+
+/// A writer that counts the bytes through it.
+struct CountingWriter<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
