@@ -10,6 +10,7 @@ use drugtrace_code::TraceCode;
 use drugtrace_ledger::{PackState, PersonHash, Reason, Store};
 use serde::Serialize;
 
+use crate::access::ClientIp;
 use crate::{ApiError, AppState};
 
 /// The header that carries the asker's identity.
@@ -96,9 +97,17 @@ fn sales_seen(state: &PackState, asker: Option<PersonHash>) -> (usize, bool) {
 
 pub async fn query<S: Store + Sync + 'static>(
     State(state): State<AppState<S>>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<CodeAnswer>, ApiError> {
+    if let Some(ip) = ip {
+        state
+            .inner
+            .patient_limit
+            .take(ip)
+            .map_err(ApiError::too_many)?;
+    }
     let code = TraceCode::parse(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
     let asker = match headers.get(PERSON_HEADER) {
         None => None,

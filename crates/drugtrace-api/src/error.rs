@@ -14,6 +14,7 @@ pub struct ApiError {
     code: &'static str,
     field: Option<String>,
     message: String,
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +38,7 @@ impl ApiError {
             code: "invalid_field",
             field: Some(field.into()),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -47,6 +49,40 @@ impl ApiError {
             code: "bad_request",
             field: None,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 401: no key, or a key nobody issued.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code,
+            field: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 403: the key may not do this.
+    pub fn forbidden(field: Option<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            field,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 429: the client asked too often.
+    pub fn too_many(retry_after: u64) -> ApiError {
+        ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "rate_limited",
+            field: None,
+            message: format!("too many queries from this client; try again in {retry_after} s"),
+            retry_after: Some(retry_after),
         }
     }
 
@@ -57,6 +93,7 @@ impl ApiError {
             code: "body_too_large",
             field: None,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -68,6 +105,7 @@ impl ApiError {
             code: "internal",
             field: None,
             message: "internal error; it has been logged".into(),
+            retry_after: None,
         }
     }
 }
@@ -81,7 +119,13 @@ impl IntoResponse for ApiError {
                 message: &self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        response
     }
 }
 
@@ -101,6 +145,7 @@ impl From<JsonRejection> for ApiError {
             code,
             field: None,
             message: r.body_text(),
+            retry_after: None,
         }
     }
 }

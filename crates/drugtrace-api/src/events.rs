@@ -14,6 +14,7 @@ use drugtrace_ledger::{Event, Store};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::access::Caller;
 use crate::{ApiError, AppState};
 
 /// Events in one request at most.
@@ -75,8 +76,10 @@ fn records(body: &[u8]) -> Result<Vec<&str>, ApiError> {
 
 pub async fn post<S: Store + Sync + 'static>(
     State(state): State<AppState<S>>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let me = caller.institution()?.clone();
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(r.body_text())
@@ -119,6 +122,16 @@ pub async fn post<S: Store + Sync + 'static>(
             },
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+    }
+    // An institution submits only as itself.
+    if let Some(i) = events.iter().position(|e| e.actor != me) {
+        return Err(ApiError::forbidden(
+            Some(format!("[{i}].institution")),
+            format!(
+                "event {i} is reported as {}, but this key belongs to {me}",
+                events[i].actor
+            ),
+        ));
     }
     let packs: Vec<String> = events.iter().map(|e| e.pack.to_string()).collect();
     let decisions = state

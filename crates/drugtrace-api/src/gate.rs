@@ -12,6 +12,7 @@ use drugtrace_ledger::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::access::Caller;
 use crate::{ApiError, AppState};
 
 /// Items in one settlement at most.
@@ -87,12 +88,20 @@ pub(crate) fn amount_fen(name: String, v: Option<&Value>) -> Result<i64, ApiErro
 
 pub async fn sale<S: Store + Sync + 'static>(
     State(state): State<AppState<S>>,
+    caller: Caller,
     body: Result<Json<SaleRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<SaleAnswer>, ApiError> {
+    let me = caller.institution()?.clone();
     let Json(req) = body?;
     let offset = state.inner.local_offset_minutes;
     let settlement = field("settlement_id", SettlementId::parse(&req.settlement_id))?;
     let actor = field("institution", InstitutionId::parse(&req.institution))?;
+    if actor != me {
+        return Err(ApiError::forbidden(
+            Some("institution".into()),
+            format!("this key belongs to {me}, not to {actor}"),
+        ));
+    }
     let at = match &req.at {
         Some(t) => field("at", Timestamp::parse(t, offset))?,
         None => Timestamp::now(),

@@ -6,10 +6,13 @@
 //! syncs, so they run on tokio's blocking pool. Every answer that reports an event as
 //! recorded is sent only after the event is durable.
 
+mod access;
 mod codes;
 mod error;
 mod events;
 mod gate;
+mod keys;
+mod packs;
 
 use std::sync::Arc;
 
@@ -18,7 +21,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use drugtrace_ledger::{Ledger, PersonKey, Store};
 
+pub use access::RateLimiter;
 pub use error::ApiError;
+pub use keys::{KeyError, Keys, Role};
 
 /// The largest request body accepted: about 10,000 events.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -32,6 +37,8 @@ struct Inner<S> {
     ledger: Ledger<S>,
     person_key: PersonKey,
     local_offset_minutes: i32,
+    keys: Keys,
+    patient_limit: RateLimiter,
 }
 
 impl<S> Clone for AppState<S> {
@@ -43,14 +50,23 @@ impl<S> Clone for AppState<S> {
 }
 
 impl<S: Store + Sync + 'static> AppState<S> {
-    /// The state over a ledger, with the installation's person-hash secret and local time
-    /// zone (minutes east of UTC).
-    pub fn new(ledger: Ledger<S>, person_key: PersonKey, local_offset_minutes: i32) -> Self {
+    /// The state over a ledger, with the installation's person-hash secret, its local time
+    /// zone (minutes east of UTC), the API keys it accepts, and the patient query's rate
+    /// limit per client.
+    pub fn new(
+        ledger: Ledger<S>,
+        person_key: PersonKey,
+        local_offset_minutes: i32,
+        keys: Keys,
+        patient_limit: RateLimiter,
+    ) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 ledger,
                 person_key,
                 local_offset_minutes,
+                keys,
+                patient_limit,
             }),
         }
     }
@@ -74,6 +90,7 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/v1/events", post(events::post::<S>))
         .route("/v1/gate/sale", post(gate::sale::<S>))
         .route("/v1/codes/{code}", get(codes::query::<S>))
+        .route("/v1/packs/{code}", get(packs::history::<S>))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -85,7 +102,8 @@ pub async fn serve<S: Store + Sync + 'static>(
     state: AppState<S>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -116,12 +116,56 @@ enum Command {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "DRUGTRACE_LISTEN")]
         listen: std::net::SocketAddr,
+        /// Patient queries a client may make at once.
+        #[arg(long, default_value_t = 30)]
+        patient_burst: u32,
+        /// Patient queries per second a client may make on average.
+        #[arg(long, default_value_t = 5.0)]
+        patient_per_second: f64,
+    },
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Write a synthetic province (catalog, institutions, chain events with planted fraud
+    /// and its ground truth) to a directory.
+    Synth {
+        /// Packs to generate.
+        #[arg(long, default_value_t = 200_000)]
+        packs: u64,
+        /// The seed: the same seed and packs give the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write events.csv.
+        #[arg(long)]
+        csv: bool,
+        /// Also write NHSA-shaped requests (nhsa/requests.jsonl).
+        #[arg(long)]
+        nhsa: bool,
+        /// Share of packs with planted fraud.
+        #[arg(long, default_value_t = 0.01)]
+        fraud_rate: f64,
     },
     /// Run a small demonstration in a fresh directory: init, catalog, import, lookups.
     Demo {
         /// Where (default: a new temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make an API key and print it (once: only its hash is kept).
+    Create {
+        /// `institution` (submits as itself, reads its own) or `regulator` (reads all).
+        #[arg(long, value_parser = ["institution", "regulator"])]
+        role: String,
+        /// The institution's code, for an institution key.
+        #[arg(long, required_if_eq("role", "institution"))]
+        institution: Option<String>,
     },
 }
 
@@ -140,7 +184,11 @@ enum CatalogCommand {
 }
 
 /// Serves the API until Ctrl-C or SIGTERM, then lets the requests in flight finish.
-fn serve(dir: &DataDir, listen: std::net::SocketAddr) -> Result<()> {
+fn serve(
+    dir: &DataDir,
+    listen: std::net::SocketAddr,
+    patient_limit: drugtrace_api::RateLimiter,
+) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -148,10 +196,13 @@ fn serve(dir: &DataDir, listen: std::net::SocketAddr) -> Result<()> {
         )
         .init();
     let opened = dir.open()?;
+    let keys = drugtrace_api::Keys::load(&drugtrace_api::Keys::path(dir.root()))?;
     let state = drugtrace_api::AppState::new(
         opened.ledger,
         opened.person_key,
         opened.config.local_offset_minutes,
+        keys,
+        patient_limit,
     );
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -336,7 +387,59 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("{} packs differ", r.mismatched_count);
             }
         }
-        Command::Serve { listen } => serve(&dir, listen)?,
+        Command::Serve {
+            listen,
+            patient_burst,
+            patient_per_second,
+        } => serve(
+            &dir,
+            listen,
+            drugtrace_api::RateLimiter::new(patient_burst, patient_per_second),
+        )?,
+        Command::Key(KeyCommand::Create { role, institution }) => {
+            dir.config()?;
+            let role = match (role.as_str(), institution) {
+                ("regulator", None) => drugtrace_api::Role::Regulator,
+                ("institution", Some(i)) => {
+                    drugtrace_api::Role::Institution(InstitutionId::parse(&i)?)
+                }
+                ("regulator", Some(_)) => bail!("a regulator key belongs to no institution"),
+                _ => bail!("an institution key needs --institution CODE"),
+            };
+            let key = drugtrace_api::Keys::create(&drugtrace_api::Keys::path(dir.root()), &role)?;
+            writeln!(out, "{key}")?;
+            eprintln!("keep this key: only its hash is stored, it cannot be shown again");
+        }
+        Command::Synth {
+            packs,
+            seed,
+            out: dest,
+            csv,
+            nhsa,
+            fraud_rate,
+        } => {
+            let mut opts = drugtrace_synth::SynthOptions::new(packs, seed, dest);
+            opts.formats.csv = csv;
+            opts.formats.nhsa = nhsa;
+            opts.fraud_rate = fraud_rate;
+            let s = drugtrace_synth::generate(&opts)?;
+            writeln!(
+                out,
+                "{} packs, {} events, {} products, {} institutions, {} persons in {:.1} s ({:.0} events/s, {:.0} MB) into {}",
+                s.packs,
+                s.events,
+                s.products,
+                s.institutions,
+                s.persons,
+                s.seconds,
+                s.events as f64 / s.seconds.max(1e-9),
+                s.bytes as f64 / 1e6,
+                opts.out.display()
+            )?;
+            for (kind, n) in &s.fraud_cases {
+                writeln!(out, "  {n:>8} planted {kind}")?;
+            }
+        }
         Command::Demo { dir } => demo::run(dir, &mut out)?,
     }
     Ok(())

@@ -270,12 +270,12 @@ fn acknowledged_events_survive_kill_9() {
 }
 
 /// A plain HTTP/1.1 request over a socket: the test needs no HTTP client crate.
-fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -292,6 +292,25 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
 fn serve_answers_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let data = init(dir.path());
+    let key_of = |institution: &str| {
+        ok(drugtrace(&data)
+            .args([
+                "key",
+                "create",
+                "--role",
+                "institution",
+                "--institution",
+                institution,
+            ])
+            .output()
+            .unwrap())
+        .trim()
+        .to_owned()
+    };
+    let (m1, p1) = (key_of("M1"), key_of("P1"));
+    assert!(m1.starts_with("dtk_") && m1 != p1);
+    let keys = std::fs::read_to_string(data.join("keys.jsonl")).unwrap();
+    assert!(!keys.contains(&m1), "only the key's hash is stored");
     let mut child = drugtrace(&data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "info")
@@ -310,12 +329,13 @@ fn serve_answers_and_shuts_down_gracefully() {
         }
     }
     assert!(!addr.is_empty(), "the server logs its address");
-    let (status, _) = http(&addr, "GET", "/healthz", "");
+    let (status, _) = http(&addr, "GET", "/healthz", "", "");
     assert_eq!(status, 200);
     let (status, body) = http(
         &addr,
         "POST",
         "/v1/events",
+        &m1,
         r#"[{"type":"commission","code":"81000010000000000042","at":"2025-03-01 09:00:00","institution":"M1"}]"#,
     );
     assert_eq!(status, 200, "{body}");
@@ -323,6 +343,7 @@ fn serve_answers_and_shuts_down_gracefully() {
         &addr,
         "POST",
         "/v1/gate/sale",
+        &p1,
         r#"{"settlement_id":"S1","institution":"P1","items":[{"code":"81000010000000000042"}]}"#,
     );
     assert_eq!(status, 200, "{body}");
@@ -339,4 +360,46 @@ fn serve_answers_and_shuts_down_gracefully() {
         .output()
         .unwrap());
     assert!(out.contains("sales            1"), "{out}");
+}
+
+/// A synthetic province imports cleanly: its catalog, and its events with no bad line, the
+/// planted fraud showing up as the gate's rejections.
+#[test]
+fn a_synthetic_province_imports_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(drugtrace(&data).arg("init").output().unwrap());
+    let province = dir.path().join("province");
+    let out = ok(drugtrace(&data)
+        .args([
+            "synth",
+            "--packs",
+            "3000",
+            "--seed",
+            "7",
+            "--fraud-rate",
+            "0.05",
+            "--out",
+        ])
+        .arg(&province)
+        .output()
+        .unwrap());
+    assert!(out.contains("3000 packs"), "{out}");
+    ok(drugtrace(&data)
+        .args(["catalog", "import"])
+        .arg(province.join("catalog.csv"))
+        .output()
+        .unwrap());
+    let out = ok(drugtrace(&data)
+        .arg("import")
+        .arg(province.join("events.jsonl"))
+        .output()
+        .unwrap());
+    assert!(out.contains("no bad lines"), "{out}");
+    assert!(out.contains("rejected (already_sold)"), "{out}");
+    let out = ok(drugtrace(&data)
+        .args(["rebuild", "--check"])
+        .output()
+        .unwrap());
+    assert!(out.contains("0 stored states differed"), "{out}");
 }

@@ -4,9 +4,35 @@
 use std::path::Path;
 
 use drugtrace_catalog::Catalog;
-use drugtrace_ledger::{Ledger, PersonKey, Policy};
+use drugtrace_ledger::{InstitutionId, Ledger, PersonKey, Policy};
 use drugtrace_store_fjall::FjallStore;
 use serde_json::{Value, json};
+
+/// Institutions the tests act as; each has a key.
+const INSTITUTIONS: &[&str] = &[
+    "M3301001",
+    "P35010200017",
+    "P13070300088",
+    "P1",
+    "P0",
+    "P2",
+    "P3",
+    "P4",
+    "P5",
+    "P6",
+    "P7",
+];
+const REGULATOR_KEY: &str = "dtk_test_regulator";
+
+fn key_of(institution: &str) -> String {
+    format!("dtk_test_{institution}")
+}
+
+/// The institution a request body speaks for: its `institution`, or its first event's.
+fn speaker(body: &Value) -> Option<String> {
+    let obj = if body.is_array() { &body[0] } else { body };
+    obj["institution"].as_str().map(str::to_owned)
+}
 
 struct App {
     url: String,
@@ -15,6 +41,10 @@ struct App {
 }
 
 async fn spawn_app() -> App {
+    spawn_app_limited(drugtrace_api::RateLimiter::new(1000, 1000.0)).await
+}
+
+async fn spawn_app_limited(limiter: drugtrace_api::RateLimiter) -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = FjallStore::open(&dir.path().join("store")).unwrap();
     let catalog = Catalog::load_csv_file(
@@ -22,7 +52,16 @@ async fn spawn_app() -> App {
     )
     .unwrap();
     let ledger = Ledger::new(store, catalog, Policy::default());
-    let state = drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480);
+    let mut keys = drugtrace_api::Keys::default();
+    for i in INSTITUTIONS {
+        keys.insert(
+            &key_of(i),
+            drugtrace_api::Role::Institution(InstitutionId::parse(i).unwrap()),
+        );
+    }
+    keys.insert(REGULATOR_KEY, drugtrace_api::Role::Regulator);
+    let state =
+        drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480, keys, limiter);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(drugtrace_api::serve(
@@ -38,14 +77,18 @@ async fn spawn_app() -> App {
 }
 
 impl App {
+    /// Posts `body` with the key of the institution it speaks for.
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        let key = speaker(body).map(|i| key_of(&i));
+        self.post_with(path, body, key.as_deref()).await
+    }
+
+    async fn post_with(&self, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let r = req.send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
@@ -58,6 +101,7 @@ impl App {
         let r = self
             .http
             .post(format!("{}{path}", self.url))
+            .bearer_auth(key_of("M3301001"))
             .header("content-type", ctype)
             .body(body)
             .send()
@@ -132,17 +176,23 @@ async fn events_as_array_and_as_json_lines() {
             "/v1/events",
             &json!([
                 commission("81000010000000000001"),
-                {"type": "intake", "code": "81000010000000000001", "at": "2025-03-10 14:00:00", "institution": "P35010200017", "supplier": "D3501001", "insurance_code": "ZB02BAF0001010100003"},
-                commission("81000010000000000001"),
+                commission("81000010000000000001")
             ]),
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["recorded"], 3);
+    assert_eq!(body["recorded"], 2);
     assert_eq!(body["events"][0]["outcome"], "accepted");
-    assert_eq!(body["events"][1]["outcome"], "flagged");
-    assert_eq!(body["events"][1]["reason"], "product_mismatch");
-    assert_eq!(body["events"][2]["reason"], "already_issued");
+    assert_eq!(body["events"][1]["reason"], "already_issued");
+    let (status, body) = app
+        .post(
+            "/v1/events",
+            &json!([{"type": "intake", "code": "81000010000000000001", "at": "2025-03-10 14:00:00", "institution": "P35010200017", "supplier": "D3501001", "insurance_code": "ZB02BAF0001010100003"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"][0]["outcome"], "flagged");
+    assert_eq!(body["events"][0]["reason"], "product_mismatch");
 
     let lines = format!(
         "{}\n\n{}\n",
@@ -209,7 +259,11 @@ async fn bad_requests_get_json_errors() {
     assert_eq!(body["error"]["field"], "items[0].code");
     assert_eq!(body["error"]["message"], "expected 20 digits, got 3");
     let (status, body) = app
-        .post("/v1/gate/sale", &json!({"settlement_id": "S1", "institution": "P 1", "items": [{"code": "81000010000000000001"}]}))
+        .post_with(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "S1", "institution": "P 1", "items": [{"code": "81000010000000000001"}]}),
+            Some(&key_of("P1")),
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["field"], "institution");
@@ -413,4 +467,78 @@ async fn the_patient_query_tells_every_case() {
             .unwrap()
             .contains("Consumer Rights Protection Law")
     );
+}
+
+#[tokio::test]
+async fn keys_decide_who_may_do_what() {
+    let app = spawn_app().await;
+    let events = json!([commission("81000010000000000077")]);
+    let (status, body) = app.post_with("/v1/events", &events, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "missing_key");
+    let (status, body) = app
+        .post_with("/v1/events", &events, Some("dtk_nobody"))
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unknown_key");
+    // An institution submits only as itself.
+    let (status, body) = app
+        .post_with("/v1/events", &events, Some(&key_of("P1")))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["field"], "[0].institution");
+    let sale = json!({"settlement_id": "S1", "institution": "P2", "items": [{"code": "81000010000000000077"}]});
+    let (status, body) = app
+        .post_with("/v1/gate/sale", &sale, Some(&key_of("P1")))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["field"], "institution");
+    // A regulator reads but does not submit.
+    let (status, _) = app
+        .post_with("/v1/events", &events, Some(REGULATOR_KEY))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app.post("/v1/events", &events).await;
+    assert_eq!(status, 200);
+    app.sale("S-77", "P1", "1", &["81000010000000000077"]).await;
+    let get = |key: Option<String>| {
+        let mut r = app
+            .http
+            .get(format!("{}/v1/packs/81000010000000000077", app.url));
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, all) = get(Some(REGULATOR_KEY.into())).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["complete"], true);
+    assert_eq!(all["events"].as_array().unwrap().len(), 2);
+    // An institution reads only its own records.
+    let (_, own) = get(Some(key_of("P1"))).await;
+    assert_eq!(own["complete"], false);
+    assert_eq!(own["events"].as_array().unwrap().len(), 1);
+    assert_eq!(own["events"][0]["type"], "sale");
+    let (status, _) = get(None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn the_patient_query_is_rate_limited_per_client() {
+    let app = spawn_app_limited(drugtrace_api::RateLimiter::new(2, 0.01)).await;
+    assert_eq!(app.code("81000010000000000001", None).await.0, 200);
+    assert_eq!(app.code("81000010000000000001", None).await.0, 200);
+    let r = app
+        .http
+        .get(format!("{}/v1/codes/81000010000000000001", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
 }

@@ -1,0 +1,164 @@
+//! API keys: who may call what. A key is shown once when it is made; only its SHA-256 is
+//! kept (keys are 256 random bits, so a plain hash cannot be guessed back), in
+//! `keys.jsonl` in the data directory, one key per line.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use drugtrace_ledger::{InstitutionId, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What a key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A hospital, pharmacy, distributor or manufacturer: submits as itself, reads its own.
+    Institution(InstitutionId),
+    /// An insurance bureau: reads everything.
+    Regulator,
+}
+
+/// Why keys could not be loaded or made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line of the key file is damaged.
+    #[error("{path} line {line}: {reason}")]
+    Corrupt {
+        /// The key file.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The random generator failed.
+    #[error("no random bytes for a key: {0}")]
+    Random(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    id: String,
+    role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    institution: Option<String>,
+    sha256: String,
+    created_at: String,
+}
+
+/// The keys an API server accepts.
+#[derive(Debug, Default, Clone)]
+pub struct Keys {
+    by_hash: HashMap<[u8; 32], Role>,
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Keys {
+    /// The file the keys of a data directory live in.
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("keys.jsonl")
+    }
+
+    /// Loads the keys of a key file (none if it does not exist).
+    pub fn load(path: &Path) -> Result<Keys, KeyError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keys::default()),
+            Err(source) => {
+                return Err(KeyError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let mut keys = Keys::default();
+        for (i, raw) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let corrupt = |reason: String| KeyError::Corrupt {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason,
+            };
+            let line: Line = serde_json::from_str(raw).map_err(|e| corrupt(e.to_string()))?;
+            let role = match (line.role.as_str(), line.institution) {
+                ("regulator", None) => Role::Regulator,
+                ("institution", Some(code)) => Role::Institution(
+                    InstitutionId::parse(&code).map_err(|e| corrupt(e.to_string()))?,
+                ),
+                (r, _) => return Err(corrupt(format!("role {r:?} with that institution field"))),
+            };
+            let mut hash = [0u8; 32];
+            if line.sha256.len() != 64 {
+                return Err(corrupt("sha256 is not 64 hex digits".into()));
+            }
+            for (j, b) in hash.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&line.sha256[2 * j..2 * j + 2], 16)
+                    .map_err(|_| corrupt("sha256 is not hex".into()))?;
+            }
+            keys.by_hash.insert(hash, role);
+        }
+        Ok(keys)
+    }
+
+    /// Makes a new key for `role`, appends its hash to the key file durably, and returns the
+    /// key (shown once; it cannot be recovered from the file).
+    pub fn create(path: &Path, role: &Role) -> Result<String, KeyError> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| KeyError::Random(e.to_string()))?;
+        let key = format!("dtk_{}", hex(&secret));
+        let (role_name, institution) = match role {
+            Role::Regulator => ("regulator", None),
+            Role::Institution(i) => ("institution", Some(i.to_string())),
+        };
+        let line = Line {
+            id: hex(&digest(&key)[..6]),
+            role: role_name.into(),
+            institution,
+            sha256: hex(&digest(&key)),
+            created_at: Timestamp::now().to_rfc3339(0),
+        };
+        let io = |source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        let text = serde_json::to_string(&line).expect("a key line serializes");
+        writeln!(f, "{text}").map_err(io)?;
+        f.sync_all().map_err(io)?;
+        Ok(key)
+    }
+
+    /// Adds a key in memory (for servers built in code, such as tests).
+    pub fn insert(&mut self, key: &str, role: Role) {
+        self.by_hash.insert(digest(key), role);
+    }
+
+    /// The role of a presented key.
+    pub fn role(&self, key: &str) -> Option<&Role> {
+        self.by_hash.get(&digest(key))
+    }
+}
