@@ -181,6 +181,12 @@ pub async fn sale<S: Store + Sync + 'static>(
                 .map_err(ApiError::internal)
         })
         .await?;
+    for d in &decisions {
+        state
+            .inner
+            .metrics
+            .decision(d.allows_payment(), d.outcome.reason().map(|r| r.as_str()));
+    }
     let items: Vec<ItemAnswer> = codes
         .into_iter()
         .zip(decisions)

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod gate;
 mod keys;
+mod metrics;
 mod packs;
 
 use std::sync::Arc;
@@ -28,6 +29,10 @@ pub use keys::{KeyError, Keys, Role};
 /// The largest request body accepted: about 10,000 events.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// A request that takes longer is answered 408. Events it recorded stay recorded (a commit
+/// is never half done), and a retry of the same settlement is answered from the ledger.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What every handler shares.
 pub struct AppState<S> {
     inner: Arc<Inner<S>>,
@@ -39,6 +44,7 @@ struct Inner<S> {
     local_offset_minutes: i32,
     keys: Keys,
     patient_limit: RateLimiter,
+    metrics: metrics::Metrics,
 }
 
 impl<S> Clone for AppState<S> {
@@ -67,6 +73,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 local_offset_minutes,
                 keys,
                 patient_limit,
+                metrics: metrics::Metrics::default(),
             }),
         }
     }
@@ -86,13 +93,30 @@ impl<S: Store + Sync + 'static> AppState<S> {
 /// The API's routes.
 pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
     Router::new()
+        .route("/", get(patient_page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/events", post(events::post::<S>))
         .route("/v1/gate/sale", post(gate::sale::<S>))
         .route("/v1/codes/{code}", get(codes::query::<S>))
         .route("/v1/packs/{code}", get(packs::history::<S>))
+        .route("/metrics", get(metrics::export::<S>))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track::<S>,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The patient's page: type, paste or scan a code and see the result case, in Chinese with
+/// an English switch. It is one self-contained file: it works with no internet.
+async fn patient_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("pages/patient.html"))
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in

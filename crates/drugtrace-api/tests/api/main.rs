@@ -1,6 +1,8 @@
 //! The API over HTTP: the real server on port 0 with its own store, as a hospital system,
 //! a settlement system and a patient would use it.
 
+mod browser;
+
 use std::path::Path;
 
 use drugtrace_catalog::Catalog;
@@ -541,4 +543,46 @@ async fn the_patient_query_is_rate_limited_per_client() {
     assert!(r.headers().get("retry-after").is_some());
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_decisions() {
+    let app = spawn_app().await;
+    app.post("/v1/events", &json!([commission("81000010000000000088")]))
+        .await;
+    app.sale("S-88", "P1", "1", &["81000010000000000088"]).await;
+    app.sale("S-89", "P2", "2", &["81000010000000000088"]).await;
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"drugtrace_gate_decisions_total{decision="allow",reason=""} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"drugtrace_gate_decisions_total{decision="block",reason="already_sold"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"drugtrace_http_requests_total{method="POST",route="/v1/gate/sale",status="200"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"drugtrace_http_request_seconds_bucket{le="#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("81000010000000000088"),
+        "codes never become labels"
+    );
 }
