@@ -11,6 +11,7 @@ mod codes;
 mod error;
 mod events;
 mod gate;
+mod intake;
 mod keys;
 mod metrics;
 mod packs;
@@ -94,9 +95,12 @@ impl<S: Store + Sync + 'static> AppState<S> {
 pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
     Router::new()
         .route("/", get(patient_page))
+        .route("/docs", get(docs_page))
+        .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/events", post(events::post::<S>))
         .route("/v1/gate/sale", post(gate::sale::<S>))
+        .route("/v1/intake", post(intake::post::<S>))
         .route("/v1/codes/{code}", get(codes::query::<S>))
         .route("/v1/packs/{code}", get(packs::history::<S>))
         .route("/metrics", get(metrics::export::<S>))
@@ -117,6 +121,21 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
 /// an English switch. It is one self-contained file: it works with no internet.
 async fn patient_page() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("pages/patient.html"))
+}
+
+/// The API's description, OpenAPI 3.1.
+pub const OPENAPI: &str = include_str!("pages/openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+/// The API's description, readable: a page that renders `/openapi.json` with no download.
+async fn docs_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("pages/docs.html"))
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in

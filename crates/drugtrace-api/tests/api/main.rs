@@ -586,3 +586,104 @@ async fn metrics_count_requests_and_decisions() {
         "codes never become labels"
     );
 }
+
+#[tokio::test]
+async fn intake_flags_packs_before_they_are_dispensed() {
+    let app = spawn_app().await;
+    app.post(
+        "/v1/events",
+        &json!([
+            commission("81000010000000000031"),
+            commission("81000010000000000032"),
+            commission("81000010000000000033"),
+            {"type": "recall", "code": "81000010000000000033", "at": "2025-03-05 09:00:00", "institution": "M3301001"},
+        ]),
+    )
+    .await;
+    app.sale("S-31", "P35010200017", "1", &["81000010000000000031"])
+        .await;
+    let (status, body) = app
+        .post(
+            "/v1/intake",
+            &json!({
+                "institution": "P13070300088",
+                "supplier": "D1301009",
+                "at": "2025-05-20 09:00:00",
+                "items": [
+                    {"code": "81000010000000000031"},
+                    {"code": "81000010000000000032", "insurance_code": "XJ01CAA040A001010100001"},
+                    {"code": "81000010000000000033"},
+                    {"code": "81000010000000000034"},
+                    {"code": "81000010000000000032", "insurance_code": "ZB02BAF0001010100003"},
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let statuses: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "already_sold",
+            "ok",
+            "recalled",
+            "unknown_code",
+            "product_mismatch"
+        ]
+    );
+    assert_eq!(body["ok"], 1);
+    assert_eq!(body["flagged"], 4);
+    assert_eq!(
+        body["items"][0]["prior_sales"][0]["institution"],
+        "P35010200017"
+    );
+}
+
+/// Every route the server answers is in `/openapi.json`, and every documented path answers.
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let app = spawn_app().await;
+    let spec: Value = app
+        .http
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lib = include_str!("../../src/lib.rs");
+    let routed: Vec<&str> = lib
+        .match_indices(".route(\"")
+        .map(|(i, m)| {
+            let rest = &lib[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    let documented: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
+    for r in &routed {
+        assert!(
+            documented.iter().any(|d| d == r),
+            "{r} is served but not documented"
+        );
+    }
+    for d in &documented {
+        assert!(
+            routed.contains(&d.as_str()),
+            "{d} is documented but not served"
+        );
+    }
+    let docs = app
+        .http
+        .get(format!("{}/docs", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status().as_u16(), 200);
+    assert!(docs.text().await.unwrap().contains("/openapi.json"));
+}

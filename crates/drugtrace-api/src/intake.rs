@@ -1,0 +1,145 @@
+//! `POST /v1/intake`: purchase intake (采购入库验收). The institution sends the delivery
+//! note's packs and learns at once, before it dispenses any, which were already sold
+//! elsewhere, were never issued, are recalled, expired or destroyed, or are not the product
+//! the note says. The intakes are recorded, atomically, whatever they show: a pack taken in
+//! after being sold is evidence.
+
+use axum::Json;
+use axum::extract::State;
+use drugtrace_catalog::InsuranceCode;
+use drugtrace_code::TraceCode;
+use drugtrace_ledger::{Event, EventKind, InstitutionId, Intake, Lot, Store, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::access::Caller;
+use crate::gate::{PriorSale, prior_sales};
+use crate::{ApiError, AppState};
+
+/// Packs in one delivery at most.
+const MAX_ITEMS: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeRequest {
+    institution: String,
+    /// The supplier on the delivery note.
+    supplier: Option<String>,
+    /// RFC 3339 or local `YYYY-MM-DD HH:MM:SS`; default: now.
+    at: Option<String>,
+    items: Vec<IntakeItem>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntakeItem {
+    code: String,
+    /// The product the delivery note says this pack is.
+    insurance_code: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct IntakeAnswer {
+    /// Packs that may be dispensed.
+    ok: usize,
+    /// Packs that must be set aside and checked.
+    flagged: usize,
+    items: Vec<ItemAnswer>,
+}
+
+#[derive(Serialize)]
+struct ItemAnswer {
+    code: String,
+    /// `ok`, or the problem: `already_sold`, `unknown_code`, `recalled`, `expired`,
+    /// `destroyed`, `product_mismatch`.
+    status: &'static str,
+    prior_sales: Vec<PriorSale>,
+}
+
+pub async fn post<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    body: Result<Json<IntakeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<IntakeAnswer>, ApiError> {
+    let me = caller.institution()?.clone();
+    let Json(req) = body?;
+    let offset = state.inner.local_offset_minutes;
+    let field = |name: String, e: &dyn std::fmt::Display| ApiError::field(name, e.to_string());
+    let actor =
+        InstitutionId::parse(&req.institution).map_err(|e| field("institution".into(), &e))?;
+    if actor != me {
+        return Err(ApiError::forbidden(
+            Some("institution".into()),
+            format!("this key belongs to {me}, not to {actor}"),
+        ));
+    }
+    let supplier = req
+        .supplier
+        .as_deref()
+        .map(InstitutionId::parse)
+        .transpose()
+        .map_err(|e| field("supplier".into(), &e))?;
+    let at = match &req.at {
+        Some(t) => Timestamp::parse(t, offset).map_err(|e| field("at".into(), &e))?,
+        None => Timestamp::now(),
+    };
+    if req.items.is_empty() || req.items.len() > MAX_ITEMS {
+        return Err(ApiError::field(
+            "items",
+            format!("{} items; a delivery has 1 to {MAX_ITEMS}", req.items.len()),
+        ));
+    }
+    let mut events = Vec::with_capacity(req.items.len());
+    let mut codes = Vec::with_capacity(req.items.len());
+    for (i, item) in req.items.iter().enumerate() {
+        let code =
+            TraceCode::parse(&item.code).map_err(|e| field(format!("items[{i}].code"), &e))?;
+        let product = item
+            .insurance_code
+            .as_deref()
+            .map(InsuranceCode::parse)
+            .transpose()
+            .map_err(|e| field(format!("items[{i}].insurance_code"), &e))?;
+        let lot = Lot {
+            batch: code
+                .batch()
+                .and_then(|b| drugtrace_ledger::Batch::parse(b).ok()),
+            expiry: code
+                .expiry()
+                .and_then(|x| drugtrace_ledger::Date::from_expiry(x, at)),
+        };
+        events.push(Event {
+            pack: code.pack_key(),
+            at,
+            actor: actor.clone(),
+            lot,
+            kind: EventKind::Intake(Intake {
+                supplier: supplier.clone(),
+                product,
+            }),
+        });
+        codes.push(code.to_string());
+    }
+    let decisions = state
+        .blocking(move |inner| {
+            inner
+                .ledger
+                .record_batch(&events)
+                .map_err(ApiError::internal)
+        })
+        .await?;
+    let items: Vec<ItemAnswer> = codes
+        .into_iter()
+        .zip(&decisions)
+        .map(|(code, d)| ItemAnswer {
+            code,
+            status: d.outcome.reason().map_or("ok", |r| r.as_str()),
+            prior_sales: prior_sales(d, offset),
+        })
+        .collect();
+    let ok = items.iter().filter(|i| i.status == "ok").count();
+    Ok(Json(IntakeAnswer {
+        ok,
+        flagged: items.len() - ok,
+        items,
+    }))
+}
