@@ -1,109 +1,196 @@
-//! `drugtrace demo`: a small province in a fresh directory, every gate case shown once.
+//! `drugtrace demo`: the main job. It synthesizes a small province, imports it, makes API
+//! keys, finds a sample code for every case of the patient's query, prints what to open,
+//! and serves the API and pages on loopback until Ctrl-C.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use drugtrace_code::TraceCode;
+use drugtrace_api::{Keys, RateLimiter, Role};
 use drugtrace_ingest::ParseContext;
-use drugtrace_ledger::{Event, EventKind, InstitutionId, Lot, Sale, SettlementId, Timestamp};
+use drugtrace_ledger::{InstitutionId, PackState, Reason, Store, Timestamp};
 
 use crate::data_dir::{Config, DataDir};
-use crate::{import, show};
+use crate::import;
 
-const CATALOG: &str = include_str!("../../../examples/catalog.csv");
-const EVENTS: &str = include_str!("../../../examples/events.jsonl");
+/// Options of the demonstration.
+pub struct Options {
+    /// Where (default: a new directory under the system's temporary one).
+    pub dir: Option<PathBuf>,
+    /// Packs to synthesize.
+    pub packs: u64,
+    /// Where to serve.
+    pub listen: SocketAddr,
+    /// Stop after printing instead of serving.
+    pub no_serve: bool,
+}
 
-/// Packs whose stories the demo prints, with what each shows.
-const STORIES: &[(&str, &str)] = &[
-    (
-        "81000010000000000001",
-        "the whole chain, one sale, a re-sent sale skipped",
-    ),
-    (
-        "81000020000000000002",
-        "a resold pack: the second sale, in another province, blocked",
-    ),
-    (
-        "81000030000000000003",
-        "split sales (拆零) until the pack's 12 units are used up",
-    ),
-    (
-        "(01)05415062325872(21)SER0001",
-        "a GS1 DataMatrix pack, scanned as a Digital Link, then sold again",
-    ),
-];
+/// Sample codes for the patient's cases.
+#[derive(Default)]
+struct Samples {
+    no_sale: Option<String>,
+    one_sale: Option<(String, Option<String>)>,
+    multiple_sales: Option<String>,
+}
 
-/// Runs the demonstration in `dir` (or a new directory under the system's temporary one).
-pub fn run(dir: Option<PathBuf>, out: &mut impl Write) -> Result<()> {
-    let root = dir.unwrap_or_else(|| {
+/// Finds a pack for each case by walking the stored states.
+fn find_samples<S: Store>(store: &S) -> Result<Samples> {
+    let mut samples = Samples::default();
+    let mut one_sale = None;
+    store.scan_states(&mut |key, state: PackState| {
+        let again = state
+            .blocked
+            .iter()
+            .any(|b| b.reason == Reason::AlreadySold);
+        if samples.no_sale.is_none()
+            && state.is_issued()
+            && state.sales.is_empty()
+            && !state.recalled
+        {
+            samples.no_sale = Some(key.to_string());
+        }
+        if one_sale.is_none() && state.sales.len() == 1 && !again && state.sales[0].person.is_some()
+        {
+            one_sale = Some(key.to_string());
+        }
+        if samples.multiple_sales.is_none() && again && !state.sales.is_empty() {
+            samples.multiple_sales = Some(key.to_string());
+        }
+        Ok(())
+    })?;
+    samples.one_sale = one_sale.map(|c| (c, None));
+    Ok(samples)
+}
+
+/// The raw buyer identity on the sale line of `code` in the synthesized events, so the demo
+/// can show the "sold once, to you" case. (The store holds only its hash.)
+fn buyer_of(events: &Path, code: &str) -> Result<Option<String>> {
+    let needle = format!("\"code\":\"{code}\"");
+    let file = std::fs::File::open(events)?;
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line?;
+        if line.contains("\"type\":\"sale\"") && line.contains(&needle) {
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            return Ok(v["person"].as_str().map(str::to_owned));
+        }
+    }
+    Ok(None)
+}
+
+/// Runs the demonstration.
+pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
+    let root = opts.dir.unwrap_or_else(|| {
         let stamp = Timestamp::now().millis();
         std::env::temp_dir().join(format!("drugtrace-demo-{}-{stamp}", std::process::id()))
     });
-    let data = DataDir::new(&root);
+    let data = DataDir::new(&root.join("data"));
     data.init(&Config::default())?;
-    writeln!(out, "== data directory: {}", root.display())?;
+    writeln!(out, "== data directory: {}", data.root().display())?;
+
+    let province = root.join("province");
+    let s = drugtrace_synth::generate(&drugtrace_synth::SynthOptions::new(
+        opts.packs,
+        1,
+        province.clone(),
+    ))
+    .context("synthesizing the province")?;
+    writeln!(
+        out,
+        "== synthesized {} packs, {} events, {} products, {} institutions in {:.1} s",
+        s.packs, s.events, s.products, s.institutions, s.seconds
+    )?;
+    for (kind, n) in &s.fraud_cases {
+        writeln!(out, "   {n:>6} planted {kind}")?;
+    }
 
     let mut catalog = data.catalog()?;
-    let summary = catalog
-        .import_csv(CATALOG.as_bytes(), "examples/catalog.csv")
-        .context("importing the demo catalog")?;
+    let c = catalog
+        .import_csv(
+            std::io::BufReader::new(std::fs::File::open(province.join("catalog.csv"))?),
+            "catalog.csv",
+        )
+        .context("importing the synthesized catalog")?;
     catalog.save_csv_file(&data.catalog_path())?;
-    writeln!(out, "== catalog: {summary}")?;
+    writeln!(out, "== catalog: {c}")?;
 
-    let events = root.join("demo-events.jsonl");
-    std::fs::write(&events, EVENTS).context("writing the demo events")?;
     let opened = data.open()?;
     let offset = opened.config.local_offset_minutes;
-    let ctx = ParseContext {
-        person_key: opened.person_key.clone(),
-        local_offset_minutes: offset,
-    };
+    let events = province.join("events.jsonl");
     writeln!(out, "== import {}", events.display())?;
-    let s = import::run(
+    let summary = import::run(
         &opened.ledger,
-        ctx,
+        ParseContext {
+            person_key: opened.person_key.clone(),
+            local_offset_minutes: offset,
+        },
         &import::Options {
-            input: events,
+            input: events.clone(),
             format: None,
             rejects: None,
             batch: 20_000,
-            progress: import::Progress::None,
+            progress: import::Progress::Auto,
         },
     )?;
-    import::print_summary(&s, out)?;
+    import::print_summary(&summary, out)?;
 
-    for (code, story) in STORIES {
-        writeln!(out, "\n== {story}")?;
-        let code = TraceCode::parse(code).context("a demo code")?;
-        show::pack(out, &opened.ledger, &code, offset)?;
+    let key_file = Keys::path(data.root());
+    let regulator = Keys::create(&key_file, &Role::Regulator)?;
+    let pharmacy = InstitutionId::parse("P35010200017")?;
+    let institution = Keys::create(&key_file, &Role::Institution(pharmacy.clone()))?;
+
+    let mut samples = find_samples(opened.ledger.store())?;
+    if let Some((code, person)) = &mut samples.one_sale {
+        *person = buyer_of(&events, code)?;
     }
-
+    let base = format!("http://{}", opts.listen);
+    writeln!(out, "\n== open")?;
+    writeln!(out, "   patient page   {base}/")?;
     writeln!(
         out,
-        "\n== the gate, asked now to pay for the first pack again"
+        "   API docs       {base}/docs   (OpenAPI: {base}/openapi.json)"
     )?;
-    let code = TraceCode::parse(STORIES[0].0).context("a demo code")?;
-    let d = opened.ledger.record(Event {
-        pack: code.pack_key(),
-        at: Timestamp::now(),
-        actor: InstitutionId::parse("P44030500321")?,
-        lot: Lot::default(),
-        kind: EventKind::Sale(Sale {
-            settlement: SettlementId::parse("SETL-DEMO-RESALE")?,
-            person: Some(opened.person_key.hash("440305198808088888")),
-            units: None,
-            pack_units: None,
-            product: None,
-            amount_fen: 1850,
-            fund_paid: true,
-        }),
-    })?;
-    show::decision(out, &d, offset)?;
+    writeln!(out, "   metrics        {base}/metrics")?;
     writeln!(
         out,
-        "\nTry: drugtrace --data {} lookup 81000020000000000002",
-        root.display()
+        "\n== API keys (shown once; only their hashes are stored)"
     )?;
-    Ok(())
+    writeln!(out, "   regulator                  {regulator}")?;
+    writeln!(out, "   institution {pharmacy}   {institution}")?;
+    writeln!(
+        out,
+        "\n== one sample code for each case of the patient's query"
+    )?;
+    let show = |out: &mut dyn Write, case: &str, code: &Option<String>, frag: &str| -> Result<()> {
+        match code {
+            Some(c) => writeln!(out, "   {case:<18} {base}/?code={c}{frag}")?,
+            None => writeln!(out, "   {case:<18} (none in this province)")?,
+        }
+        Ok(())
+    };
+    show(out, "no_sale", &samples.no_sale, "")?;
+    let one = samples.one_sale.as_ref().map(|(c, _)| c.clone());
+    let buyer = samples.one_sale.as_ref().and_then(|(_, p)| p.clone());
+    show(out, "one_sale", &one, "")?;
+    match &buyer {
+        Some(p) => {
+            show(out, "one_sale_mine", &one, &format!("#person={p}"))?;
+            show(out, "one_sale_not_mine", &one, "#person=110105194912310021")?;
+        }
+        None => writeln!(out, "   one_sale_mine      (no sale with a buyer found)")?,
+    }
+    show(out, "multiple_sales", &samples.multiple_sales, "")?;
+    writeln!(
+        out,
+        "\n   the gate:  curl -s -H 'Authorization: Bearer {institution}' -H 'content-type: application/json' \\\n              -d '{{\"settlement_id\":\"DEMO-1\",\"institution\":\"{pharmacy}\",\"items\":[{{\"code\":\"{}\"}}]}}' {base}/v1/gate/sale",
+        one.as_deref().unwrap_or("81000010000000000001")
+    )?;
+    out.flush()?;
+    if opts.no_serve {
+        return Ok(());
+    }
+    drop(opened);
+    writeln!(out, "\n== serving on {base} (Ctrl-C to stop)")?;
+    out.flush()?;
+    crate::serve(&data, opts.listen, RateLimiter::new(30, 5.0))
 }

@@ -148,11 +148,21 @@ enum Command {
         #[arg(long, default_value_t = 0.01)]
         fraud_rate: f64,
     },
-    /// Run a small demonstration in a fresh directory: init, catalog, import, lookups.
+    /// The main job: synthesize a small province, import it, print what to open, an API
+    /// key and a sample code for each case of the patient's query, and serve on loopback.
     Demo {
         /// Where (default: a new temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Packs to synthesize.
+        #[arg(long, default_value_t = 200_000)]
+        packs: u64,
+        /// Where to serve.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Stop after printing instead of serving.
+        #[arg(long)]
+        no_serve: bool,
     },
 }
 
@@ -191,8 +201,9 @@ fn serve(
 ) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn")
+            }),
         )
         .init();
     let opened = dir.open()?;
@@ -440,7 +451,20 @@ fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "  {n:>8} planted {kind}")?;
             }
         }
-        Command::Demo { dir } => demo::run(dir, &mut out)?,
+        Command::Demo {
+            dir,
+            packs,
+            listen,
+            no_serve,
+        } => demo::run(
+            demo::Options {
+                dir,
+                packs,
+                listen,
+                no_serve,
+            },
+            &mut out,
+        )?,
     }
     Ok(())
 }

@@ -403,3 +403,30 @@ fn a_synthetic_province_imports_cleanly() {
         .unwrap());
     assert!(out.contains("0 stored states differed"), "{out}");
 }
+
+/// The main job, short of serving: every case of the patient's query gets a sample code
+/// that the patient query then answers with that case.
+#[test]
+fn the_demo_finds_a_sample_for_every_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_drugtrace"))
+        .args(["demo", "--packs", "5000", "--no-serve", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap());
+    assert!(out.contains("no bad lines"), "{out}");
+    assert!(out.contains("regulator                  dtk_"), "{out}");
+    for case in [
+        "no_sale",
+        "one_sale",
+        "one_sale_mine",
+        "one_sale_not_mine",
+        "multiple_sales",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{case} ")))
+            .unwrap_or_else(|| panic!("no line for {case}:\n{out}"));
+        assert!(line.contains("/?code="), "{case} has no sample: {line}");
+    }
+}
