@@ -14,6 +14,7 @@ mod gate;
 mod intake;
 mod keys;
 mod metrics;
+mod nhsa;
 mod packs;
 
 use std::sync::Arc;
@@ -103,6 +104,7 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/v1/intake", post(intake::post::<S>))
         .route("/v1/codes/{code}", get(codes::query::<S>))
         .route("/v1/packs/{code}", get(packs::history::<S>))
+        .route("/nhsa/callService", post(nhsa::call_service::<S>))
         .route("/metrics", get(metrics::export::<S>))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

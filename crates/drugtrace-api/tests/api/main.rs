@@ -687,3 +687,4 @@ async fn the_openapi_document_matches_the_routes() {
     assert_eq!(docs.status().as_u16(), 200);
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
 }
+mod nhsa;

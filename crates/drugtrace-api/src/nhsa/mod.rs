@@ -1,0 +1,240 @@
+//! `POST /nhsa/callService`: the national interface's stock-ledger (进销存) transactions, as
+//! hospital and pharmacy systems already send them to the insurance platform.
+//!
+//! # The envelope
+//! A request is `{infno, msgid, inf_time, fixmedins_code, input, ...}` (the other envelope
+//! fields are accepted and ignored). The answer is always HTTP 200 with `{infcode,
+//! inf_refmsgid, refmsg_time, respond_time, err_msg, warn_msg, output}`: `infcode` 0 when
+//! the call was carried out, -1 when it was refused, in which case **nothing was recorded**
+//! and `err_msg` names the field and the problem
+//! (`input.selinfo.drugtracinfo[0].drug_trac_codg: expected 20 digits, got 19`). Only a body
+//! that is not JSON at all (400), a missing or unknown key (401) and a body over the limit
+//! (413) get the API's usual JSON errors instead.
+//!
+//! `fixmedins_code` must be the caller's own institution. A regulator's key may only query
+//! (3513). A call's events are judged and recorded in one atomic, durable commit: the batch
+//! forms are all or nothing, and a record that fails to parse refuses the whole call.
+//!
+//! # Transactions
+//! | infno | input | ledger |
+//! |---|---|---|
+//! | 3501, 3501A stock count (盘存) | `invinfo` / `invinfoDetail` | nothing recorded; each code is checked (see below) |
+//! | 3502, 3502A stock change | `invinfo` / `invinfoDetail` | `StockChange(inv_chg_type)`, 101–111 |
+//! | 3503 purchase (采购) | `purcinfo` | `Intake { supplier: None, product: med_list_codg }` |
+//! | 3504 purchase return | `purcinfo` | `StockChange(ReturnOut)` (109) |
+//! | 3505, 3505A sale | `selinfo` / `selinfoDetail` | `Sale` |
+//! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
+//! | 3507 delete | `data` | refused (infcode -1), nothing changed: the ledger is append-only |
+//! | 3513 sale-trace query | `data` | reads the pack's log |
+//!
+//! A record's trace codes travel in `drugtracinfo: [{"drug_trac_codg": "…"}]`; each code is
+//! one event. Also read: a single `drugtracinfo` object, a `drugtracinfo` beside the record
+//! in `input` (single-record calls), and a record-level `drug_trac_codg` (older versions;
+//! comma-separated). A code is up to 100 characters (China's 20 digits, GS1 element strings,
+//! Digital Links), parsed by `TraceCode::parse`. A record without any code records nothing
+//! and is answered `not_recorded` / `no_code`, since the ledger keeps packs.
+//!
+//! The output of a writing call is `{"recorded": n, "results": [{"record", "drug_trac_codg",
+//! "outcome", "reason", "replayed", "prior_sales"}]}`, one result per code in request order,
+//! so the institution learns at once of packs `already_sold`, `unknown_code`, `recalled`,
+//! `expired`, or billed as another product (`product_mismatch`). A sale `rejected` must not be
+//! paid. `warn_msg` counts the results that need attention.
+//!
+//! # Field mapping
+//! | national field | ledger meaning |
+//! |---|---|
+//! | `fixmedins_code` (envelope) | the event's actor: the caller |
+//! | `inf_time` (envelope) | the time of records that carry none of their own |
+//! | `drugtracinfo[].drug_trac_codg` | the pack (`TraceCode::pack_key`) |
+//! | `med_list_codg` | the product: the intake's delivery note (3503), the sale's billed code (3505); checked against the catalog |
+//! | `manu_lotnum`, `expy_end` | the lot, when the code itself carries no batch or expiry (GS1 codes do); `无` and `-` are none |
+//! | `inv_chg_type` (3502) | `StockChange::from_code` |
+//! | `inv_chg_time` (3502), `purc_retn_stoin_time` (3503, 3504), `sel_retn_time` (3505, 3506), `invdate` (3501) | the event's time, local `YYYY-MM-DD HH:MM:SS` (a bare date is its midnight) |
+//! | `setl_id` (3505), else `fixmedins_bchno` | the sale's settlement: a resent sale with the same settlement at the same institution is answered as before and recorded once |
+//! | `certno`, else `psn_no` (3505) | the buyer, hashed at once with the installation's secret (as the file import hashes `person`); never stored raw |
+//! | `trdn_flag` 1 (split, 拆零) | the line sells or returns `sel_retn_cnt` whole units of its one pack; 0 or absent: each code is a whole pack |
+//! | `finl_trns_pric` × `sel_retn_cnt` | the line's amount, in fen, rounded half up, shared over its codes |
+//! | `mdtrt_setl_type` (3505) | `1` fund-paid, `2` self-paid; absent: fund-paid when `setl_id` is given |
+//! | `medins_prod_sel_no`, else `setl_id` (3506) | the settlement of the sale returned; with neither, the pack's latest sale with units out |
+//! | `spler_name`, `spler_pmtno` (3503) | not institution codes: the intake's supplier stays unknown |
+//!
+//! Other fields (names, approval numbers, prices of purchases, operators, ...) are read by
+//! nobody and ignored; values may be strings or numbers, and blank means absent.
+//!
+//! # Decisions
+//! - **3501 records nothing.** A count is a snapshot of holdings, not a movement: recording
+//!   it as stock gains would move packs that never moved. Each code is judged as a movement
+//!   at the institution would be (without recording) and answered `accepted`, or `flagged`
+//!   with the ledger's reason or `held_elsewhere` (the pack's last holder is another party).
+//! - **3507 is refused** with infcode -1: records are never deleted; the `err_msg` names the
+//!   transaction that undoes each kind of record (3506, 3504, an opposite 3502).
+//! - **Retries.** A resent 3505 is idempotent by settlement and institution. Other
+//!   transactions are recorded again when resent (as a re-imported file is): a resent 3506
+//!   is answered `rejected` / `return_exceeds_sale` and changes nothing.
+//! - **3513** needs `drug_trac_codg` (this service answers per pack). It shows every sale and
+//!   blocked attempt of the pack, latest first, at any institution (as the gate's
+//!   `prior_sales` do), the settlement only to its own institution and to regulators, and
+//!   never the buyer.
+
+mod delete;
+mod envelope;
+mod purchase;
+mod query;
+mod read;
+mod record;
+mod sale;
+mod stock;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use drugtrace_ledger::{Store, Timestamp};
+use serde_json::Value;
+
+use crate::access::Caller;
+use crate::keys::Role;
+use crate::{ApiError, AppState};
+use envelope::Answer;
+use read::{Fault, Obj};
+use record::Ctx;
+
+/// Why a call did not produce an output: a business refusal (answered with infcode -1), or
+/// an internal failure (a 500).
+enum Failure {
+    Fault(Fault),
+    Api(ApiError),
+}
+
+impl From<Fault> for Failure {
+    fn from(f: Fault) -> Failure {
+        Failure::Fault(f)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Failure {
+        Failure::Api(e)
+    }
+}
+
+/// The transactions served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tx {
+    StockCount,
+    StockChange,
+    Purchase,
+    PurchaseReturn,
+    Sale,
+    SaleReturn,
+    Delete,
+    SaleTrace,
+}
+
+/// Every `infno` served, for the refusal of the others.
+const SUPPORTED: &str =
+    "3501, 3501A, 3502, 3502A, 3503, 3504, 3505, 3505A, 3506, 3506A, 3507, 3513";
+
+impl Tx {
+    fn of(infno: &str) -> Option<Tx> {
+        Some(match infno.to_ascii_uppercase().as_str() {
+            "3501" | "3501A" => Tx::StockCount,
+            "3502" | "3502A" => Tx::StockChange,
+            "3503" => Tx::Purchase,
+            "3504" => Tx::PurchaseReturn,
+            "3505" | "3505A" => Tx::Sale,
+            "3506" | "3506A" => Tx::SaleReturn,
+            "3507" => Tx::Delete,
+            "3513" => Tx::SaleTrace,
+            _ => return None,
+        })
+    }
+}
+
+/// Answers one NHSA envelope.
+pub async fn call_service<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Answer>, ApiError> {
+    let received = Timestamp::now();
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(r.body_text())
+        } else {
+            ApiError::bad_request(r.body_text())
+        }
+    })?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
+    let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let offset = state.inner.local_offset_minutes;
+    let msgid = envelope::msgid(&value);
+    match serve(&state, &caller.0, &value, offset).await {
+        Ok((output, warn)) => Ok(Json(Answer::ok(msgid, received, offset, output, warn))),
+        Err(Failure::Fault(f)) => {
+            tracing::debug!(msgid = ?msgid, err = %f.0, "nhsa call refused");
+            Ok(Json(Answer::fault(msgid, received, offset, f)))
+        }
+        Err(Failure::Api(e)) => Err(e),
+    }
+}
+
+/// Carries out one call.
+async fn serve<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    role: &Role,
+    body: &Value,
+    offset: i32,
+) -> Result<(Value, Option<String>), Failure> {
+    let env = envelope::read(body, offset)?;
+    let tx = Tx::of(&env.infno).ok_or_else(|| {
+        Fault::at(
+            "infno",
+            format!(
+                "{:?} is not supported here; supported: {SUPPORTED}",
+                env.infno
+            ),
+        )
+    })?;
+    let me = match role {
+        Role::Regulator if tx == Tx::SaleTrace => None,
+        Role::Regulator => {
+            return Err(Fault(
+                "a regulator key may only query (3513); only an institution's key submits".into(),
+            )
+            .into());
+        }
+        Role::Institution(me) if *me != env.fixmedins_code => {
+            return Err(Fault::at(
+                "fixmedins_code",
+                format!(
+                    "{} is not the institution of this key ({me}); nothing was recorded",
+                    env.fixmedins_code
+                ),
+            )
+            .into());
+        }
+        Role::Institution(me) => Some(me.clone()),
+    };
+    let input: &Obj<'_> = &env.input;
+    let ctx = Ctx {
+        me: me.unwrap_or_else(|| env.fixmedins_code.clone()),
+        offset,
+        inf_time: env.inf_time,
+    };
+    let plan = match tx {
+        Tx::StockCount => return stock::count(state, input, &ctx).await,
+        Tx::SaleTrace => return query::sale_trace(state, role, input, offset).await,
+        Tx::Delete => return Err(delete::delete(input).into()),
+        Tx::StockChange => stock::change(input, &ctx)?,
+        Tx::Purchase => purchase::intake(input, &ctx)?,
+        Tx::PurchaseReturn => purchase::return_out(input, &ctx)?,
+        Tx::Sale => sale::sale(input, &ctx, &state.inner.person_key)?,
+        Tx::SaleReturn => sale::sale_return(input, &ctx)?,
+    };
+    debug_assert!(plan.events().iter().all(|e| e.actor == ctx.me));
+    Ok(plan.record(state, offset).await?)
+}

@@ -1,0 +1,165 @@
+//! 3513 sale-trace query (销售药品追溯信息查询): a pack's sales, by its trace code.
+
+use drugtrace_code::TraceCode;
+use drugtrace_ledger::{Date, EventKind, InstitutionId, PackState, Store};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Failure;
+use super::read::{Fault, Obj, local_time};
+use super::record::setl_type;
+use crate::keys::Role;
+use crate::{ApiError, AppState};
+
+/// Sale records shown at most, latest first.
+const SHOWN: usize = 100;
+
+#[derive(Serialize)]
+struct QueryOutput {
+    /// The code, as the ledger reads it.
+    drug_trac_codg: String,
+    /// The product the code belongs to, from the catalog.
+    med_list_codg: Option<String>,
+    /// Its generic name.
+    med_list_name: Option<String>,
+    /// Sales that went through (a split pack's partial sales each count).
+    sel_cnt: usize,
+    /// Sale attempts the gate blocked.
+    blocked_cnt: usize,
+    /// The sales and blocked attempts, latest first.
+    data: Vec<SaleRow>,
+}
+
+/// One sale or blocked attempt. The buyer is never shown; the settlement only to its own
+/// institution and to regulators.
+#[derive(Serialize)]
+struct SaleRow {
+    fixmedins_code: String,
+    setl_id: Option<String>,
+    sel_retn_time: String,
+    sel_retn_cnt: u32,
+    /// Units since returned (3506).
+    retn_cnt: u32,
+    /// The amount per unit, in yuan.
+    finl_trns_pric: String,
+    mdtrt_setl_type: &'static str,
+    /// The insurance code the sale was billed as.
+    med_list_codg: Option<String>,
+    /// `accepted`, `flagged` or `rejected` (blocked: not paid).
+    outcome: &'static str,
+    reason: Option<&'static str>,
+}
+
+/// Answers a 3513 from `input.data` (`drug_trac_codg` required; `begndate` and `enddate`
+/// narrow the sales by local day; `med_list_codg`, when given, is checked against the
+/// catalog). Person filters (`psn_no`, `certno`) are not applied: buyers are never shown.
+pub async fn sale_trace<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    role: &Role,
+    input: &Obj<'_>,
+    offset: i32,
+) -> Result<(Value, Option<String>), Failure> {
+    let data = input.object("data")?;
+    let data = data.obj();
+    let code = data
+        .parsed("drug_trac_codg", TraceCode::parse)?
+        .ok_or_else(|| {
+            Fault::at(
+                &data.field_path("drug_trac_codg"),
+                "is required: this service answers per pack",
+            )
+        })?;
+    let from = data.parsed("begndate", |t| Date::parse(t.get(..10).unwrap_or(t)))?;
+    let to = data.parsed("enddate", |t| Date::parse(t.get(..10).unwrap_or(t)))?;
+    let asked = data.text("med_list_codg")?;
+    let key = code.pack_key();
+    let history = state
+        .blocking(move |inner| inner.ledger.history(&key).map_err(ApiError::internal))
+        .await?;
+    let pack = PackState::fold(&history);
+    let product = state
+        .inner
+        .ledger
+        .catalog()
+        .by_product_key(key.product_key());
+    let sees = |i: &InstitutionId| match role {
+        Role::Regulator => true,
+        Role::Institution(me) => me == i,
+    };
+    let mut rows: Vec<(drugtrace_ledger::Timestamp, SaleRow)> = Vec::new();
+    for r in &history {
+        let EventKind::Sale(s) = &r.event.kind else {
+            continue;
+        };
+        let day = r.event.at.local_date(offset);
+        if from.is_some_and(|f| day < f) || to.is_some_and(|t| day > t) {
+            continue;
+        }
+        let units = s.units.unwrap_or(1);
+        let returned = pack
+            .sales
+            .iter()
+            .find(|x| x.index == r.index)
+            .map_or(0, |x| x.returned);
+        rows.push((
+            r.event.at,
+            SaleRow {
+                fixmedins_code: r.event.actor.to_string(),
+                setl_id: sees(&r.event.actor).then(|| s.settlement.to_string()),
+                sel_retn_time: local_time(r.event.at, offset),
+                sel_retn_cnt: units,
+                retn_cnt: returned,
+                finl_trns_pric: unit_price(s.amount_fen, units),
+                mdtrt_setl_type: setl_type(s.fund_paid),
+                med_list_codg: s.product.as_ref().map(|p| p.as_str().to_owned()),
+                outcome: r.outcome.as_str(),
+                reason: r.outcome.reason().map(|x| x.as_str()),
+            },
+        ));
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let warn = match (&asked, product) {
+        (Some(a), Some(p)) if a != p.insurance_code().as_str() => Some(format!(
+            "the code belongs to {}, not to med_list_codg {a}",
+            p.insurance_code().as_str()
+        )),
+        _ => None,
+    };
+    let output = QueryOutput {
+        drug_trac_codg: code.to_string(),
+        med_list_codg: product.map(|p| p.insurance_code().as_str().to_owned()),
+        med_list_name: product.map(|p| p.generic_name().to_owned()),
+        sel_cnt: rows.iter().filter(|(_, r)| r.outcome != "rejected").count(),
+        blocked_cnt: rows.iter().filter(|(_, r)| r.outcome == "rejected").count(),
+        data: rows.into_iter().take(SHOWN).map(|(_, r)| r).collect(),
+    };
+    let output = serde_json::to_value(output).map_err(ApiError::internal)?;
+    Ok((output, warn))
+}
+
+/// The price of one unit in yuan, to at most four decimals (at least two): a sale's amount
+/// is kept in fen, and a split unit may cost a fraction of a fen.
+fn unit_price(amount_fen: i64, units: u32) -> String {
+    let units = i128::from(units.max(1));
+    // In 10⁻⁴ yuan, rounded half up.
+    let v = (i128::from(amount_fen) * 100 * 2 + units) / (2 * units);
+    let (sign, v) = if v < 0 { ("-", -v) } else { ("", v) };
+    let mut s = format!("{sign}{}.{:04}", v / 10_000, v % 10_000);
+    while s.ends_with('0') && s.len() - s.find('.').unwrap_or(0) > 3 {
+        s.pop();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unit_price;
+
+    #[test]
+    fn unit_prices() {
+        assert_eq!(unit_price(1850, 1), "18.50");
+        assert_eq!(unit_price(375, 10), "0.375");
+        assert_eq!(unit_price(100, 3), "0.3333");
+        assert_eq!(unit_price(0, 0), "0.00");
+    }
+}

@@ -1,0 +1,188 @@
+//! 3505 sale (商品销售) and 3506 sale return (商品销售退货), with their batch forms.
+
+use std::collections::HashMap;
+
+use drugtrace_code::{PackKey, TraceCode};
+use drugtrace_ledger::{EventKind, PersonKey, Sale, SaleReturn, SettlementId};
+
+use super::read::{Fault, Obj, decimal};
+use super::record::{Ctx, Plan, event, product, split};
+use super::stock::record_codes;
+
+/// `sel_retn_cnt` has four decimals.
+const QTY_SCALE: u32 = 4;
+/// `finl_trns_pric` has six decimals.
+const PRICE_SCALE: u32 = 6;
+
+/// 3505 / 3505A: each code of each `selinfo` record is sold (see the module's field table).
+/// One pack twice in one settlement is refused, as the gate refuses it: a split sale of
+/// several units is one line with `sel_retn_cnt`.
+pub fn sale(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Plan, Fault> {
+    let records = input.records("selinfo")?;
+    let mut plan = Plan::default();
+    let mut seen: HashMap<(PackKey, SettlementId), String> = HashMap::new();
+    for (i, owned) in records.iter().enumerate() {
+        let rec = owned.obj();
+        let settlement = match rec.parsed("setl_id", SettlementId::parse)? {
+            Some(s) => s,
+            None => rec
+                .parsed("fixmedins_bchno", SettlementId::parse)?
+                .ok_or_else(|| {
+                    Fault::at(
+                        &rec.field_path("setl_id"),
+                        "is required (or fixmedins_bchno for a sale without a settlement)",
+                    )
+                })?,
+        };
+        // The same identity the file import hashes: the certificate number, else the
+        // insured-person number. The raw identity goes no further than this line.
+        let person = match rec.text("certno")? {
+            Some(c) => Some(person_key.hash(&c)),
+            None => rec.text("psn_no")?.map(|p| person_key.hash(&p)),
+        };
+        let fund_paid = match rec.text("mdtrt_setl_type")?.as_deref() {
+            Some("1") => true,
+            Some("2") => false,
+            None => rec.text("setl_id")?.is_some(),
+            Some(other) => {
+                return Err(Fault::at(
+                    &rec.field_path("mdtrt_setl_type"),
+                    format!("expected 1 (insurance) or 2 (self-paid), got {other:?}"),
+                ));
+            }
+        };
+        let at = ctx.at(&rec, "sel_retn_time")?;
+        let product = product(&rec)?;
+        let codes = record_codes(input, &rec, records.len())?;
+        let split = split(&rec)?;
+        let units = line_units(&rec, split, &codes)?;
+        let price = rec
+            .parsed("finl_trns_pric", |t| decimal(t, PRICE_SCALE))?
+            .unwrap_or(0);
+        let qty = match rec.parsed("sel_retn_cnt", |t| decimal(t, QTY_SCALE))? {
+            Some(q) => q,
+            None => codes.len().max(1) as i128 * 10i128.pow(QTY_SCALE),
+        };
+        let amounts = shares(line_fen(price, qty), codes.len());
+        if codes.is_empty() {
+            plan.uncoded(i);
+        }
+        for ((path, code), amount_fen) in codes.iter().zip(amounts) {
+            if let Some(first) = seen.insert((code.pack_key(), settlement.clone()), path.clone()) {
+                return Err(Fault::at(
+                    path,
+                    format!(
+                        "the same pack as {first} in the same settlement; sell several units of one pack as one line with sel_retn_cnt"
+                    ),
+                ));
+            }
+            let lot = ctx.lot(&rec, code, at)?;
+            let kind = EventKind::Sale(Sale {
+                settlement: settlement.clone(),
+                person,
+                units,
+                pack_units: None,
+                product: product.clone(),
+                amount_fen,
+                fund_paid,
+            });
+            plan.push(i, code, event(ctx, code, at, lot, kind))?;
+        }
+    }
+    Ok(plan)
+}
+
+/// 3506 / 3506A: each code of each `selinfo` record is taken back from the sale
+/// `medins_prod_sel_no` (else `setl_id`; with neither, the pack's latest sale with units
+/// still out).
+pub fn sale_return(input: &Obj<'_>, ctx: &Ctx) -> Result<Plan, Fault> {
+    let records = input.records("selinfo")?;
+    let mut plan = Plan::default();
+    for (i, owned) in records.iter().enumerate() {
+        let rec = owned.obj();
+        let settlement = match rec.parsed("medins_prod_sel_no", SettlementId::parse)? {
+            Some(s) => Some(s),
+            None => rec.parsed("setl_id", SettlementId::parse)?,
+        };
+        let at = ctx.at(&rec, "sel_retn_time")?;
+        let codes = record_codes(input, &rec, records.len())?;
+        let units = line_units(&rec, split(&rec)?, &codes)?;
+        if codes.is_empty() {
+            plan.uncoded(i);
+        }
+        for (_, code) in &codes {
+            let lot = ctx.lot(&rec, code, at)?;
+            let kind = EventKind::SaleReturn(SaleReturn {
+                settlement: settlement.clone(),
+                units,
+            });
+            plan.push(i, code, event(ctx, code, at, lot, kind))?;
+        }
+    }
+    Ok(plan)
+}
+
+/// The units of a line: for a split line (`trdn_flag` 1), `sel_retn_cnt` whole units of its
+/// one pack; otherwise `None`, every code being a whole pack.
+fn line_units(
+    rec: &Obj<'_>,
+    split: bool,
+    codes: &[(String, TraceCode)],
+) -> Result<Option<u32>, Fault> {
+    if !split {
+        return Ok(None);
+    }
+    if codes.len() > 1 {
+        return Err(Fault::at(
+            &codes[1].0,
+            "a split line (trdn_flag 1) names one pack: which pack each unit came from is unknown otherwise",
+        ));
+    }
+    let path = rec.field_path("sel_retn_cnt");
+    let qty = rec
+        .parsed("sel_retn_cnt", |t| decimal(t, QTY_SCALE))?
+        .ok_or_else(|| Fault::at(&path, "is required for a split line (trdn_flag 1)"))?;
+    let one = 10i128.pow(QTY_SCALE);
+    if qty % one != 0 || qty == 0 {
+        return Err(Fault::at(
+            &path,
+            "a split line counts whole units (at least 1)",
+        ));
+    }
+    u32::try_from(qty / one)
+        .map(Some)
+        .map_err(|_| Fault::at(&path, "is too large"))
+}
+
+/// The line's amount in fen: unit price (10⁻⁶ yuan) × quantity (10⁻⁴), rounded half up.
+fn line_fen(price: i128, qty: i128) -> i128 {
+    // price·qty is in 10⁻¹⁰ yuan = 10⁻⁸ fen.
+    (price * qty + 50_000_000) / 100_000_000
+}
+
+/// Splits `total` fen over `n` packs, the first packs taking the odd fen.
+fn shares(total: i128, n: usize) -> Vec<i64> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let n128 = n as i128;
+    let (each, rest) = (total / n128, total % n128);
+    (0..n128)
+        .map(|i| i64::try_from(each + i128::from(i < rest)).unwrap_or(i64::MAX))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_price_times_quantity_in_fen() {
+        assert_eq!(line_fen(35_910_000, 10_000), 3591);
+        assert_eq!(line_fen(11_970_000, 30_000), 3591);
+        assert_eq!(line_fen(1_234_567, 10_000), 123);
+        assert_eq!(line_fen(1_235_000, 10_000), 124);
+        assert_eq!(shares(1001, 3), vec![334, 334, 333]);
+        assert_eq!(shares(5, 0), Vec::<i64>::new());
+    }
+}
