@@ -43,6 +43,9 @@ struct ProductFacts {
 #[derive(Serialize)]
 struct SaleFact {
     institution: String,
+    /// The institution's name and city, when the directory knows it.
+    institution_name: Option<String>,
+    city: Option<String>,
     at: String,
     units: u32,
     /// The payment was blocked by the gate: the pack had been sold before.
@@ -146,6 +149,9 @@ pub async fn query<S: Store + Sync + 'static>(
             manufacturer: p.manufacturer().to_owned(),
             insurance_code: p.insurance_code().to_string(),
         });
+    let directory = &state.inner.directory;
+    let name_of = |code: &str| directory.get(code).map(|i| i.name.clone());
+    let city_of = |code: &str| directory.get(code).map(|i| i.city.clone());
     let state_now = pack.unwrap_or_default();
     let (count, mine) = sales_seen(&state_now, asker);
     let case = match (count, asker) {
@@ -163,6 +169,8 @@ pub async fn query<S: Store + Sync + 'static>(
                 s.at,
                 SaleFact {
                     institution: s.institution.to_string(),
+                    institution_name: name_of(s.institution.as_str()),
+                    city: city_of(s.institution.as_str()),
                     at: s.at.to_rfc3339(offset),
                     units: s.units,
                     blocked: false,
@@ -176,6 +184,8 @@ pub async fn query<S: Store + Sync + 'static>(
                 r.event.at,
                 SaleFact {
                     institution: b.institution.to_string(),
+                    institution_name: name_of(b.institution.as_str()),
+                    city: city_of(b.institution.as_str()),
                     at: r.event.at.to_rfc3339(offset),
                     units: match &r.event.kind {
                         drugtrace_ledger::EventKind::Sale(s) => s.units.unwrap_or(0),

@@ -47,6 +47,7 @@ struct Inner<S> {
     keys: Keys,
     patient_limit: RateLimiter,
     metrics: metrics::Metrics,
+    directory: drugtrace_catalog::Directory,
 }
 
 impl<S> Clone for AppState<S> {
@@ -76,8 +77,17 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 keys,
                 patient_limit,
                 metrics: metrics::Metrics::default(),
+                directory: drugtrace_catalog::Directory::default(),
             }),
         }
+    }
+
+    /// The state with a directory of institutions, whose names and cities the patient sees.
+    pub fn with_directory(mut self, directory: drugtrace_catalog::Directory) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .directory = directory;
+        self
     }
 
     /// Runs a blocking ledger call on tokio's blocking pool.

@@ -3,15 +3,19 @@
 //! barcode (商品码, a GTIN), with each product's names, specification, manufacturer,
 //! approval number and units per pack.
 //!
+//! It also keeps the directory of institutions (name, kind, province, city, place).
+//!
 //! The catalog lives in memory and is read from and written to CSV; it knows nothing of the
 //! ledger, of storage beyond its CSV file, or of HTTP.
 
 mod catalog;
 mod csv_io;
+mod institutions;
 mod insurance_code;
 mod product;
 
 pub use catalog::{Catalog, CatalogError, RowRef};
 pub use csv_io::{COLUMNS, CatalogImportError, ImportSummary, RowError};
+pub use institutions::{Directory, INSTITUTION_COLUMNS, Institution, InstitutionKind};
 pub use insurance_code::{InsuranceCode, InsuranceCodeError, InsuranceCodeKind};
 pub use product::{Product, ProductError, ProductSpec};

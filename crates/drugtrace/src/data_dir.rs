@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 const CONFIG: &str = "drugtrace.toml";
 const SECRET: &str = "person.key";
 const CATALOG: &str = "catalog.csv";
+const INSTITUTIONS: &str = "institutions.csv";
 const STORE: &str = "store";
 
 /// `drugtrace.toml`: the policy the gate applies.
@@ -26,6 +27,27 @@ pub struct Config {
     pub no_scan_no_settlement_from: Option<String>,
     /// Minutes east of UTC of local time (China: 480).
     pub local_offset_minutes: i32,
+    /// `drugtrace serve`'s settings; its flags and environment variables override them.
+    #[serde(default, skip_serializing_if = "ServeConfig::is_empty")]
+    pub serve: ServeConfig,
+}
+
+/// The `[serve]` table of `drugtrace.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The address to listen on.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Patient queries a client may make at once.
+    pub patient_burst: Option<u32>,
+    /// Patient queries per second a client may make on average.
+    pub patient_per_second: Option<f64>,
+}
+
+impl ServeConfig {
+    fn is_empty(&self) -> bool {
+        self.listen.is_none() && self.patient_burst.is_none() && self.patient_per_second.is_none()
+    }
 }
 
 impl Default for Config {
@@ -34,6 +56,7 @@ impl Default for Config {
             unknown_code: "allow".into(),
             no_scan_no_settlement_from: None,
             local_offset_minutes: 480,
+            serve: ServeConfig::default(),
         }
     }
 }
@@ -149,6 +172,17 @@ impl DataDir {
             )
         })?;
         Ok(PersonKey::from_bytes(key))
+    }
+
+    /// The directory of institutions' file.
+    pub fn institutions_path(&self) -> PathBuf {
+        self.root.join(INSTITUTIONS)
+    }
+
+    /// The directory of institutions (empty until one is imported).
+    pub fn directory(&self) -> Result<drugtrace_catalog::Directory> {
+        drugtrace_catalog::Directory::load_csv_file(&self.institutions_path())
+            .with_context(|| format!("reading {}", self.institutions_path().display()))
     }
 
     /// The catalog.

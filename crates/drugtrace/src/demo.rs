@@ -113,6 +113,15 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
         .context("importing the synthesized catalog")?;
     catalog.save_csv_file(&data.catalog_path())?;
     writeln!(out, "== catalog: {c}")?;
+    let mut directory = data.directory()?;
+    let n = directory
+        .import_csv(
+            std::io::BufReader::new(std::fs::File::open(province.join("institutions.csv"))?),
+            "institutions.csv",
+        )
+        .context("importing the synthesized institutions")?;
+    directory.save_csv_file(&data.institutions_path())?;
+    writeln!(out, "== institutions: {n}")?;
 
     let opened = data.open()?;
     let offset = opened.config.local_offset_minutes;

@@ -112,20 +112,28 @@ enum Command {
         check: bool,
     },
     /// Serve the HTTP API: chain events, the settlement gate and the patient query.
+    ///
+    /// Each setting comes from its flag, else its environment variable, else the `[serve]`
+    /// table of drugtrace.toml, else its default.
     Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "DRUGTRACE_LISTEN")]
-        listen: std::net::SocketAddr,
-        /// Patient queries a client may make at once.
-        #[arg(long, default_value_t = 30)]
-        patient_burst: u32,
-        /// Patient queries per second a client may make on average.
-        #[arg(long, default_value_t = 5.0)]
-        patient_per_second: f64,
+        /// The address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "DRUGTRACE_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Patient queries a client may make at once [default: 30].
+        #[arg(long, env = "DRUGTRACE_PATIENT_BURST")]
+        patient_burst: Option<u32>,
+        /// Patient queries per second a client may make on average [default: 5].
+        #[arg(long, env = "DRUGTRACE_PATIENT_PER_SECOND")]
+        patient_per_second: Option<f64>,
     },
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Add institutions (code,name,kind,province,city,lat,lon) to the directory from CSV.
+    Institutions {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Write a synthetic province (catalog, institutions, chain events with planted fraud
     /// and its ground truth) to a directory.
     Synth {
@@ -214,7 +222,8 @@ fn serve(
         opened.config.local_offset_minutes,
         keys,
         patient_limit,
-    );
+    )
+    .with_directory(dir.directory()?);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -277,6 +286,7 @@ fn run(cli: Cli) -> Result<()> {
                 unknown_code,
                 no_scan_no_settlement_from,
                 local_offset_minutes,
+                serve: Default::default(),
             })?;
             writeln!(out, "initialised {}", dir.root().display())?;
         }
@@ -402,11 +412,37 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             patient_burst,
             patient_per_second,
-        } => serve(
-            &dir,
-            listen,
-            drugtrace_api::RateLimiter::new(patient_burst, patient_per_second),
-        )?,
+        } => {
+            let file = dir.config()?.serve;
+            let listen = listen
+                .or(file.listen)
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let burst = patient_burst.or(file.patient_burst).unwrap_or(30);
+            let rate = patient_per_second
+                .or(file.patient_per_second)
+                .unwrap_or(5.0);
+            if burst == 0 || rate.is_nan() || rate <= 0.0 {
+                bail!("the patient query's limit needs a burst of at least 1 and a positive rate");
+            }
+            serve(&dir, listen, drugtrace_api::RateLimiter::new(burst, rate))?
+        }
+        Command::Institutions { file } => {
+            dir.config()?;
+            let mut directory = dir.directory()?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let added = directory
+                .import_csv(std::io::BufReader::new(input), &file.display().to_string())
+                .with_context(|| {
+                    format!("importing {}; the directory is unchanged", file.display())
+                })?;
+            directory.save_csv_file(&dir.institutions_path())?;
+            writeln!(
+                out,
+                "{added} new institutions; the directory has {}",
+                directory.len()
+            )?;
+        }
         Command::Key(KeyCommand::Create { role, institution }) => {
             dir.config()?;
             let role = match (role.as_str(), institution) {

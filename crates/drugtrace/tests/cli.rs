@@ -311,8 +311,14 @@ fn serve_answers_and_shuts_down_gracefully() {
     assert!(m1.starts_with("dtk_") && m1 != p1);
     let keys = std::fs::read_to_string(data.join("keys.jsonl")).unwrap();
     assert!(!keys.contains(&m1), "only the key's hash is stored");
+    // The address comes from drugtrace.toml's [serve] table.
+    let config = data.join("drugtrace.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
+    std::fs::write(&config, text).unwrap();
     let mut child = drugtrace(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("serve")
+        .env_remove("DRUGTRACE_LISTEN")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

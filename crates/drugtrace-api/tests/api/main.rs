@@ -62,8 +62,16 @@ async fn spawn_app_limited(limiter: drugtrace_api::RateLimiter) -> App {
         );
     }
     keys.insert(REGULATOR_KEY, drugtrace_api::Role::Regulator);
+    let mut directory = drugtrace_catalog::Directory::default();
+    directory
+        .import_csv(
+            "code,name,kind,province,city,lat,lon\nP35010200017,仁心大药房（五一路店）,pharmacy,福建省,福州,26.07,119.30\n".as_bytes(),
+            "institutions.csv",
+        )
+        .unwrap();
     let state =
-        drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480, keys, limiter);
+        drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480, keys, limiter)
+            .with_directory(directory);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(drugtrace_api::serve(
@@ -437,6 +445,11 @@ async fn the_patient_query_tells_every_case() {
         .await;
     assert_eq!(other["case"], "one_sale_not_mine");
     assert_eq!(other["sales"][0]["institution"], "P35010200017");
+    assert_eq!(
+        other["sales"][0]["institution_name"],
+        "仁心大药房（五一路店）"
+    );
+    assert_eq!(other["sales"][0]["city"], "福州");
     assert!(
         !other.to_string().contains(me),
         "another buyer's identity is never shown"
