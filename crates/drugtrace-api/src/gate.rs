@@ -174,13 +174,10 @@ pub async fn sale<S: Store + Sync + 'static>(
         codes.push(code.to_string());
     }
     let decisions = state
-        .blocking(move |inner| {
-            inner
-                .ledger
-                .record_batch(&events)
-                .map_err(ApiError::internal)
-        })
-        .await?;
+        .gate()
+        .record(events)
+        .await
+        .map_err(ApiError::internal)?;
     for d in &decisions {
         state
             .inner

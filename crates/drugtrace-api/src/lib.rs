@@ -7,6 +7,7 @@
 //! recorded is sent only after the event is durable.
 
 mod access;
+mod batcher;
 mod codes;
 mod error;
 mod events;
@@ -42,6 +43,8 @@ pub struct AppState<S> {
 
 struct Inner<S> {
     ledger: Ledger<S>,
+    /// Set on the first gate request: the batcher thread needs the state itself.
+    gate: std::sync::OnceLock<batcher::Batcher>,
     person_key: PersonKey,
     local_offset_minutes: i32,
     keys: Keys,
@@ -69,9 +72,10 @@ impl<S: Store + Sync + 'static> AppState<S> {
         keys: Keys,
         patient_limit: RateLimiter,
     ) -> Self {
-        AppState {
+        let state = AppState {
             inner: Arc::new(Inner {
                 ledger,
+                gate: std::sync::OnceLock::new(),
                 person_key,
                 local_offset_minutes,
                 keys,
@@ -79,7 +83,16 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 metrics: metrics::Metrics::default(),
                 directory: drugtrace_catalog::Directory::default(),
             }),
-        }
+        };
+        state
+    }
+
+    /// The gate's batcher, started on first use (it holds a weak reference to the state,
+    /// so it cannot start before the state is complete).
+    fn gate(&self) -> &batcher::Batcher {
+        self.inner
+            .gate
+            .get_or_init(|| batcher::Batcher::start(Arc::downgrade(&self.inner)))
     }
 
     /// The state with a directory of institutions, whose names and cities the patient sees.

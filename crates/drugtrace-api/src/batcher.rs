@@ -1,0 +1,82 @@
+//! The gate's batcher: sale requests from concurrent connections are judged and recorded
+//! together, one commit and one fsync for all that arrived while the last group was being
+//! written. Each request still gets its own decisions, and requests on one pack are judged
+//! in arrival order, so a batch decides exactly what the same requests one by one would.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Weak};
+
+use drugtrace_ledger::{Decision, Event, Store};
+use tokio::sync::oneshot;
+
+use crate::Inner;
+
+/// Events in one group at most: a group's commit should stay short.
+const MAX_GROUP_EVENTS: usize = 4096;
+
+type Reply = oneshot::Sender<Result<Vec<Decision>, String>>;
+
+/// Sends requests to the batcher thread.
+pub struct Batcher {
+    tx: Sender<(Vec<Event>, Reply)>,
+}
+
+impl Batcher {
+    /// Starts the batcher thread for the state behind `inner`; it ends when the state is
+    /// dropped.
+    pub fn start<S: Store + Sync + 'static>(inner: Weak<Inner<S>>) -> Batcher {
+        let (tx, rx) = channel();
+        std::thread::Builder::new()
+            .name("gate-batcher".into())
+            .spawn(move || run(inner, rx))
+            .expect("a thread can be started");
+        Batcher { tx }
+    }
+
+    /// Judges and records `events` with whatever else is waiting; the decisions come back
+    /// once they are durable.
+    pub async fn record(&self, events: Vec<Event>) -> Result<Vec<Decision>, String> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((events, reply))
+            .map_err(|_| "the gate batcher has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the gate batcher dropped the request".to_owned())?
+    }
+}
+
+fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Vec<Event>, Reply)>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        let mut events: usize = group[0].0.len();
+        while events < MAX_GROUP_EVENTS {
+            match rx.try_recv() {
+                Ok(job) => {
+                    events += job.0.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let Some(inner): Option<Arc<Inner<S>>> = inner.upgrade() else {
+            return;
+        };
+        let all: Vec<Event> = group.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+        match inner.ledger.record_batch(&all) {
+            Ok(decisions) => {
+                let mut rest = decisions.into_iter();
+                for (events, reply) in group {
+                    let mine: Vec<Decision> = rest.by_ref().take(events.len()).collect();
+                    let _ = reply.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the gate could not record a group");
+                for (_, reply) in group {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
