@@ -72,7 +72,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
         keys: Keys,
         patient_limit: RateLimiter,
     ) -> Self {
-        let state = AppState {
+        AppState {
             inner: Arc::new(Inner {
                 ledger,
                 gate: std::sync::OnceLock::new(),
@@ -83,8 +83,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 metrics: metrics::Metrics::default(),
                 directory: drugtrace_catalog::Directory::default(),
             }),
-        };
-        state
+        }
     }
 
     /// The gate's batcher, started on first use (it holds a weak reference to the state,
