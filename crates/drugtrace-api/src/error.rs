@@ -2,7 +2,7 @@
 //! errors reach the client as an opaque 500 and are logged in full.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -146,6 +146,16 @@ impl From<JsonRejection> for ApiError {
             field: None,
             message: r.body_text(),
             retry_after: None,
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> ApiError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(r.body_text())
+        } else {
+            ApiError::bad_request(r.body_text())
         }
     }
 }

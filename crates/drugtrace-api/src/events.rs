@@ -80,13 +80,7 @@ pub async fn post<S: Store + Sync + 'static>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let me = caller.institution()?.clone();
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(r.body_text())
-        } else {
-            ApiError::bad_request(r.body_text())
-        }
-    })?;
+    let body = body?;
     let records = records(&body)?;
     if records.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!(
@@ -134,14 +128,7 @@ pub async fn post<S: Store + Sync + 'static>(
         ));
     }
     let packs: Vec<String> = events.iter().map(|e| e.pack.to_string()).collect();
-    let decisions = state
-        .blocking(move |inner| {
-            inner
-                .ledger
-                .record_batch(&events)
-                .map_err(ApiError::internal)
-        })
-        .await?;
+    let decisions = state.record(events).await?;
     let answers: Vec<EventAnswer> = decisions
         .iter()
         .zip(packs)

@@ -119,14 +119,7 @@ pub async fn post<S: Store + Sync + 'static>(
         });
         codes.push(code.to_string());
     }
-    let decisions = state
-        .blocking(move |inner| {
-            inner
-                .ledger
-                .record_batch(&events)
-                .map_err(ApiError::internal)
-        })
-        .await?;
+    let decisions = state.record(events).await?;
     let items: Vec<ItemAnswer> = codes
         .into_iter()
         .zip(&decisions)

@@ -102,6 +102,20 @@ impl<S: Store + Sync + 'static> AppState<S> {
         self
     }
 
+    /// Judges and records events in one atomic, durable commit, on the blocking pool.
+    async fn record(
+        &self,
+        events: Vec<drugtrace_ledger::Event>,
+    ) -> Result<Vec<drugtrace_ledger::Decision>, ApiError> {
+        self.blocking(move |inner| {
+            inner
+                .ledger
+                .record_batch(&events)
+                .map_err(ApiError::internal)
+        })
+        .await
+    }
+
     /// Runs a blocking ledger call on tokio's blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,

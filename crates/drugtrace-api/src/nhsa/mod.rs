@@ -89,7 +89,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
 use drugtrace_ledger::{Store, Timestamp};
 use serde_json::Value;
 
@@ -159,13 +158,7 @@ pub async fn call_service<S: Store + Sync + 'static>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Answer>, ApiError> {
     let received = Timestamp::now();
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(r.body_text())
-        } else {
-            ApiError::bad_request(r.body_text())
-        }
-    })?;
+    let body = body?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
     let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))

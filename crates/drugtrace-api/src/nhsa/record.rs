@@ -134,14 +134,7 @@ impl Plan {
         let decisions = if events.is_empty() {
             Vec::new()
         } else {
-            state
-                .blocking(move |inner| {
-                    inner
-                        .ledger
-                        .record_batch(&events)
-                        .map_err(ApiError::internal)
-                })
-                .await?
+            state.record(events).await?
         };
         let results: Vec<CodeResult> = items
             .into_iter()
