@@ -251,20 +251,30 @@ impl Catalog {
     /// Writes a catalog file atomically: a temporary file beside it, synced, renamed over
     /// it, and the directory synced, so a crash leaves the old catalog or the new one.
     pub fn save_csv_file(&self, path: &Path) -> Result<(), CatalogImportError> {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        {
-            let mut file = std::io::BufWriter::new(fs::File::create(&tmp)?);
-            self.write_csv(&mut file)?;
-            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        }
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()?;
-        Ok(())
+        write_atomically(path, |w| self.write_csv(w))
     }
+}
+
+/// Writes a file so that a crash leaves the old content or the new, never a mix: `write`
+/// fills a temporary file beside it, which is synced, renamed over `path`, and the
+/// directory synced.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> Result<(), CatalogImportError>,
+) -> Result<(), CatalogImportError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let mut file = std::io::BufWriter::new(fs::File::create(&tmp)?);
+        write(&mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }

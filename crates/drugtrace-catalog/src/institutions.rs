@@ -202,11 +202,8 @@ impl Directory {
 
     /// Writes the directory atomically (a synced temporary file renamed over the old one).
     pub fn save_csv_file(&self, path: &Path) -> Result<(), CatalogImportError> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        {
-            let mut w = csv::Writer::from_writer(std::io::BufWriter::new(fs::File::create(&tmp)?));
+        crate::csv_io::write_atomically(path, |out| {
+            let mut w = csv::Writer::from_writer(out);
             let csv_err = |e: csv::Error| CatalogImportError::Csv(e.to_string());
             w.write_record(INSTITUTION_COLUMNS).map_err(csv_err)?;
             for i in self.by_code.values() {
@@ -224,20 +221,9 @@ impl Directory {
                 ])
                 .map_err(csv_err)?;
             }
-            let file = w
-                .into_inner()
-                .map_err(|e| CatalogImportError::Csv(e.to_string()))?
-                .into_inner()
-                .map_err(|e| e.into_error())?;
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, path)?;
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::File::open(dir)?.sync_all()?;
-        Ok(())
+            w.flush()?;
+            Ok(())
+        })
     }
 }
 
