@@ -116,33 +116,16 @@ impl Catalog {
         source: &str,
     ) -> Result<ImportSummary, CatalogImportError> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-        let headers = reader
-            .headers()
-            .map_err(|e| CatalogImportError::Csv(e.to_string()))?
-            .clone();
-        let index: Vec<Option<usize>> = COLUMNS
-            .iter()
-            .map(|c| {
-                headers
-                    .iter()
-                    .position(|h| h.trim().trim_start_matches('\u{feff}') == *c)
-            })
-            .collect();
-        let missing: Vec<&'static str> = COLUMNS
-            .iter()
-            .zip(&index)
-            .filter(|(c, i)| {
-                i.is_none()
-                    && matches!(
-                        **c,
-                        "insurance_code" | "generic_name" | "manufacturer" | "units_per_pack"
-                    )
-            })
-            .map(|(c, _)| *c)
-            .collect();
-        if !missing.is_empty() {
-            return Err(CatalogImportError::MissingColumns(missing));
-        }
+        let index = column_index(
+            &mut reader,
+            &COLUMNS,
+            &[
+                "insurance_code",
+                "generic_name",
+                "manufacturer",
+                "units_per_pack",
+            ],
+        )?;
         let mut next = self.clone();
         let mut errors = Vec::new();
         let mut rows = 0u64;
@@ -252,6 +235,37 @@ impl Catalog {
     /// it, and the directory synced, so a crash leaves the old catalog or the new one.
     pub fn save_csv_file(&self, path: &Path) -> Result<(), CatalogImportError> {
         write_atomically(path, |w| self.write_csv(w))
+    }
+}
+
+/// Where each of `columns` is in the reader's header row (a UTF-8 BOM and spaces around
+/// names are ignored), or the error naming the `required` columns that are missing.
+pub(crate) fn column_index<R: Read>(
+    reader: &mut csv::Reader<R>,
+    columns: &[&'static str],
+    required: &[&'static str],
+) -> Result<Vec<Option<usize>>, CatalogImportError> {
+    let headers = reader
+        .headers()
+        .map_err(|e| CatalogImportError::Csv(e.to_string()))?;
+    let index: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| {
+            headers
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}') == *c)
+        })
+        .collect();
+    let missing: Vec<&'static str> = columns
+        .iter()
+        .zip(&index)
+        .filter(|(c, i)| i.is_none() && required.contains(c))
+        .map(|(c, _)| *c)
+        .collect();
+    if missing.is_empty() {
+        Ok(index)
+    } else {
+        Err(CatalogImportError::MissingColumns(missing))
     }
 }
 

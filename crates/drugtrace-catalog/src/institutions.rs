@@ -94,25 +94,11 @@ impl Directory {
         source: &str,
     ) -> Result<usize, CatalogImportError> {
         let mut reader = csv::Reader::from_reader(input);
-        let headers = reader
-            .headers()
-            .map_err(|e| CatalogImportError::Csv(e.to_string()))?
-            .clone();
-        let col = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
-        };
-        let idx: Vec<Option<usize>> = INSTITUTION_COLUMNS.iter().map(|c| col(c)).collect();
-        let missing: Vec<&'static str> = INSTITUTION_COLUMNS[..5]
-            .iter()
-            .zip(&idx)
-            .filter(|(_, i)| i.is_none())
-            .map(|(c, _)| *c)
-            .collect();
-        if !missing.is_empty() {
-            return Err(CatalogImportError::MissingColumns(missing));
-        }
+        let idx = crate::csv_io::column_index(
+            &mut reader,
+            &INSTITUTION_COLUMNS,
+            &INSTITUTION_COLUMNS[..5],
+        )?;
         let mut next = self.clone();
         let mut errors = Vec::new();
         let mut added = 0;
