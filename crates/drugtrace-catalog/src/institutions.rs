@@ -71,6 +71,11 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// Every institution, in code order.
+    pub fn iter(&self) -> impl Iterator<Item = &Institution> {
+        self.by_code.values()
+    }
+
     /// The institution with this code.
     pub fn get(&self, code: &str) -> Option<&Institution> {
         self.by_code.get(code)

@@ -313,7 +313,8 @@ impl<'a, W: Write> Gen<'a, W> {
         }
         t += rng.range(HOUR, 60 * DAY);
         let person = self.person(rng);
-        if units > 1 && rng.chance(0.7) {
+        // A never-issued pack is sold whole, so its case names its one sale.
+        if units > 1 && !never_issued && rng.chance(0.7) {
             // Split sale: several buyers take a few units each, never more than the pack.
             let mut left = units;
             loop {
@@ -538,8 +539,10 @@ impl<'a, W: Write> Gen<'a, W> {
                 let local = &world.cities[here.province][here.city];
                 let (mut insts, mut persons, mut settlements) =
                     (Vec::new(), Vec::new(), Vec::new());
-                for _ in 0..n {
-                    let seller = if rng.chance(0.7) {
+                for k in 0..n {
+                    // The first sale is where the pack was taken in; the copies sell there
+                    // or at other pharmacies of the city.
+                    let seller = if k == 0 || rng.chance(0.7) {
                         inst
                     } else {
                         *rng.pick(&local.pharmacies)
