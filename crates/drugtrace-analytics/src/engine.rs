@@ -1,0 +1,303 @@
+//! The query engine: DataFusion over the warehouse's Parquet files, running the models and
+//! the regulators' own read-only queries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, ArrayRef, Int32Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::prelude::ParquetReadOptions;
+use futures::StreamExt;
+
+use crate::AnalyticsError;
+use crate::export::{Warehouse, write_parquet_atomically};
+use crate::model::{Model, models};
+use crate::schema::{MODEL_COLUMNS, findings_schema};
+
+/// Limits on a regulator's ad-hoc query.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Rows returned at most; more are cut off and the result says so.
+    pub max_rows: usize,
+    /// Wall time allowed; the query is cancelled past it.
+    pub timeout: Duration,
+}
+
+impl Default for QueryLimits {
+    fn default() -> QueryLimits {
+        QueryLimits {
+            max_rows: 10_000,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The result of an ad-hoc query, as text cells.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, each cell rendered as text (`NULL` → `None`).
+    pub rows: Vec<Vec<Option<String>>>,
+    /// Whether rows past [`QueryLimits::max_rows`] were cut off.
+    pub truncated: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// What one model found in one run.
+#[derive(Debug, Clone)]
+pub struct ModelRun {
+    /// The model's name.
+    pub model: String,
+    /// Its version.
+    pub version: i32,
+    /// Findings.
+    pub findings: usize,
+    /// Wall time of its query.
+    pub elapsed: Duration,
+}
+
+/// Every model's run, with their findings written to the warehouse.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Per model, in the models' order.
+    pub models: Vec<ModelRun>,
+    /// Wall time of all models together.
+    pub elapsed: Duration,
+}
+
+impl RunSummary {
+    /// Findings of all models.
+    pub fn findings(&self) -> usize {
+        self.models.iter().map(|m| m.findings).sum()
+    }
+}
+
+/// DataFusion over one warehouse.
+pub struct Analytics {
+    ctx: SessionContext,
+    warehouse: Warehouse,
+}
+
+impl Analytics {
+    /// Opens the warehouse at `warehouse` (written by [`crate::export`]); its tables are
+    /// `events`, `institutions`, `products` and, after a model run, `findings`.
+    pub async fn open(warehouse: &Warehouse) -> Result<Analytics, AnalyticsError> {
+        if !warehouse.exists() {
+            return Err(AnalyticsError::NoWarehouse(warehouse.root().to_path_buf()));
+        }
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_default_catalog_and_schema("drugtrace", "public");
+        let ctx = SessionContext::new_with_config(config);
+        let opts = ParquetReadOptions::default();
+        let events = warehouse.events_dir();
+        ctx.register_parquet("events", path_str(&events)?, opts.clone())
+            .await?;
+        ctx.register_parquet(
+            "institutions",
+            path_str(&warehouse.institutions_path())?,
+            opts.clone(),
+        )
+        .await?;
+        ctx.register_parquet(
+            "products",
+            path_str(&warehouse.products_path())?,
+            opts.clone(),
+        )
+        .await?;
+        let analytics = Analytics {
+            ctx,
+            warehouse: warehouse.clone(),
+        };
+        if warehouse.findings_path().is_file() {
+            analytics.register_findings().await?;
+        }
+        Ok(analytics)
+    }
+
+    async fn register_findings(&self) -> Result<(), AnalyticsError> {
+        let _ = self.ctx.deregister_table("findings")?;
+        self.ctx
+            .register_parquet(
+                "findings",
+                path_str(&self.warehouse.findings_path())?,
+                ParquetReadOptions::default(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+
+    /// The DataFusion session, for callers that build their own plans.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs one model; its findings come back in the `findings` table's schema.
+    pub async fn run_model(&self, model: &Model) -> Result<Vec<RecordBatch>, AnalyticsError> {
+        let model_err = |e: datafusion::error::DataFusionError| AnalyticsError::Model {
+            model: model.name.clone(),
+            source: Box::new(e),
+        };
+        let frame = self.ctx.sql(model.query()).await.map_err(model_err)?;
+        let names: Vec<String> = frame
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        if names != MODEL_COLUMNS {
+            return Err(AnalyticsError::ModelColumns {
+                model: model.name.clone(),
+                found: names,
+            });
+        }
+        let batches = frame.collect().await.map_err(model_err)?;
+        let schema = findings_schema();
+        batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| to_findings(model, b, &schema))
+            .collect()
+    }
+
+    /// Runs every model, writes all findings to the warehouse's `findings.parquet` (replacing
+    /// the last run's) and registers the `findings` table. `progress` hears of each model as
+    /// it finishes.
+    pub async fn run_all(
+        &self,
+        progress: &mut (dyn FnMut(&ModelRun) + Send),
+    ) -> Result<RunSummary, AnalyticsError> {
+        let started = Instant::now();
+        let mut all = Vec::new();
+        let mut runs = Vec::new();
+        for model in models() {
+            let t = Instant::now();
+            let batches = self.run_model(model).await?;
+            let run = ModelRun {
+                model: model.name.clone(),
+                version: model.version,
+                findings: batches.iter().map(RecordBatch::num_rows).sum(),
+                elapsed: t.elapsed(),
+            };
+            progress(&run);
+            runs.push(run);
+            all.extend(batches);
+        }
+        write_parquet_atomically(&self.warehouse.findings_path(), findings_schema(), &all)?;
+        self.register_findings().await?;
+        Ok(RunSummary {
+            models: runs,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Runs a query and collects its batches, with no limits: for the crate's own queries
+    /// (reports, the dashboard), never for a user's text.
+    pub async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>, AnalyticsError> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+
+    /// Runs a regulator's query: reads only (no DDL, no DML, no `SET`), at most
+    /// `limits.max_rows` rows, cancelled after `limits.timeout`.
+    pub async fn query(
+        &self,
+        sql: &str,
+        limits: QueryLimits,
+    ) -> Result<QueryResult, AnalyticsError> {
+        let started = Instant::now();
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let work = async {
+            let frame = self.ctx.sql_with_options(sql, options).await?;
+            let frame = frame.limit(0, Some(limits.max_rows + 1))?;
+            let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+            let mut stream = frame.execute_stream().await?;
+            let mut batches = Vec::new();
+            let mut rows = 0;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                rows += batch.num_rows();
+                batches.push(batch);
+                if rows > limits.max_rows {
+                    break;
+                }
+            }
+            Ok::<_, AnalyticsError>((schema, batches))
+        };
+        let (schema, batches) = tokio::time::timeout(limits.timeout, work)
+            .await
+            .map_err(|_| AnalyticsError::Timeout(limits.timeout))??;
+        let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut rows = Vec::new();
+        let options = FormatOptions::default();
+        'outer: for batch in &batches {
+            let formatters = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<Result<Vec<_>, _>>()?;
+            for i in 0..batch.num_rows() {
+                if rows.len() == limits.max_rows {
+                    break 'outer;
+                }
+                rows.push(
+                    batch
+                        .columns()
+                        .iter()
+                        .zip(&formatters)
+                        .map(|(c, f)| (!c.is_null(i)).then(|| f.value(i).to_string()))
+                        .collect(),
+                );
+            }
+        }
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        Ok(QueryResult {
+            columns,
+            rows,
+            truncated: total > limits.max_rows,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+fn path_str(p: &std::path::Path) -> Result<&str, AnalyticsError> {
+    p.to_str()
+        .ok_or_else(|| AnalyticsError::Internal(format!("path {} is not UTF-8", p.display())))
+}
+
+/// A model's output batch in the findings schema: `model` and `version` in front, every
+/// column cast to the table's type.
+fn to_findings(
+    model: &Model,
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, AnalyticsError> {
+    let n = batch.num_rows();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![model.name.as_str(); n])),
+        Arc::new(Int32Array::from(vec![model.version; n])),
+    ];
+    for (i, field) in schema.fields().iter().enumerate().skip(2) {
+        let column = batch.column(i - 2);
+        columns.push(
+            cast(column, field.data_type()).map_err(|e| AnalyticsError::Model {
+                model: model.name.clone(),
+                source: Box::new(e.into()),
+            })?,
+        );
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}

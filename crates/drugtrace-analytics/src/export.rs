@@ -1,0 +1,372 @@
+//! Writing the warehouse: the ledger's events, the institution directory and the catalog as
+//! Parquet files that DataFusion, DuckDB and pandas read alike.
+//!
+//! The warehouse is rebuilt whole: the files are written into a fresh directory beside it,
+//! which then replaces the old one by renames, so a reader never sees half an export and a
+//! failed export leaves the last good one in place. Memory stays flat whatever the number of
+//! events: rows are encoded a batch at a time on a second thread while the store is scanned.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{ArrayRef, Float64Builder, StringBuilder, UInt32Builder};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use drugtrace_catalog::{Catalog, Directory};
+use drugtrace_ledger::{Store, StoreError};
+
+use crate::AnalyticsError;
+use crate::schema::{EventRows, events_schema, institutions_schema, products_schema};
+
+/// How the export lays out its files.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Local times are this many minutes east of UTC (China: 480).
+    pub offset_minutes: i32,
+    /// Rows per Parquet file of the events table (several files let queries use every core).
+    pub rows_per_file: usize,
+    /// Rows per record batch handed to the encoder.
+    pub batch_rows: usize,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+}
+
+impl Default for ExportOptions {
+    fn default() -> ExportOptions {
+        ExportOptions {
+            offset_minutes: 480,
+            rows_per_file: 4_000_000,
+            batch_rows: 65_536,
+            row_group_rows: 1_048_576,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct ExportSummary {
+    /// Events written.
+    pub events: u64,
+    /// Packs they belong to.
+    pub packs: u64,
+    /// Parquet files of the events table.
+    pub event_files: usize,
+    /// Bytes of all files written.
+    pub bytes: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// The warehouse directory's layout.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    root: PathBuf,
+}
+
+impl Warehouse {
+    /// The warehouse at `root` (it need not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Warehouse {
+        Warehouse { root: root.into() }
+    }
+
+    /// Its directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory of the events table's files.
+    pub fn events_dir(&self) -> PathBuf {
+        self.root.join("events")
+    }
+
+    /// The institutions table.
+    pub fn institutions_path(&self) -> PathBuf {
+        self.root.join("institutions.parquet")
+    }
+
+    /// The products table.
+    pub fn products_path(&self) -> PathBuf {
+        self.root.join("products.parquet")
+    }
+
+    /// The findings of the last model run.
+    pub fn findings_path(&self) -> PathBuf {
+        self.root.join("findings.parquet")
+    }
+
+    /// Whether an export has completed here.
+    pub fn exists(&self) -> bool {
+        self.events_dir().is_dir() && self.institutions_path().is_file()
+    }
+}
+
+fn writer_properties(opts: &ExportOptions) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(opts.row_group_rows))
+        .build()
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> AnalyticsError + '_ {
+    move |source| AnalyticsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes the events of `store`, the `directory` and the `catalog` as a new warehouse at
+/// `warehouse`, replacing the old one only once the new one is complete. `progress` is
+/// called with the number of events written so far, about once per batch.
+pub fn export<S: Store + ?Sized>(
+    store: &S,
+    catalog: &Catalog,
+    directory: &Directory,
+    warehouse: &Warehouse,
+    opts: &ExportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ExportSummary, AnalyticsError> {
+    let started = Instant::now();
+    let root = warehouse.root();
+    let parent = root
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_at(parent))?;
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "warehouse".into());
+    let fresh = Warehouse::new(parent.join(format!(".{name}.new")));
+    if fresh.root().exists() {
+        fs::remove_dir_all(fresh.root()).map_err(io_at(fresh.root()))?;
+    }
+    fs::create_dir_all(fresh.events_dir()).map_err(io_at(fresh.root()))?;
+
+    let props = writer_properties(opts);
+    let (tx, rx) = mpsc::sync_channel::<RecordBatch>(4);
+    let events_dir = fresh.events_dir();
+    let rows_per_file = opts.rows_per_file.max(1);
+    let writer_props = props.clone();
+    let writer = std::thread::Builder::new()
+        .name("parquet-writer".into())
+        .spawn(move || write_event_files(rx, &events_dir, rows_per_file, writer_props))
+        .map_err(io_at(root))?;
+
+    let mut rows = EventRows::new(opts.offset_minutes);
+    let (mut events, mut packs) = (0u64, 0u64);
+    let mut send_failed = false;
+    let batch_rows = opts.batch_rows.max(1);
+    let scanned = store.scan_logs(&mut |key, log| {
+        let code = key.to_string();
+        let product = catalog
+            .by_product_key(key.product_key())
+            .map(|p| p.insurance_code().as_str());
+        for r in &log {
+            rows.push(&code, product, r);
+        }
+        packs += 1;
+        events += log.len() as u64;
+        if rows.len() >= batch_rows {
+            let batch = rows
+                .finish()
+                .map_err(|e| StoreError::Backend(format!("building the events table: {e}")))?;
+            if tx.send(batch).is_err() {
+                send_failed = true;
+                return Err(StoreError::Backend("the Parquet writer stopped".into()));
+            }
+            progress(events);
+        }
+        Ok(())
+    });
+    if scanned.is_ok() && !rows.is_empty() {
+        let batch = rows.finish()?;
+        let _ = tx.send(batch);
+    }
+    drop(tx);
+    let written = writer
+        .join()
+        .map_err(|_| AnalyticsError::Internal("the Parquet writer panicked".into()))?;
+    // The writer's own error explains a failed send better than the scan's.
+    let (event_files, mut bytes) = match (written, scanned) {
+        (Err(e), _) => return Err(e),
+        (Ok(_), Err(e)) if !send_failed => return Err(e.into()),
+        (Ok(w), _) => w,
+    };
+    progress(events);
+
+    bytes += write_one(
+        &fresh.institutions_path(),
+        institutions_batch(directory)?,
+        &props,
+    )?;
+    bytes += write_one(&fresh.products_path(), products_batch(catalog)?, &props)?;
+
+    // Swap the new warehouse in: old aside, new in place, old removed.
+    let old = parent.join(format!(".{name}.old"));
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(io_at(&old))?;
+    }
+    if root.exists() {
+        fs::rename(root, &old).map_err(io_at(root))?;
+    }
+    fs::rename(fresh.root(), root).map_err(io_at(root))?;
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(io_at(&old))?;
+    }
+    Ok(ExportSummary {
+        events,
+        packs,
+        event_files,
+        bytes,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn write_event_files(
+    rx: mpsc::Receiver<RecordBatch>,
+    dir: &Path,
+    rows_per_file: usize,
+    props: WriterProperties,
+) -> Result<(usize, u64), AnalyticsError> {
+    let mut files = 0usize;
+    let mut bytes = 0u64;
+    let mut current: Option<(ArrowWriter<File>, PathBuf, usize)> = None;
+    for batch in rx {
+        if current.is_none() {
+            let path = dir.join(format!("part-{files:05}.parquet"));
+            let file = File::create(&path).map_err(io_at(&path))?;
+            let writer = ArrowWriter::try_new(file, events_schema(), Some(props.clone()))?;
+            current = Some((writer, path, 0));
+            files += 1;
+        }
+        if let Some((writer, _, rows)) = current.as_mut() {
+            writer.write(&batch)?;
+            *rows += batch.num_rows();
+            if *rows >= rows_per_file
+                && let Some((writer, path, _)) = current.take()
+            {
+                bytes += close(writer, &path)?;
+            }
+        }
+    }
+    if let Some((writer, path, _)) = current.take() {
+        bytes += close(writer, &path)?;
+    }
+    if files == 0 {
+        // An empty ledger still has an events table, with no rows.
+        let path = dir.join("part-00000.parquet");
+        let file = File::create(&path).map_err(io_at(&path))?;
+        let writer = ArrowWriter::try_new(file, events_schema(), Some(props))?;
+        bytes += close(writer, &path)?;
+        files = 1;
+    }
+    Ok((files, bytes))
+}
+
+fn close(writer: ArrowWriter<File>, path: &Path) -> Result<u64, AnalyticsError> {
+    let file = writer.into_inner()?;
+    file.sync_all().map_err(io_at(path))?;
+    Ok(file.metadata().map_err(io_at(path))?.len())
+}
+
+/// Writes one batch as a whole Parquet file, durably; returns its size.
+pub(crate) fn write_one(
+    path: &Path,
+    batch: RecordBatch,
+    props: &WriterProperties,
+) -> Result<u64, AnalyticsError> {
+    let file = File::create(path).map_err(io_at(path))?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props.clone()))?;
+    writer.write(&batch)?;
+    close(writer, path)
+}
+
+/// Writes `batches` (all of one schema) as one Parquet file at `path`, atomically: into a
+/// temporary file beside it, then renamed over it.
+pub fn write_parquet_atomically(
+    path: &Path,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<u64, AnalyticsError> {
+    let tmp = path.with_extension("parquet.tmp");
+    let file = File::create(&tmp).map_err(io_at(&tmp))?;
+    let props = writer_properties(&ExportOptions::default());
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
+    for b in batches {
+        writer.write(b)?;
+    }
+    let bytes = close(writer, &tmp)?;
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    Ok(bytes)
+}
+
+fn institutions_batch(directory: &Directory) -> Result<RecordBatch, AnalyticsError> {
+    let mut code = StringBuilder::new();
+    let mut name = StringBuilder::new();
+    let mut kind = StringBuilder::new();
+    let mut province = StringBuilder::new();
+    let mut city = StringBuilder::new();
+    let mut lat = Float64Builder::new();
+    let mut lon = Float64Builder::new();
+    for i in directory.iter() {
+        code.append_value(&i.code);
+        name.append_value(&i.name);
+        kind.append_value(i.kind.as_str());
+        province.append_value(&i.province);
+        city.append_value(&i.city);
+        lat.append_option(i.location.map(|l| l.0));
+        lon.append_option(i.location.map(|l| l.1));
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(code.finish()),
+        Arc::new(name.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(province.finish()),
+        Arc::new(city.finish()),
+        Arc::new(lat.finish()),
+        Arc::new(lon.finish()),
+    ];
+    Ok(RecordBatch::try_new(institutions_schema(), columns)?)
+}
+
+fn products_batch(catalog: &Catalog) -> Result<RecordBatch, AnalyticsError> {
+    let mut code = StringBuilder::new();
+    let mut generic = StringBuilder::new();
+    let mut trade = StringBuilder::new();
+    let mut spec = StringBuilder::new();
+    let mut maker = StringBuilder::new();
+    let mut approval = StringBuilder::new();
+    let mut units = UInt32Builder::new();
+    let mut prefixes = StringBuilder::new();
+    let mut gtins = StringBuilder::new();
+    for p in catalog.iter() {
+        code.append_value(p.insurance_code().as_str());
+        generic.append_value(p.generic_name());
+        trade.append_value(p.trade_name());
+        spec.append_value(p.specification());
+        maker.append_value(p.manufacturer());
+        approval.append_value(p.approval_number());
+        units.append_value(p.units_per_pack());
+        let ids: Vec<String> = p.drug_ids().iter().map(|d| d.to_string()).collect();
+        prefixes.append_value(ids.join(";"));
+        let g: Vec<String> = p.gtins().iter().map(|g| g.to_string()).collect();
+        gtins.append_value(g.join(";"));
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(code.finish()),
+        Arc::new(generic.finish()),
+        Arc::new(trade.finish()),
+        Arc::new(spec.finish()),
+        Arc::new(maker.finish()),
+        Arc::new(approval.finish()),
+        Arc::new(units.finish()),
+        Arc::new(prefixes.finish()),
+        Arc::new(gtins.finish()),
+    ];
+    Ok(RecordBatch::try_new(products_schema(), columns)?)
+}

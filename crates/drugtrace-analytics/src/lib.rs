@@ -1,0 +1,91 @@
+//! Supervision analytics for drugtrace: the ledger's events kept as Parquet (the
+//! *warehouse*), anomaly models written as SQL and run on Apache DataFusion, the findings
+//! they produce, and their evaluation against a synthetic province's ground truth.
+//!
+//! ```text
+//! Store ──export──▶ warehouse/events/*.parquet, institutions.parquet, products.parquet
+//!                        │
+//!                        ▼  DataFusion (the same SQL runs in DuckDB, or later Ballista)
+//!        models/*.sql ──run_all──▶ warehouse/findings.parquet ──▶ reports, clue lists, dashboard
+//! ```
+//!
+//! Each model is a named, versioned SQL file (see [`model`]) whose rows are findings: the
+//! pack, the institution, the evidence (the events of the pack it rests on), the severity
+//! and the fund amount at risk. Regulators can also run their own read-only queries with a
+//! row and time limit ([`Analytics::query`]).
+
+mod engine;
+mod evaluate;
+mod export;
+pub mod model;
+mod notice;
+mod reports;
+pub mod schema;
+mod table;
+
+pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary};
+pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};
+pub use export::{ExportOptions, ExportSummary, Warehouse, export, write_parquet_atomically};
+pub use model::{Level, Model, model, models};
+pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
+pub use reports::{REPORTS, Report, report};
+pub use table::{Record, Table, Value};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why an analytics step failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnalyticsError {
+    /// No export has been made into the warehouse directory yet.
+    #[error(
+        "there is no warehouse at {0} yet: run `drugtrace analytics export` (or `analytics run`) first"
+    )]
+    NoWarehouse(PathBuf),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Reading the ledger failed.
+    #[error(transparent)]
+    Store(#[from] drugtrace_ledger::StoreError),
+    /// A report reads the findings, and no model has run yet.
+    #[error("no findings yet: run the models first (`drugtrace analytics run`)")]
+    NoFindings,
+    /// A model's query failed.
+    #[error("model {model} failed: {source}")]
+    Model {
+        /// The model.
+        model: String,
+        /// What failed.
+        source: Box<datafusion::error::DataFusionError>,
+    },
+    /// A model's query returned other columns than a model must.
+    #[error("model {model} returns columns {found:?}, not the ones a model must return ({expected:?})", expected = schema::MODEL_COLUMNS)]
+    ModelColumns {
+        /// The model.
+        model: String,
+        /// The columns it returned.
+        found: Vec<String>,
+    },
+    /// A query failed (a syntax error, an unknown column, a statement that is not allowed…).
+    #[error("{0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// A query ran past its time limit and was cancelled.
+    #[error("the query ran longer than {0:?} and was cancelled")]
+    Timeout(Duration),
+    /// Encoding Arrow data failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// Writing Parquet failed.
+    #[error("parquet: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    /// A bug or an impossible state.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

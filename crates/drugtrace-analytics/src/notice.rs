@@ -1,0 +1,274 @@
+//! Public notices of duplicated codes (重复追溯码公示): a bureau publishes the codes found
+//! sold more than once, and the patient's query says so when the patient's code is on one.
+//!
+//! Notices are kept in one append-only JSON Lines file, one notice per line, written and
+//! synced before [`NoticeBoard::publish`] returns. A last line cut short by a crash was
+//! never acknowledged: opening drops it (and says so); any other line that does not read is
+//! an error naming it.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::table::Table;
+
+/// One duplicated code on a notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeEntry {
+    /// The code.
+    pub code: String,
+    /// The product's insurance code.
+    pub product: String,
+    /// The product's generic name.
+    pub generic_name: String,
+    /// Times the code was sold.
+    pub times_sold: i64,
+    /// The institutions that sold it again.
+    pub institutions: Vec<String>,
+}
+
+/// A published notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Its number, from 1.
+    pub id: u32,
+    /// Its title.
+    pub title: String,
+    /// Who published it.
+    pub published_by: String,
+    /// When, in milliseconds since the Unix epoch.
+    pub published_at_ms: i64,
+    /// The codes.
+    pub entries: Vec<NoticeEntry>,
+}
+
+/// Why the notices cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeError {
+    /// The file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A line of the file is not a notice.
+    #[error("{path} line {line} is not a notice ({message}); the file was left as it is")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A notice needs a title and at least one code.
+    #[error("a notice needs {0}")]
+    Invalid(&'static str),
+}
+
+/// The published notices, and which code is on which.
+#[derive(Debug)]
+pub struct NoticeBoard {
+    path: PathBuf,
+    notices: Vec<Notice>,
+    by_code: HashMap<String, (usize, usize)>,
+}
+
+impl NoticeBoard {
+    /// Opens (or starts) the notices kept in `path`. Returns the board and, when a torn
+    /// last line was dropped, its line number.
+    pub fn open(path: &Path) -> Result<(NoticeBoard, Option<usize>), NoticeError> {
+        let io = |source| NoticeError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut board = NoticeBoard {
+            path: path.to_path_buf(),
+            notices: Vec::new(),
+            by_code: HashMap::new(),
+        };
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((board, None)),
+            Err(e) => return Err(io(e)),
+        };
+        let mut reader = BufReader::new(file);
+        let mut line = String::new();
+        let (mut number, mut good_bytes) = (0usize, 0u64);
+        let mut torn = None;
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            if !line.ends_with('\n') {
+                torn = Some(number);
+                break;
+            }
+            let notice: Notice =
+                serde_json::from_str(line.trim_end()).map_err(|e| NoticeError::Corrupt {
+                    path: path.to_path_buf(),
+                    line: number,
+                    message: e.to_string(),
+                })?;
+            good_bytes += n as u64;
+            board.add(notice);
+        }
+        if torn.is_some() {
+            let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+            f.set_len(good_bytes).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        Ok((board, torn))
+    }
+
+    fn add(&mut self, notice: Notice) {
+        let n = self.notices.len();
+        for (j, e) in notice.entries.iter().enumerate() {
+            self.by_code.insert(e.code.clone(), (n, j));
+        }
+        self.notices.push(notice);
+    }
+
+    /// Publishes a notice of `entries`, durably; returns it.
+    pub fn publish(
+        &mut self,
+        title: &str,
+        published_by: &str,
+        published_at_ms: i64,
+        entries: Vec<NoticeEntry>,
+    ) -> Result<&Notice, NoticeError> {
+        if title.trim().is_empty() {
+            return Err(NoticeError::Invalid("a title"));
+        }
+        if entries.is_empty() {
+            return Err(NoticeError::Invalid("at least one code"));
+        }
+        let notice = Notice {
+            id: self.notices.len() as u32 + 1,
+            title: title.trim().to_string(),
+            published_by: published_by.to_string(),
+            published_at_ms,
+            entries,
+        };
+        let io = |source| NoticeError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut line = serde_json::to_string(&notice).map_err(|e| io(e.into()))?;
+        line.push('\n');
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io)?;
+        f.write_all(line.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        self.add(notice);
+        Ok(self.notices.last().expect("just added"))
+    }
+
+    /// Every notice, oldest first.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// The latest notice `code` is on, and its entry there.
+    pub fn find(&self, code: &str) -> Option<(&Notice, &NoticeEntry)> {
+        let &(n, j) = self.by_code.get(code)?;
+        let notice = &self.notices[n];
+        Some((notice, &notice.entries[j]))
+    }
+}
+
+impl NoticeEntry {
+    /// The entries of the `duplicated_codes` report.
+    pub fn from_report(table: &Table) -> Vec<NoticeEntry> {
+        table
+            .records()
+            .map(|r| NoticeEntry {
+                code: r.text("code"),
+                product: r.text("product"),
+                generic_name: r.text("generic_name"),
+                times_sold: r.int("times_sold"),
+                institutions: r
+                    .text("institutions")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(code: &str) -> NoticeEntry {
+        NoticeEntry {
+            code: code.into(),
+            product: "XA".into(),
+            generic_name: "阿莫西林胶囊".into(),
+            times_sold: 3,
+            institutions: vec!["P1".into(), "P2".into()],
+        }
+    }
+
+    #[test]
+    fn published_notices_survive_reopening_and_a_torn_tail_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notices.jsonl");
+        let (mut board, torn) = NoticeBoard::open(&path).unwrap();
+        assert_eq!(torn, None);
+        board
+            .publish("第一批", "regulator", 1, vec![entry("1"), entry("2")])
+            .unwrap();
+        board
+            .publish("第二批", "regulator", 2, vec![entry("2")])
+            .unwrap();
+        assert_eq!(board.find("2").unwrap().0.id, 2);
+        let good = std::fs::read(&path).unwrap();
+        // A crash in the middle of a third notice.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"id\":3,\"title\":\"cut").unwrap();
+        drop(f);
+        let (board, torn) = NoticeBoard::open(&path).unwrap();
+        assert_eq!(torn, Some(3));
+        assert_eq!(std::fs::read(&path).unwrap(), good);
+        assert_eq!(board.notices().len(), 2);
+        assert_eq!(board.find("1").unwrap().0.title, "第一批");
+        assert!(board.find("3").is_none());
+    }
+
+    #[test]
+    fn a_corrupt_line_is_an_error_naming_it_and_nothing_is_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notices.jsonl");
+        let (mut board, _) = NoticeBoard::open(&path).unwrap();
+        board.publish("a", "r", 1, vec![entry("1")]).unwrap();
+        let mut bytes = b"not json\n".to_vec();
+        bytes.extend(std::fs::read(&path).unwrap());
+        std::fs::write(&path, &bytes).unwrap();
+        let e = NoticeBoard::open(&path).unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_notice_needs_a_title_and_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut board, _) = NoticeBoard::open(&dir.path().join("n.jsonl")).unwrap();
+        assert!(board.publish(" ", "r", 1, vec![entry("1")]).is_err());
+        assert!(board.publish("t", "r", 1, vec![]).is_err());
+        assert!(board.notices().is_empty());
+    }
+}

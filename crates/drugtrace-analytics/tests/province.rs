@@ -1,0 +1,207 @@
+//! The models on a synthetic province: import it, export the warehouse, run every model and
+//! hold each model's precision and recall against the planted truth to the bar.
+
+use std::path::Path;
+
+use drugtrace_analytics::{
+    Analytics, ExportOptions, NoticeEntry, QueryLimits, REPORTS, Warehouse, evaluate, export,
+    models, read_truth, report,
+};
+use drugtrace_catalog::{Catalog, Directory};
+use drugtrace_ingest::{Format, ImportOptions, ParseContext, import_file};
+use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy};
+use drugtrace_synth::{SynthOptions, generate};
+
+struct Province {
+    _dir: tempfile::TempDir,
+    warehouse: Warehouse,
+    events: u64,
+    truth: Vec<drugtrace_analytics::TruthCase>,
+}
+
+fn province(packs: u64, seed: u64) -> Province {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("province");
+    generate(&SynthOptions::new(packs, seed, &out)).unwrap();
+    let catalog = Catalog::load_csv_file(&out.join("catalog.csv")).unwrap();
+    let directory = Directory::load_csv_file(&out.join("institutions.csv")).unwrap();
+    let ledger = Ledger::new(MemStore::new(), catalog.clone(), Policy::default());
+    let ctx = ParseContext {
+        person_key: PersonKey::from_bytes([7; 32]),
+        local_offset_minutes: 480,
+    };
+    let opts = ImportOptions {
+        format: Format::JsonLines,
+        batch: 5_000,
+        rejects: dir.path().join("rejects.csv"),
+    };
+    let summary = import_file(&ledger, &out.join("events.jsonl"), ctx, &opts, |_| {}).unwrap();
+    assert_eq!(summary.bad_lines, 0, "{summary:?}");
+    let warehouse = Warehouse::new(dir.path().join("warehouse"));
+    let exported = export(
+        ledger.store(),
+        &catalog,
+        &directory,
+        &warehouse,
+        &ExportOptions {
+            rows_per_file: (packs as usize * 3).max(1_000),
+            batch_rows: 1_000,
+            ..ExportOptions::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(exported.events, summary.recorded());
+    assert!(exported.event_files > 1, "{exported:?}");
+    let truth = read_truth(&out.join("truth.jsonl")).unwrap();
+    Province {
+        _dir: dir,
+        warehouse,
+        events: exported.events,
+        truth,
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_model_finds_what_was_planted_and_little_else() {
+    let p = province(30_000, 11);
+    rt().block_on(async {
+        let analytics = Analytics::open(&p.warehouse).await.unwrap();
+        let run = analytics.run_all(&mut |_| {}).await.unwrap();
+        assert_eq!(run.models.len(), models().len());
+        assert!(p.warehouse.findings_path().is_file());
+        let evaluations = evaluate(&analytics, &p.truth).await.unwrap();
+        let mut failures = Vec::new();
+        for e in &evaluations {
+            eprintln!(
+                "{:<22} flagged {:>5} planted {:>5} tp {:>5} precision {:?} recall {:?} fp {:?} missed {:?}",
+                e.model, e.flagged, e.planted, e.true_positives, e.precision, e.recall,
+                e.false_positives, e.missed
+            );
+            if e.truth_kinds.is_empty() {
+                continue;
+            }
+            assert!(e.planted > 0, "{}: nothing of {:?} was planted", e.model, e.truth_kinds);
+            if e.precision.unwrap_or(0.0) < 0.95 || e.recall.unwrap_or(0.0) < 0.95 {
+                failures.push(e.model.clone());
+            }
+        }
+        assert!(failures.is_empty(), "below 0.95: {failures:?}");
+
+        // The reports add up to what was exported and found.
+        for r in REPORTS {
+            let t = analytics.report(r).await.unwrap();
+            assert!(!t.rows.is_empty(), "report {} is empty", r.name);
+        }
+        let daily = analytics.report(report("daily").unwrap()).await.unwrap();
+        let scans: i64 = daily.records().map(|r| r.int("scans")).sum();
+        assert_eq!(scans as u64, p.events);
+        let intercepted: i64 = daily.records().map(|r| r.int("interceptions")).sum();
+        let by_reason = analytics.report(report("interceptions").unwrap()).await.unwrap();
+        assert_eq!(
+            by_reason.records().map(|r| r.int("interceptions")).sum::<i64>(),
+            intercepted
+        );
+        assert!(intercepted > 0);
+        let institutions = analytics.report(report("institutions").unwrap()).await.unwrap();
+        assert_eq!(
+            institutions.records().map(|r| r.int("findings")).sum::<i64>() as usize,
+            run.findings()
+        );
+        let duplicated = analytics
+            .report(report("duplicated_codes").unwrap())
+            .await
+            .unwrap();
+        let entries = NoticeEntry::from_report(&duplicated);
+        let flagged = evaluations.iter().find(|e| e.model == "duplicate_sale").unwrap().flagged;
+        assert_eq!(entries.len(), flagged);
+        assert!(entries.iter().all(|e| e.times_sold >= 2 && !e.institutions.is_empty()));
+    });
+}
+
+#[test]
+fn ad_hoc_queries_are_read_only_and_limited() {
+    let p = province(2_000, 3);
+    rt().block_on(async {
+        let analytics = Analytics::open(&p.warehouse).await.unwrap();
+        let limits = QueryLimits {
+            max_rows: 10,
+            ..QueryLimits::default()
+        };
+        let r = analytics
+            .query("SELECT code, kind FROM events ORDER BY code, seq", limits)
+            .await
+            .unwrap();
+        assert_eq!(r.columns, ["code", "kind"]);
+        assert_eq!(r.rows.len(), 10);
+        assert!(r.truncated);
+        let r = analytics
+            .query("SELECT count(*) AS n FROM institutions", limits)
+            .await
+            .unwrap();
+        assert!(!r.truncated);
+        assert_eq!(r.rows.len(), 1);
+
+        for refused in [
+            "CREATE TABLE x AS SELECT 1",
+            "INSERT INTO institutions SELECT * FROM institutions",
+            "DROP TABLE events",
+            "SET datafusion.execution.batch_size = 1",
+            "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'",
+        ] {
+            let e = analytics.query(refused, limits).await.unwrap_err();
+            assert!(e.to_string().contains("not supported"), "{refused}: {e}");
+        }
+        let e = analytics
+            .query("SELECT nope FROM events", limits)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        // The tables are still there.
+        assert!(
+            analytics
+                .query("SELECT count(*) FROM events", limits)
+                .await
+                .is_ok()
+        );
+    });
+}
+
+#[test]
+fn an_empty_ledger_exports_empty_tables_and_models_find_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::new(dir.path().join("w"));
+    export(
+        &MemStore::new(),
+        &Catalog::default(),
+        &Directory::default(),
+        &warehouse,
+        &ExportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    rt().block_on(async {
+        let analytics = Analytics::open(&warehouse).await.unwrap();
+        let run = analytics.run_all(&mut |_| {}).await.unwrap();
+        assert_eq!(run.findings(), 0);
+    });
+}
+
+#[test]
+fn opening_a_missing_warehouse_says_what_to_run() {
+    let e = rt()
+        .block_on(Analytics::open(&Warehouse::new(Path::new(
+            "/nonexistent/w",
+        ))))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("analytics export"), "{e}");
+}
