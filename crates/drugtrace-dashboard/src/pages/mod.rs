@@ -1,0 +1,9 @@
+//! The pages, one module each: its data types and its `render_*` function.
+
+pub mod clues;
+pub mod institution;
+pub mod models;
+pub mod notices;
+pub mod overview;
+pub mod pack;
+pub mod sql;

@@ -1,0 +1,121 @@
+//! The public notice of duplicated trace codes: codes sold and settled more than once, and
+//! the institutions that sold them.
+
+use jiff::civil::Date;
+
+use crate::Ctx;
+use crate::format;
+use crate::i18n::T;
+use crate::layout::{self, Col, Frame, Section};
+
+/// What the notices page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct NoticesPage {
+    /// The published entries, newest first.
+    pub notices: Vec<Notice>,
+}
+
+/// One duplicated code in a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Notice {
+    /// The trace code.
+    pub code: String,
+    /// The drug: generic name and specification, `复方阿胶浆 20ml×12支`.
+    pub product: String,
+    /// Its manufacturer.
+    pub manufacturer: String,
+    /// How many times it was sold with an insurance settlement.
+    pub times_sold: u64,
+    /// The institutions that sold it.
+    pub institutions: Vec<NoticeInstitution>,
+    /// When the notice was published.
+    pub published_at: Date,
+}
+
+/// An institution named in a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct NoticeInstitution {
+    /// Its name.
+    pub name: String,
+    /// Its province.
+    pub province: String,
+    /// Its city.
+    pub city: String,
+}
+
+/// The notices page.
+pub fn render_notices(data: &NoticesPage, ctx: &Ctx) -> String {
+    let title = ctx.t(T::NoticesTitle);
+    let frame = Frame {
+        title: title.to_owned(),
+        section: Section::Notices,
+        crumbs: vec![],
+        ctx,
+    };
+    layout::page(frame, |h| {
+        layout::page_head(h, title, None, |_| {});
+        h.el_text(
+            "p",
+            &[("class", Some("notice warn"))],
+            ctx.t(T::NoticesIntro),
+        );
+        let count = T::RowsCount.fill(ctx.lang, &[("n", &format::int(data.notices.len() as u64))]);
+        layout::card(h, ctx.t(T::NoticeList), Some(&count), |h| {
+            let cols = [
+                Col(ctx.t(T::TraceCode), false),
+                Col(ctx.t(T::Drug), false),
+                Col(ctx.t(T::TimesSold), true),
+                Col(ctx.t(T::InstitutionsInvolved), false),
+                Col(ctx.t(T::PublishedAt), false),
+            ];
+            layout::table(h, ctx, &cols, data.notices.is_empty(), |h| {
+                for n in &data.notices {
+                    h.el("tr", &[], |h| {
+                        h.el("td", &[("class", Some("nowrap"))], |h| {
+                            h.el_text(
+                                "a",
+                                &[
+                                    ("class", Some("mono")),
+                                    ("href", Some(&ctx.pack_url(&n.code))),
+                                ],
+                                &n.code,
+                            );
+                        });
+                        h.el("td", &[], |h| {
+                            h.text(&n.product);
+                            if !n.manufacturer.is_empty() {
+                                h.el_text("div", &[("class", Some("small"))], &n.manufacturer);
+                            }
+                        });
+                        let class = if n.times_sold >= 3 {
+                            "num bad-text"
+                        } else {
+                            "num"
+                        };
+                        h.el_text("td", &[("class", Some(class))], &format::int(n.times_sold));
+                        h.el("td", &[], |h| {
+                            for inst in &n.institutions {
+                                h.el("div", &[], |h| {
+                                    h.text(&inst.name);
+                                    let place = layout::place(&inst.province, &inst.city);
+                                    if !place.is_empty() {
+                                        h.text(" ");
+                                        h.el_text("span", &[("class", Some("small"))], &place);
+                                    }
+                                });
+                            }
+                        });
+                        h.el_text(
+                            "td",
+                            &[("class", Some("nowrap"))],
+                            &format::date(n.published_at),
+                        );
+                    });
+                }
+            });
+        });
+    })
+}
