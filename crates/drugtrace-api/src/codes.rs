@@ -29,6 +29,18 @@ pub struct CodeAnswer {
     updated_at: Option<String>,
     sales: Vec<SaleFact>,
     advice: Advice,
+    /// The public notice of duplicated codes this code is on, if a bureau published one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notice: Option<NoticeFact>,
+}
+
+#[derive(Serialize)]
+struct NoticeFact {
+    id: u32,
+    title: String,
+    published_at: String,
+    /// Times the code was sold, as the notice counted them.
+    times_sold: i64,
 }
 
 #[derive(Serialize)]
@@ -197,6 +209,18 @@ pub async fn query<S: Store + Sync + 'static>(
         }
     }
     sales.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let notice = state
+        .inner
+        .supervision
+        .as_ref()
+        .and_then(|s| s.notice_for(&key.to_string()))
+        .map(|n| NoticeFact {
+            id: n.id,
+            title: n.title,
+            published_at: drugtrace_ledger::Timestamp::from_millis(n.published_at_ms)
+                .to_rfc3339(offset),
+            times_sold: n.times_sold,
+        });
     Ok(Json(CodeAnswer {
         code: code.to_string(),
         case,
@@ -208,5 +232,6 @@ pub async fn query<S: Store + Sync + 'static>(
             .map(|(_, s)| s)
             .collect(),
         advice: advice(case),
+        notice,
     }))
 }

@@ -70,6 +70,12 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A key's public id: the `id` of its line in the key file (12 hex digits of its hash), for
+/// audit trails that must say who acted without keeping the key.
+pub(crate) fn key_id(key: &str) -> String {
+    hex(&digest(key)[..6])
+}
+
 impl Keys {
     /// The file the keys of a data directory live in.
     pub fn path(data_dir: &Path) -> PathBuf {
@@ -131,7 +137,7 @@ impl Keys {
             Role::Institution(i) => ("institution", Some(i.to_string())),
         };
         let line = Line {
-            id: hex(&digest(&key)[..6]),
+            id: key_id(&key),
             role: role_name.into(),
             institution,
             sha256: hex(&digest(&key)),

@@ -5,6 +5,10 @@
 //! edge); they convert to and from the ledger's domain types. Ledger calls block on disk
 //! syncs, so they run on tokio's blocking pool. Every answer that reports an event as
 //! recorded is sent only after the event is durable.
+//!
+//! With [`AppState::with_supervision`], regulators also get their dashboard under
+//! `/dashboard` and an API over the analytics warehouse, the clue book and the public
+//! notices (`/v1/findings`, `/v1/reports/…`, `/v1/sql`, `/v1/clues…`, `/v1/notices`).
 
 mod access;
 mod batcher;
@@ -17,6 +21,7 @@ mod keys;
 mod metrics;
 mod nhsa;
 mod packs;
+mod supervision;
 
 use std::sync::Arc;
 
@@ -28,6 +33,7 @@ use drugtrace_ledger::{Ledger, PersonKey, Store};
 pub use access::RateLimiter;
 pub use error::ApiError;
 pub use keys::{KeyError, Keys, Role};
+pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
 
 /// The largest request body accepted: about 10,000 events.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -51,6 +57,8 @@ struct Inner<S> {
     patient_limit: RateLimiter,
     metrics: metrics::Metrics,
     directory: drugtrace_catalog::Directory,
+    /// The regulator's dashboard and API, when configured.
+    supervision: Option<Arc<Supervision>>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -82,6 +90,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 patient_limit,
                 metrics: metrics::Metrics::default(),
                 directory: drugtrace_catalog::Directory::default(),
+                supervision: None,
             }),
         }
     }
@@ -99,6 +108,16 @@ impl<S: Store + Sync + 'static> AppState<S> {
         Arc::get_mut(&mut self.inner)
             .expect("the state is not shared before the server starts")
             .directory = directory;
+        self
+    }
+
+    /// The state with supervision: the regulator's dashboard under `/dashboard` and its API
+    /// (findings, reports, SQL, clues, notices), and notices in the patient's query.
+    pub fn with_supervision(mut self, mut supervision: Supervision) -> Self {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts");
+        supervision.set_offset_minutes(inner.local_offset_minutes);
+        inner.supervision = Some(Arc::new(supervision));
         self
     }
 
@@ -142,6 +161,7 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/v1/packs/{code}", get(packs::history::<S>))
         .route("/nhsa/callService", post(nhsa::call_service::<S>))
         .route("/metrics", get(metrics::export::<S>))
+        .merge(supervision::routes::<S>())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track::<S>,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{commission, spawn_app};
 
@@ -145,4 +145,135 @@ async fn the_patient_page_shows_every_case() {
             "{case}: screenshot written"
         );
     }
+}
+
+/// The regulator's dashboard in a real browser: signed in through the login form (the
+/// cookie is set by the server, as for a person), then the overview, a batch's clue list
+/// and a pack's evidence chain in Chinese and English, each checked in the DOM and
+/// screenshotted; and the patient page's warning for a code on a published notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_in_a_browser() {
+    use super::REGULATOR_KEY;
+    use super::supervision::{Auth, Client};
+    let c = Client::province();
+    let bearer = Auth::Bearer(REGULATOR_KEY);
+    let r = c
+        .post_json(
+            "/v1/clues/batches",
+            &json!({"title": "浏览器测试批次", "deadline": "2099-06-30", "top_n": 8}),
+            bearer,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let batch = r.json()["batch"].as_str().unwrap().to_owned();
+    let first = r.json()["clues"][0].as_str().unwrap().to_owned();
+    c.post_json(
+        &format!("/v1/clues/{first}/transition"),
+        &json!({"to": "under_verification", "note": "已派员核查"}),
+        bearer,
+    )
+    .await;
+    let duplicated = c.get("/v1/reports/duplicated_codes", bearer).await.json();
+    let code = duplicated["rows"][0]["code"].as_str().unwrap().to_owned();
+    let r = c
+        .post_json(
+            "/v1/notices",
+            &json!({"title": "重复追溯码公告（浏览器测试）", "codes": [code]}),
+            bearer,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let url = c.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let shots = screenshots();
+        let mut b = super::cdp::Browser::start(chromium(), 1280, 900);
+        b.goto(&format!("{url}/dashboard/clues"));
+        assert_eq!(b.eval("location.pathname"), "/dashboard/login", "not signed in yet");
+        b.screenshot(&shots.join("dashboard-login-zh.png"), 900.0);
+        b.eval_and_wait(&format!(
+            "document.getElementById('key').value = '{REGULATOR_KEY}'; document.querySelector('main form').submit()"
+        ));
+        assert_eq!(b.eval("location.pathname"), "/dashboard/clues", "signed in");
+        assert_eq!(b.eval("document.cookie"), "", "the cookie is HttpOnly");
+        let pages = [
+            ("overview", "/dashboard/".to_owned(), "document.querySelectorAll('main svg').length >= 3"),
+            (
+                "clues",
+                format!("/dashboard/clues?batch={batch}"),
+                "document.querySelectorAll('tr[id^=clue-]').length === 8 && document.body.innerText.includes('浏览器测试批次')",
+            ),
+            (
+                "pack",
+                format!("/dashboard/packs/{code}"),
+                "document.querySelectorAll('li.highlighted').length > 0",
+            ),
+        ];
+        b.goto(&format!("{url}/dashboard/notices"));
+        assert_eq!(b.eval("document.querySelector('#publish form') !== null"), true);
+        b.screenshot(&shots.join("dashboard-notices-zh.png"), 2000.0);
+        for lang in ["zh", "en"] {
+            for (name, path, check) in &pages {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                b.goto(&format!("{url}{path}{sep}lang={lang}"));
+                assert_eq!(b.eval(check), true, "{name} ({lang})");
+                let html_lang = if lang == "en" { "en" } else { "zh-CN" };
+                assert_eq!(b.eval("document.documentElement.lang"), html_lang);
+                let path = shots.join(format!("dashboard-{name}-{lang}.png"));
+                let _ = std::fs::remove_file(&path);
+                b.screenshot(&path, 3000.0);
+                assert!(path.metadata().is_ok_and(|m| m.len() > 20_000), "{name} ({lang}) screenshot");
+            }
+        }
+        // A form posted by the browser (its Origin and the SameSite cookie go with it).
+        b.goto(&format!("{url}/dashboard/clues/{first}"));
+        b.eval_and_wait(
+            "const f = document.querySelector('form.workflow'); f.to.value = 'confirmed'; \
+             f.note.value = '查实：串换药品'; f.recovered_yuan.value = '88.5'; f.submit()",
+        );
+        assert_eq!(b.eval("location.pathname"), format!("/dashboard/clues/{first}"));
+        assert_eq!(
+            b.eval("document.body.innerText.includes('查实：串换药品') && document.body.innerText.includes('88.50')"),
+            true,
+            "the move is in the audit trail"
+        );
+        // The API's page renders every documented path, the supervision ones included.
+        b.goto(&format!("{url}/docs"));
+        let rendered = (0..100).any(|_| {
+            let n = b.eval("document.querySelectorAll('section.op').length");
+            if n.as_u64().unwrap_or(0) > 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            false
+        });
+        assert!(rendered, "/docs rendered the operations");
+        let spec: Value = serde_json::from_str(drugtrace_api::OPENAPI).unwrap();
+        let ops: usize = spec["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(b.eval("document.querySelectorAll('section.op').length"), ops);
+        // The patient checks a code on the notice: the page warns.
+        for lang in ["zh", "en"] {
+            b.goto(&format!("{url}/?code={code}&lang={lang}"));
+            let warned = (0..100).any(|_| {
+                let shown = b.eval("getComputedStyle(document.getElementById('notice')).display !== 'none'");
+                if shown == true {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                false
+            });
+            assert!(warned, "the notice is shown ({lang})");
+            let text = b.eval("document.getElementById('notice').textContent");
+            assert!(text.as_str().unwrap().contains("重复追溯码公告（浏览器测试）"), "{text}");
+            let path = shots.join(format!("patient-notice-{lang}.png"));
+            b.screenshot(&path, 1200.0);
+        }
+    })
+    .await
+    .unwrap();
 }

@@ -2,6 +2,8 @@
 //! a settlement system and a patient would use it.
 
 mod browser;
+mod cdp;
+mod supervision;
 
 use std::path::Path;
 
@@ -670,14 +672,25 @@ async fn the_openapi_document_matches_the_routes() {
         .json()
         .await
         .unwrap();
-    let lib = include_str!("../../src/lib.rs");
-    let routed: Vec<&str> = lib
-        .match_indices(".route(\"")
-        .map(|(i, m)| {
-            let rest = &lib[i + m.len()..];
-            &rest[..rest.find('"').unwrap()]
+    // The routers: the API's own and the supervision routes it merges.
+    let sources = [
+        include_str!("../../src/lib.rs"),
+        include_str!("../../src/supervision/mod.rs"),
+    ];
+    let routed: Vec<&str> = sources
+        .iter()
+        .flat_map(|src| {
+            src.match_indices(".route(").map(move |(i, m)| {
+                let rest = src[i + m.len()..].trim_start();
+                let rest = rest.strip_prefix('"').expect("a route's path is a literal");
+                &rest[..rest.find('"').unwrap()]
+            })
         })
         .collect();
+    assert!(
+        routed.contains(&"/v1/sql"),
+        "the supervision routes are read"
+    );
     let documented: Vec<&String> = spec["paths"].as_object().unwrap().keys().collect();
     for r in &routed {
         assert!(
