@@ -143,6 +143,10 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
     )?;
     import::print_summary(&summary, out)?;
 
+    writeln!(out, "== analytics: export the warehouse, run the models")?;
+    crate::analytics::export_warehouse(&data, &opened, out)?;
+    crate::analytics::run_models(&data, out)?;
+
     let key_file = Keys::path(data.root());
     let regulator = Keys::create(&key_file, &Role::Regulator)?;
     let pharmacy = InstitutionId::parse("P35010200017")?;
@@ -160,6 +164,10 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
         "   API docs       {base}/docs   (OpenAPI: {base}/openapi.json)"
     )?;
     writeln!(out, "   metrics        {base}/metrics")?;
+    writeln!(
+        out,
+        "   dashboard      {base}/dashboard/   (sign in with the regulator key below)"
+    )?;
     writeln!(
         out,
         "\n== API keys (shown once; only their hashes are stored)"
@@ -201,5 +209,10 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
     drop(opened);
     writeln!(out, "\n== serving on {base} (Ctrl-C to stop)")?;
     out.flush()?;
-    crate::serve(&data, opts.listen, RateLimiter::new(30, 5.0))
+    crate::serve(
+        &data,
+        opts.listen,
+        RateLimiter::new(30, 5.0),
+        Some(province.join("truth.jsonl")),
+    )
 }

@@ -1,6 +1,7 @@
 //! `drugtrace`: the command line. It only glues the library crates together: parsing
 //! arguments, opening the data directory, and printing what the libraries return.
 
+mod analytics;
 mod data_dir;
 mod demo;
 mod import;
@@ -129,6 +130,10 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Supervision analytics: export the warehouse, run the anomaly models, evaluate them,
+    /// run read-only SQL.
+    #[command(subcommand)]
+    Analytics(analytics::Command),
     /// Add institutions (code,name,kind,province,city,lat,lon) to the directory from CSV.
     Institutions {
         /// The CSV file.
@@ -206,6 +211,7 @@ fn serve(
     dir: &DataDir,
     listen: std::net::SocketAddr,
     patient_limit: drugtrace_api::RateLimiter,
+    truth: Option<PathBuf>,
 ) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -216,6 +222,12 @@ fn serve(
         .init();
     let opened = dir.open()?;
     let keys = drugtrace_api::Keys::load(&drugtrace_api::Keys::path(dir.root()))?;
+    let paths = drugtrace_api::SupervisionPaths {
+        truth,
+        ..drugtrace_api::SupervisionPaths::in_data_dir(dir.root())
+    };
+    let supervision = drugtrace_api::Supervision::open(&paths)
+        .context("opening the clue book and the notices")?;
     let state = drugtrace_api::AppState::new(
         opened.ledger,
         opened.person_key,
@@ -223,7 +235,8 @@ fn serve(
         keys,
         patient_limit,
     )
-    .with_directory(dir.directory()?);
+    .with_directory(dir.directory()?)
+    .with_supervision(supervision);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -424,7 +437,12 @@ fn run(cli: Cli) -> Result<()> {
             if burst == 0 || rate.is_nan() || rate <= 0.0 {
                 bail!("the patient query's limit needs a burst of at least 1 and a positive rate");
             }
-            serve(&dir, listen, drugtrace_api::RateLimiter::new(burst, rate))?
+            serve(
+                &dir,
+                listen,
+                drugtrace_api::RateLimiter::new(burst, rate),
+                None,
+            )?
         }
         Command::Institutions { file } => {
             dir.config()?;
@@ -487,6 +505,7 @@ fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "  {n:>8} planted {kind}")?;
             }
         }
+        Command::Analytics(command) => analytics::run(&dir, command, &mut out)?,
         Command::Demo {
             dir,
             packs,

@@ -1,0 +1,263 @@
+//! `drugtrace analytics`: export the warehouse, run the models, evaluate them against a
+//! synthetic province's truth, and run read-only SQL.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use drugtrace_analytics::{
+    Analytics, ExportOptions, QueryLimits, Warehouse, evaluate, export, models, read_truth,
+};
+
+use crate::data_dir::{DataDir, Opened};
+
+/// What `drugtrace analytics` does.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write the ledger's events, the institutions and the catalog as Parquet
+    /// (DATA/warehouse), replacing the last export once the new one is complete.
+    Export,
+    /// Export (unless --no-export), run every model and keep their findings
+    /// (DATA/warehouse/findings.parquet).
+    Run {
+        /// Run on the last export as it is.
+        #[arg(long)]
+        no_export: bool,
+    },
+    /// List the models: name, version, severity and title.
+    Models,
+    /// Each model's precision and recall against a synthetic province's truth.jsonl.
+    Evaluate {
+        /// The truth file `drugtrace synth` wrote.
+        truth: PathBuf,
+    },
+    /// Run a read-only SQL query over events, institutions, products and findings.
+    Sql {
+        /// The query.
+        query: String,
+        /// Rows shown at most.
+        #[arg(long, default_value_t = 100)]
+        max_rows: usize,
+        /// Seconds before the query is cancelled.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Time every model on the last export (best of --repeat runs), writing nothing.
+    Bench {
+        /// Runs per model.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// One JSON object per model instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The warehouse of a data directory.
+pub fn warehouse(dir: &DataDir) -> Warehouse {
+    Warehouse::new(dir.root().join("warehouse"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Exports the data directory's ledger (opened as `opened`) into its warehouse.
+pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> Result<()> {
+    let directory = dir.directory()?;
+    let w = warehouse(dir);
+    let opts = ExportOptions {
+        offset_minutes: opened.config.local_offset_minutes,
+        ..ExportOptions::default()
+    };
+    let s = export(
+        opened.ledger.store(),
+        opened.ledger.catalog(),
+        &directory,
+        &w,
+        &opts,
+        &mut |_| {},
+    )
+    .with_context(|| format!("exporting to {}", w.root().display()))?;
+    writeln!(
+        out,
+        "exported {} events of {} packs in {:.1} s ({:.0} events/s, {} files, {:.0} MB) to {}",
+        s.events,
+        s.packs,
+        s.elapsed.as_secs_f64(),
+        s.events as f64 / s.elapsed.as_secs_f64().max(1e-9),
+        s.event_files,
+        s.bytes as f64 / 1e6,
+        w.root().display()
+    )?;
+    Ok(())
+}
+
+/// Runs every model over the data directory's warehouse and keeps the findings.
+pub fn run_models(dir: &DataDir, out: &mut dyn Write) -> Result<()> {
+    let w = warehouse(dir);
+    runtime()?.block_on(async {
+        let analytics = Analytics::open(&w).await?;
+        let mut lines = Vec::new();
+        let summary = analytics
+            .run_all(&mut |r| {
+                lines.push(format!(
+                    "  {:<22} v{} {:>8} findings {:>8.1} ms",
+                    r.model,
+                    r.version,
+                    r.findings,
+                    r.elapsed.as_secs_f64() * 1e3
+                ));
+            })
+            .await?;
+        for l in lines {
+            writeln!(out, "{l}")?;
+        }
+        writeln!(
+            out,
+            "{} models, {} findings in {:.2} s, kept in {}",
+            summary.models.len(),
+            summary.findings(),
+            summary.elapsed.as_secs_f64(),
+            w.findings_path().display()
+        )?;
+        Ok(())
+    })
+}
+
+/// Runs `drugtrace analytics COMMAND`.
+pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
+    match command {
+        Command::Export => export_warehouse(dir, &dir.open()?, out),
+        Command::Run { no_export } => {
+            if !no_export {
+                export_warehouse(dir, &dir.open()?, out)?;
+            }
+            run_models(dir, out)
+        }
+        Command::Models => {
+            for m in models() {
+                writeln!(
+                    out,
+                    "{:<22} v{} {:<6} {} / {}",
+                    m.name, m.version, m.severity, m.title_zh, m.title_en
+                )?;
+            }
+            Ok(())
+        }
+        Command::Evaluate { truth } => {
+            let cases = read_truth(&truth)?;
+            let w = warehouse(dir);
+            runtime()?.block_on(async {
+                let analytics = Analytics::open(&w).await?;
+                if !w.findings_path().is_file() {
+                    bail!("no findings yet: run `drugtrace analytics run` first");
+                }
+                let rows = evaluate(&analytics, &cases).await?;
+                writeln!(
+                    out,
+                    "| model | planted kinds | flagged | planted | found | precision | recall |"
+                )?;
+                writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
+                let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.3}"));
+                for e in rows {
+                    writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} |",
+                        e.model,
+                        if e.truth_kinds.is_empty() {
+                            "(none planted)".to_string()
+                        } else {
+                            e.truth_kinds.join(", ")
+                        },
+                        e.flagged,
+                        e.planted,
+                        e.true_positives,
+                        f(e.precision),
+                        f(e.recall)
+                    )?;
+                }
+                Ok(())
+            })
+        }
+        Command::Sql {
+            query,
+            max_rows,
+            timeout,
+        } => {
+            let w = warehouse(dir);
+            runtime()?.block_on(async {
+                let analytics = Analytics::open(&w).await?;
+                let r = analytics
+                    .query(
+                        &query,
+                        QueryLimits {
+                            max_rows,
+                            timeout: Duration::from_secs(timeout),
+                        },
+                    )
+                    .await?;
+                let mut csv = csv::Writer::from_writer(&mut *out);
+                csv.write_record(&r.columns)?;
+                for row in &r.rows {
+                    csv.write_record(row.iter().map(|c| c.as_deref().unwrap_or("")))?;
+                }
+                csv.flush()?;
+                drop(csv);
+                eprintln!(
+                    "{} row(s){} in {:.1} ms",
+                    r.rows.len(),
+                    if r.truncated {
+                        format!(", cut off at --max-rows {max_rows}")
+                    } else {
+                        String::new()
+                    },
+                    r.elapsed.as_secs_f64() * 1e3
+                );
+                Ok(())
+            })
+        }
+        Command::Bench { repeat, json } => {
+            let w = warehouse(dir);
+            runtime()?.block_on(async {
+                let analytics = Analytics::open(&w).await?;
+                let mut total = 0.0;
+                for m in models() {
+                    let mut best = f64::INFINITY;
+                    let mut rows = 0;
+                    for _ in 0..repeat.max(1) {
+                        let t = Instant::now();
+                        let batches = analytics.run_model(m).await?;
+                        best = best.min(t.elapsed().as_secs_f64());
+                        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
+                    }
+                    total += best;
+                    if json {
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"model": m.name, "seconds": best, "rows": rows})
+                        )?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{:<22} {:>9.1} ms {:>8} rows",
+                            m.name,
+                            best * 1e3,
+                            rows
+                        )?;
+                    }
+                }
+                if !json {
+                    writeln!(out, "all models: {:.1} ms", total * 1e3)?;
+                }
+                Ok(())
+            })
+        }
+    }
+}
