@@ -1,5 +1,5 @@
 -- model: cloned_code
--- version: 1
+-- version: 2
 -- severity: high
 -- level: code
 -- truth: cloned_code
@@ -16,7 +16,7 @@ WITH sales AS (
     WHERE kind = 'sale' AND (outcome <> 'rejected' OR reason = 'already_sold')
 ),
 multi AS (
-    SELECT code FROM sales GROUP BY code HAVING COUNT(DISTINCT actor) >= 2
+    SELECT code FROM sales GROUP BY code HAVING MIN(actor) <> MAX(actor)
 ),
 ordered AS (
     SELECT s.code, s.seq, s.at, s.at_s, s.actor, s.person, s.product, s.amount_fen, s.fund_paid,
