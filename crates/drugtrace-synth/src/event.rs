@@ -66,6 +66,9 @@ pub(crate) struct Ev {
     pub lot: bool,
     /// Whether the line is sent twice (a retried upload).
     pub duplicate: bool,
+    /// A sale settled without its trace code being uploaded: it goes to the settlements
+    /// file only, never to the event files.
+    pub missed: bool,
 }
 
 impl Ev {
@@ -87,6 +90,7 @@ impl Ev {
             change: 0,
             lot: false,
             duplicate: false,
+            missed: false,
         }
     }
 }

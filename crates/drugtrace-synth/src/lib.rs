@@ -12,6 +12,7 @@
 //! | `institutions.csv` | `code,name,kind,province,city,lat,lon` |
 //! | `events.jsonl` / `events.csv` | chain events, exactly as `drugtrace import` reads them |
 //! | `nhsa/requests.jsonl` | NHSA-shaped requests: 3503 purchase, 3505 sale, 3506 sale return |
+//! | `settlements.csv` | the settlement system's drug items, one per sale, uploaded or not: `settlement_id,institution,at,insurance_code,units,amount,fund_paid`, as `drugtrace settlements import` reads them |
 //! | `truth.jsonl` | one planted fraud case per line |
 //!
 //! The same seed and pack count give byte-identical files. Memory does not grow with the
@@ -24,6 +25,12 @@
 //! About 3% of ship and receive scans are missing, 4% are uploaded up to two days late
 //! (never after the pack's intake), and 0.5% of movements, intakes and sales are sent twice
 //! (the same line twice; the ledger replays a repeated sale's settlement).
+//!
+//! Some sales are settled but their code is never uploaded: the item is in
+//! `settlements.csv`, the sale is in no event file. Most institutions miss 0 to 2% of
+//! such scans, a few poor uploaders 25 to 70%. Only an honest pack's last sale can be
+//! missed (no return or later sale needs it), and the draws come from streams of their own,
+//! so the other lines are the same as if no scan were ever missed.
 //!
 //! # Planted fraud (`truth.jsonl`)
 //! Each pack turns fraudulent with probability [`SynthOptions::fraud_rate`]; the kind is

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::catalog::Catalog;
+use crate::event::Kind;
 use crate::scenario::Gen;
 use crate::world::World;
-use crate::write::{CSV_HEADER, Names};
+use crate::write::{CSV_HEADER, Names, SETTLEMENTS_HEADER};
 
 /// Which event files to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,10 @@ pub struct SynthSummary {
     pub institutions: usize,
     /// Insured persons that sales draw from.
     pub persons: u64,
+    /// Settled drug items written to `settlements.csv` (one per sale).
+    pub settled_items: u64,
+    /// Of those, sales whose trace code was never uploaded (absent from the event files).
+    pub missed_scans: u64,
     /// Planted fraud cases, by kind.
     pub fraud_cases: BTreeMap<String, u64>,
     /// Wall-clock time taken.
@@ -207,6 +212,10 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
     if let Some(s) = &mut csv {
         s.buf.extend_from_slice(CSV_HEADER.as_bytes());
     }
+    let mut settlements = Sink::create(dir.join("settlements.csv"))?;
+    settlements
+        .buf
+        .extend_from_slice(SETTLEMENTS_HEADER.as_bytes());
     let mut nhsa = if opts.formats.nhsa {
         let nhsa_dir = dir.join("nhsa");
         fs::create_dir_all(&nhsa_dir).map_err(io_at(&nhsa_dir))?;
@@ -235,6 +244,7 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
     );
     let mut order: Vec<(i64, u32)> = Vec::new();
     let mut events = 0u64;
+    let (mut settled_items, mut missed_scans) = (0u64, 0u64);
     let mut msg = 0u64;
     let mut start = 0u64;
     while start < opts.packs {
@@ -259,6 +269,19 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
             let ev = &generator.events[j as usize];
             let pack = &generator.window[ev.pack as usize];
             let copies = if ev.duplicate { 2 } else { 1 };
+            if ev.kind == Kind::Sale {
+                settled_items += 1;
+                names.settlement(&mut settlements.buf, ev);
+                if ev.missed {
+                    missed_scans += 1;
+                    // The message numbers it would have used stay unused, so that every
+                    // other request keeps its `msgid`.
+                    if nhsa.is_some() {
+                        msg += copies;
+                    }
+                    continue;
+                }
+            }
             events += copies;
             for _ in 0..copies {
                 if let Some(s) = &mut jsonl {
@@ -276,6 +299,7 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         for s in [&mut jsonl, &mut csv, &mut nhsa].into_iter().flatten() {
             s.maybe_flush()?;
         }
+        settlements.maybe_flush()?;
         start = end;
     }
     let persons = generator.population();
@@ -285,12 +309,15 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
     for s in [jsonl, csv, nhsa].into_iter().flatten() {
         bytes += s.finish()?;
     }
+    bytes += settlements.finish()?;
     Ok(SynthSummary {
         packs: opts.packs,
         events,
         products: catalog.products.len(),
         institutions: world.len(),
         persons,
+        settled_items,
+        missed_scans,
         fraud_cases,
         seconds: started.elapsed().as_secs_f64(),
         bytes,

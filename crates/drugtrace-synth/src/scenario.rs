@@ -26,6 +26,29 @@ fn start() -> i64 {
 /// Commissions are spread over a year.
 const SPAN: i64 = 365 * DAY;
 
+/// Names the random streams of missed sale scans: one for the institutions' rates, and,
+/// mixed into the seed, one per pack. Kept apart from the packs' own streams, so that
+/// missing a scan changes no other line of any file.
+const UPLOAD_STREAM: u64 = 0x5550_4c4f_4144;
+
+/// The share of institutions that upload poorly.
+const POOR_UPLOADERS: f64 = 0.06;
+
+/// Each institution's chance of settling a sale without uploading its code: 0 to 2% for
+/// most, 25 to 70% for a few poor uploaders.
+fn upload_miss_rates(seed: u64, world: &World) -> Vec<f64> {
+    let mut rng = Rng::new(seed, UPLOAD_STREAM);
+    (0..world.len())
+        .map(|_| {
+            if rng.chance(POOR_UPLOADERS) {
+                0.25 + 0.45 * rng.unit()
+            } else {
+                0.02 * rng.unit()
+            }
+        })
+        .collect()
+}
+
 /// The state of the generator between packs: counters, the window's packs and events,
 /// and the truth file with its open rings.
 pub(crate) struct Gen<'a, W> {
@@ -37,6 +60,8 @@ pub(crate) struct Gen<'a, W> {
     population: u64,
     serial_offset: u128,
     next_settlement: u64,
+    /// [`upload_miss_rates`], by institution.
+    upload_miss: Vec<f64>,
     pub window: Vec<Pack>,
     pub events: Vec<Ev>,
     pub truth: Truth<W>,
@@ -66,6 +91,7 @@ impl<'a, W: Write> Gen<'a, W> {
             population,
             serial_offset: u128::from(Rng::new(seed, 0x5345_5249).below(1 << 40)),
             next_settlement: 1,
+            upload_miss: upload_miss_rates(seed, world),
             window: Vec::new(),
             events: Vec::new(),
             truth: Truth::new(truth, seed, population),
@@ -133,6 +159,7 @@ impl<'a, W: Write> Gen<'a, W> {
     pub(crate) fn pack(&mut self, i: u64) -> io::Result<()> {
         let mut rng = Rng::new(self.seed, i);
         let pi = self.window.len() as u32;
+        let first = self.events.len();
         let fraud = rng
             .chance(self.fraud_rate)
             .then(|| FraudKind::draw(&mut rng));
@@ -243,9 +270,29 @@ impl<'a, W: Write> Gen<'a, W> {
 
         match fraud {
             None | Some(FraudKind::NeverIssued) => {
-                self.legit_end(&mut rng, pi, t, dispenser, maker, fraud.is_some())
+                self.legit_end(&mut rng, pi, t, dispenser, maker, fraud.is_some())?
             }
-            Some(kind) => self.plant(&mut rng, kind, pi, t, dispenser, maker, ring_choice),
+            Some(kind) => self.plant(&mut rng, kind, pi, t, dispenser, maker, ring_choice)?,
+        }
+        if fraud.is_none() {
+            self.miss_last_sale(i, first);
+        }
+        Ok(())
+    }
+
+    /// Marks an honest pack's last sale as settled without its code uploaded, at the
+    /// seller's rate. Only a sale that ends the pack's log may go missing: a return or a
+    /// later sale of the pack would need it, and planted cases keep every sale.
+    fn miss_last_sale(&mut self, i: u64, first: usize) {
+        let Some(last) = self.events[first..].last_mut() else {
+            return;
+        };
+        if last.kind != Kind::Sale {
+            return;
+        }
+        let rate = self.upload_miss[last.inst as usize];
+        if Rng::new(self.seed ^ UPLOAD_STREAM, i).chance(rate) {
+            last.missed = true;
         }
     }
 

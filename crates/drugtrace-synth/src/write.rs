@@ -15,6 +15,10 @@ use crate::world::{World, push_person_id, push_person_name};
 /// The CSV header: the importer's field names, in its order.
 pub(crate) const CSV_HEADER: &str = "type,code,at,institution,batch,expiry,to,from,supplier,insurance_code,change,settlement_id,person,units,amount,fund_paid\n";
 
+/// The header of `settlements.csv`: the settlement system's drug items.
+pub(crate) const SETTLEMENTS_HEADER: &str =
+    "settlement_id,institution,at,insurance_code,units,amount,fund_paid\n";
+
 /// What the writers need to name things.
 pub(crate) struct Names<'a> {
     pub world: &'a World,
@@ -107,6 +111,29 @@ impl Names<'_> {
             Kind::Commission | Kind::Destroy | Kind::Recall => {}
         }
         out.extend_from_slice(b"}\n");
+    }
+
+    /// Appends sale `ev` as the settlement system's item, one row under
+    /// [`SETTLEMENTS_HEADER`], with the sale's own fields.
+    pub(crate) fn settlement(&self, out: &mut Vec<u8>, ev: &Ev) {
+        push_settlement(out, ev.settlement);
+        out.push(b',');
+        out.extend_from_slice(self.inst(ev.inst));
+        out.push(b',');
+        push_rfc3339(out, ev.at);
+        out.push(b',');
+        out.extend_from_slice(self.insurance(ev.product));
+        out.push(b',');
+        if ev.units > 0 {
+            push_u64(out, u64::from(ev.units));
+        }
+        out.push(b',');
+        push_yuan(out, ev.amount_fen);
+        out.extend_from_slice(if ev.fund_paid {
+            b",true\n"
+        } else {
+            b",false\n"
+        });
     }
 
     /// Appends `ev` as one CSV row under [`CSV_HEADER`].

@@ -97,6 +97,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
         "events.csv",
         "nhsa/requests.jsonl",
         "truth.jsonl",
+        "settlements.csv",
     ] {
         let x = fs::read(a.path().join(f)).unwrap();
         assert_eq!(x, fs::read(b.path().join(f)).unwrap(), "{f}");
@@ -256,5 +257,110 @@ fn the_gate_catches_the_planted_fraud() {
             .copied()
             .unwrap_or(0),
         planted("substitution")
+    );
+}
+
+/// One row of `settlements.csv` (its values need no CSV quoting).
+struct Settled {
+    settlement: String,
+    institution: String,
+    insurance_code: String,
+    units: Option<u32>,
+    amount_fen: i64,
+    fund_paid: bool,
+}
+
+fn settlements(dir: &Path) -> Vec<Settled> {
+    let text = fs::read_to_string(dir.join("settlements.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("settlement_id,institution,at,insurance_code,units,amount,fund_paid")
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f.len(), 7, "{l}");
+            drugtrace_ledger::Timestamp::parse(f[2], 480).unwrap();
+            Settled {
+                settlement: f[0].to_owned(),
+                institution: f[1].to_owned(),
+                insurance_code: f[3].to_owned(),
+                units: (!f[4].is_empty()).then(|| f[4].parse().unwrap()),
+                amount_fen: drugtrace_ingest::parse_yuan(f[5]).unwrap(),
+                fund_paid: f[6].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_sale_is_settled_and_a_few_institutions_upload_poorly() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate(&options(20_000, 7, dir.path())).unwrap();
+    let rows = settlements(dir.path());
+    assert_eq!(rows.len() as u64, summary.settled_items);
+    let by_id: HashMap<&str, &Settled> = rows.iter().map(|r| (r.settlement.as_str(), r)).collect();
+    assert_eq!(by_id.len(), rows.len(), "one item per settlement");
+
+    // Every uploaded sale is an item, with the sale's own fields.
+    let mut uploaded = BTreeSet::new();
+    for e in events(&dir.path().join("events.jsonl"), Format::JsonLines) {
+        if let EventKind::Sale(s) = &e.kind {
+            let r = by_id[s.settlement.as_str()];
+            assert_eq!(r.institution, e.actor.as_str());
+            assert_eq!(
+                Some(r.insurance_code.as_str()),
+                s.product.as_ref().map(|p| p.as_str())
+            );
+            assert_eq!(
+                (r.units, r.amount_fen, r.fund_paid),
+                (s.units, s.amount_fen, s.fund_paid)
+            );
+            uploaded.insert(s.settlement.as_str().to_owned());
+        }
+    }
+    let missed: Vec<&Settled> = rows
+        .iter()
+        .filter(|r| !uploaded.contains(&r.settlement))
+        .collect();
+    assert_eq!(missed.len() as u64, summary.missed_scans);
+    assert!(
+        missed.len() > rows.len() / 100,
+        "{} of {} missed",
+        missed.len(),
+        rows.len()
+    );
+
+    // Planted cases keep all their sales.
+    let planted: BTreeSet<String> = truth(dir.path())
+        .iter()
+        .flat_map(|c| strings(c, "settlements"))
+        .collect();
+    assert!(missed.iter().all(|r| !planted.contains(&r.settlement)));
+
+    // Most institutions upload nearly every code; a few far fewer.
+    let mut per: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in &rows {
+        let e = per.entry(r.institution.as_str()).or_default();
+        e.0 += 1;
+        e.1 += u64::from(uploaded.contains(&r.settlement));
+    }
+    let rates: Vec<f64> = per
+        .values()
+        .filter(|(settled, _)| *settled >= 20)
+        .map(|&(settled, up)| up as f64 / settled as f64)
+        .collect();
+    let good = rates.iter().filter(|&&r| r >= 0.95).count();
+    let poor = rates.iter().filter(|&&r| r < 0.8).count();
+    assert!(
+        good * 10 >= rates.len() * 8,
+        "{good} of {} upload 95%+",
+        rates.len()
+    );
+    assert!(
+        poor >= 3 && poor * 10 < rates.len(),
+        "{poor} of {} below 80%",
+        rates.len()
     );
 }
