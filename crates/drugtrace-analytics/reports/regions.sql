@@ -1,5 +1,6 @@
 -- Coverage per region: institutions in the directory, how many of them upload, what they
--- uploaded, interceptions and findings.
+-- uploaded, interceptions and findings, and the upload rate (上传率) of the items their
+-- institutions settled (NULL when no settled item is known; see institutions.sql).
 WITH uploads AS (
     SELECT actor, COUNT(*) AS scans,
         SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END) AS sales,
@@ -11,6 +12,21 @@ flagged AS (
     SELECT institution, COUNT(*) AS findings, SUM(amount_fen) AS at_risk_fen
     FROM findings
     GROUP BY institution
+),
+settled AS (
+    SELECT institution, COUNT(*) AS settled_items
+    FROM settlements
+    GROUP BY institution
+),
+uploaded AS (
+    SELECT s.institution, COUNT(*) AS uploaded_items
+    FROM settlements s
+    WHERE EXISTS (
+        SELECT 1 FROM events e
+        WHERE e.kind = 'sale' AND e.actor = s.institution AND e.settlement = s.settlement_id
+            AND (e.product IS NULL OR e.product = s.insurance_code)
+    )
+    GROUP BY s.institution
 )
 SELECT
     i.province,
@@ -21,9 +37,17 @@ SELECT
     SUM(COALESCE(u.sales, 0)) AS sales,
     SUM(COALESCE(u.interceptions, 0)) AS interceptions,
     SUM(COALESCE(f.findings, 0)) AS findings,
-    SUM(COALESCE(f.at_risk_fen, 0)) AS at_risk_fen
+    SUM(COALESCE(f.at_risk_fen, 0)) AS at_risk_fen,
+    SUM(COALESCE(s.settled_items, 0)) AS settled_items,
+    SUM(COALESCE(p.uploaded_items, 0)) AS uploaded_items,
+    CASE WHEN SUM(COALESCE(s.settled_items, 0)) > 0
+        THEN CAST(SUM(COALESCE(p.uploaded_items, 0)) AS DOUBLE)
+            / CAST(SUM(COALESCE(s.settled_items, 0)) AS DOUBLE)
+    END AS upload_rate
 FROM institutions i
 LEFT JOIN uploads u ON u.actor = i.code
 LEFT JOIN flagged f ON f.institution = i.code
+LEFT JOIN settled s ON s.institution = i.code
+LEFT JOIN uploaded p ON p.institution = i.code
 GROUP BY i.province, i.city
 ORDER BY i.province, i.city

@@ -10,6 +10,8 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
 
@@ -78,6 +80,28 @@ impl RunSummary {
     }
 }
 
+/// The memory the engine's operators may hold at once: `DRUGTRACE_ANALYTICS_MEMORY_MB` if
+/// set, else half of the machine's memory (4 GiB where that is unknown). Sorts and
+/// aggregations past it spill to temporary files; an operator that cannot spill fails the
+/// query with "Resources exhausted" instead of taking the process (and the server's gate
+/// with it) down.
+pub fn memory_limit() -> Result<usize, AnalyticsError> {
+    const MB: usize = 1 << 20;
+    if let Ok(v) = std::env::var("DRUGTRACE_ANALYTICS_MEMORY_MB") {
+        return match v.trim().parse::<usize>() {
+            Ok(mb) if mb > 0 => Ok(mb.saturating_mul(MB)),
+            _ => Err(AnalyticsError::MemoryLimit(v)),
+        };
+    }
+    Ok(std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map_or(4096 * MB, |kb| kb * 1024 / 2))
+}
+
 /// DataFusion over one warehouse.
 pub struct Analytics {
     ctx: SessionContext,
@@ -86,15 +110,27 @@ pub struct Analytics {
 
 impl Analytics {
     /// Opens the warehouse at `warehouse` (written by [`crate::export`]); its tables are
-    /// `events`, `institutions`, `products` and, after a model run, `findings`.
+    /// `events`, `institutions`, `products`, `settlements` (empty unless imported) and,
+    /// after a model run, `findings`.
     pub async fn open(warehouse: &Warehouse) -> Result<Analytics, AnalyticsError> {
         if !warehouse.exists() {
             return Err(AnalyticsError::NoWarehouse(warehouse.root().to_path_buf()));
         }
-        let config = SessionConfig::new()
+        // DataFusion's own settings may be changed through its `DATAFUSION_*` environment
+        // variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS).
+        let mut config = SessionConfig::from_env()?
             .with_information_schema(true)
             .with_default_catalog_and_schema("drugtrace", "public");
-        let ctx = SessionContext::new_with_config(config);
+        if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
+            // Filters are applied while a Parquet page is decoded, so the columns of rows a
+            // model does not want (most events are not sales) are never materialized.
+            config.options_mut().execution.parquet.pushdown_filters = true;
+            config.options_mut().execution.parquet.reorder_filters = true;
+        }
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit()?)))
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         let opts = ParquetReadOptions::default();
         let events = warehouse.events_dir();
         ctx.register_parquet("events", path_str(&events)?, opts.clone())
@@ -111,6 +147,7 @@ impl Analytics {
             opts.clone(),
         )
         .await?;
+        crate::settlements::register(&ctx, warehouse).await?;
         let analytics = Analytics {
             ctx,
             warehouse: warehouse.clone(),

@@ -66,12 +66,29 @@ pub struct ExportSummary {
 #[derive(Debug, Clone)]
 pub struct Warehouse {
     root: PathBuf,
+    settlements: Option<PathBuf>,
 }
 
 impl Warehouse {
     /// The warehouse at `root` (it need not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> Warehouse {
-        Warehouse { root: root.into() }
+        Warehouse {
+            root: root.into(),
+            settlements: None,
+        }
+    }
+
+    /// The same warehouse, with the settlement items imported into `dir` as its
+    /// `settlements` table (see [`crate::import_settlements`]). `dir` must lie outside the
+    /// warehouse, which an export replaces whole.
+    pub fn with_settlements(mut self, dir: impl Into<PathBuf>) -> Warehouse {
+        self.settlements = Some(dir.into());
+        self
+    }
+
+    /// The directory of imported settlement items, if there is one.
+    pub fn settlements_dir(&self) -> Option<&Path> {
+        self.settlements.as_deref()
     }
 
     /// Its directory.
@@ -105,7 +122,7 @@ impl Warehouse {
     }
 }
 
-fn writer_properties(opts: &ExportOptions) -> WriterProperties {
+pub(crate) fn writer_properties(opts: &ExportOptions) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(opts.row_group_rows))
@@ -268,7 +285,7 @@ fn write_event_files(
     Ok((files, bytes))
 }
 
-fn close(writer: ArrowWriter<File>, path: &Path) -> Result<u64, AnalyticsError> {
+pub(crate) fn close(writer: ArrowWriter<File>, path: &Path) -> Result<u64, AnalyticsError> {
     let file = writer.into_inner()?;
     file.sync_all().map_err(io_at(path))?;
     Ok(file.metadata().map_err(io_at(path))?.len())

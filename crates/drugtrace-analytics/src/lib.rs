@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! Store ──export──▶ warehouse/events/*.parquet, institutions.parquet, products.parquet
+//! settlement CSV ──import_settlements──▶ settlements/part-*.parquet
 //!                        │
 //!                        ▼  DataFusion (the same SQL runs in DuckDB, or later Ballista)
 //!        models/*.sql ──run_all──▶ warehouse/findings.parquet ──▶ reports, clue lists, dashboard
@@ -21,14 +22,18 @@ pub mod model;
 mod notice;
 mod reports;
 pub mod schema;
+mod settlements;
 mod table;
 
-pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary};
+pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary, memory_limit};
 pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};
 pub use export::{ExportOptions, ExportSummary, Warehouse, export, write_parquet_atomically};
 pub use model::{Level, Model, model, models};
 pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
 pub use reports::{REPORTS, Report, report};
+pub use settlements::{
+    SETTLEMENT_COLUMNS, SettlementError, SettlementImport, import_settlements, settlement_parts,
+};
 pub use table::{Record, Table, Value};
 
 use std::path::PathBuf;
@@ -85,6 +90,9 @@ pub enum AnalyticsError {
     /// Writing Parquet failed.
     #[error("parquet: {0}")]
     Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    /// `DRUGTRACE_ANALYTICS_MEMORY_MB` is not a positive whole number.
+    #[error("DRUGTRACE_ANALYTICS_MEMORY_MB must be a positive number of megabytes, not {0:?}")]
+    MemoryLimit(String),
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),

@@ -103,6 +103,36 @@ pub fn products_schema() -> SchemaRef {
     ]))
 }
 
+/// The `settlements` table: the settlement system's drug items that need a trace code,
+/// imported by [`crate::import_settlements`], one row per (`settlement_id`, `institution`,
+/// `insurance_code`).
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `settlement_id` | text | the settlement; a sale of the item carries it too |
+/// | `institution` | text | the institution that settled it |
+/// | `at` | timestamp | when it was settled (local time) |
+/// | `at_s` | bigint | the same instant, seconds since the Unix epoch |
+/// | `insurance_code` | text | the product billed |
+/// | `units` | int | units, for split sales (`NULL`: the whole pack) |
+/// | `amount_fen` | bigint | the item's amount in fen |
+/// | `fund_paid` | boolean | whether the insurance fund pays it |
+pub fn settlements_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            Field::new("settlement_id", DataType::Utf8, false),
+            Field::new("institution", DataType::Utf8, false),
+            Field::new("at", local_ts(), false),
+            Field::new("at_s", DataType::Int64, false),
+            Field::new("insurance_code", DataType::Utf8, false),
+            Field::new("units", DataType::Int32, true),
+            Field::new("amount_fen", DataType::Int64, false),
+            Field::new("fund_paid", DataType::Boolean, false),
+        ]))
+    });
+    SCHEMA.clone()
+}
+
 /// The `findings` table: every model's findings, with the model's name and version.
 ///
 /// | column | meaning |

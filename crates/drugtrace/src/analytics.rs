@@ -33,7 +33,8 @@ pub enum Command {
         /// The truth file `drugtrace synth` wrote.
         truth: PathBuf,
     },
-    /// Run a read-only SQL query over events, institutions, products and findings.
+    /// Run a read-only SQL query over events, institutions, products, settlements and
+    /// findings.
     Sql {
         /// The query.
         query: String,
@@ -55,9 +56,9 @@ pub enum Command {
     },
 }
 
-/// The warehouse of a data directory.
+/// The warehouse of a data directory, with its imported settlement items.
 pub fn warehouse(dir: &DataDir) -> Warehouse {
-    Warehouse::new(dir.root().join("warehouse"))
+    Warehouse::new(dir.root().join("warehouse")).with_settlements(dir.settlements_path())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -14,6 +14,7 @@ const CONFIG: &str = "drugtrace.toml";
 const SECRET: &str = "person.key";
 const CATALOG: &str = "catalog.csv";
 const INSTITUTIONS: &str = "institutions.csv";
+const SETTLEMENTS: &str = "settlements";
 const STORE: &str = "store";
 
 /// `drugtrace.toml`: the policy the gate applies.
@@ -177,6 +178,12 @@ impl DataDir {
     /// The directory of institutions' file.
     pub fn institutions_path(&self) -> PathBuf {
         self.root.join(INSTITUTIONS)
+    }
+
+    /// The settlement items imported from the settlement system (kept beside the
+    /// warehouse, never in it: an export replaces the warehouse whole).
+    pub fn settlements_path(&self) -> PathBuf {
+        self.root.join(SETTLEMENTS)
     }
 
     /// The directory of institutions (empty until one is imported).

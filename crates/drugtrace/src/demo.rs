@@ -143,6 +143,13 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
     )?;
     import::print_summary(&summary, out)?;
 
+    // The settlement system's items: the upload rate counts those with an uploaded sale.
+    let settlements = province.join("settlements.csv");
+    writeln!(out, "== settlements {}", settlements.display())?;
+    let s = drugtrace_analytics::import_settlements(&data.settlements_path(), &settlements, offset)
+        .context("importing the synthesized settlements")?;
+    writeln!(out, "   {s}")?;
+
     writeln!(out, "== analytics: export the warehouse, run the models")?;
     crate::analytics::export_warehouse(&data, &opened, out)?;
     crate::analytics::run_models(&data, out)?;

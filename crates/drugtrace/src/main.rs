@@ -134,6 +134,9 @@ enum Command {
     /// run read-only SQL.
     #[command(subcommand)]
     Analytics(analytics::Command),
+    /// The settlement system's drug items: the upload rate's denominator.
+    #[command(subcommand)]
+    Settlements(SettlementsCommand),
     /// Add institutions (code,name,kind,province,city,lat,lon) to the directory from CSV.
     Institutions {
         /// The CSV file.
@@ -189,6 +192,16 @@ enum KeyCommand {
         /// The institution's code, for an institution key.
         #[arg(long, required_if_eq("role", "institution"))]
         institution: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettlementsCommand {
+    /// Add the settled items of a CSV export (settlement_id,institution,at,insurance_code,
+    /// units,amount,fund_paid), all rows or none; items imported before are skipped.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
     },
 }
 
@@ -461,6 +474,17 @@ fn run(cli: Cli) -> Result<()> {
                 directory.len()
             )?;
         }
+        Command::Settlements(SettlementsCommand::Import { file }) => {
+            let offset = dir.config()?.local_offset_minutes;
+            let s = drugtrace_analytics::import_settlements(&dir.settlements_path(), &file, offset)
+                .with_context(|| {
+                    format!("importing {}; no settled item was added", file.display())
+                })?;
+            writeln!(out, "{s}")?;
+            if let Some(part) = &s.part {
+                writeln!(out, "kept in {}", part.display())?;
+            }
+        }
         Command::Key(KeyCommand::Create { role, institution }) => {
             dir.config()?;
             let role = match (role.as_str(), institution) {
@@ -500,6 +524,11 @@ fn run(cli: Cli) -> Result<()> {
                 s.events as f64 / s.seconds.max(1e-9),
                 s.bytes as f64 / 1e6,
                 opts.out.display()
+            )?;
+            writeln!(
+                out,
+                "  {:>8} settled items, {} of them with no code uploaded",
+                s.settled_items, s.missed_scans
             )?;
             for (kind, n) in &s.fraud_cases {
                 writeln!(out, "  {n:>8} planted {kind}")?;

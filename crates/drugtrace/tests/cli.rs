@@ -408,6 +408,51 @@ fn a_synthetic_province_imports_cleanly() {
         .output()
         .unwrap());
     assert!(out.contains("0 stored states differed"), "{out}");
+
+    // The settlement system's items: added once, skipped when imported again.
+    let settlements = province.join("settlements.csv");
+    let out = ok(drugtrace(&data)
+        .args(["settlements", "import"])
+        .arg(&settlements)
+        .output()
+        .unwrap());
+    assert!(out.contains(" 0 already imported"), "{out}");
+    assert!(out.contains("part-000001.parquet"), "{out}");
+    let rows: usize = out.split(' ').next().unwrap().parse().unwrap();
+    let out = ok(drugtrace(&data)
+        .args(["settlements", "import"])
+        .arg(&settlements)
+        .output()
+        .unwrap());
+    assert!(
+        out.contains(&format!(
+            "{rows} rows: 0 settled items added, {rows} already imported"
+        )),
+        "{out}"
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "settlement_id,institution,at,insurance_code,amount\nS1,P1,yesterday,X1,1\n",
+    )
+    .unwrap();
+    let err = fail(
+        drugtrace(&data)
+            .args(["settlements", "import"])
+            .arg(&bad)
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("line 2, field at"), "{err}");
+    ok(drugtrace(&data)
+        .args(["analytics", "export"])
+        .output()
+        .unwrap());
+    let out = ok(drugtrace(&data)
+        .args(["analytics", "sql", "SELECT COUNT(*) AS n FROM settlements"])
+        .output()
+        .unwrap());
+    assert_eq!(out, format!("n\n{rows}\n"));
 }
 
 /// The main job, short of serving: every case of the patient's query gets a sample code
@@ -421,6 +466,10 @@ fn the_demo_finds_a_sample_for_every_case() {
         .output()
         .unwrap());
     assert!(out.contains("no bad lines"), "{out}");
+    assert!(
+        out.contains("settled items added, 0 already imported"),
+        "{out}"
+    );
     assert!(out.contains("regulator                  dtk_"), "{out}");
     for case in [
         "no_sale",

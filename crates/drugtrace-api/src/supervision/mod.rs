@@ -41,6 +41,9 @@ use crate::{ApiError, AppState};
 pub struct SupervisionPaths {
     /// The analytics warehouse (`DATA/warehouse`), written by `drugtrace analytics run`.
     pub warehouse: PathBuf,
+    /// The settlement items (`DATA/settlements`), written by `drugtrace settlements
+    /// import`: the upload rate's denominator.
+    pub settlements: PathBuf,
     /// The clue book's directory (`DATA/clues`).
     pub clues: PathBuf,
     /// The published notices (`DATA/notices.jsonl`).
@@ -56,6 +59,7 @@ impl SupervisionPaths {
     pub fn in_data_dir(root: &Path) -> SupervisionPaths {
         SupervisionPaths {
             warehouse: root.join("warehouse"),
+            settlements: root.join("settlements"),
             clues: root.join("clues"),
             notices: root.join("notices.jsonl"),
             truth: None,
@@ -119,7 +123,7 @@ impl Supervision {
             tracing::warn!(line, "the notices' last line was cut short and dropped");
         }
         Ok(Supervision {
-            warehouse: Warehouse::new(&paths.warehouse),
+            warehouse: Warehouse::new(&paths.warehouse).with_settlements(&paths.settlements),
             truth: paths.truth.clone(),
             clues: Arc::new(clues),
             notices: RwLock::new(notices),
@@ -233,24 +237,27 @@ pub(crate) struct NoticeRef {
     pub times_sold: i64,
 }
 
-/// The size and modification time of the files that change when the warehouse does.
+/// The size and modification time of the files that change when the warehouse does, and
+/// of the settlements directory (a new part renamed into it changes its time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     export: Option<(u64, SystemTime)>,
     findings: Option<(u64, SystemTime)>,
+    settlements: Option<(u64, SystemTime)>,
 }
 
 impl Stamp {
     fn of(w: &Warehouse) -> Stamp {
-        let stat = |p: PathBuf| {
+        let stat = |p: &Path, dir: bool| {
             std::fs::metadata(p)
                 .ok()
-                .filter(|m| m.is_file())
+                .filter(|m| if dir { m.is_dir() } else { m.is_file() })
                 .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
         };
         Stamp {
-            export: stat(w.institutions_path()),
-            findings: stat(w.findings_path()),
+            export: stat(&w.institutions_path(), false),
+            findings: stat(&w.findings_path(), false),
+            settlements: w.settlements_dir().and_then(|d| stat(d, true)),
         }
     }
 }

@@ -129,6 +129,11 @@ fn per_model<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::Model
     rows
 }
 
+/// An `upload_rate` cell: `NULL` when no settled item is known.
+fn rate(v: &drugtrace_analytics::Value) -> Option<f64> {
+    (!v.is_null()).then(|| v.float())
+}
+
 /// A `day` cell (`2025-04-08`) as a date.
 fn day(v: &drugtrace_analytics::Value) -> Option<Date> {
     v.text().parse().ok()
@@ -208,7 +213,7 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                     scans: r.int("scans").max(0) as u64,
                     findings: r.int("findings").max(0) as u64,
                     amount_fen: r.int("at_risk_fen"),
-                    upload_rate: None,
+                    upload_rate: rate(r.get("upload_rate")),
                 })
                 .collect(),
             top_institutions: institutions
@@ -314,7 +319,7 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
                 findings: r.int("findings").max(0) as u64,
                 amount_fen: r.int("at_risk_fen"),
                 codes_uploaded: Some(r.int("codes").max(0) as u64),
-                upload_rate: None,
+                upload_rate: rate(r.get("upload_rate")),
             },
             None => dash::InstitutionStats::default(),
         };

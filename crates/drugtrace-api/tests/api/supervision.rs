@@ -121,6 +121,13 @@ async fn build_province() -> (AppState<FjallStore>, PathBuf) {
         truth: Some(synth.join("truth.jsonl")),
         ..SupervisionPaths::in_data_dir(&data)
     };
+    // The settlement system's items, so the reports have an upload rate.
+    drugtrace_analytics::import_settlements(
+        &paths.settlements,
+        &synth.join("settlements.csv"),
+        480,
+    )
+    .unwrap();
     let warehouse = Warehouse::new(&paths.warehouse);
     drugtrace_analytics::export(
         ledger.store(),
@@ -481,6 +488,82 @@ async fn the_pages_show_the_province() {
     );
 }
 
+/// The upload rate (上传率) comes from the imported settlement items: each institution's
+/// share of its settled items with an uploaded sale, shown on its page and per region.
+#[tokio::test]
+async fn the_upload_rate_is_reported_and_shown() {
+    let c = Client::province();
+    let bearer = Auth::Bearer(REGULATOR_KEY);
+    let report = c.get("/v1/reports/institutions", bearer).await.json();
+    let rows = report["rows"].as_array().unwrap();
+    let settled_file = std::fs::read_to_string(
+        PROVINCE
+            .data
+            .parent()
+            .unwrap()
+            .join("province/settlements.csv"),
+    )
+    .unwrap();
+    let settled: i64 = rows
+        .iter()
+        .map(|r| r["settled_items"].as_i64().unwrap())
+        .sum();
+    assert_eq!(settled as usize, settled_file.lines().count() - 1);
+    let mut rated = Vec::new();
+    for r in rows {
+        let (s, u) = (
+            r["settled_items"].as_i64().unwrap(),
+            r["uploaded_items"].as_i64().unwrap(),
+        );
+        if s == 0 {
+            assert!(r["upload_rate"].is_null(), "{r}");
+            continue;
+        }
+        let rate = r["upload_rate"].as_f64().unwrap();
+        assert_eq!(rate, u as f64 / s as f64, "{r}");
+        rated.push((rate, r["institution"].as_str().unwrap().to_owned()));
+    }
+    rated.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (worst, code) = rated.first().unwrap();
+    assert!(
+        *worst < 0.95,
+        "every institution uploads 95% or more: {rated:?}"
+    );
+    assert!(rated.iter().filter(|(r, _)| *r >= 0.95).count() > rated.len() / 2);
+
+    let cookie = c.login(REGULATOR_KEY).await;
+    let html = c
+        .get(
+            &format!("/dashboard/institutions/{code}"),
+            Auth::Cookie(&cookie),
+        )
+        .await
+        .text();
+    let shown = format!("{:.1}%", worst * 100.0);
+    assert!(
+        html.contains("上传率") && html.contains(&shown),
+        "{shown} not shown"
+    );
+
+    // The overview's regions show their rates where they had "—".
+    let regions = c.get("/v1/reports/regions", bearer).await.json();
+    let region_rates: Vec<f64> = regions["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["upload_rate"].as_f64())
+        .collect();
+    assert!(
+        region_rates.iter().any(|&x| x > 0.0 && x < 1.0),
+        "{regions}"
+    );
+    let overview = c.get("/dashboard/", Auth::Cookie(&cookie)).await.text();
+    for x in region_rates {
+        let shown = format!("{:.1}%</td>", x * 100.0);
+        assert!(overview.contains(&shown), "{shown} not on the overview");
+    }
+}
+
 #[tokio::test]
 async fn a_clue_batch_goes_through_its_workflow_in_the_forms() {
     let c = Client::province();
@@ -789,6 +872,7 @@ async fn a_query_past_the_time_limit_is_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let paths = SupervisionPaths {
         warehouse: data.join("warehouse"),
+        settlements: data.join("settlements"),
         clues: dir.path().join("clues"),
         notices: dir.path().join("notices.jsonl"),
         truth: None,
