@@ -162,21 +162,29 @@ pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
                 let rows = evaluate(&analytics, &cases).await?;
                 writeln!(
                     out,
-                    "| model | planted kinds | flagged | planted | found | precision | recall |"
+                    "| model | planted kinds | flagged codes | planted codes | found | precision | recall |"
                 )?;
                 writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
                 let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.3}"));
                 for e in rows {
+                    let per_institution = drugtrace_analytics::model(&e.model)
+                        .is_some_and(|m| m.level == drugtrace_analytics::Level::Institution);
                     writeln!(
                         out,
                         "| {} | {} | {} | {} | {} | {} | {} |",
                         e.model,
-                        if e.truth_kinds.is_empty() {
+                        if per_institution {
+                            "(findings per institution, not scored)".to_string()
+                        } else if e.truth_kinds.is_empty() {
                             "(none planted)".to_string()
                         } else {
                             e.truth_kinds.join(", ")
                         },
-                        e.flagged,
+                        if per_institution {
+                            "–".to_string()
+                        } else {
+                            e.flagged.to_string()
+                        },
                         e.planted,
                         e.true_positives,
                         f(e.precision),
