@@ -1,5 +1,6 @@
 //! Reports: fixed queries over the warehouse for the bureaus (uploads per institution,
-//! coverage per region, the gate's interceptions, trends by day, duplicated codes).
+//! coverage per region, the gate's interceptions, trends by day, duplicated codes, the
+//! resale network's A -> B flows and the persons implicated).
 
 use crate::table::Table;
 use crate::{Analytics, AnalyticsError};
@@ -41,6 +42,16 @@ pub const REPORTS: &[Report] = &[
         name: "duplicated_codes",
         needs_findings: true,
         sql: include_str!("../reports/duplicated_codes.sql"),
+    },
+    Report {
+        name: "resale_flows",
+        needs_findings: true,
+        sql: include_str!("../reports/resale_flows.sql"),
+    },
+    Report {
+        name: "resale_persons",
+        needs_findings: true,
+        sql: include_str!("../reports/resale_persons.sql"),
     },
 ];
 

@@ -124,6 +124,16 @@ fn every_model_finds_what_was_planted_and_little_else() {
         let flagged = evaluations.iter().find(|e| e.model == "duplicate_sale").unwrap().flagged;
         assert_eq!(entries.len(), flagged);
         assert!(entries.iter().all(|e| e.times_sold >= 2 && !e.institutions.is_empty()));
+
+        // The resale flows and persons account for every resale-network finding.
+        let resale = evaluations.iter().find(|e| e.model == "resale_network").unwrap().flagged;
+        let flows = analytics.report(report("resale_flows").unwrap()).await.unwrap();
+        assert_eq!(flows.records().map(|r| r.int("packs")).sum::<i64>() as usize, resale);
+        let packs: Vec<i64> = flows.records().map(|r| r.int("packs")).collect();
+        assert!(packs.windows(2).all(|w| w[0] >= w[1]), "flows are ranked");
+        assert!(flows.records().all(|r| r.int("persons") >= 1));
+        let persons = analytics.report(report("resale_persons").unwrap()).await.unwrap();
+        assert_eq!(persons.records().map(|r| r.int("packs")).sum::<i64>() as usize, resale);
     });
 }
 
