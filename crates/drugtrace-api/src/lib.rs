@@ -30,7 +30,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use drugtrace_ledger::{Ledger, PersonKey, Store};
 
-pub use access::RateLimiter;
+pub use access::{BadProxyEntry, RateLimiter, TrustedProxies, X_FORWARDED_FOR};
 pub use error::ApiError;
 pub use keys::{KeyError, Keys, Role};
 pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};

@@ -43,11 +43,16 @@ pub struct ServeConfig {
     pub patient_burst: Option<u32>,
     /// Patient queries per second a client may make on average.
     pub patient_per_second: Option<f64>,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl ServeConfig {
     fn is_empty(&self) -> bool {
-        self.listen.is_none() && self.patient_burst.is_none() && self.patient_per_second.is_none()
+        self.listen.is_none()
+            && self.patient_burst.is_none()
+            && self.patient_per_second.is_none()
+            && self.trusted_proxies.is_none()
     }
 }
 

@@ -126,6 +126,15 @@ enum Command {
         /// Patient queries per second a client may make on average [default: 5].
         #[arg(long, env = "DRUGTRACE_PATIENT_PER_SECOND")]
         patient_per_second: Option<f64>,
+        /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For
+        /// names the client the patient limit counts; repeat it or separate with commas.
+        /// Without one, the connection's peer is the client [default: none].
+        #[arg(
+            long = "trusted-proxy",
+            env = "DRUGTRACE_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<String>,
     },
     /// API keys.
     #[command(subcommand)]
@@ -438,8 +447,15 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             patient_burst,
             patient_per_second,
+            trusted_proxies,
         } => {
             let file = dir.config()?.serve;
+            let proxies = if trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                trusted_proxies
+            };
+            let proxies = drugtrace_api::TrustedProxies::parse(&proxies)?;
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -453,7 +469,7 @@ fn run(cli: Cli) -> Result<()> {
             serve(
                 &dir,
                 listen,
-                drugtrace_api::RateLimiter::new(burst, rate),
+                drugtrace_api::RateLimiter::new(burst, rate).behind(proxies),
                 None,
             )?
         }

@@ -560,6 +560,40 @@ async fn the_patient_query_is_rate_limited_per_client() {
     assert_eq!(body["error"]["code"], "rate_limited");
 }
 
+/// The status of a patient query sent as if forwarded for `client`.
+async fn forwarded_query(app: &App, client: &str) -> u16 {
+    app.http
+        .get(format!("{}/v1/codes/81000010000000000001", app.url))
+        .header("X-Forwarded-For", client)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_limit_counts_the_forwarded_client() {
+    let proxies = drugtrace_api::TrustedProxies::parse(["127.0.0.0/8"]).unwrap();
+    let app = spawn_app_limited(drugtrace_api::RateLimiter::new(1, 0.001).behind(proxies)).await;
+    assert_eq!(forwarded_query(&app, "198.51.100.1").await, 200);
+    assert_eq!(forwarded_query(&app, "198.51.100.1").await, 429);
+    // Another client behind the same proxy has its own bucket...
+    assert_eq!(forwarded_query(&app, "198.51.100.2").await, 200);
+    // ...and an address the client wrote further out changes nothing.
+    assert_eq!(
+        forwarded_query(&app, "203.0.113.1, 198.51.100.1").await,
+        429
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_peer_cannot_escape_the_limit_with_x_forwarded_for() {
+    let app = spawn_app_limited(drugtrace_api::RateLimiter::new(1, 0.001)).await;
+    assert_eq!(forwarded_query(&app, "198.51.100.1").await, 200);
+    assert_eq!(forwarded_query(&app, "198.51.100.2").await, 429);
+}
+
 #[tokio::test]
 async fn metrics_count_requests_and_decisions() {
     let app = spawn_app().await;
