@@ -1240,6 +1240,9 @@ def main():
     ap.add_argument("--selftest-duckdb", action="store_true")
     ap.add_argument("--analytics-only", action="store_true",
                     help="only the analytics models beside DuckDB (no PostgreSQL, no gate or lookup runs)")
+    ap.add_argument("--reuse", type=int, action="append", default=[], metavar="EVENTS",
+                    help="with --analytics-only: report this size from its last run's saved results "
+                         "(bench-data/compare/analytics-EVENTS.json) instead of running it again")
     args = ap.parse_args()
     if args.selftest_duckdb:
         selftest_duckdb()
@@ -1249,6 +1252,13 @@ def main():
         Meter.dev = _device_of(WORK)
         results = []
         for n in args.events:
+            saved = WORK / f"analytics-{n}.json"
+            if n in args.reuse:
+                if not saved.exists():
+                    sys.exit(f"--reuse {n}: {saved} does not exist; run that size first")
+                log(f"[{n}] reusing {saved.relative_to(ROOT)}")
+                results.append(json.load(open(saved)))
+                continue
             try:
                 results.append(run_analytics_only(n))
             except Exception as e:
