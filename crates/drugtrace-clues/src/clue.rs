@@ -134,6 +134,21 @@ impl ClueState {
     }
 }
 
+/// Written and read as its name (see [`ClueState::as_str`]), in the journal and in page data.
+impl serde::Serialize for ClueState {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ClueState {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<ClueState, D::Error> {
+        let s = String::deserialize(de)?;
+        ClueState::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown clue state {s:?}")))
+    }
+}
+
 impl fmt::Display for ClueState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -65,9 +65,7 @@ pub(crate) struct TransitionRecord {
     pub at_ms: i64,
     pub actor: String,
     pub clue: u64,
-    #[serde(with = "state_name")]
     pub from: ClueState,
-    #[serde(with = "state_name")]
     pub to: ClueState,
     pub note: Option<String>,
     pub recovered_fen: Option<i64>,
@@ -116,22 +114,6 @@ impl From<FilterRecord> for Filter {
             to_ms: f.to_ms,
             models: f.models,
         }
-    }
-}
-
-mod state_name {
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::ClueState;
-
-    pub fn serialize<S: Serializer>(state: &ClueState, ser: S) -> Result<S::Ok, S::Error> {
-        ser.serialize_str(state.as_str())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<ClueState, D::Error> {
-        let s = String::deserialize(de)?;
-        ClueState::parse(&s).ok_or_else(|| D::Error::custom(format!("unknown clue state {s:?}")))
     }
 }
 

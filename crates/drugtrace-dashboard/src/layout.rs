@@ -8,7 +8,7 @@ use crate::charts::FONT_STACK;
 use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
-use crate::types::{ClueState, Outcome, Severity};
+use crate::types::{ClueState, Outcome, Severity, state_label};
 
 /// The one stylesheet, inline in every page.
 static STYLE: LazyLock<String> =
@@ -307,7 +307,11 @@ pub(crate) fn model_chip(h: &mut Html, ctx: &Ctx, model: &str) {
 /// A clue's state as a badge, with an overdue badge after it.
 pub(crate) fn state_badge(h: &mut Html, ctx: &Ctx, state: ClueState, overdue: bool) {
     let class = format!("badge {}", state.as_str());
-    h.el_text("span", &[("class", Some(&class))], ctx.t(state.label()));
+    h.el_text(
+        "span",
+        &[("class", Some(&class))],
+        ctx.t(state_label(state)),
+    );
     if overdue {
         h.el_text(
             "span",

@@ -80,59 +80,16 @@ pub struct ClueRef {
     pub overdue: bool,
 }
 
-/// Where a clue is in its verification workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum ClueState {
-    /// Issued to the local bureau, not yet taken up (已下发).
-    Issued,
-    /// The local bureau is verifying it (核查中).
-    UnderVerification,
-    /// Verified: a violation (已确认违规).
-    Confirmed,
-    /// Verified: no violation (已排除).
-    Dismissed,
-}
+/// Where a clue is in its verification workflow: the clue book's own state.
+pub use drugtrace_clues::ClueState;
 
-impl ClueState {
-    /// Every state, in workflow order.
-    pub const ALL: [ClueState; 4] = [
-        ClueState::Issued,
-        ClueState::UnderVerification,
-        ClueState::Confirmed,
-        ClueState::Dismissed,
-    ];
-
-    /// The state's name in forms and query strings: `issued`, `under_verification`,
-    /// `confirmed`, `dismissed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClueState::Issued => "issued",
-            ClueState::UnderVerification => "under_verification",
-            ClueState::Confirmed => "confirmed",
-            ClueState::Dismissed => "dismissed",
-        }
-    }
-
-    /// The state named `s` (as [`ClueState::as_str`] writes it).
-    pub fn parse(s: &str) -> Option<ClueState> {
-        ClueState::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// Whether the clue still waits for a result.
-    pub fn is_open(self) -> bool {
-        matches!(self, ClueState::Issued | ClueState::UnderVerification)
-    }
-
-    /// The state's label.
-    pub fn label(self) -> T {
-        match self {
-            ClueState::Issued => T::StateIssued,
-            ClueState::UnderVerification => T::StateUnderVerification,
-            ClueState::Confirmed => T::StateConfirmed,
-            ClueState::Dismissed => T::StateDismissed,
-        }
+/// A clue state's label.
+pub(crate) fn state_label(state: ClueState) -> T {
+    match state {
+        ClueState::Issued => T::StateIssued,
+        ClueState::UnderVerification => T::StateUnderVerification,
+        ClueState::Confirmed => T::StateConfirmed,
+        ClueState::Dismissed => T::StateDismissed,
     }
 }
 
@@ -416,14 +373,6 @@ impl Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clue_states_round_trip_their_names() {
-        for s in ClueState::ALL {
-            assert_eq!(ClueState::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(ClueState::parse("closed"), None);
-    }
 
     #[test]
     fn reasons_read_the_ledger_names() {

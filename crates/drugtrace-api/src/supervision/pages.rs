@@ -79,15 +79,6 @@ fn kind_named(name: &str) -> Option<dash::InstitutionKind> {
     })
 }
 
-fn clue_state(s: drugtrace_clues::ClueState) -> dash::ClueState {
-    match s {
-        drugtrace_clues::ClueState::Issued => dash::ClueState::Issued,
-        drugtrace_clues::ClueState::UnderVerification => dash::ClueState::UnderVerification,
-        drugtrace_clues::ClueState::Confirmed => dash::ClueState::Confirmed,
-        drugtrace_clues::ClueState::Dismissed => dash::ClueState::Dismissed,
-    }
-}
-
 fn finding_row(f: &Finding) -> dash::FindingRow {
     dash::FindingRow {
         model: f.model.clone(),
@@ -336,7 +327,7 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
             .map(|c| dash::ClueRef {
                 id: c.id.to_string(),
                 batch: book.batch(c.batch).map(|b| b.title).unwrap_or_default(),
-                state: clue_state(c.state),
+                state: c.state,
                 deadline: c.deadline,
                 overdue: c.is_overdue(today),
             })
@@ -621,14 +612,13 @@ fn clue_row(
         findings: c.findings,
         amount_fen: c.amount_fen,
         deadline: c.deadline,
-        state: clue_state(c.state),
+        state: c.state,
         overdue: c.is_overdue(today),
         note,
         recovered_fen: c.result.as_ref().and_then(|r| r.recovered_fen),
         transitions: drugtrace_clues::ClueState::ALL
             .into_iter()
             .filter(|to| c.state.can_move_to(*to))
-            .map(clue_state)
             .collect(),
     }
 }
@@ -698,7 +688,7 @@ async fn clue_list_page(
         total: list.len() as u64,
         filter: dash::ClueFilter {
             batch: params.batch.clone().filter(|b| !b.is_empty()),
-            state: sel.query.state.map(clue_state),
+            state: sel.query.state,
             province: sel.query.province.clone(),
             model: sel.model.clone(),
             overdue_only: sel.query.overdue == Some(true),
@@ -875,8 +865,8 @@ async fn clue_detail_page(
             .map(|a| dash::AuditEntry {
                 at: instant(a.at_ms),
                 actor: a.actor.clone(),
-                from: a.from.map(clue_state),
-                to: clue_state(a.to),
+                from: a.from,
+                to: a.to,
                 note: a.note.clone().unwrap_or_default(),
                 recovered_fen: a.recovered_fen,
             })

@@ -9,7 +9,7 @@ use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
 use crate::layout::{self, Col, Frame, Section};
-use crate::types::{ClueState, FindingRow};
+use crate::types::{ClueState, FindingRow, state_label};
 
 /// What the clue list shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -306,7 +306,7 @@ fn filter_form(h: &mut Html, ctx: &Ctx, data: &ClueListPage) {
             layout::field(h, ctx.t(T::State), "field", |h| {
                 let options: Vec<(String, String)> = ClueState::ALL
                     .iter()
-                    .map(|s| (s.as_str().to_owned(), ctx.t(s.label()).to_owned()))
+                    .map(|s| (s.as_str().to_owned(), ctx.t(state_label(*s)).to_owned()))
                     .collect();
                 layout::select(
                     h,
@@ -473,7 +473,7 @@ fn transition_form(h: &mut Html, ctx: &Ctx, clue: &ClueRow, action: &str, compac
                 let options: Vec<(String, String)> = clue
                     .transitions
                     .iter()
-                    .map(|s| (s.as_str().to_owned(), ctx.t(s.label()).to_owned()))
+                    .map(|s| (s.as_str().to_owned(), ctx.t(state_label(*s)).to_owned()))
                     .collect();
                 h.el(
                     "select",
