@@ -18,15 +18,11 @@ settled AS (
     FROM settlements
     GROUP BY institution
 ),
+-- The items uploaded: the view `uploaded_items` (views/uploaded_items.sql) holds the rule.
 uploaded AS (
-    SELECT s.institution, COUNT(*) AS uploaded_items
-    FROM settlements s
-    WHERE EXISTS (
-        SELECT 1 FROM events e
-        WHERE e.kind = 'sale' AND e.actor = s.institution AND e.settlement = s.settlement_id
-            AND (e.product IS NULL OR e.product = s.insurance_code)
-    )
-    GROUP BY s.institution
+    SELECT institution, COUNT(*) AS uploaded_items
+    FROM uploaded_items
+    GROUP BY institution
 )
 SELECT
     i.province,

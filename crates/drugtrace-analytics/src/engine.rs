@@ -102,6 +102,10 @@ pub fn memory_limit() -> Result<usize, AnalyticsError> {
         .map_or(4096 * MB, |kb| kb * 1024 / 2))
 }
 
+/// The views every session has, over the tables above: rules that more than one report
+/// (or a regulator's own query) uses, written once. Each file is one `CREATE VIEW`.
+const VIEWS: &[&str] = &[include_str!("../views/uploaded_items.sql")];
+
 /// DataFusion over one warehouse.
 pub struct Analytics {
     ctx: SessionContext,
@@ -111,7 +115,7 @@ pub struct Analytics {
 impl Analytics {
     /// Opens the warehouse at `warehouse` (written by [`crate::export`]); its tables are
     /// `events`, `institutions`, `products`, `settlements` (empty unless imported) and,
-    /// after a model run, `findings`.
+    /// after a model run, `findings`; and the [`VIEWS`] over them (`uploaded_items`).
     pub async fn open(warehouse: &Warehouse) -> Result<Analytics, AnalyticsError> {
         if !warehouse.exists() {
             return Err(AnalyticsError::NoWarehouse(warehouse.root().to_path_buf()));
@@ -148,6 +152,9 @@ impl Analytics {
         )
         .await?;
         crate::settlements::register(&ctx, warehouse).await?;
+        for view in VIEWS {
+            ctx.sql(view).await?;
+        }
         let analytics = Analytics {
             ctx,
             warehouse: warehouse.clone(),

@@ -261,3 +261,45 @@ fn a_synthetic_provinces_rates_match_its_files() {
     }
     assert!(poor > 0, "no institution uploads poorly");
 }
+
+/// The rule both reports count with is one view, `uploaded_items`, which a regulator's own
+/// query can read too: each settled item with an uploaded sale, once.
+#[test]
+fn the_view_uploaded_items_lists_each_uploaded_item_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = |warehouse: &Warehouse| {
+        rt().block_on(async {
+            let analytics = Analytics::open(warehouse).await.unwrap();
+            let t = analytics
+                .table(
+                    "SELECT institution, settlement_id, insurance_code FROM uploaded_items \
+                     ORDER BY institution, settlement_id, insurance_code",
+                )
+                .await
+                .unwrap();
+            t.records()
+                .map(|r| {
+                    format!(
+                        "{} {} {}",
+                        r.text("institution"),
+                        r.text("settlement_id"),
+                        r.text("insurance_code")
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let (settled, bare) = (dir.path().join("settled"), dir.path().join("bare"));
+    std::fs::create_dir_all(&settled).unwrap();
+    std::fs::create_dir_all(&bare).unwrap();
+    assert_eq!(
+        items(&warehouse(&settled, true)),
+        [
+            format!("{B} T1 {XA}"),
+            format!("{A} S1 {XA}"),
+            format!("{A} S2 {XA}"),
+            format!("{A} S3 {XA}"),
+        ]
+    );
+    assert!(items(&warehouse(&bare, false)).is_empty());
+}
