@@ -245,7 +245,9 @@ class Postgres:
         "wal_sync_method": "fdatasync",
         "shared_buffers": "'2GB'",
         "wal_buffers": "'64MB'",
-        "max_wal_size": "'32GB'",
+        # BENCH_PG_MAX_WAL: the WAL PostgreSQL may keep between checkpoints; lower it when the
+        # disk cannot hold that much beside a large size's data (the report prints it).
+        "max_wal_size": f"'{os.environ.get('BENCH_PG_MAX_WAL', '32GB')}'",
         "checkpoint_timeout": "'30min'",
         "max_connections": "200",
         "maintenance_work_mem": "'1GB'",
@@ -308,8 +310,18 @@ class Postgres:
         return p.stdout.strip()
 
     def psql_file(self, path: Path, timeout: float):
-        return subprocess.run([str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *self.conn_args(),
-                               "-f", str(path)], capture_output=True, text=True, timeout=timeout)
+        """Runs an SQL script; a `.zst` one is decompressed into psql's standard input."""
+        cmd = [str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *self.conn_args()]
+        if path.suffix != ".zst":
+            return subprocess.run(cmd + ["-f", str(path)], capture_output=True, text=True, timeout=timeout)
+        dec = subprocess.Popen(["zstd", "-dcq", str(path)], stdout=subprocess.PIPE)
+        try:
+            return subprocess.run(cmd + ["-f", "-"], stdin=dec.stdout, capture_output=True, text=True,
+                                  timeout=timeout)
+        finally:
+            dec.stdout.close()
+            dec.kill()
+            dec.wait()
 
     def cancel_others(self):
         subprocess.run([str(PG_BIN / "psql"), "-X", "-q", *self.conn_args(), "-c",
@@ -390,15 +402,45 @@ def _copy_field(v, typ):
     return str(v).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+# Above this many events the PostgreSQL load scripts are kept zstd-compressed (BENCH_COMPRESS_SQL=1
+# compresses at every size): at 100M events they would take 33 GB of disk as text.
+COMPRESS_ABOVE = 10_000_000
+
+
+class ScriptWriter:
+    """A text file to write, through `zstd -1` when `compress` (to `path` + ".zst")."""
+
+    def __init__(self, path: Path, compress: bool):
+        self.proc = None
+        if compress:
+            self.path = path.with_name(path.name + ".zst")
+            self.proc = subprocess.Popen(["zstd", "-q", "-1", "-f", "-o", str(self.path)],
+                                         stdin=subprocess.PIPE, text=True, encoding="utf-8")
+            self.f = self.proc.stdin
+        else:
+            self.path = path
+            self.f = open(path, "w")
+
+    def write(self, text: str):
+        self.f.write(text)
+
+    def close(self):
+        self.f.close()
+        if self.proc is not None and self.proc.wait() != 0:
+            raise RuntimeError(f"zstd exited {self.proc.returncode} writing {self.path}")
+
+
 def prepare(province: Path, work: Path, n_events: int, gate_lines: int):
     """The PostgreSQL load scripts and the code lists, from the cut events.jsonl (not timed)."""
-    ins_path, copy_path = work / "pg_insert.sql", work / "pg_copy.sql"
+    compress = n_events > COMPRESS_ABOVE or bool(os.environ.get("BENCH_COMPRESS_SQL"))
+    ins = ScriptWriter(work / "pg_insert.sql", compress)
+    cp = ScriptWriter(work / "pg_copy.sql", compress)
     cols = ", ".join(c for c, _ in EVENT_COLUMNS)
     all_codes: dict[str, None] = {}
     whole_sale: set[str] = set()
     not_gate: set[str] = set()  # returned or split-sold packs: drugtrace may allow another sale
     t0 = time.monotonic()
-    with open(province / "events.jsonl") as src, open(ins_path, "w") as ins, open(copy_path, "w") as cp:
+    with open(province / "events.jsonl") as src:
         batch = []
 
         def flush():
@@ -441,6 +483,8 @@ def prepare(province: Path, work: Path, n_events: int, gate_lines: int):
             if len(batch) == BATCH:
                 flush()
         flush()
+    ins.close()
+    cp.close()
     sold = sorted(whole_sale - not_gate)
     random.Random(1).shuffle(sold)
     codes = list(all_codes)
@@ -449,7 +493,8 @@ def prepare(province: Path, work: Path, n_events: int, gate_lines: int):
     (work / "codes_sold.txt").write_text("\n".join(sold) + "\n")
     log(f"prepared PostgreSQL scripts and code lists in {time.monotonic() - t0:.0f} s: "
         f"{len(codes)} codes, {len(sold)} sold whole (gate's blocked half)")
-    return {"codes": len(codes), "sold": len(sold)}
+    return {"codes": len(codes), "sold": len(sold), "insert_script": str(ins.path),
+            "copy_script": str(cp.path), "compressed": compress}
 
 
 def gate_codes_file(work: Path, name: str, fresh_prefix: str, n_lines: int) -> Path:
@@ -757,7 +802,9 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
     province = synth(n)
     info = prepare(province, work, n, 0)
     rows, observed, notes = [], [], []
-    res = {"events": n, "rows": rows, "observed": observed, "notes": notes, "info": info}
+    res = {"events": n, "rows": rows, "observed": observed, "notes": notes, "info": info,
+           "date": datetime.date.today().isoformat(), "pg_settings": dict(Postgres.SETTINGS),
+           "seconds": seconds}
 
     def observe(what, m):
         observed.append((what, m.summary()))
@@ -789,10 +836,12 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
     pg.psql("DROP DATABASE IF EXISTS bench", db="postgres")
     pg.psql("CREATE DATABASE bench", db="postgres")
     pg_import = {}
+    fed = " (script zstd-compressed on disk, decompressed into psql)" if info["compressed"] else ""
     for variant, path, label in (
-        ("insert", work / "pg_insert.sql",
-         "PostgreSQL: `INSERT … ON CONFLICT DO NOTHING`, 20,000 rows per statement and transaction"),
-        ("copy", work / "pg_copy.sql", "PostgreSQL: `COPY` per 20,000-row transaction (its fastest load)"),
+        ("insert", Path(info["insert_script"]),
+         "PostgreSQL: `INSERT … ON CONFLICT DO NOTHING`, 20,000 rows per statement and transaction" + fed),
+        ("copy", Path(info["copy_script"]),
+         "PostgreSQL: `COPY` per 20,000-row transaction (its fastest load)" + fed),
     ):
         pg.psql(SCHEMA)
         pg.psql("CHECKPOINT")
@@ -820,8 +869,8 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
                      f"{label}: {fmt_rate(rate, 'events/s')}" + (f" ({note})" if note else ""),
                      ratio(ours_import, rate)))
     res["import_ratio"] = ours_import / max(r for r, _ in pg_import.values())
-    (work / "pg_insert.sql").unlink()
-    (work / "pg_copy.sql").unlink()
+    Path(info["insert_script"]).unlink()
+    Path(info["copy_script"]).unlink()
 
     # The tables the load generators pick codes from (not timed), then a clean start.
     sold_n, codes_n = info["sold"], info["codes"]
@@ -894,6 +943,8 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             server.kill()
+    # Not needed any more; at 100M events its disk is wanted by what follows.
+    shutil.rmtree(data, ignore_errors=True)
 
     # -- Gate and lookup on PostgreSQL: pgbench over loopback -----------------------------------
     pgr = {}
@@ -947,11 +998,15 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
                  f"{sizes['pg'] / sizes['dt']:.1f}× (PostgreSQL ÷ drugtrace)" if sizes["dt"] else "n/a"))
 
     # -- In process: drugtrace-bench (its own workload: 5 events per pack) ----------------------
-    log(f"[{n}] drugtrace-bench in process")
+    # drugtrace-bench's own workload, at most BENCH_INPROC_MAX_EVENTS (default 10M) events: it
+    # has no PostgreSQL counterpart, and its rows say how many packs they stored.
+    inproc = min(n, int(os.environ.get("BENCH_INPROC_MAX_EVENTS", 10_000_000)))
+    log(f"[{n}] drugtrace-bench in process ({inproc:,} events)")
     with Meter() as m:
-        p = run([BENCH_BIN, "--events", n, "--lookup-packs", max(n // 5, 1), "--dir", work / "inproc"],
+        p = run([BENCH_BIN, "--events", inproc, "--lookup-packs", max(inproc // 5, 1), "--dir", work / "inproc"],
                 timeout=max(import_cap, 1800), cwd=ROOT)
-    observe("drugtrace-bench (in process, all rows)", m)
+    observe(f"drugtrace-bench (in process, all rows, {inproc:,} events)", m)
+    shutil.rmtree(work / "inproc", ignore_errors=True)
     (work / "drugtrace-bench.txt").write_text(p.stdout)
     bench_rows = [line.strip("|").split("|") for line in p.stdout.splitlines()
                   if line.startswith("| gate") or line.startswith("| warm") or line.startswith("| first")]
@@ -1025,7 +1080,15 @@ def render(results, mach, fs, vers, command, seconds) -> str:
     date = datetime.date.today().isoformat()
     o.append(SECTION)
     o.append("")
-    o.append(f"Latest run of `scripts/bench-compare` ({date}). Every figure on one machine, in one run.")
+    reused = [r for r in results if r.get("reused")]
+    if reused:
+        o.append(f"Latest run of `scripts/bench-compare` ({date}). Every figure on one machine. The "
+                 + ", ".join(f"{r['events']:,}" for r in reused)
+                 + "-event table(s) were not measured again: they come from the run of the date in "
+                 "their heading, saved in `bench-data/compare/results-EVENTS.json` (`--reuse`), on the "
+                 "same machine with the same settings unless their notes say otherwise.")
+    else:
+        o.append(f"Latest run of `scripts/bench-compare` ({date}). Every figure on one machine, in one run.")
     o.append("")
     o.append(f"- **Machine:** {mach['cpus']} vCPU ({mach['cpu']}), {mach['mem_gib']:.0f} GiB RAM, "
              f"disk `/dev/{mach['disk']}` ({mach['fs']}, {mach['rota']} according to the kernel), Linux {mach['kernel']}. "
@@ -1040,7 +1103,7 @@ def render(results, mach, fs, vers, command, seconds) -> str:
              + "; everything else Debian's default.")
     o.append("")
     for r in results:
-        o.append(f"### {r['events']:,} events")
+        o.append(f"### {r['events']:,} events" + (f" (measured {r['date']})" if r.get("reused") else ""))
         o.append("")
         if "failed" in r:
             o.append("This size failed; no figures. The error:")
@@ -1072,7 +1135,15 @@ def render(results, mach, fs, vers, command, seconds) -> str:
         o.append(r["import_summary"])
         o.append("```")
         o.append("")
-        gate = r["gate_ratio"]
+        differ = {k: v for k, v in r.get("pg_settings", Postgres.SETTINGS).items() if Postgres.SETTINGS.get(k) != v}
+        if differ:
+            o.append("PostgreSQL's settings for this size differed from the ones above: "
+                     + ", ".join(f"`{k}={v.strip(chr(39))}`" for k, v in differ.items()) + ".")
+            o.append("")
+        if r.get("seconds", seconds) != seconds:
+            o.append(f"Each pgbench and wrk run of this size lasted {r['seconds']} s.")
+            o.append("")
+        gate = {int(k): v for k, v in r["gate_ratio"].items()}  # JSON made the keys strings
         o.append(f"Targets (ahead of PostgreSQL by at least 10×): import "
                  f"{r['import_ratio']:.1f}× PostgreSQL's faster load "
                  f"({'met' if r['import_ratio'] >= 10 else 'not met'}); gate over loopback "
@@ -1241,8 +1312,9 @@ def main():
     ap.add_argument("--analytics-only", action="store_true",
                     help="only the analytics models beside DuckDB (no PostgreSQL, no gate or lookup runs)")
     ap.add_argument("--reuse", type=int, action="append", default=[], metavar="EVENTS",
-                    help="with --analytics-only: report this size from its last run's saved results "
-                         "(bench-data/compare/analytics-EVENTS.json) instead of running it again")
+                    help="report this size from its last run's saved results "
+                         "(bench-data/compare/results-EVENTS.json, or analytics-EVENTS.json with "
+                         "--analytics-only) instead of running it again")
     args = ap.parse_args()
     if args.selftest_duckdb:
         selftest_duckdb()
@@ -1291,6 +1363,14 @@ def main():
         pg.start()
         vers = versions(pg.version())
         for n in args.events:
+            saved = WORK / f"results-{n}.json"
+            if n in args.reuse:
+                r = json.load(open(saved))
+                r.setdefault("date", datetime.date.fromtimestamp(saved.stat().st_mtime).isoformat())
+                r["reused"] = True
+                log(f"[{n}] reusing {saved.relative_to(ROOT)} ({r['date']})")
+                results.append(r)
+                continue
             try:
                 results.append(run_size(n, pg, args.seconds, args.import_cap))
             except KeyboardInterrupt:
@@ -1298,12 +1378,14 @@ def main():
             except Exception as e:  # the sizes already measured are still reported
                 log(f"[{n}] failed: {e}")
                 results.append({"events": n, "failed": str(e).strip()[-1500:]})
-            json.dump(results[-1], open(WORK / f"results-{n}.json", "w"), indent=1, default=str)
+            json.dump(results[-1], open(saved, "w"), indent=1, default=str)
     finally:
         pg.stop()
         shutil.rmtree(WORK / "pg", ignore_errors=True)
     command = args.command or "scripts/bench-compare " + " ".join(map(str, args.events))
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SECONDS", "BENCH_IMPORT_CAP", "BENCH_QUIET_WAIT")
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SECONDS", "BENCH_IMPORT_CAP", "BENCH_QUIET_WAIT",
+                                                        "BENCH_PG_MAX_WAL", "BENCH_INPROC_MAX_EVENTS",
+                                                        "BENCH_COMPRESS_SQL")
                    if k in os.environ)
     command = f"{env} {command}" if env else command
     section = render(results, mach, fs, vers, command.strip(), args.seconds)
