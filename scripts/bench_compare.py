@@ -794,7 +794,7 @@ _analytics_json.rows = {}
 # One size.
 
 
-def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
+def run_size(n: int, pg: Postgres, seconds: int, import_cap: int, analytics: bool = True) -> dict:
     work = WORK / f"run-{n}"
     if work.exists():
         shutil.rmtree(work)
@@ -831,7 +831,11 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int) -> dict:
     observe("drugtrace import", m)
     res["import_summary"] = summary.strip()
     # Analytics over the imported province, before the gate runs add their sales.
-    arows, anote = analytics_step(data)
+    if analytics:
+        arows, anote = analytics_step(data)
+    else:
+        arows, anote = [], ("analytics: not run with the rest of this size (`--no-analytics`); the models "
+                            "beside DuckDB are under \"Analytics beside DuckDB\" (`--analytics-only`)")
 
     pg.psql("DROP DATABASE IF EXISTS bench", db="postgres")
     pg.psql("CREATE DATABASE bench", db="postgres")
@@ -1315,6 +1319,9 @@ def main():
                     help="report this size from its last run's saved results "
                          "(bench-data/compare/results-EVENTS.json, or analytics-EVENTS.json with "
                          "--analytics-only) instead of running it again")
+    ap.add_argument("--no-analytics", type=int, action="append", default=[], metavar="EVENTS",
+                    help="at this size, leave out the analytics models (measured on their own by "
+                         "--analytics-only, which takes long at 100M events)")
     args = ap.parse_args()
     if args.selftest_duckdb:
         selftest_duckdb()
@@ -1372,7 +1379,8 @@ def main():
                 results.append(r)
                 continue
             try:
-                results.append(run_size(n, pg, args.seconds, args.import_cap))
+                results.append(run_size(n, pg, args.seconds, args.import_cap,
+                                        analytics=n not in args.no_analytics))
             except KeyboardInterrupt:
                 raise
             except Exception as e:  # the sizes already measured are still reported
