@@ -431,10 +431,26 @@ class ScriptWriter:
 
 
 def prepare(province: Path, work: Path, n_events: int, gate_lines: int):
-    """The PostgreSQL load scripts and the code lists, from the cut events.jsonl (not timed)."""
+    """The PostgreSQL load scripts and the code lists, from the cut events.jsonl (not timed).
+
+    Compressed scripts are kept beside the province (`province-N/pg/`, finished when
+    `prepared.json` is there) and used again by the next run of that size: at 100M events
+    making them takes the better part of an hour."""
     compress = n_events > COMPRESS_ABOVE or bool(os.environ.get("BENCH_COMPRESS_SQL"))
-    ins = ScriptWriter(work / "pg_insert.sql", compress)
-    cp = ScriptWriter(work / "pg_copy.sql", compress)
+    cache = province / "pg"
+    if compress and (cache / "prepared.json").exists():
+        info = json.loads((cache / "prepared.json").read_text())
+        for name in ("codes_all.txt", "codes_sold.txt"):
+            shutil.copyfile(cache / name, work / name)
+        log(f"reusing the PostgreSQL scripts and code lists in {cache.relative_to(ROOT)}")
+        return info
+    out = work
+    if compress:
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir()
+        out = cache
+    ins = ScriptWriter(out / "pg_insert.sql", compress)
+    cp = ScriptWriter(out / "pg_copy.sql", compress)
     cols = ", ".join(c for c, _ in EVENT_COLUMNS)
     all_codes: dict[str, None] = {}
     whole_sale: set[str] = set()
@@ -489,12 +505,17 @@ def prepare(province: Path, work: Path, n_events: int, gate_lines: int):
     random.Random(1).shuffle(sold)
     codes = list(all_codes)
     random.Random(2).shuffle(codes)
-    (work / "codes_all.txt").write_text("\n".join(codes) + "\n")
-    (work / "codes_sold.txt").write_text("\n".join(sold) + "\n")
+    for name, lines in (("codes_all.txt", codes), ("codes_sold.txt", sold)):
+        (out / name).write_text("\n".join(lines) + "\n")
+        if out != work:
+            shutil.copyfile(out / name, work / name)
     log(f"prepared PostgreSQL scripts and code lists in {time.monotonic() - t0:.0f} s: "
         f"{len(codes)} codes, {len(sold)} sold whole (gate's blocked half)")
-    return {"codes": len(codes), "sold": len(sold), "insert_script": str(ins.path),
+    info = {"codes": len(codes), "sold": len(sold), "insert_script": str(ins.path),
             "copy_script": str(cp.path), "compressed": compress}
+    if compress:
+        (cache / "prepared.json").write_text(json.dumps(info))
+    return info
 
 
 def gate_codes_file(work: Path, name: str, fresh_prefix: str, n_lines: int) -> Path:
@@ -873,8 +894,9 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int, analytics: boo
                      f"{label}: {fmt_rate(rate, 'events/s')}" + (f" ({note})" if note else ""),
                      ratio(ours_import, rate)))
     res["import_ratio"] = ours_import / max(r for r, _ in pg_import.values())
-    Path(info["insert_script"]).unlink()
-    Path(info["copy_script"]).unlink()
+    if not info["compressed"]:  # compressed ones stay beside the province for the next run
+        Path(info["insert_script"]).unlink()
+        Path(info["copy_script"]).unlink()
 
     # The tables the load generators pick codes from (not timed), then a clean start.
     sold_n, codes_n = info["sold"], info["codes"]
