@@ -1052,8 +1052,6 @@ def run_size(n: int, pg: Postgres, seconds: int, import_cap: int, analytics: boo
     # -- Analytics (DuckDB; measured right after the import, above) ----------------------------
     rows.extend(arows)
     notes.append(anote)
-
-    shutil.rmtree(data, ignore_errors=True)
     return res
 
 
@@ -1327,6 +1325,14 @@ def render_analytics(results, mach, command) -> str:
     return "\n".join(out)
 
 
+def load_saved(n: int, saved: Path) -> dict:
+    """A size's results from its last run (`--reuse`), or a clear stop if there are none."""
+    if not saved.exists():
+        sys.exit(f"--reuse {n}: {saved} does not exist; run that size first")
+    log(f"[{n}] reusing {saved.relative_to(ROOT)}")
+    return json.load(open(saved))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("events", nargs="*", type=int, default=[1_000_000])
@@ -1355,10 +1361,7 @@ def main():
         for n in args.events:
             saved = WORK / f"analytics-{n}.json"
             if n in args.reuse:
-                if not saved.exists():
-                    sys.exit(f"--reuse {n}: {saved} does not exist; run that size first")
-                log(f"[{n}] reusing {saved.relative_to(ROOT)}")
-                results.append(json.load(open(saved)))
+                results.append(load_saved(n, saved))
                 continue
             try:
                 results.append(run_analytics_only(n))
@@ -1394,10 +1397,9 @@ def main():
         for n in args.events:
             saved = WORK / f"results-{n}.json"
             if n in args.reuse:
-                r = json.load(open(saved))
+                r = load_saved(n, saved)
                 r.setdefault("date", datetime.date.fromtimestamp(saved.stat().st_mtime).isoformat())
                 r["reused"] = True
-                log(f"[{n}] reusing {saved.relative_to(ROOT)} ({r['date']})")
                 results.append(r)
                 continue
             try:
