@@ -235,7 +235,11 @@ fn serve(
     patient_limit: drugtrace_api::RateLimiter,
     truth: Option<PathBuf>,
 ) -> Result<()> {
+    // The log goes to stderr, never to stdout: `run` holds stdout's lock for the command's
+    // whole run, so a worker that logged to stdout would wait on it for ever (issue 13: two
+    // 5xx answers on two cores hung the server, SIGTERM included).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn")

@@ -273,6 +273,9 @@ fn acknowledged_events_survive_kill_9() {
 fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
+    // A server that stops answering fails the test instead of hanging it.
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -280,10 +283,72 @@ fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, St
     )
     .unwrap();
     let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
+    s.read_to_string(&mut response)
+        .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
     let status = response[9..12].parse().unwrap();
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
     (status, body)
+}
+
+/// Starts `drugtrace serve` on port 0 (from drugtrace.toml's [serve] table) and returns the
+/// child and the address it logs on stderr. The rest of its log is drained by a thread, so
+/// a full pipe can never stall the server.
+fn spawn_serve(data: &Path, log: &str) -> (std::process::Child, String) {
+    let config = data.join("drugtrace.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
+    std::fs::write(&config, text).unwrap();
+    let mut child = drugtrace(data)
+        .arg("serve")
+        .env_remove("DRUGTRACE_LISTEN")
+        .env("RUST_LOG", log)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(i) = line.find("address=") {
+            addr = line[i + 8..].split_whitespace().next().unwrap().to_owned();
+            break;
+        }
+    }
+    assert!(!addr.is_empty(), "the server logs its address on stderr");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+/// Issue 13: the log went to stdout, whose lock the command held for the whole of `serve`,
+/// so the first worker that logged (a 5xx, say) waited on it for ever: two such answers on
+/// two cores and the server was dead, SIGTERM ignored. Now any number of logged failures
+/// leave it answering.
+#[test]
+fn logged_failures_never_hang_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let key = ok(drugtrace(&data)
+        .args(["key", "create", "--role", "regulator"])
+        .output()
+        .unwrap())
+    .trim()
+    .to_owned();
+    let (mut child, addr) = spawn_serve(&data, "debug");
+    // Before any analytics run, findings are a 503, which the trace layer logs as a failure.
+    for _ in 0..6 {
+        let (status, body) = http(&addr, "GET", "/v1/findings", &key, "");
+        assert_eq!(status, 503, "{body}");
+    }
+    let (status, _) = http(&addr, "GET", "/healthz", "", "");
+    assert_eq!(status, 200);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
 }
 
 /// `drugtrace serve` answers on the address it logs, and on SIGTERM finishes and exits
@@ -311,30 +376,7 @@ fn serve_answers_and_shuts_down_gracefully() {
     assert!(m1.starts_with("dtk_") && m1 != p1);
     let keys = std::fs::read_to_string(data.join("keys.jsonl")).unwrap();
     assert!(!keys.contains(&m1), "only the key's hash is stored");
-    // The address comes from drugtrace.toml's [serve] table.
-    let config = data.join("drugtrace.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
-    std::fs::write(&config, text).unwrap();
-    let mut child = drugtrace(&data)
-        .arg("serve")
-        .env_remove("DRUGTRACE_LISTEN")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut addr = String::new();
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        if let Some(i) = line.find("address=") {
-            addr = line[i + 8..].split_whitespace().next().unwrap().to_owned();
-            break;
-        }
-    }
-    assert!(!addr.is_empty(), "the server logs its address");
+    let (mut child, addr) = spawn_serve(&data, "info");
     let (status, _) = http(&addr, "GET", "/healthz", "", "");
     assert_eq!(status, 200);
     let (status, body) = http(

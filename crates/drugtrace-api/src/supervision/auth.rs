@@ -159,11 +159,13 @@ impl<S: Store + Sync + 'static> FromRequestParts<AppState<S>> for DashboardUser 
     }
 }
 
-/// Where a sign-in may lead: a dashboard page of this server, nothing else.
+/// Where a sign-in may lead: a dashboard page of this server, nothing else. Only visible
+/// ASCII passes: a CR or LF would split the `Location` header.
 fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with(&format!("{BASE}/"))
+                && n.bytes().all(|b| b.is_ascii_graphic())
                 && !n.contains("//")
                 && !n.contains('\\')
                 && !n.starts_with(&format!("{BASE}/login")) =>
@@ -349,6 +351,11 @@ mod tests {
             "/dashboard/login?next=/x",
             "/v1/sql",
             "/dashboard/\\evil",
+            "/dashboard/\r\nX-Injected: 1",
+            "/dashboard/\nX",
+            "/dashboard/a b",
+            "/dashboard/\u{7f}",
+            "/dashboard/页",
         ] {
             assert_eq!(safe_next(Some(bad)), "/dashboard/", "{bad}");
         }

@@ -83,8 +83,12 @@ pub(crate) fn page(status: StatusCode, ctx: &Ctx, body: String) -> Response {
 }
 
 /// A 303 to `to`: where a form's post leads.
+/// A 303 to `to`. A target that is no valid header value (a CR or LF in it) leads to the
+/// dashboard's start instead: `Redirect::to` would panic on it.
 pub(crate) fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    let location =
+        HeaderValue::try_from(to).unwrap_or_else(|_| HeaderValue::from_static("/dashboard/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
 /// Labels of the pages and forms this crate adds.

@@ -294,6 +294,31 @@ async fn findings_of(c: &Client, model: &str) -> Vec<Value> {
     r.json()["findings"].as_array().unwrap().clone()
 }
 
+/// Issue 13: a CR/LF in `next` reached the `Location` header (and `Redirect::to` panics on
+/// it). Now such a target leads to the dashboard's start, and the server goes on answering.
+#[tokio::test]
+async fn a_control_character_in_next_never_reaches_location() {
+    let c = Client::province();
+    for next in [
+        "/dashboard/\r\nX-Injected: 1",
+        "/dashboard/\nX",
+        "/dashboard/\u{7f}",
+    ] {
+        let r = c
+            .post_form(
+                "/dashboard/login",
+                &[("key", REGULATOR_KEY), ("next", next)],
+                Auth::None,
+            )
+            .await;
+        assert_eq!(r.status, 303, "{next:?}");
+        assert_eq!(r.header("location"), "/dashboard/", "{next:?}");
+        assert!(r.header("x-injected").is_empty());
+    }
+    let r = c.get("/healthz", Auth::None).await;
+    assert_eq!(r.status, 200);
+}
+
 #[tokio::test]
 async fn the_dashboard_lets_in_regulators_only() {
     let c = Client::province();
