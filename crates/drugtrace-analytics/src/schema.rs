@@ -306,7 +306,7 @@ impl EventRows {
                 "stock_change"
             }
             EventKind::Sale(s) => {
-                settlement = Some(s.settlement.as_str());
+                settlement = s.settlement.as_ref().map(|x| x.as_str());
                 person = s.person.as_ref().map(|p| p.to_hex());
                 units = s.units.map(|u| u as i32);
                 pack_units = s.pack_units.map(|u| u as i32);

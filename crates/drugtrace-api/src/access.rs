@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use drugtrace_ledger::{InstitutionId, Store};
+use drugtrace_catalog::InstitutionKind;
+use drugtrace_ledger::{Authority, InstitutionId, Store};
 use ipnet::IpNet;
 use parking_lot::Mutex;
 
@@ -15,9 +16,16 @@ use crate::keys::Role;
 use crate::{ApiError, AppState};
 
 /// The caller of an endpoint that needs a key.
-pub struct Caller(pub Role);
+pub struct Caller(pub Role, pub Authority);
 
 impl Caller {
+    /// Who the caller is to the gate's permission rules: a regulator, or a party of the
+    /// kind its key names, else the kind the directory lists for its institution, else a
+    /// hospital or pharmacy (what keys of the older role `institution` were made for).
+    pub fn authority(&self) -> Authority {
+        self.1
+    }
+
     /// The institution a key belongs to, or a 403 for keys of other roles.
     pub fn institution(&self) -> Result<&InstitutionId, ApiError> {
         match &self.0 {
@@ -51,13 +59,18 @@ impl<S: Store + Sync + 'static> FromRequestParts<AppState<S>> for Caller {
                     "the Authorization header is not `Bearer <API key>`",
                 )
             })?;
-        state
-            .inner
-            .keys
-            .role(key)
-            .cloned()
-            .map(Caller)
-            .ok_or_else(|| ApiError::unauthorized("unknown_key", "this API key is not known"))
+        let (role, kind) =
+            state.inner.keys.entry(key).cloned().ok_or_else(|| {
+                ApiError::unauthorized("unknown_key", "this API key is not known")
+            })?;
+        let authority = match &role {
+            Role::Regulator => Authority::Regulator,
+            Role::Institution(id) => Authority::Party(
+                kind.or_else(|| state.inner.directory.get(id.as_str()).map(|i| i.kind))
+                    .unwrap_or(InstitutionKind::Pharmacy),
+            ),
+        };
+        Ok(Caller(role, authority))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Weak};
 
-use drugtrace_ledger::{Decision, Event, Store};
+use drugtrace_ledger::{Decision, Store, Submission};
 use tokio::sync::oneshot;
 
 use crate::Inner;
@@ -18,7 +18,7 @@ type Reply = oneshot::Sender<Result<Vec<Decision>, String>>;
 
 /// Sends requests to the batcher thread.
 pub struct Batcher {
-    tx: Sender<(Vec<Event>, Reply)>,
+    tx: Sender<(Submission, Reply)>,
 }
 
 impl Batcher {
@@ -33,12 +33,12 @@ impl Batcher {
         Batcher { tx }
     }
 
-    /// Judges and records `events` with whatever else is waiting; the decisions come back
-    /// once they are durable.
-    pub async fn record(&self, events: Vec<Event>) -> Result<Vec<Decision>, String> {
+    /// Judges and records `submission` with whatever else is waiting; the decisions come
+    /// back once they are durable.
+    pub async fn record(&self, submission: Submission) -> Result<Vec<Decision>, String> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((events, reply))
+            .send((submission, reply))
             .map_err(|_| "the gate batcher has stopped".to_owned())?;
         answer
             .await
@@ -46,15 +46,16 @@ impl Batcher {
     }
 }
 
-fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Vec<Event>, Reply)>) {
+fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submission, Reply)>) {
     while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        let mut events: usize = group[0].0.len();
+        let mut events: usize = first.0.events.len();
+        let (mut subs, mut replies) = (vec![first.0], vec![first.1]);
         while events < MAX_GROUP_EVENTS {
             match rx.try_recv() {
-                Ok(job) => {
-                    events += job.0.len();
-                    group.push(job);
+                Ok((sub, reply)) => {
+                    events += sub.events.len();
+                    subs.push(sub);
+                    replies.push(reply);
                 }
                 Err(_) => break,
             }
@@ -62,18 +63,15 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Vec<Event
         let Some(inner): Option<Arc<Inner<S>>> = inner.upgrade() else {
             return;
         };
-        let all: Vec<Event> = group.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
-        match inner.ledger.record_batch(&all) {
+        match inner.ledger.submit(&subs) {
             Ok(decisions) => {
-                let mut rest = decisions.into_iter();
-                for (events, reply) in group {
-                    let mine: Vec<Decision> = rest.by_ref().take(events.len()).collect();
+                for (mine, reply) in decisions.into_iter().zip(replies) {
                     let _ = reply.send(Ok(mine));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "the gate could not record a group");
-                for (_, reply) in group {
+                for reply in replies {
                     let _ = reply.send(Err(e.to_string()));
                 }
             }

@@ -10,11 +10,12 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use drugtrace_ingest::{ParseContext, parse_json_event};
-use drugtrace_ledger::{Event, Store};
+use drugtrace_ledger::{Event, Policy, Store, Timestamp};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::access::Caller;
+use crate::keys::Role;
 use crate::{ApiError, AppState};
 
 /// Events in one request at most.
@@ -79,7 +80,12 @@ pub async fn post<S: Store + Sync + 'static>(
     caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let me = caller.institution()?.clone();
+    // A regulator may submit recalls (in its bureau's name); the ledger keeps anything else
+    // it sends as a rejected attempt (`not_permitted`).
+    let me = match &caller.0 {
+        Role::Institution(i) => Some(i.clone()),
+        Role::Regulator => None,
+    };
     let body = body?;
     let records = records(&body)?;
     if records.len() > MAX_EVENTS {
@@ -94,8 +100,18 @@ pub async fn post<S: Store + Sync + 'static>(
     };
     let mut events: Vec<Event> = Vec::with_capacity(records.len());
     let mut bad = Vec::new();
+    let now = Timestamp::now();
     for (index, r) in records.iter().enumerate() {
-        match parse_json_event(r, &ctx) {
+        let checked = parse_json_event(r, &ctx).and_then(|e| {
+            match Policy::check_claimed_time(e.at, now, ctx.local_offset_minutes) {
+                Ok(()) => Ok(e),
+                Err(t) => Err(drugtrace_ingest::LineError {
+                    reason: format!("field `at`: {t}"),
+                    record: None,
+                }),
+            }
+        });
+        match checked {
             Ok(e) => events.push(e),
             Err(e) => bad.push(BadEvent {
                 index,
@@ -118,7 +134,9 @@ pub async fn post<S: Store + Sync + 'static>(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     }
     // An institution submits only as itself.
-    if let Some(i) = events.iter().position(|e| e.actor != me) {
+    if let Some(me) = &me
+        && let Some(i) = events.iter().position(|e| e.actor != *me)
+    {
         return Err(ApiError::forbidden(
             Some(format!("[{i}].institution")),
             format!(
@@ -128,7 +146,7 @@ pub async fn post<S: Store + Sync + 'static>(
         ));
     }
     let packs: Vec<String> = events.iter().map(|e| e.pack.to_string()).collect();
-    let decisions = state.record(events).await?;
+    let decisions = state.record(events, caller.authority()).await?;
     let answers: Vec<EventAnswer> = decisions
         .iter()
         .zip(packs)

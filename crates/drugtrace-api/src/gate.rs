@@ -1,13 +1,17 @@
 //! `POST /v1/gate/sale`: the settlement system asks before it pays. One settlement's items
-//! are judged and recorded together, atomically; a retry of the settlement gets the same
-//! answer and records nothing twice.
+//! are judged and recorded together, atomically, and paid whole or not at all: if any item
+//! is blocked, none is recorded as sold (the others are kept as `settlement_blocked`
+//! attempts), so the corrected settlement goes through. A retry of the settlement gets the
+//! same answer and records nothing twice. The decision is the server's, at its own clock:
+//! `at` is kept as the client's claim and may lie at most an hour ahead of that clock.
 
 use axum::Json;
 use axum::extract::State;
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
-    Decision, Event, EventKind, InstitutionId, Lot, Sale, SettlementId, Store, Timestamp,
+    Decision, Event, EventKind, InstitutionId, Lot, Policy, Sale, SettlementId, Store, Submission,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -77,8 +81,8 @@ fn field<T, E: std::fmt::Display>(name: impl Into<String>, r: Result<T, E>) -> R
 pub(crate) fn amount_fen(name: String, v: Option<&Value>) -> Result<i64, ApiError> {
     match v {
         None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => field(name, drugtrace_ingest::parse_yuan(&n.to_string())),
-        Some(Value::String(s)) => field(name, drugtrace_ingest::parse_yuan(s)),
+        Some(Value::Number(n)) => field(name, drugtrace_ingest::parse_paid(&n.to_string())),
+        Some(Value::String(s)) => field(name, drugtrace_ingest::parse_paid(s)),
         Some(_) => Err(ApiError::field(
             name,
             "an amount is a number or a string of yuan",
@@ -102,10 +106,12 @@ pub async fn sale<S: Store + Sync + 'static>(
             format!("this key belongs to {me}, not to {actor}"),
         ));
     }
+    let now = Timestamp::now();
     let at = match &req.at {
         Some(t) => field("at", Timestamp::parse(t, offset))?,
-        None => Timestamp::now(),
+        None => now,
     };
+    field("at", Policy::check_claimed_time(at, now, offset))?;
     if req.items.is_empty() {
         return Err(ApiError::field(
             "items",
@@ -121,9 +127,12 @@ pub async fn sale<S: Store + Sync + 'static>(
             ),
         ));
     }
+    // A blank identity is no buyer: hashing it would make every blank one person.
     let person = req
         .person
         .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
         .map(|p| state.inner.person_key.hash(p));
     let mut events = Vec::with_capacity(req.items.len());
     let mut codes = Vec::with_capacity(req.items.len());
@@ -162,7 +171,7 @@ pub async fn sale<S: Store + Sync + 'static>(
             actor: actor.clone(),
             lot: Lot::default(),
             kind: EventKind::Sale(Sale {
-                settlement: settlement.clone(),
+                settlement: Some(settlement.clone()),
                 person,
                 units: item.units,
                 pack_units: None,
@@ -175,7 +184,11 @@ pub async fn sale<S: Store + Sync + 'static>(
     }
     let decisions = state
         .gate()
-        .record(events)
+        .record(Submission {
+            events,
+            by: caller.authority(),
+            settlement: true,
+        })
         .await
         .map_err(ApiError::internal)?;
     for d in &decisions {

@@ -61,6 +61,7 @@ pub async fn post<S: Store + Sync + 'static>(
     body: Result<Json<IntakeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<IntakeAnswer>, ApiError> {
     let me = caller.institution()?.clone();
+    let caller_authority = caller.authority();
     let Json(req) = body?;
     let offset = state.inner.local_offset_minutes;
     let field = |name: String, e: &dyn std::fmt::Display| ApiError::field(name, e.to_string());
@@ -78,10 +79,13 @@ pub async fn post<S: Store + Sync + 'static>(
         .map(InstitutionId::parse)
         .transpose()
         .map_err(|e| field("supplier".into(), &e))?;
+    let now = Timestamp::now();
     let at = match &req.at {
         Some(t) => Timestamp::parse(t, offset).map_err(|e| field("at".into(), &e))?,
-        None => Timestamp::now(),
+        None => now,
     };
+    drugtrace_ledger::Policy::check_claimed_time(at, now, offset)
+        .map_err(|e| field("at".into(), &e))?;
     if req.items.is_empty() || req.items.len() > MAX_ITEMS {
         return Err(ApiError::field(
             "items",
@@ -119,7 +123,7 @@ pub async fn post<S: Store + Sync + 'static>(
         });
         codes.push(code.to_string());
     }
-    let decisions = state.record(events).await?;
+    let decisions = state.record(events, caller_authority).await?;
     let items: Vec<ItemAnswer> = codes
         .into_iter()
         .zip(&decisions)

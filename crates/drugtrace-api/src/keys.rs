@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use drugtrace_catalog::InstitutionKind;
 use drugtrace_ledger::{InstitutionId, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -56,10 +57,13 @@ struct Line {
     created_at: String,
 }
 
-/// The keys an API server accepts.
+/// The keys an API server accepts, each with its role and, for a party of the chain, the
+/// kind of party it acts as (`manufacturer`, `distributor`, `hospital`, `pharmacy`). A key
+/// file's older role `institution` names no kind: the directory of institutions then says
+/// it, and an institution the directory does not list acts as a hospital or pharmacy.
 #[derive(Debug, Default, Clone)]
 pub struct Keys {
-    by_hash: HashMap<[u8; 32], Role>,
+    by_hash: HashMap<[u8; 32], (Role, Option<InstitutionKind>)>,
 }
 
 fn digest(key: &str) -> [u8; 32] {
@@ -106,12 +110,21 @@ impl Keys {
                 reason,
             };
             let line: Line = serde_json::from_str(raw).map_err(|e| corrupt(e.to_string()))?;
-            let role = match (line.role.as_str(), line.institution) {
-                ("regulator", None) => Role::Regulator,
-                ("institution", Some(code)) => Role::Institution(
-                    InstitutionId::parse(&code).map_err(|e| corrupt(e.to_string()))?,
-                ),
-                (r, _) => return Err(corrupt(format!("role {r:?} with that institution field"))),
+            let party = |code: &str| {
+                InstitutionId::parse(code)
+                    .map(Role::Institution)
+                    .map_err(|e| corrupt(e.to_string()))
+            };
+            let (role, kind) = match (line.role.as_str(), line.institution.as_deref()) {
+                ("regulator", None) => (Role::Regulator, None),
+                ("institution", Some(code)) => (party(code)?, None),
+                (r, Some(code)) => match kind_named(r) {
+                    Some(k) => (party(code)?, Some(k)),
+                    None => {
+                        return Err(corrupt(format!("role {r:?} with that institution field")));
+                    }
+                },
+                (r, None) => return Err(corrupt(format!("role {r:?} without an institution"))),
             };
             let mut hash = [0u8; 32];
             if line.sha256.len() != 64 {
@@ -121,20 +134,28 @@ impl Keys {
                 *b = u8::from_str_radix(&line.sha256[2 * j..2 * j + 2], 16)
                     .map_err(|_| corrupt("sha256 is not hex".into()))?;
             }
-            keys.by_hash.insert(hash, role);
+            keys.by_hash.insert(hash, (role, kind));
         }
         Ok(keys)
     }
 
-    /// Makes a new key for `role`, appends its hash to the key file durably, and returns the
-    /// key (shown once; it cannot be recovered from the file).
-    pub fn create(path: &Path, role: &Role) -> Result<String, KeyError> {
+    /// Makes a new key for `role` (of party kind `kind`, for an institution's key), appends
+    /// its hash to the key file durably, and returns the key (shown once; it cannot be
+    /// recovered from the file).
+    pub fn create(
+        path: &Path,
+        role: &Role,
+        kind: Option<InstitutionKind>,
+    ) -> Result<String, KeyError> {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| KeyError::Random(e.to_string()))?;
         let key = format!("dtk_{}", hex(&secret));
         let (role_name, institution) = match role {
             Role::Regulator => ("regulator", None),
-            Role::Institution(i) => ("institution", Some(i.to_string())),
+            Role::Institution(i) => (
+                kind.map_or("institution", InstitutionKind::as_str),
+                Some(i.to_string()),
+            ),
         };
         let line = Line {
             id: key_id(&key),
@@ -158,13 +179,36 @@ impl Keys {
         Ok(key)
     }
 
-    /// Adds a key in memory (for servers built in code, such as tests).
+    /// Adds a key in memory (for servers built in code, such as tests), with no party kind.
     pub fn insert(&mut self, key: &str, role: Role) {
-        self.by_hash.insert(digest(key), role);
+        self.by_hash.insert(digest(key), (role, None));
+    }
+
+    /// Adds an institution's key of party kind `kind` in memory.
+    pub fn insert_party(&mut self, key: &str, institution: InstitutionId, kind: InstitutionKind) {
+        self.by_hash
+            .insert(digest(key), (Role::Institution(institution), Some(kind)));
     }
 
     /// The role of a presented key.
     pub fn role(&self, key: &str) -> Option<&Role> {
+        self.by_hash.get(&digest(key)).map(|(r, _)| r)
+    }
+
+    /// The role of a presented key and the party kind it names, if it names one.
+    pub fn entry(&self, key: &str) -> Option<&(Role, Option<InstitutionKind>)> {
         self.by_hash.get(&digest(key))
     }
+}
+
+/// The party kind a key file's role names.
+fn kind_named(role: &str) -> Option<InstitutionKind> {
+    [
+        InstitutionKind::Manufacturer,
+        InstitutionKind::Distributor,
+        InstitutionKind::Hospital,
+        InstitutionKind::Pharmacy,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == role)
 }

@@ -121,16 +121,24 @@ impl<S: Store + Sync + 'static> AppState<S> {
         self
     }
 
-    /// Judges and records events in one atomic, durable commit, on the blocking pool.
+    /// Judges and records events submitted by `by` in one atomic, durable commit, each on
+    /// its own (not as a settlement), on the blocking pool.
     async fn record(
         &self,
         events: Vec<drugtrace_ledger::Event>,
+        by: drugtrace_ledger::Authority,
     ) -> Result<Vec<drugtrace_ledger::Decision>, ApiError> {
         self.blocking(move |inner| {
-            inner
+            let submission = drugtrace_ledger::Submission {
+                events,
+                by,
+                settlement: false,
+            };
+            let mut d = inner
                 .ledger
-                .record_batch(&events)
-                .map_err(ApiError::internal)
+                .submit(std::slice::from_ref(&submission))
+                .map_err(ApiError::internal)?;
+            Ok(d.pop().unwrap_or_default())
         })
         .await
     }

@@ -332,11 +332,17 @@ fn gate_rows(ledger: &Ledger<Arc<FjallStore>>, packs: u64, rows: &mut Vec<Row>) 
         .collect();
     let catalog = Catalog::default();
     let policy = Policy::default();
+    let cx = gate::Context {
+        catalog: &catalog,
+        policy: &policy,
+        now: drugtrace_ledger::Timestamp::now(),
+        by: drugtrace_ledger::Authority::Operator,
+    };
     let started = Instant::now();
     let mut allowed = 0u64;
     for _ in 0..10 {
         for (s, e) in &states {
-            if let gate::Verdict::Record(_, o) = gate::judge(s, e, &catalog, &policy) {
+            if let gate::Verdict::Record(_, o) = gate::judge(s, e, &cx) {
                 allowed += u64::from(o.is_applied());
             }
         }

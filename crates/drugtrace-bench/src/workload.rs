@@ -67,7 +67,7 @@ pub fn sale(key: drugtrace_code::PackKey, n: u64, settlement: u64) -> Event {
         actor: institution(1000 + n % 5000),
         lot: Lot::default(),
         kind: EventKind::Sale(Sale {
-            settlement: SettlementId::parse(&format!("S{settlement}")).expect("valid"),
+            settlement: Some(SettlementId::parse(&format!("S{settlement}")).expect("valid")),
             person: Some(PersonHash::from_bytes(person)),
             units: None,
             pack_units: None,
@@ -176,7 +176,7 @@ pub fn to_json_line(e: &Event, out: &mut String) {
             let _ = write!(
                 out,
                 r#","settlement_id":"{}","person":"3501021990{person:08}","amount":"18.50""#,
-                s.settlement
+                s.settlement.as_ref().map_or("", |x| x.as_str())
             );
         }
         _ => {}

@@ -25,10 +25,29 @@ pub fn parse_yuan(s: &str) -> Result<i64, String> {
     Ok(if neg { -fen } else { fen })
 }
 
+/// Parses what a sale was paid, in yuan, into fen: as [`parse_yuan`], but never negative
+/// (the national interface refuses negative prices too; money given back is a sale return).
+pub fn parse_paid(s: &str) -> Result<i64, String> {
+    let fen = parse_yuan(s)?;
+    if fen < 0 {
+        return Err(format!(
+            "amount {:?} is negative: a sale's amount is what was paid, and money given back is a sale return",
+            s.trim()
+        ));
+    }
+    Ok(fen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn paid_amounts_are_never_negative() {
+        assert_eq!(parse_paid("35.91"), Ok(3591));
+        assert!(parse_paid("-0.01").unwrap_err().contains("negative"));
+    }
 
     #[test]
     fn amounts() {

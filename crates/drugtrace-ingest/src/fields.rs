@@ -6,7 +6,7 @@ use std::fmt;
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
-    Batch, Date, Event, EventKind, InstitutionId, Intake, Lot, PersonKey, Sale, SaleReturn,
+    Batch, Date, Event, EventKind, InstitutionId, Intake, Lot, PersonKey, Policy, Sale, SaleReturn,
     SettlementId, StockChange, Timestamp,
 };
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -160,6 +160,9 @@ impl<'a> Record<'a> {
         let code = TraceCode::parse(self.req("code")?).map_err(|e| err("code", e))?;
         let at = Timestamp::parse(self.req("at")?, ctx.local_offset_minutes)
             .map_err(|e| err("at", e))?;
+        // The file's history may run past today (a synthetic province's does); an edge that
+        // takes clients' records checks their times against its clock as well.
+        Policy::check_not_too_early(at, ctx.local_offset_minutes).map_err(|e| err("at", e))?;
         let actor =
             InstitutionId::parse(self.req("institution")?).map_err(|e| err("institution", e))?;
         let lot = self.lot(&code, at)?;
@@ -200,13 +203,15 @@ impl<'a> Record<'a> {
                 )
             }
             "sale" => EventKind::Sale(Sale {
-                settlement: SettlementId::parse(self.req("settlement_id")?)
-                    .map_err(|e| err("settlement_id", e))?,
-                person: self.get("person").map(|p| ctx.person_key.hash(p)),
+                settlement: self.parse("settlement_id", SettlementId::parse)?,
+                person: self
+                    .get("person")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| ctx.person_key.hash(p)),
                 units: units(self)?,
                 pack_units: None,
                 product: insurance()?,
-                amount_fen: self.parse("amount", crate::parse_yuan)?.unwrap_or(0),
+                amount_fen: self.parse("amount", crate::parse_paid)?.unwrap_or(0),
                 fund_paid: self
                     .parse("fund_paid", |s| match s.to_ascii_lowercase().as_str() {
                         "true" | "1" | "yes" => Ok(true),

@@ -16,7 +16,7 @@ mod fields;
 mod pipeline;
 mod reader;
 
-pub use amount::parse_yuan;
+pub use amount::{parse_paid, parse_yuan};
 pub use fields::{FIELDS, ParseContext, RecordError, parse_json_event};
 pub use pipeline::{ImportError, ImportOptions, ImportProgress, ImportSummary, import_file};
 pub use reader::{Format, FormatError, Line, LineError, Reader};

@@ -114,7 +114,7 @@ fn gs1_codes_bring_their_batch_and_expiry() {
 #[test]
 fn bad_lines_are_named_and_good_ones_kept() {
     let text = concat!(
-        r#"{"type":"sale","code":"81000010000000000001","at":"2025-04-08 10:30:00","institution":"P1"}"#,
+        r#"{"type":"sale","code":"81000010000000000001","at":"1999-12-31 23:59:59","institution":"P1"}"#,
         "\n",
         r#"{"type":"sale","code":"81000010000000000001","at":"2025-04-08 10:30:00","institution":"P1","settlement_id":"S1","units":0}"#,
         "\n",
@@ -145,7 +145,7 @@ fn bad_lines_are_named_and_good_ones_kept() {
         })
         .collect();
     let expect = [
-        "field `settlement_id`: is required",
+        "field `at`: 1999-12-31T23:59:59+08:00 is before 2000-01-01",
         "field `units`: must be at least 1",
         "field `settlement_id`: does not apply to a ship event",
         "field `change`: \"112\" is not a stock change type 101 to 111",

@@ -11,8 +11,8 @@ use drugtrace_catalog::{Catalog, InsuranceCode};
 use drugtrace_code::{ChinaCode, PackKey};
 use drugtrace_ledger::gate::{self, Verdict};
 use drugtrace_ledger::{
-    Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore, Outcome,
-    PackState, PersonKey, Policy, Reason, Sale, SettlementId, Timestamp,
+    Authority, Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore,
+    Outcome, PackState, PersonKey, Policy, Reason, Sale, SettlementId, Timestamp,
 };
 
 /// One whole-pack product, so that the gate's catalog lookup finds what it looks for.
@@ -101,7 +101,7 @@ fn sale(key: PackKey, actor: &str, settlement: &str) -> Event {
         20,
         actor,
         EventKind::Sale(Sale {
-            settlement: SettlementId::parse(settlement).expect("a valid settlement"),
+            settlement: Some(SettlementId::parse(settlement).expect("a valid settlement")),
             person: Some(people.hash("350102199001011234")),
             units: None,
             pack_units: None,
@@ -125,25 +125,26 @@ fn judge(c: &mut Criterion) {
     ledger.record(first.clone()).expect("recorded");
     let sold = ledger.pack(&key).expect("read").expect("stored");
     let second = sale(key, "P0000002", "S2");
-    let (catalog, policy) = (ledger.catalog(), ledger.policy());
+    let cx = ledger.context(Authority::Operator);
+    let cx = &cx;
 
     // Each case must take the path it is named after.
     assert!(matches!(
-        gate::judge(&on_shelf, &first, catalog, policy),
+        gate::judge(&on_shelf, &first, cx),
         Verdict::Record(_, Outcome::Accepted)
     ));
     assert!(matches!(
-        gate::judge(&sold, &second, catalog, policy),
+        gate::judge(&sold, &second, cx),
         Verdict::Record(_, Outcome::Rejected(Reason::AlreadySold))
     ));
 
     let mut group = c.benchmark_group("gate_judge");
     group.throughput(Throughput::Elements(1));
     group.bench_function("allowed_sale_of_fresh_pack", |b| {
-        b.iter(|| gate::judge(black_box(&on_shelf), black_box(&first), catalog, policy))
+        b.iter(|| gate::judge(black_box(&on_shelf), black_box(&first), cx))
     });
     group.bench_function("blocked_second_sale", |b| {
-        b.iter(|| gate::judge(black_box(&sold), black_box(&second), catalog, policy))
+        b.iter(|| gate::judge(black_box(&sold), black_box(&second), cx))
     });
     group.finish();
 }

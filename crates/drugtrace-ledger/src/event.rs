@@ -76,8 +76,10 @@ pub struct Intake {
 /// absent; as recorded, the ledger has set both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sale {
-    /// The settlement the sale belongs to: retries of one settlement are one sale.
-    pub settlement: SettlementId,
+    /// The settlement the sale belongs to (with the institution, it identifies the sale):
+    /// retries of one settlement are one sale. Many clients upload sales without one; such a
+    /// sale is a retry only of the identical record (see [`Sale::repeats`]).
+    pub settlement: Option<SettlementId>,
     /// The buyer, as a keyed hash; absent for anonymous cash sales.
     pub person: Option<PersonHash>,
     /// Units sold (for split sales, 拆零), at least 1; absent means the whole pack.
@@ -90,6 +92,45 @@ pub struct Sale {
     pub amount_fen: i64,
     /// Whether the insurance fund pays (医保结算) rather than the patient alone.
     pub fund_paid: bool,
+}
+
+impl Sale {
+    /// Whether this sale by `actor` at `at` is a retry of an earlier attempt by `institution`
+    /// at `prior_at` with the given fields. With a settlement id, the institution and the id
+    /// decide. Without one, only the identical record is a retry: same institution, time,
+    /// buyer, units and amount; anything else is another sale, judged as one.
+    pub fn repeats(&self, actor: &InstitutionId, at: Timestamp, prior: &SaleKey<'_>) -> bool {
+        if actor != prior.institution {
+            return false;
+        }
+        match (&self.settlement, prior.settlement) {
+            (Some(mine), Some(theirs)) => mine == theirs,
+            (None, None) => {
+                at == prior.at
+                    && self.person == prior.person
+                    && self.amount_fen == prior.amount_fen
+                    && self.units.is_none_or(|u| u == prior.units)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What identifies an earlier sale attempt, for [`Sale::repeats`].
+#[derive(Debug, Clone, Copy)]
+pub struct SaleKey<'a> {
+    /// The selling institution.
+    pub institution: &'a InstitutionId,
+    /// Its settlement, if it named one.
+    pub settlement: Option<&'a SettlementId>,
+    /// When the sale happened, as the client said.
+    pub at: Timestamp,
+    /// The buyer's hash.
+    pub person: Option<PersonHash>,
+    /// Units, as resolved.
+    pub units: u32,
+    /// The amount, in fen.
+    pub amount_fen: i64,
 }
 
 /// A sale return.
@@ -271,6 +312,14 @@ reasons! {
     AlreadyIssued = "already_issued",
     /// A settlement item without a trace code, on or after the "no scan, no settlement" date.
     NoCode = "no_code",
+    /// The submitting party may not do this (a pharmacy commissioning a code, a distributor
+    /// selling to a patient, a regulator doing anything but recall).
+    NotPermitted = "not_permitted",
+    /// Only the pack's current holder may destroy it or move it out of stock.
+    NotHolder = "not_holder",
+    /// Another item of the same settlement was blocked, so this one was not paid either: a
+    /// settlement is paid whole or not at all.
+    SettlementBlocked = "settlement_blocked",
 }
 
 impl fmt::Display for Reason {

@@ -4,7 +4,8 @@
 use drugtrace_catalog::Catalog;
 
 use crate::{
-    Event, EventKind, Outcome, PackState, Policy, Reason, Sale, SaleReturn, UnknownCodePolicy,
+    Authority, Event, EventKind, Outcome, PackState, Policy, Reason, Sale, SaleReturn, Timestamp,
+    UnknownCodePolicy,
 };
 
 /// What to do with an event.
@@ -23,10 +24,41 @@ pub enum Verdict {
     },
 }
 
+/// What the gate judges by, besides the pack's state and the event.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The products (pack sizes, billed codes).
+    pub catalog: &'a Catalog,
+    /// The province's rules.
+    pub policy: &'a Policy,
+    /// The server's clock when the event is judged.
+    pub now: Timestamp,
+    /// Who submits the event.
+    pub by: Authority,
+}
+
+impl Context<'_> {
+    /// The instant an event is judged at: the server's clock, or the event's own time within
+    /// the late-upload window ([`Policy::judging_time`]); the operator's back-fill is judged
+    /// at each event's own time.
+    pub fn instant(&self, event: &Event) -> Timestamp {
+        if self.by.trusts_event_times() {
+            event.at
+        } else {
+            self.policy.judging_time(event.at, self.now)
+        }
+    }
+}
+
 /// Judges `event` against the state of its pack (the default state for a pack never seen).
-pub fn judge(state: &PackState, event: &Event, catalog: &Catalog, policy: &Policy) -> Verdict {
+pub fn judge(state: &PackState, event: &Event, cx: &Context<'_>) -> Verdict {
+    let forbidden = cx.by.forbids(&event.kind, &event.actor, state);
     match &event.kind {
-        EventKind::Sale(sale) => judge_sale(state, event, sale, catalog, policy),
+        EventKind::Sale(sale) => judge_sale(state, event, sale, cx, forbidden),
+        _ if forbidden.is_some() => Verdict::Record(
+            event.clone(),
+            Outcome::Rejected(forbidden.expect("checked")),
+        ),
         EventKind::SaleReturn(ret) => judge_return(state, event, ret),
         EventKind::Commission => {
             let outcome = if state.is_issued() {
@@ -40,44 +72,56 @@ pub fn judge(state: &PackState, event: &Event, catalog: &Catalog, policy: &Polic
         | EventKind::Receive { .. }
         | EventKind::Intake(_)
         | EventKind::StockChange(_) => {
-            Verdict::Record(event.clone(), judge_movement(state, event, catalog, policy))
+            Verdict::Record(event.clone(), judge_movement(state, event, cx))
         }
         EventKind::Destroy | EventKind::Recall => Verdict::Record(event.clone(), Outcome::Accepted),
     }
+}
+
+/// The earlier attempt `event` retries, if it retries a sale that was not paid only because
+/// another item of its settlement was blocked (`settlement_blocked`). Such a retry is judged
+/// afresh: the corrected settlement may now go through.
+pub fn collateral_retry(state: &PackState, event: &Event) -> Option<u32> {
+    let EventKind::Sale(sale) = &event.kind else {
+        return None;
+    };
+    state
+        .blocked
+        .iter()
+        .rev()
+        .find(|b| {
+            b.reason == Reason::SettlementBlocked && sale.repeats(&event.actor, event.at, &b.key())
+        })
+        .map(|b| b.index)
 }
 
 fn judge_sale(
     state: &PackState,
     event: &Event,
     sale: &Sale,
-    catalog: &Catalog,
-    policy: &Policy,
+    cx: &Context<'_>,
+    forbidden: Option<Reason>,
 ) -> Verdict {
-    let same = |institution: &crate::InstitutionId, settlement: &crate::SettlementId| {
-        *institution == event.actor && *settlement == sale.settlement
-    };
     if let Some(prior) = state
         .sales
         .iter()
-        .find(|s| same(&s.institution, &s.settlement))
+        .find(|s| sale.repeats(&event.actor, event.at, &s.key()))
     {
         return Verdict::Replay {
             outcome: prior.outcome,
             index: prior.index,
         };
     }
-    if let Some(prior) = state
-        .blocked
-        .iter()
-        .find(|b| same(&b.institution, &b.settlement))
-    {
+    if let Some(prior) = state.blocked.iter().rev().find(|b| {
+        b.reason != Reason::SettlementBlocked && sale.repeats(&event.actor, event.at, &b.key())
+    }) {
         return Verdict::Replay {
             outcome: Outcome::Rejected(prior.reason),
             index: prior.index,
         };
     }
 
-    let product = catalog.by_product_key(event.pack.product_key());
+    let product = cx.catalog.by_product_key(event.pack.product_key());
     let pack_units = state
         .pack_units
         .or_else(|| product.map(|p| p.units_per_pack()))
@@ -85,7 +129,9 @@ fn judge_sale(
     let units = sale.units.unwrap_or(pack_units);
     let left = state.units_left().unwrap_or(pack_units);
 
-    let reject = if units == 0 {
+    let reject = if let Some(r) = forbidden {
+        Some(r)
+    } else if units == 0 {
         Some(Reason::ZeroUnits)
     } else if state.destroyed {
         Some(Reason::Destroyed)
@@ -95,12 +141,12 @@ fn judge_sale(
         Some(Reason::UnitsExceeded)
     } else if state.recalled {
         Some(Reason::Recalled)
-    } else if is_expired(state, event, policy) {
+    } else if is_expired(state, event, cx) {
         Some(Reason::Expired)
     } else if matches!((&sale.product, product), (Some(billed), Some(p)) if billed != p.insurance_code())
     {
         Some(Reason::ProductMismatch)
-    } else if !state.is_issued() && policy.unknown_code == UnknownCodePolicy::Block {
+    } else if !state.is_issued() && cx.policy.unknown_code == UnknownCodePolicy::Block {
         Some(Reason::UnknownCode)
     } else {
         None
@@ -130,7 +176,7 @@ fn judge_return(state: &PackState, event: &Event, ret: &SaleReturn) -> Verdict {
                 Outcome::Rejected(Reason::ReturnExceedsSale)
             } else {
                 if let EventKind::SaleReturn(r) = &mut resolved.kind {
-                    r.settlement = Some(sale.settlement.clone());
+                    r.settlement = sale.settlement.clone();
                     r.units = Some(units);
                 }
                 Outcome::Accepted
@@ -144,13 +190,13 @@ fn judge_return(state: &PackState, event: &Event, ret: &SaleReturn) -> Verdict {
 /// think of it), so they are never rejected, only flagged: at intake the institution learns
 /// before it dispenses that a pack was sold elsewhere, recalled, or is not what the delivery
 /// note says.
-fn judge_movement(state: &PackState, event: &Event, catalog: &Catalog, policy: &Policy) -> Outcome {
+fn judge_movement(state: &PackState, event: &Event, cx: &Context<'_>) -> Outcome {
     let delivered_as = match &event.kind {
         EventKind::Intake(i) => i.product.as_ref(),
         _ => None,
     };
     let mismatch = delivered_as.is_some_and(|code| {
-        catalog
+        cx.catalog
             .by_product_key(event.pack.product_key())
             .is_some_and(|p| p.insurance_code() != code)
     });
@@ -160,7 +206,7 @@ fn judge_movement(state: &PackState, event: &Event, catalog: &Catalog, policy: &
         Some(Reason::Recalled)
     } else if state.destroyed {
         Some(Reason::Destroyed)
-    } else if is_expired(state, event, policy) {
+    } else if is_expired(state, event, cx) {
         Some(Reason::Expired)
     } else if mismatch {
         Some(Reason::ProductMismatch)
@@ -172,7 +218,9 @@ fn judge_movement(state: &PackState, event: &Event, catalog: &Catalog, policy: &
     flag.map_or(Outcome::Accepted, Outcome::Flagged)
 }
 
-fn is_expired(state: &PackState, event: &Event, policy: &Policy) -> bool {
-    let day = event.at.local_date(policy.local_offset_minutes);
+/// Whether the pack is past its expiry on the day it is judged at ([`Context::instant`]), not
+/// on the day the client claims: a backdated sale of an expired pack is still expired.
+fn is_expired(state: &PackState, event: &Event, cx: &Context<'_>) -> bool {
+    let day = cx.instant(event).local_date(cx.policy.local_offset_minutes);
     state.expiry.or(event.lot.expiry).is_some_and(|x| x < day)
 }

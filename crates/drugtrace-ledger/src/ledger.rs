@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use drugtrace_catalog::Catalog;
 use drugtrace_code::PackKey;
 
-use crate::gate::{Verdict, judge};
+use crate::gate::{self, Context, Verdict, judge};
 use crate::{
-    CommitError, Event, EventKind, Outcome, PackState, PackWrite, Policy, Reason, Recorded,
-    SaleRecord, Store, StoreError, Timestamp,
+    Authority, CommitError, Event, EventKind, Outcome, PackState, PackWrite, Policy, Reason,
+    Recorded, SaleRecord, Store, StoreError, Timestamp,
 };
 
 /// What the ledger decided about one event.
@@ -77,6 +77,26 @@ pub struct Ledger<S> {
     store: S,
     catalog: Catalog,
     policy: Policy,
+    clock: Clock,
+}
+
+/// The server's clock: the machine's, or one a test sets.
+struct Clock(Option<Box<dyn Fn() -> Timestamp + Send + Sync>>);
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        self.0.as_ref().map_or_else(Timestamp::now, |f| f())
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Clock(set)"
+        } else {
+            "Clock(system)"
+        })
+    }
 }
 
 /// Conflicting commits are retried this often before giving up; each retry rejudges the
@@ -85,6 +105,132 @@ const MAX_ATTEMPTS: u32 = 64;
 
 /// States that writes not yet committed will leave, by pack.
 type Overlay = HashMap<PackKey, PackState, foldhash::fast::RandomState>;
+
+/// Events one party submits together, for [`Ledger::submit`].
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// Who submits them: decides what they may do and whose clock judges them.
+    pub by: Authority,
+    /// Whether they are one settlement's sales, paid whole or not at all.
+    pub settlement: bool,
+}
+
+/// A submission, borrowed.
+struct Part<'a> {
+    events: &'a [Event],
+    by: Authority,
+    settlement: bool,
+}
+
+/// The operator's events, each judged on its own.
+fn operator(events: &[Event]) -> Part<'_> {
+    Part {
+        events,
+        by: Authority::Operator,
+        settlement: false,
+    }
+}
+
+/// What the pending writes of a settlement's packs were before it was judged, so that a
+/// blocked settlement can be judged again from there.
+struct Marks {
+    /// Each pack's state and number of pending events before, or `None` if it had none.
+    packs: Vec<(PackKey, Option<(PackState, usize)>)>,
+    order: usize,
+}
+
+impl Marks {
+    fn take(events: &[Event], pending: &PendingMap, order: usize) -> Marks {
+        let mut packs: Vec<(PackKey, Option<(PackState, usize)>)> = Vec::new();
+        for e in events {
+            if packs.iter().any(|(k, _)| *k == e.pack) {
+                continue;
+            }
+            let before = pending
+                .get(&e.pack)
+                .map(|p| (p.state.clone(), p.events.len()));
+            packs.push((e.pack, before));
+        }
+        Marks { packs, order }
+    }
+
+    fn restore(self, pending: &mut PendingMap, order: &mut Vec<PackKey>) {
+        for (key, before) in self.packs {
+            match before {
+                Some((state, n)) => {
+                    if let Some(p) = pending.get_mut(&key) {
+                        p.state = state;
+                        p.events.truncate(n);
+                    }
+                }
+                None => {
+                    pending.remove(&key);
+                }
+            }
+        }
+        order.truncate(self.order);
+    }
+}
+
+type PendingMap = HashMap<PackKey, Pending, foldhash::fast::RandomState>;
+
+/// Judges one event against its pack's pending state and applies what is recorded. With
+/// `no_sale`, a sale the gate would let through is recorded as `settlement_blocked`
+/// instead, and a retry of such an attempt is answered as before.
+fn step(
+    p: &mut Pending,
+    event: &Event,
+    cx: &Context<'_>,
+    now: Timestamp,
+    no_sale: bool,
+) -> Decision {
+    let replay = |p: &Pending, outcome: Outcome, index: u32| Decision {
+        outcome,
+        index,
+        replayed: true,
+        prior_sales: p
+            .state
+            .sales
+            .iter()
+            .filter(|s| s.index < index)
+            .cloned()
+            .collect(),
+    };
+    if no_sale && let Some(index) = gate::collateral_retry(&p.state, event) {
+        return replay(p, Outcome::Rejected(Reason::SettlementBlocked), index);
+    }
+    match judge(&p.state, event, cx) {
+        Verdict::Replay { outcome, index } => replay(p, outcome, index),
+        Verdict::Record(event, mut outcome) => {
+            let is_sale = matches!(event.kind, EventKind::Sale(_));
+            if no_sale && is_sale && outcome.is_applied() {
+                outcome = Outcome::Rejected(Reason::SettlementBlocked);
+            }
+            let shows_sales = is_sale || outcome.reason() == Some(Reason::AlreadySold);
+            let prior_sales = if shows_sales {
+                p.state.sales.clone()
+            } else {
+                Vec::new()
+            };
+            let r = Recorded {
+                index: p.state.events,
+                recorded_at: now,
+                event,
+                outcome,
+            };
+            p.state.apply(&r);
+            p.events.push(r);
+            Decision {
+                outcome,
+                index: p.state.events - 1,
+                replayed: false,
+                prior_sales,
+            }
+        }
+    }
+}
 
 /// A judged batch on its way to the committer thread.
 struct InFlight<T> {
@@ -106,7 +252,15 @@ impl<S: Store> Ledger<S> {
             store,
             catalog,
             policy,
+            clock: Clock(None),
         }
+    }
+
+    /// The same ledger with another clock for "now": for tests and replays that must judge
+    /// as at a given moment. Every decision and `recorded_at` reads it.
+    pub fn with_clock(mut self, now: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Clock(Some(Box::new(now)));
+        self
     }
 
     /// The store.
@@ -124,18 +278,59 @@ impl<S: Store> Ledger<S> {
         &self.policy
     }
 
-    /// Judges and records one event; for a sale, this is the gate: the answer says whether
-    /// the payment may go through, and it is durable before it is returned.
+    /// What the gate judges by for a submission of `by`, at the server's clock now: for
+    /// checks that record nothing (a stock count's answer).
+    pub fn context(&self, by: Authority) -> Context<'_> {
+        Context {
+            catalog: &self.catalog,
+            policy: &self.policy,
+            now: self.clock.now(),
+            by,
+        }
+    }
+
+    /// Judges and records one event of the operator's (see [`Ledger::record_batch`]); for a
+    /// sale, the answer says whether the payment may go through, and it is durable before it
+    /// is returned.
     pub fn record(&self, event: Event) -> Result<Decision, LedgerError> {
         let mut d = self.record_batch(std::slice::from_ref(&event))?;
         Ok(d.pop().expect("one decision per event"))
     }
 
     /// Judges and records events in order (several may concern one pack) in one atomic,
-    /// durable commit, returning a decision per event.
+    /// durable commit, returning a decision per event. They are the operator's
+    /// ([`Authority::Operator`]): every kind is permitted and each is judged at its own time.
     pub fn record_batch(&self, events: &[Event]) -> Result<Vec<Decision>, LedgerError> {
+        self.record_parts(&[operator(events)])
+    }
+
+    /// Judges and records submissions in order, all in one atomic, durable commit, and
+    /// returns each submission's decisions.
+    ///
+    /// A submission marked as a settlement is paid whole or not at all: if the gate blocks
+    /// any of its sales, none of them is recorded as a sale. The others are recorded as
+    /// rejected attempts (`settlement_blocked`), as evidence, so that a corrected settlement
+    /// without the blocked item goes through; a retry of the same settlement that still
+    /// holds a blocked item is answered as before and records nothing new.
+    pub fn submit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Decision>>, LedgerError> {
+        let parts: Vec<Part<'_>> = submissions
+            .iter()
+            .map(|s| Part {
+                events: &s.events,
+                by: s.by,
+                settlement: s.settlement,
+            })
+            .collect();
+        let mut all = self.record_parts(&parts)?.into_iter();
+        Ok(submissions
+            .iter()
+            .map(|s| all.by_ref().take(s.events.len()).collect())
+            .collect())
+    }
+
+    fn record_parts(&self, parts: &[Part<'_>]) -> Result<Vec<Decision>, LedgerError> {
         for _ in 0..MAX_ATTEMPTS {
-            let (decisions, writes) = self.judge_batch(events, &Overlay::default())?;
+            let (decisions, writes) = self.judge_batch(parts, &Overlay::default())?;
             match self.store.commit(writes) {
                 Ok(()) => return Ok(decisions),
                 Err(CommitError::Conflict(_)) => continue,
@@ -151,68 +346,45 @@ impl<S: Store> Ledger<S> {
     /// earlier batch still being committed will leave.
     fn judge_batch(
         &self,
-        events: &[Event],
+        parts: &[Part<'_>],
         overlay: &Overlay,
     ) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
+        let total: usize = parts.iter().map(|p| p.events.len()).sum();
         let mut pending: HashMap<PackKey, Pending, foldhash::fast::RandomState> =
-            HashMap::with_capacity_and_hasher(events.len(), foldhash::fast::RandomState::default());
-        let mut order: Vec<PackKey> = Vec::with_capacity(events.len());
-        let mut decisions = Vec::with_capacity(events.len());
-        for event in events {
-            let p = match pending.entry(event.pack) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let state = match overlay.get(&event.pack) {
-                        Some(s) => s.clone(),
-                        None => self.store.pack(&event.pack)?.unwrap_or_default(),
-                    };
-                    order.push(event.pack);
-                    v.insert(Pending {
-                        expected: state.events,
-                        state,
-                        events: Vec::new(),
-                    })
-                }
+            HashMap::with_capacity_and_hasher(total, foldhash::fast::RandomState::default());
+        let mut order: Vec<PackKey> = Vec::with_capacity(total);
+        let mut decisions = Vec::with_capacity(total);
+        for part in parts {
+            let cx = Context {
+                catalog: &self.catalog,
+                policy: &self.policy,
+                now,
+                by: part.by,
             };
-            let decision = match judge(&p.state, event, &self.catalog, &self.policy) {
-                Verdict::Replay { outcome, index } => Decision {
-                    outcome,
-                    index,
-                    replayed: true,
-                    prior_sales: p
-                        .state
-                        .sales
-                        .iter()
-                        .filter(|s| s.index < index)
-                        .cloned()
-                        .collect(),
-                },
-                Verdict::Record(event, outcome) => {
-                    let shows_sales = matches!(event.kind, EventKind::Sale(_))
-                        || outcome.reason() == Some(Reason::AlreadySold);
-                    let prior_sales = if shows_sales {
-                        p.state.sales.clone()
-                    } else {
-                        Vec::new()
-                    };
-                    let r = Recorded {
-                        index: p.state.events,
-                        recorded_at: now,
-                        event,
-                        outcome,
-                    };
-                    p.state.apply(&r);
-                    p.events.push(r);
-                    Decision {
-                        outcome,
-                        index: p.state.events - 1,
-                        replayed: false,
-                        prior_sales,
-                    }
-                }
+            let marks = if part.settlement {
+                Some(Marks::take(part.events, &pending, order.len()))
+            } else {
+                None
             };
-            decisions.push(decision);
+            let start = decisions.len();
+            for event in part.events {
+                let p = self.pending(&mut pending, &mut order, overlay, event.pack)?;
+                decisions.push(step(p, event, &cx, now, false));
+            }
+            let blocked = decisions[start..]
+                .iter()
+                .zip(part.events)
+                .any(|(d, e)| matches!(e.kind, EventKind::Sale(_)) && !d.outcome.is_applied());
+            if let (Some(marks), true) = (marks, blocked) {
+                // Undo the settlement and record it again with no sale applied.
+                marks.restore(&mut pending, &mut order);
+                decisions.truncate(start);
+                for event in part.events {
+                    let p = self.pending(&mut pending, &mut order, overlay, event.pack)?;
+                    decisions.push(step(p, event, &cx, now, true));
+                }
+            }
         }
         let writes = order
             .into_iter()
@@ -227,6 +399,31 @@ impl<S: Store> Ledger<S> {
             })
             .collect();
         Ok((decisions, writes))
+    }
+
+    /// The pending write of pack `key`, read from the overlay or the store on first use.
+    fn pending<'p>(
+        &self,
+        pending: &'p mut PendingMap,
+        order: &mut Vec<PackKey>,
+        overlay: &Overlay,
+        key: PackKey,
+    ) -> Result<&'p mut Pending, StoreError> {
+        Ok(match pending.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let state = match overlay.get(&key) {
+                    Some(s) => s.clone(),
+                    None => self.store.pack(&key)?.unwrap_or_default(),
+                };
+                order.push(key);
+                v.insert(Pending {
+                    expected: state.events,
+                    state,
+                    events: Vec::new(),
+                })
+            }
+        })
     }
 
     /// Records batches in order, as [`Ledger::record_batch`] would one after the other, but
@@ -276,12 +473,12 @@ impl<S: Store> Ledger<S> {
             };
             for (payload, events) in batches {
                 let (mut decisions, mut writes) = self
-                    .judge_batch(&events, &overlay)
+                    .judge_batch(&[operator(&events)], &overlay)
                     .map_err(LedgerError::from)?;
                 // The batch judged over the one in flight is stale if that one conflicted.
                 if in_flight && !settle(&mut done)? {
                     (decisions, writes) = self
-                        .judge_batch(&events, &Overlay::default())
+                        .judge_batch(&[operator(&events)], &Overlay::default())
                         .map_err(LedgerError::from)?;
                 }
                 overlay.clear();

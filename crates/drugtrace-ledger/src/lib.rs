@@ -11,6 +11,7 @@
 //! The crate knows nothing of files, HTTP or serialization formats; backends encode what
 //! they store themselves. The insured person's identity enters only as a [`PersonHash`].
 
+mod authority;
 mod event;
 pub mod gate;
 mod ids;
@@ -23,13 +24,15 @@ mod store;
 pub mod testkit;
 mod time;
 
+pub use authority::Authority;
 pub use event::{
-    Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleReturn, StockChange,
+    Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleKey, SaleReturn,
+    StockChange,
 };
 pub use ids::{Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId};
-pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport};
+pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
 pub use mem::MemStore;
-pub use policy::{Policy, UnknownCodePolicy};
+pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
 pub use state::{BlockedSale, Issue, PackState, SaleRecord};
 pub use store::{CommitError, PackWrite, Store, StoreError};
 pub use time::{Date, TimeError, Timestamp};

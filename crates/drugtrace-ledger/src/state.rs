@@ -3,8 +3,8 @@
 use drugtrace_catalog::InsuranceCode;
 
 use crate::{
-    Batch, Date, EventKind, InstitutionId, Outcome, PersonHash, Reason, Recorded, SettlementId,
-    Timestamp,
+    Batch, Date, EventKind, InstitutionId, Outcome, PersonHash, Reason, Recorded, SaleKey,
+    SettlementId, Timestamp,
 };
 
 /// Everything the gate needs to know about one pack, derived from its log alone.
@@ -21,7 +21,8 @@ pub struct PackState {
     pub batch: Option<Batch>,
     /// Expiry, from the commission or the first scan that carried one.
     pub expiry: Option<Date>,
-    /// The party that last took the pack in, shipped or received it.
+    /// The party that last took the pack in, shipped, received, sold or took it back: the
+    /// one that may destroy it or move it out of stock.
     pub holder: Option<InstitutionId>,
     /// The product the intake's delivery note named.
     pub delivered_as: Option<InsuranceCode>,
@@ -59,8 +60,8 @@ pub struct SaleRecord {
     pub at: Timestamp,
     /// The selling institution.
     pub institution: InstitutionId,
-    /// The settlement.
-    pub settlement: SettlementId,
+    /// The settlement, when the sale named one.
+    pub settlement: Option<SettlementId>,
     /// The buyer's hash.
     pub person: Option<PersonHash>,
     /// Units sold.
@@ -89,10 +90,46 @@ pub struct BlockedSale {
     pub index: u32,
     /// The institution that tried.
     pub institution: InstitutionId,
-    /// Its settlement.
-    pub settlement: SettlementId,
+    /// Its settlement, when it named one.
+    pub settlement: Option<SettlementId>,
     /// Why it was blocked.
     pub reason: Reason,
+    /// When the attempt said the sale happened.
+    pub at: Timestamp,
+    /// The buyer's hash.
+    pub person: Option<PersonHash>,
+    /// Units asked for, as resolved.
+    pub units: u32,
+    /// The amount, in fen.
+    pub amount_fen: i64,
+}
+
+impl SaleRecord {
+    /// What identifies this sale, for telling a retry from another sale.
+    pub fn key(&self) -> SaleKey<'_> {
+        SaleKey {
+            institution: &self.institution,
+            settlement: self.settlement.as_ref(),
+            at: self.at,
+            person: self.person,
+            units: self.units,
+            amount_fen: self.amount_fen,
+        }
+    }
+}
+
+impl BlockedSale {
+    /// What identifies this attempt, for telling a retry from another sale.
+    pub fn key(&self) -> SaleKey<'_> {
+        SaleKey {
+            institution: &self.institution,
+            settlement: self.settlement.as_ref(),
+            at: self.at,
+            person: self.person,
+            units: self.units,
+            amount_fen: self.amount_fen,
+        }
+    }
 }
 
 impl PackState {
@@ -112,6 +149,10 @@ impl PackState {
                     institution: e.actor.clone(),
                     settlement: s.settlement.clone(),
                     reason,
+                    at: e.at,
+                    person: s.person,
+                    units: s.units.or(s.pack_units).unwrap_or(1),
+                    amount_fen: s.amount_fen,
                 });
                 if self.blocked.len() > Self::MAX_BLOCKED {
                     self.blocked.remove(0);
@@ -150,6 +191,9 @@ impl PackState {
                 }
             }
             EventKind::Sale(s) => {
+                // The seller had the pack (many never upload their intake), and a split
+                // pack's rest stays on its shelf.
+                self.holder = Some(e.actor.clone());
                 let pack_units = s.pack_units.unwrap_or(1);
                 self.pack_units.get_or_insert(pack_units);
                 self.sales.push(SaleRecord {
@@ -166,6 +210,7 @@ impl PackState {
                 });
             }
             EventKind::SaleReturn(ret) => {
+                self.holder = Some(e.actor.clone());
                 if let Some(i) = self.returnable_sale(ret.settlement.as_ref()) {
                     let sale = &mut self.sales[i];
                     let units = ret.units.unwrap_or(sale.units_out()).min(sale.units_out());
@@ -186,13 +231,17 @@ impl PackState {
         s
     }
 
-    /// The sale a return refers to: the one with that settlement, or the latest with units
-    /// still out.
+    /// The sale a return refers to: the one with that settlement, or, when the return names
+    /// none or a settlement no sale of the pack has (some clients put their own dispense
+    /// number there), the latest with units still out.
     pub fn returnable_sale(&self, settlement: Option<&SettlementId>) -> Option<usize> {
-        match settlement {
-            Some(id) => self.sales.iter().rposition(|s| &s.settlement == id),
-            None => self.sales.iter().rposition(|s| s.units_out() > 0),
-        }
+        settlement
+            .and_then(|id| {
+                self.sales
+                    .iter()
+                    .rposition(|s| s.settlement.as_ref() == Some(id))
+            })
+            .or_else(|| self.sales.iter().rposition(|s| s.units_out() > 0))
     }
 
     /// Units still unsold, once the pack's size is known (before the first sale: `None`).

@@ -85,7 +85,8 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
             StockChange::from_code(101 + rng.below(11) as u16).expect("101..=111"),
         ),
         5 => EventKind::Sale(Sale {
-            settlement: SettlementId::parse(&format!("S{}", rng.next_u64())).expect("valid"),
+            settlement: (rng.below(4) > 0)
+                .then(|| SettlementId::parse(&format!("S{}", rng.next_u64())).expect("valid")),
             person: (rng.below(3) > 0).then(|| {
                 let mut b = [0u8; PersonHash::LEN];
                 b.iter_mut().for_each(|x| *x = rng.below(256) as u8);
@@ -333,7 +334,7 @@ fn ledger_double_sale_race<S: Store + 'static>(s: S) {
                         actor: institution(t),
                         lot: Lot::default(),
                         kind: EventKind::Sale(Sale {
-                            settlement: SettlementId::parse(&format!("T{t}P{n}")).unwrap(),
+                            settlement: Some(SettlementId::parse(&format!("T{t}P{n}")).unwrap()),
                             person: None,
                             units: None,
                             pack_units: None,

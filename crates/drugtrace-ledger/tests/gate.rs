@@ -8,15 +8,24 @@
 //! not in the catalog (8100009). OUTCOME is `accepted`, `flagged:REASON`, `rejected:REASON`,
 //! or `replayed:` followed by one of those. A line `policy unknown_code=block` or
 //! `policy no_scan=YYYY-MM-DD` sets the policy for the story.
+//!
+//! Events are the operator's (judged at their own times, every kind permitted) unless a
+//! line says `by=KIND` (`manufacturer`, `distributor`, `hospital`, `pharmacy` or
+//! `regulator`): then they are judged as that party's, at the server's clock, which a line
+//! `now YYYY-MM-DD` sets (noon local time). A line `settle ACTOR DATE settlement=S
+//! items=A1,S2:3 [by=..] [person=..] => OUTCOME OUTCOME` is one settlement of several
+//! items (PACK or PACK:UNITS), paid whole or not at all, with an outcome per item.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use drugtrace_catalog::{Catalog, InsuranceCode};
+use drugtrace_catalog::{Catalog, InstitutionKind, InsuranceCode};
 use drugtrace_code::{ChinaCode, PackKey};
 use drugtrace_ledger::{
-    Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore, Outcome,
-    PackState, PersonKey, Policy, Reason, RebuildMode, Sale, SaleReturn, SettlementId, StockChange,
-    Store, Timestamp, UnknownCodePolicy,
+    Authority, Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore,
+    Outcome, PackState, PersonKey, Policy, Reason, RebuildMode, Sale, SaleReturn, SettlementId,
+    StockChange, Store, Submission, Timestamp, UnknownCodePolicy,
 };
 
 const CATALOG: &str = "\
@@ -54,16 +63,71 @@ fn outcome(s: &str) -> (bool, Outcome) {
     (replayed, o)
 }
 
-fn event(line: &str, people: &PersonKey) -> Event {
+fn noon(date: &str) -> Timestamp {
+    Timestamp::parse(&format!("{date}T12:00:00"), 480).expect("a date")
+}
+
+fn authority(kv: &std::collections::HashMap<&str, &str>) -> Authority {
+    match kv.get("by").copied() {
+        None | Some("operator") => Authority::Operator,
+        Some("regulator") => Authority::Regulator,
+        Some("manufacturer") => Authority::Party(InstitutionKind::Manufacturer),
+        Some("distributor") => Authority::Party(InstitutionKind::Distributor),
+        Some("hospital") => Authority::Party(InstitutionKind::Hospital),
+        Some("pharmacy") => Authority::Party(InstitutionKind::Pharmacy),
+        Some(other) => panic!("unknown party {other}"),
+    }
+}
+
+fn fields(words: std::str::SplitWhitespace<'_>) -> std::collections::HashMap<&str, &str> {
+    words
+        .map(|w| w.split_once('=').unwrap_or_else(|| panic!("bad field {w}")))
+        .collect()
+}
+
+/// The events of a `settle` line, one sale per item.
+fn settlement(line: &str, people: &PersonKey) -> (Vec<Event>, Authority) {
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("settle"));
+    let actor = InstitutionId::parse(words.next().expect("an actor")).unwrap();
+    let at = noon(words.next().expect("a date"));
+    let kv = fields(words);
+    let events = kv["items"]
+        .split(',')
+        .map(|item| {
+            let (code, units) = match item.split_once(':') {
+                Some((c, u)) => (c, Some(u.parse().unwrap())),
+                None => (item, None),
+            };
+            Event {
+                pack: pack(code),
+                at,
+                actor: actor.clone(),
+                lot: Lot::default(),
+                kind: EventKind::Sale(Sale {
+                    settlement: kv
+                        .get("settlement")
+                        .map(|s| SettlementId::parse(s).unwrap()),
+                    person: kv.get("person").map(|p| people.hash(p)),
+                    units,
+                    pack_units: None,
+                    product: None,
+                    amount_fen: 1000,
+                    fund_paid: true,
+                }),
+            }
+        })
+        .collect();
+    (events, authority(&kv))
+}
+
+fn event(line: &str, people: &PersonKey) -> (Event, Authority) {
     let mut words = line.split_whitespace();
     let kind = words.next().expect("a kind");
     let key = pack(words.next().expect("a pack"));
     let actor = InstitutionId::parse(words.next().expect("an actor")).unwrap();
-    let at = Timestamp::parse(&format!("{}T12:00:00", words.next().expect("a date")), 480)
-        .expect("a date");
-    let kv: std::collections::HashMap<&str, &str> = words
-        .map(|w| w.split_once('=').unwrap_or_else(|| panic!("bad field {w}")))
-        .collect();
+    let at = noon(words.next().expect("a date"));
+    let kv = fields(words);
     let inst = |k: &str| kv.get(k).map(|v| InstitutionId::parse(v).unwrap());
     let product = || kv.get("product").map(|v| InsuranceCode::parse(v).unwrap());
     let units = || kv.get("units").map(|v| v.parse::<u32>().unwrap());
@@ -83,7 +147,9 @@ fn event(line: &str, people: &PersonKey) -> Event {
             EventKind::StockChange(StockChange::from_code(kv["change"].parse().unwrap()).unwrap())
         }
         "sale" => EventKind::Sale(Sale {
-            settlement: SettlementId::parse(kv["settlement"]).unwrap(),
+            settlement: kv
+                .get("settlement")
+                .map(|s| SettlementId::parse(s).unwrap()),
             person: kv.get("person").map(|p| people.hash(p)),
             units: units(),
             pack_units: None,
@@ -101,13 +167,17 @@ fn event(line: &str, people: &PersonKey) -> Event {
         "recall" => EventKind::Recall,
         other => panic!("unknown kind {other}"),
     };
-    Event {
-        pack: key,
-        at,
-        actor,
-        lot,
-        kind,
-    }
+    let by = authority(&kv);
+    (
+        Event {
+            pack: key,
+            at,
+            actor,
+            lot,
+            kind,
+        },
+        by,
+    )
 }
 
 fn run_story(path: &Path) {
@@ -132,25 +202,50 @@ fn run_story(path: &Path) {
         }
         lines.push((n + 1, line.to_owned()));
     }
-    let ledger = Ledger::new(MemStore::new(), catalog, policy);
+    let now = Arc::new(AtomicI64::new(noon("2025-01-01").millis()));
+    let clock = Arc::clone(&now);
+    let ledger = Ledger::new(MemStore::new(), catalog, policy)
+        .with_clock(move || Timestamp::from_millis(clock.load(Ordering::SeqCst)));
     for (n, line) in lines {
+        if let Some(date) = line.strip_prefix("now ") {
+            now.store(noon(date.trim()).millis(), Ordering::SeqCst);
+            continue;
+        }
         let (event_text, expected) = line
             .split_once("=>")
             .unwrap_or_else(|| panic!("{}:{n}: no `=> OUTCOME`", path.display()));
-        let (replayed, want) = outcome(expected.trim());
-        let d = ledger.record(event(event_text, &people)).unwrap();
+        let (events, by, settlement) = if event_text.starts_with("settle ") {
+            let (events, by) = settlement(event_text, &people);
+            (events, by, true)
+        } else {
+            let (event, by) = event(event_text, &people);
+            (vec![event], by, false)
+        };
+        let wants: Vec<(bool, Outcome)> = expected.split_whitespace().map(outcome).collect();
         assert_eq!(
-            (d.replayed, d.outcome),
-            (replayed, want),
-            "{}:{n}: {line}",
+            wants.len(),
+            events.len(),
+            "{}:{n}: an outcome per event",
             path.display()
         );
-        if d.outcome == Outcome::Rejected(Reason::AlreadySold) {
-            assert!(
-                !d.prior_sales.is_empty(),
-                "{}:{n}: a block shows the prior sales",
-                path.display()
-            );
+        let decisions = ledger
+            .submit(&[Submission {
+                events,
+                by,
+                settlement,
+            }])
+            .unwrap()
+            .remove(0);
+        let got: Vec<(bool, Outcome)> = decisions.iter().map(|d| (d.replayed, d.outcome)).collect();
+        assert_eq!(got, wants, "{}:{n}: {line}", path.display());
+        for d in &decisions {
+            if d.outcome == Outcome::Rejected(Reason::AlreadySold) {
+                assert!(
+                    !d.prior_sales.is_empty(),
+                    "{}:{n}: a block shows the prior sales",
+                    path.display()
+                );
+            }
         }
     }
     let report = ledger.rebuild(RebuildMode::Check).unwrap();

@@ -79,7 +79,7 @@ fn event(op: &Op, step: usize) -> Event {
         } => (
             *pack,
             EventKind::Sale(Sale {
-                settlement: settlement(*s),
+                settlement: Some(settlement(*s)),
                 person: None,
                 units: *units,
                 pack_units: None,

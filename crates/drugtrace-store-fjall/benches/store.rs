@@ -75,7 +75,9 @@ fn whole_chain(n: u64) -> PackWrite {
             19,
             "P0000001",
             EventKind::Sale(Sale {
-                settlement: SettlementId::parse(&format!("S{n}")).expect("a valid settlement"),
+                settlement: Some(
+                    SettlementId::parse(&format!("S{n}")).expect("a valid settlement"),
+                ),
                 person: Some(PersonHash::from_bytes([n as u8; PersonHash::LEN])),
                 units: Some(1),
                 pack_units: Some(1),

@@ -13,7 +13,15 @@ use drugtrace_ledger::{
     StockChange, StoreError, Timestamp,
 };
 
-const FORMAT: u8 = 1;
+/// The format written. Format 1 (before sales without a settlement id, and before blocked
+/// attempts kept their time, buyer, units and amount) is still read; `drugtrace rebuild`
+/// rewrites such states from their logs.
+const FORMAT: u8 = 2;
+
+/// Whether `b` is a format this file reads.
+fn known_format(b: u8) -> bool {
+    b == 1 || b == FORMAT
+}
 
 /// The state key of a pack, also the prefix of its events' keys.
 pub fn pack_prefix(key: &PackKey) -> Vec<u8> {
@@ -269,7 +277,7 @@ pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
         }
         EventKind::Sale(s) => {
             w.u8(5);
-            w.str(s.settlement.as_str());
+            w.opt_str(s.settlement.as_ref().map(SettlementId::as_str));
             w.person(s.person.as_ref());
             w.opt_uv(s.units.map(u64::from));
             w.opt_uv(s.pack_units.map(u64::from));
@@ -291,7 +299,8 @@ pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
 /// Decodes a recorded event of pack `pack`.
 pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreError> {
     let mut r = R(bytes);
-    if r.u8()? != FORMAT {
+    let format = r.u8()?;
+    if !known_format(format) {
         return Err(corrupt("unknown event format"));
     }
     let index = r.u32()?;
@@ -320,7 +329,11 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             )
         }
         5 => EventKind::Sale(Sale {
-            settlement: r.settlement()?,
+            settlement: if format == 1 {
+                Some(r.settlement()?)
+            } else {
+                r.opt(R::settlement)?
+            },
             person: r.person()?,
             units: r.opt(R::u32)?,
             pack_units: r.opt(R::u32)?,
@@ -375,7 +388,7 @@ pub fn encode_state(s: &PackState) -> Vec<u8> {
         w.uv(u64::from(sale.index));
         w.iv(sale.at.millis());
         w.str(sale.institution.as_str());
-        w.str(sale.settlement.as_str());
+        w.opt_str(sale.settlement.as_ref().map(SettlementId::as_str));
         w.person(sale.person.as_ref());
         w.uv(u64::from(sale.units));
         w.uv(u64::from(sale.returned));
@@ -387,8 +400,12 @@ pub fn encode_state(s: &PackState) -> Vec<u8> {
     for b in &s.blocked {
         w.uv(u64::from(b.index));
         w.str(b.institution.as_str());
-        w.str(b.settlement.as_str());
+        w.opt_str(b.settlement.as_ref().map(SettlementId::as_str));
         w.u8(reason_code(b.reason));
+        w.iv(b.at.millis());
+        w.person(b.person.as_ref());
+        w.uv(u64::from(b.units));
+        w.iv(b.amount_fen);
     }
     w.uv(u64::from(s.blocked_count));
     w.u8(u8::from(s.recalled) | (u8::from(s.destroyed) << 1));
@@ -399,7 +416,7 @@ pub fn encode_state(s: &PackState) -> Vec<u8> {
 /// The event count (version) of an encoded state, without decoding the rest.
 pub fn state_version(bytes: &[u8]) -> Result<u32, StoreError> {
     let mut r = R(bytes);
-    if r.u8()? != FORMAT {
+    if !known_format(r.u8()?) {
         return Err(corrupt("unknown state format"));
     }
     r.u32()
@@ -408,9 +425,18 @@ pub fn state_version(bytes: &[u8]) -> Result<u32, StoreError> {
 /// Decodes a pack's state.
 pub fn decode_state(bytes: &[u8]) -> Result<PackState, StoreError> {
     let mut r = R(bytes);
-    if r.u8()? != FORMAT {
+    let format = r.u8()?;
+    if !known_format(format) {
         return Err(corrupt("unknown state format"));
     }
+    let v1 = format == 1;
+    let settlement = |r: &mut R<'_>| {
+        if v1 {
+            r.settlement().map(Some)
+        } else {
+            r.opt(R::settlement)
+        }
+    };
     let events = r.u32()?;
     let issue = r.opt(|r| {
         Ok(Issue {
@@ -430,7 +456,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<PackState, StoreError> {
             index: r.u32()?,
             at: r.time()?,
             institution: r.institution()?,
-            settlement: r.settlement()?,
+            settlement: settlement(&mut r)?,
             person: r.person()?,
             units: r.u32()?,
             returned: r.u32()?,
@@ -442,11 +468,24 @@ pub fn decode_state(bytes: &[u8]) -> Result<PackState, StoreError> {
     let n = r.uv()?;
     let mut blocked = Vec::new();
     for _ in 0..n {
+        let (index, institution, settlement, reason) =
+            (r.u32()?, r.institution()?, settlement(&mut r)?, r.reason()?);
+        // Format 1 kept no more; its attempts all named a settlement, which is what a retry
+        // of them is matched by.
+        let (at, person, units, amount_fen) = if v1 {
+            (Timestamp::from_millis(0), None, 0, 0)
+        } else {
+            (r.time()?, r.person()?, r.u32()?, r.iv()?)
+        };
         blocked.push(BlockedSale {
-            index: r.u32()?,
-            institution: r.institution()?,
-            settlement: r.settlement()?,
-            reason: r.reason()?,
+            index,
+            institution,
+            settlement,
+            reason,
+            at,
+            person,
+            units,
+            amount_fen,
         });
     }
     let blocked_count = r.u32()?;
@@ -506,6 +545,59 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(decode_state(&bytes[..cut]).is_err());
         }
+    }
+
+    /// Stores written before format 2 stay readable: a sale and a state with a blocked
+    /// attempt, laid out byte by byte as format 1 wrote them.
+    #[test]
+    fn format_1_values_are_still_read() {
+        let mut w = W::new();
+        w.u8(1);
+        w.uv(3); // index
+        w.iv(1_000); // recorded at
+        w.iv(900); // at
+        w.str("P1");
+        w.opt_str(None);
+        w.opt_iv(None);
+        outcome(&mut w, Outcome::Accepted);
+        w.u8(5);
+        w.str("S1");
+        w.person(None);
+        w.opt_uv(Some(1));
+        w.opt_uv(Some(1));
+        w.opt_str(None);
+        w.iv(1234);
+        w.u8(1);
+        let rec = decode_recorded(pack(1), &w.0).unwrap();
+        let EventKind::Sale(sale) = &rec.event.kind else {
+            panic!("a sale");
+        };
+        assert_eq!(sale.settlement.as_ref().unwrap().as_str(), "S1");
+        assert_eq!(sale.amount_fen, 1234);
+
+        let mut w = W::new();
+        w.u8(1);
+        w.uv(2); // events
+        w.u8(0); // no issue
+        w.opt_str(None);
+        w.opt_iv(None);
+        w.opt_str(None);
+        w.opt_str(None);
+        w.opt_uv(Some(1));
+        w.uv(0); // no sales
+        w.uv(1); // one blocked attempt
+        w.uv(1);
+        w.str("P2");
+        w.str("S2");
+        w.u8(reason_code(Reason::AlreadySold));
+        w.uv(1);
+        w.u8(0);
+        w.opt_iv(None);
+        let state = decode_state(&w.0).unwrap();
+        assert_eq!(state.events, 2);
+        assert_eq!(state.blocked[0].settlement.as_ref().unwrap().as_str(), "S2");
+        assert_eq!(state.blocked[0].reason, Reason::AlreadySold);
+        assert_eq!(state_version(&w.0).unwrap(), 2);
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct Config {
     pub no_scan_no_settlement_from: Option<String>,
     /// Minutes east of UTC of local time (China: 480).
     pub local_offset_minutes: i32,
+    /// How many hours late an upload is still judged at its own time (default 72); the
+    /// gate judges anything claiming an earlier time as at that edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_upload_hours: Option<u32>,
     /// `drugtrace serve`'s settings; its flags and environment variables override them.
     #[serde(default, skip_serializing_if = "ServeConfig::is_empty")]
     pub serve: ServeConfig,
@@ -62,6 +66,7 @@ impl Default for Config {
             unknown_code: "allow".into(),
             no_scan_no_settlement_from: None,
             local_offset_minutes: 480,
+            late_upload_hours: None,
             serve: ServeConfig::default(),
         }
     }
@@ -91,6 +96,9 @@ impl Config {
             unknown_code,
             no_scan_no_settlement_from,
             local_offset_minutes: self.local_offset_minutes,
+            late_upload_hours: self
+                .late_upload_hours
+                .unwrap_or(Policy::DEFAULT_LATE_UPLOAD_HOURS),
         })
     }
 }

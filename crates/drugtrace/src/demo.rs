@@ -155,9 +155,13 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
     crate::analytics::run_models(&data, out)?;
 
     let key_file = Keys::path(data.root());
-    let regulator = Keys::create(&key_file, &Role::Regulator)?;
+    let regulator = Keys::create(&key_file, &Role::Regulator, None)?;
     let pharmacy = InstitutionId::parse("P35010200017")?;
-    let institution = Keys::create(&key_file, &Role::Institution(pharmacy.clone()))?;
+    let institution = Keys::create(
+        &key_file,
+        &Role::Institution(pharmacy.clone()),
+        Some(drugtrace_catalog::InstitutionKind::Pharmacy),
+    )?;
 
     let mut samples = find_samples(opened.ledger.store())?;
     if let Some((code, person)) = &mut samples.one_sale {

@@ -195,11 +195,14 @@ enum Command {
 enum KeyCommand {
     /// Make an API key and print it (once: only its hash is kept).
     Create {
-        /// `institution` (submits as itself, reads its own) or `regulator` (reads all).
-        #[arg(long, value_parser = ["institution", "regulator"])]
+        /// `manufacturer`, `distributor`, `hospital` or `pharmacy` (a party of the chain:
+        /// submits as itself what its kind may, reads its own), `institution` (a party whose
+        /// kind the directory of institutions says, else a hospital or pharmacy), or
+        /// `regulator` (reads all, may recall).
+        #[arg(long, value_parser = ["manufacturer", "distributor", "hospital", "pharmacy", "institution", "regulator"])]
         role: String,
-        /// The institution's code, for an institution key.
-        #[arg(long, required_if_eq("role", "institution"))]
+        /// The institution's code, for a party's key.
+        #[arg(long, required_if_eq_any([("role", "institution"), ("role", "manufacturer"), ("role", "distributor"), ("role", "hospital"), ("role", "pharmacy")]))]
         institution: Option<String>,
     },
 }
@@ -325,6 +328,7 @@ fn run(cli: Cli) -> Result<()> {
                 unknown_code,
                 no_scan_no_settlement_from,
                 local_offset_minutes,
+                late_upload_hours: None,
                 serve: Default::default(),
             })?;
             writeln!(out, "initialised {}", dir.root().display())?;
@@ -405,7 +409,7 @@ fn run(cli: Cli) -> Result<()> {
                 actor: InstitutionId::parse(&institution)?,
                 lot: Lot::default(),
                 kind: EventKind::Sale(Sale {
-                    settlement: SettlementId::parse(&settlement)?,
+                    settlement: Some(SettlementId::parse(&settlement)?),
                     person: person.map(|p| opened.person_key.hash(&p)),
                     units,
                     pack_units: None,
@@ -507,15 +511,22 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Key(KeyCommand::Create { role, institution }) => {
             dir.config()?;
+            use drugtrace_catalog::InstitutionKind as K;
+            let kind = match role.as_str() {
+                "manufacturer" => Some(K::Manufacturer),
+                "distributor" => Some(K::Distributor),
+                "hospital" => Some(K::Hospital),
+                "pharmacy" => Some(K::Pharmacy),
+                _ => None,
+            };
             let role = match (role.as_str(), institution) {
                 ("regulator", None) => drugtrace_api::Role::Regulator,
-                ("institution", Some(i)) => {
-                    drugtrace_api::Role::Institution(InstitutionId::parse(&i)?)
-                }
                 ("regulator", Some(_)) => bail!("a regulator key belongs to no institution"),
-                _ => bail!("an institution key needs --institution CODE"),
+                (_, Some(i)) => drugtrace_api::Role::Institution(InstitutionId::parse(&i)?),
+                (r, None) => bail!("a {r} key needs --institution CODE"),
             };
-            let key = drugtrace_api::Keys::create(&drugtrace_api::Keys::path(dir.root()), &role)?;
+            let key =
+                drugtrace_api::Keys::create(&drugtrace_api::Keys::path(dir.root()), &role, kind)?;
             writeln!(out, "{key}")?;
             eprintln!("keep this key: only its hash is stored, it cannot be shown again");
         }

@@ -124,7 +124,7 @@ fn history_line(out: &mut impl Write, r: &Recorded, offset: i32) -> Result<()> {
         EventKind::Sale(s) => format!(
             "sale {} units, settlement {}, {}.{:02} yuan{}",
             s.units.unwrap_or(0),
-            s.settlement,
+            s.settlement.as_ref().map_or("none", |x| x.as_str()),
             s.amount_fen / 100,
             (s.amount_fen % 100).abs(),
             if s.fund_paid { ", fund paid" } else { "" }
@@ -163,7 +163,7 @@ pub fn decision(out: &mut impl Write, d: &Decision, offset: i32) -> Result<()> {
             "  prior sale at {} by {} (settlement {}, {} units{})",
             s.at.to_rfc3339(offset),
             s.institution,
-            s.settlement,
+            s.settlement.as_ref().map_or("none", |x| x.as_str()),
             s.units,
             if s.fund_paid { ", fund paid" } else { "" }
         )?;

@@ -1,6 +1,6 @@
 //! The envelope every call travels in, and the answer's.
 
-use drugtrace_ledger::{InstitutionId, Timestamp};
+use drugtrace_ledger::{InstitutionId, Policy, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ pub fn msgid(body: &Value) -> Option<String> {
 }
 
 /// Reads and checks the envelope.
-pub fn read<'a>(body: &'a Value, offset: i32) -> Result<Envelope<'a>, Fault> {
+pub fn read<'a>(body: &'a Value, offset: i32, now: Timestamp) -> Result<Envelope<'a>, Fault> {
     if !body.is_object() {
         return Err(Fault(format!(
             "the request is {}, not an envelope object",
@@ -43,7 +43,11 @@ pub fn read<'a>(body: &'a Value, offset: i32) -> Result<Envelope<'a>, Fault> {
         .parsed("fixmedins_code", InstitutionId::parse)?
         .ok_or_else(|| Fault::at("fixmedins_code", "is required"))?;
     let inf_time = o
-        .parsed("inf_time", |t| time(t, offset))?
+        .parsed("inf_time", |t| {
+            let at = time(t, offset)?;
+            Policy::check_claimed_time(at, now, offset).map_err(|e| e.to_string())?;
+            Ok::<_, String>(at)
+        })?
         .ok_or_else(|| Fault::at("inf_time", "is required"))?;
     let input = match o.raw("input") {
         None | Some(Value::Null) => return Err(Fault::at("input", "is required")),

@@ -12,7 +12,11 @@
 //! (413) get the API's usual JSON errors instead.
 //!
 //! `fixmedins_code` must be the caller's own institution. A regulator's key may only query
-//! (3513). A call's events are judged and recorded in one atomic, durable commit: the batch
+//! (3513). The key's party kind decides what its records may do, as everywhere (a sale is a
+//! hospital's or pharmacy's, an outgoing stock change only the pack's holder's); a record it
+//! may not send is kept as a rejected attempt (`not_permitted`, `not_holder`). Every time a
+//! call carries is checked against the server's clock: not before 2000 and at most an hour
+//! ahead; the gate judges a record at its own time only within the late-upload window. A call's events are judged and recorded in one atomic, durable commit: the batch
 //! forms are all or nothing, and a record that fails to parse refuses the whole call.
 //!
 //! # Transactions
@@ -50,12 +54,12 @@
 //! | `manu_lotnum`, `expy_end` | the lot, when the code itself carries no batch or expiry (GS1 codes do); `无` and `-` are none |
 //! | `inv_chg_type` (3502) | `StockChange::from_code` |
 //! | `inv_chg_time` (3502), `purc_retn_stoin_time` (3503, 3504), `sel_retn_time` (3505, 3506), `invdate` (3501) | the event's time, local `YYYY-MM-DD HH:MM:SS` (a bare date is its midnight) |
-//! | `setl_id` (3505), else `fixmedins_bchno` | the sale's settlement: a resent sale with the same settlement at the same institution is answered as before and recorded once |
+//! | `setl_id` (3505) | the sale's settlement: a resent sale with the same settlement at the same institution is answered as before and recorded once. `fixmedins_bchno` is never a settlement (clients reuse it: a constant per institution, a lot number); a sale without `setl_id` is a retry only of the identical record (same pack, institution, time, buyer, units, amount), and any other sale of the pack is judged, and blocked when the pack is sold |
 //! | `certno`, else `psn_no` (3505) | the buyer, hashed at once with the installation's secret (as the file import hashes `person`); never stored raw |
 //! | `trdn_flag` 1 (split, 拆零) | the line sells or returns `sel_retn_cnt` whole units of its one pack; 0 or absent: each code is a whole pack |
 //! | `finl_trns_pric` × `sel_retn_cnt` | the line's amount, in fen, rounded half up, shared over its codes |
-//! | `mdtrt_setl_type` (3505) | `1` fund-paid, `2` self-paid; absent: fund-paid when `setl_id` is given |
-//! | `medins_prod_sel_no`, else `setl_id` (3506) | the settlement of the sale returned; with neither, the pack's latest sale with units out |
+//! | `mdtrt_setl_type` (3505) | `1` fund-paid, `2` self-paid; absent: `hi_feesetl_type` `1`/`2` fund-paid, `0` self-paid; with neither, fund-paid when `setl_id` or an insured buyer (`psn_no`) is given |
+//! | `medins_prod_sel_no`, else `setl_id` (3506) | the settlement of the sale returned; with neither, or one no sale of the pack has (some clients send their own dispense number), the pack's latest sale with units out |
 //! | `spler_name`, `spler_pmtno` (3503) | not institution codes: the intake's supplier stays unknown |
 //!
 //! Other fields (names, approval numbers, prices of purchases, operators, ...) are read by
@@ -165,7 +169,7 @@ pub async fn call_service<S: Store + Sync + 'static>(
         .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
     let offset = state.inner.local_offset_minutes;
     let msgid = envelope::msgid(&value);
-    match serve(&state, &caller.0, &value, offset).await {
+    match serve(&state, &caller, &value, offset, received).await {
         Ok((output, warn)) => Ok(Json(Answer::ok(msgid, received, offset, output, warn))),
         Err(Failure::Fault(f)) => {
             tracing::debug!(msgid = ?msgid, err = %f.0, "nhsa call refused");
@@ -178,11 +182,13 @@ pub async fn call_service<S: Store + Sync + 'static>(
 /// Carries out one call.
 async fn serve<S: Store + Sync + 'static>(
     state: &AppState<S>,
-    role: &Role,
+    caller: &Caller,
     body: &Value,
     offset: i32,
+    now: Timestamp,
 ) -> Result<(Value, Option<String>), Failure> {
-    let env = envelope::read(body, offset)?;
+    let role = &caller.0;
+    let env = envelope::read(body, offset, now)?;
     let tx = Tx::of(&env.infno).ok_or_else(|| {
         Fault::at(
             "infno",
@@ -217,6 +223,8 @@ async fn serve<S: Store + Sync + 'static>(
         me: me.unwrap_or_else(|| env.fixmedins_code.clone()),
         offset,
         inf_time: env.inf_time,
+        by: caller.authority(),
+        now,
     };
     let plan = match tx {
         Tx::StockCount => return stock::count(state, input, &ctx).await,
@@ -229,5 +237,5 @@ async fn serve<S: Store + Sync + 'static>(
         Tx::SaleReturn => sale::sale_return(input, &ctx)?,
     };
     debug_assert!(plan.events().iter().all(|e| e.actor == ctx.me));
-    Ok(plan.record(state, offset).await?)
+    Ok(plan.record(state, ctx.by, offset).await?)
 }

@@ -105,7 +105,11 @@ pub async fn sale_trace<S: Store + Sync + 'static>(
             r.event.at,
             SaleRow {
                 fixmedins_code: r.event.actor.to_string(),
-                setl_id: sees(&r.event.actor).then(|| s.settlement.to_string()),
+                setl_id: s
+                    .settlement
+                    .as_ref()
+                    .filter(|_| sees(&r.event.actor))
+                    .map(|x| x.to_string()),
                 sel_retn_time: local_time(r.event.at, offset),
                 sel_retn_cnt: units,
                 retn_cnt: returned,

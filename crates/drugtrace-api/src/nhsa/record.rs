@@ -5,7 +5,8 @@
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
-    Batch, Date, Decision, Event, EventKind, InstitutionId, Lot, Store, Timestamp,
+    Authority, Batch, Date, Decision, Event, EventKind, InstitutionId, Lot, Policy, Store,
+    Timestamp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -24,14 +25,21 @@ pub struct Ctx {
     pub offset: i32,
     /// The envelope's `inf_time`: the time of records that carry none.
     pub inf_time: Timestamp,
+    /// Who calls, to the gate's permission rules.
+    pub by: Authority,
+    /// The server's clock when the call arrived, which every time read is checked against.
+    pub now: Timestamp,
 }
 
 impl Ctx {
     /// The record's time from field `name`, else the envelope's `inf_time`.
     pub fn at(&self, rec: &Obj<'_>, name: &str) -> Result<Timestamp, Fault> {
-        Ok(rec
-            .parsed(name, |t| time(t, self.offset))?
-            .unwrap_or(self.inf_time))
+        let at = rec.parsed(name, |t| {
+            let at = time(t, self.offset)?;
+            Policy::check_claimed_time(at, self.now, self.offset).map_err(|e| e.to_string())?;
+            Ok::<_, String>(at)
+        })?;
+        Ok(at.unwrap_or(self.inf_time))
     }
 
     /// The pack's lot: batch and expiry from the code itself when it carries them (GS1),
@@ -128,13 +136,14 @@ impl Plan {
     pub async fn record<S: Store + Sync + 'static>(
         self,
         state: &AppState<S>,
+        by: Authority,
         offset: i32,
     ) -> Result<(Value, Option<String>), ApiError> {
         let Plan { events, items } = self;
         let decisions = if events.is_empty() {
             Vec::new()
         } else {
-            state.record(events).await?
+            state.record(events, by).await?
         };
         let results: Vec<CodeResult> = items
             .into_iter()

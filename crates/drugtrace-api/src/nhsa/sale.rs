@@ -20,37 +20,21 @@ const PRICE_SCALE: u32 = 6;
 pub fn sale(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Plan, Fault> {
     let records = input.records("selinfo")?;
     let mut plan = Plan::default();
-    let mut seen: HashMap<(PackKey, SettlementId), String> = HashMap::new();
+    let mut seen: HashMap<(PackKey, Option<SettlementId>), String> = HashMap::new();
     for (i, owned) in records.iter().enumerate() {
         let rec = owned.obj();
-        let settlement = match rec.parsed("setl_id", SettlementId::parse)? {
-            Some(s) => s,
-            None => rec
-                .parsed("fixmedins_bchno", SettlementId::parse)?
-                .ok_or_else(|| {
-                    Fault::at(
-                        &rec.field_path("setl_id"),
-                        "is required (or fixmedins_bchno for a sale without a settlement)",
-                    )
-                })?,
-        };
+        // Only `setl_id` identifies a settlement. `fixmedins_bchno` is the upload's batch
+        // number, which clients reuse (a constant per institution, the lot number): taking it
+        // as the settlement let a second sale of one pack pass as a retry of the first.
+        let settlement = rec.parsed("setl_id", SettlementId::parse)?;
         // The same identity the file import hashes: the certificate number, else the
         // insured-person number. The raw identity goes no further than this line.
+        let psn_no = rec.text("psn_no")?;
         let person = match rec.text("certno")? {
             Some(c) => Some(person_key.hash(&c)),
-            None => rec.text("psn_no")?.map(|p| person_key.hash(&p)),
+            None => psn_no.as_deref().map(|p| person_key.hash(p)),
         };
-        let fund_paid = match rec.text("mdtrt_setl_type")?.as_deref() {
-            Some("1") => true,
-            Some("2") => false,
-            None => rec.text("setl_id")?.is_some(),
-            Some(other) => {
-                return Err(Fault::at(
-                    &rec.field_path("mdtrt_setl_type"),
-                    format!("expected 1 (insurance) or 2 (self-paid), got {other:?}"),
-                ));
-            }
-        };
+        let fund_paid = fund_paid(&rec, settlement.is_some(), psn_no.is_some())?;
         let at = ctx.at(&rec, "sel_retn_time")?;
         let product = product(&rec)?;
         let codes = record_codes(input, &rec, records.len())?;
@@ -120,6 +104,33 @@ pub fn sale_return(input: &Obj<'_>, ctx: &Ctx) -> Result<Plan, Fault> {
         }
     }
     Ok(plan)
+}
+
+/// Whether the insurance fund paid for a sale record, from what clients actually send:
+/// `mdtrt_setl_type` (1 insurance, 2 self-paid) when given; else `hi_feesetl_type` (1 or 2:
+/// settled by insurance, 0: not); else a settlement id or an insured buyer (`psn_no`, which
+/// only insured persons have) means the fund paid, and a sale with neither was self-paid.
+fn fund_paid(rec: &Obj<'_>, settled: bool, insured: bool) -> Result<bool, Fault> {
+    match rec.text("mdtrt_setl_type")?.as_deref() {
+        Some("1") => return Ok(true),
+        Some("2") => return Ok(false),
+        Some(other) => {
+            return Err(Fault::at(
+                &rec.field_path("mdtrt_setl_type"),
+                format!("expected 1 (insurance) or 2 (self-paid), got {other:?}"),
+            ));
+        }
+        None => {}
+    }
+    match rec.text("hi_feesetl_type")?.as_deref() {
+        Some("1" | "2") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => Err(Fault::at(
+            &rec.field_path("hi_feesetl_type"),
+            format!("expected 0 (not settled by insurance), 1 or 2, got {other:?}"),
+        )),
+        None => Ok(settled || insured),
+    }
 }
 
 /// The units of a line: for a split line (`trdn_flag` 1), `sel_retn_cnt` whole units of its

@@ -86,14 +86,14 @@ pub async fn count<S: Store + Sync + 'static>(
         }
     }
     let me = ctx.me.clone();
+    let authority = ctx.by;
     let verdicts = state
         .blocking(move |inner| {
             let mut out = Vec::with_capacity(checks.len());
             for (i, code, e) in checks {
                 let pack = inner.ledger.pack(&e.pack).map_err(ApiError::internal)?;
                 let pack = pack.unwrap_or_default();
-                let outcome = match judge(&pack, &e, inner.ledger.catalog(), inner.ledger.policy())
-                {
+                let outcome = match judge(&pack, &e, &inner.ledger.context(authority)) {
                     Verdict::Record(_, o) | Verdict::Replay { outcome: o, .. } => o,
                 };
                 let elsewhere = pack.holder.as_ref().is_some_and(|h| *h != me);

@@ -403,7 +403,7 @@ fn evidence(
         }
         EventKind::StockChange(c) => dash::EventKind::StockChange(stock_change(*c)),
         EventKind::Sale(s) => {
-            d.settlement = Some(s.settlement.as_str().to_owned());
+            d.settlement = s.settlement.as_ref().map(|x| x.as_str().to_owned());
             d.person_hash_prefix = s.person.as_ref().map(|p| p.to_hex()[..8].to_owned());
             d.units = s.units;
             d.pack_units = s.pack_units;

@@ -28,6 +28,18 @@ const INSTITUTIONS: &[&str] = &[
 ];
 const REGULATOR_KEY: &str = "dtk_test_regulator";
 
+/// The party kind of a test institution, by its code's first letter: M manufacturer, D
+/// distributor, H hospital, else pharmacy.
+fn kind_of(institution: &str) -> drugtrace_catalog::InstitutionKind {
+    use drugtrace_catalog::InstitutionKind as K;
+    match institution.as_bytes()[0] {
+        b'M' => K::Manufacturer,
+        b'D' => K::Distributor,
+        b'H' => K::Hospital,
+        _ => K::Pharmacy,
+    }
+}
+
 fn key_of(institution: &str) -> String {
     format!("dtk_test_{institution}")
 }
@@ -58,10 +70,7 @@ async fn spawn_app_limited(limiter: drugtrace_api::RateLimiter) -> App {
     let ledger = Ledger::new(store, catalog, Policy::default());
     let mut keys = drugtrace_api::Keys::default();
     for i in INSTITUTIONS {
-        keys.insert(
-            &key_of(i),
-            drugtrace_api::Role::Institution(InstitutionId::parse(i).unwrap()),
-        );
+        keys.insert_party(&key_of(i), InstitutionId::parse(i).unwrap(), kind_of(i));
     }
     keys.insert(REGULATOR_KEY, drugtrace_api::Role::Regulator);
     let mut directory = drugtrace_catalog::Directory::default();
@@ -227,7 +236,7 @@ async fn a_batch_with_a_bad_event_records_nothing() {
             &json!([
                 commission("81000010000000000009"),
                 {"type": "sale", "code": "8100001000000000001", "at": "2025-04-08 10:30:00", "institution": "P1", "settlement_id": "S1"},
-                {"type": "sale", "code": "81000010000000000009", "at": "2025-04-08 10:30:00", "institution": "P1"},
+                {"type": "sale", "code": "81000010000000000009", "at": "2025-04-08 10:30:00", "institution": "P1", "amount": "-3.00"},
             ]),
         )
         .await;
@@ -240,7 +249,7 @@ async fn a_batch_with_a_bad_event_records_nothing() {
     );
     assert_eq!(
         body["error"]["events"][1]["message"],
-        "field `settlement_id`: is required"
+        "field `amount`: amount \"-3.00\" is negative: a sale's amount is what was paid, and money given back is a sale return"
     );
     let (_, q) = app.code("81000010000000000009", None).await;
     assert_eq!(
@@ -510,11 +519,13 @@ async fn keys_decide_who_may_do_what() {
         .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["field"], "institution");
-    // A regulator reads but does not submit.
-    let (status, _) = app
+    // A regulator may recall; anything else it sends is kept as a rejected attempt.
+    let (status, body) = app
         .post_with("/v1/events", &events, Some(REGULATOR_KEY))
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"][0]["outcome"], "rejected");
+    assert_eq!(body["events"][0]["reason"], "not_permitted");
     let (status, _) = app.post("/v1/events", &events).await;
     assert_eq!(status, 200);
     app.sale("S-77", "P1", "1", &["81000010000000000077"]).await;
@@ -533,7 +544,8 @@ async fn keys_decide_who_may_do_what() {
     let (status, all) = get(Some(REGULATOR_KEY.into())).await;
     assert_eq!(status, 200);
     assert_eq!(all["complete"], true);
-    assert_eq!(all["events"].as_array().unwrap().len(), 2);
+    // The regulator's refused commission, the manufacturer's, and the sale.
+    assert_eq!(all["events"].as_array().unwrap().len(), 3);
     // An institution reads only its own records.
     let (_, own) = get(Some(key_of("P1"))).await;
     assert_eq!(own["complete"], false);
@@ -748,3 +760,32 @@ async fn the_openapi_document_matches_the_routes() {
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
 }
 mod nhsa;
+
+/// Issue 13: a settlement of [good pack, already-sold pack] was answered `block` yet sold
+/// the good pack, so the pharmacy's corrected settlement was blocked as `already_sold`.
+/// Now a blocked settlement records no sale, and the correction goes through.
+#[tokio::test]
+async fn a_blocked_settlement_sells_nothing() {
+    let app = spawn_app().await;
+    let (good, sold) = ("81000010000000000601", "81000010000000000602");
+    let (status, body) = app
+        .post("/v1/events", &json!([commission(good), commission(sold)]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.sale("S-600", "P2", "1", &[sold]).await;
+    let mixed = json!({"settlement_id": "S-601", "institution": "P1", "items": [{"code": good}, {"code": sold}]});
+    let (status, body) = app.post("/v1/gate/sale", &mixed).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["decision"], "block");
+    assert_eq!(body["items"][0]["reason"], "settlement_blocked");
+    assert_eq!(body["items"][1]["reason"], "already_sold");
+    let corrected =
+        json!({"settlement_id": "S-602", "institution": "P1", "items": [{"code": good}]});
+    let (_, body) = app.post("/v1/gate/sale", &corrected).await;
+    assert_eq!(body["decision"], "allow", "{body}");
+    // A sale dated 1900 is refused before anything is recorded.
+    let old = json!({"settlement_id": "S-603", "institution": "P1", "at": "1900-01-01 00:00:00", "items": [{"code": good}]});
+    let (status, body) = app.post("/v1/gate/sale", &old).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "at");
+}

@@ -586,17 +586,10 @@ async fn refusals_name_the_field_and_record_nothing() {
         (
             {
                 let mut e = sale(PHARMACY);
-                e["input"]["selinfo"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("setl_id");
-                e["input"]["selinfo"]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("fixmedins_bchno");
+                e["input"]["selinfo"]["sel_retn_time"] = json!("1900-01-01 00:00:00");
                 e
             },
-            "input.selinfo.setl_id: is required (or fixmedins_bchno for a sale without a settlement)",
+            "input.selinfo.sel_retn_time: 1900-01-01T00:00:00+08:00 is before 2000-01-01: no trace code is that old",
         ),
         (
             {
@@ -815,13 +808,18 @@ async fn synth_requests_replay_without_errors() {
             drugtrace_api::Role::Institution(InstitutionId::parse(code).unwrap()),
         );
     }
+    // The keys name no party kind (the key file's older role `institution`): the directory
+    // says which institution is a manufacturer.
+    let directory =
+        drugtrace_catalog::Directory::load_csv_file(&out.join("institutions.csv")).unwrap();
     let state = drugtrace_api::AppState::new(
         ledger,
         PersonKey::from_bytes([5; 32]),
         480,
         keys,
         drugtrace_api::RateLimiter::new(1000, 1000.0),
-    );
+    )
+    .with_directory(directory);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}{PATH}", listener.local_addr().unwrap());
     tokio::spawn(drugtrace_api::serve(
@@ -898,4 +896,55 @@ async fn synth_requests_replay_without_errors() {
         "most packs are in order: {reasons:?}"
     );
     eprintln!("replayed {calls:?}: {reasons:?}");
+}
+
+/// Issue 12, the gate bypass: a client that leaves `setl_id` blank and reuses one
+/// `fixmedins_bchno` (a constant per institution) sent a second 3505 of a sold pack for
+/// another buyer a day later, and it was answered as a replay that recorded nothing. Now
+/// the second sale is judged, blocked and kept as evidence; only the identical record is a
+/// retry.
+#[tokio::test]
+async fn a_reused_batch_number_is_no_settlement() {
+    let app = spawn_app().await;
+    let code = "81000020000000000901";
+    app.commission(&[code]).await;
+    let record = |certno: &str, time: &str| {
+        let mut r = sale_record("", certno, &[code]);
+        r["fixmedins_bchno"] = json!(format!("{PHARMACY}001"));
+        r["sel_retn_time"] = json!(time);
+        r.as_object_mut().unwrap().remove("mdtrt_setl_type");
+        r
+    };
+    let first = envelope(
+        "3505",
+        PHARMACY,
+        json!({"selinfo": record("1", "2025-04-08 10:30:00")}),
+    );
+    let out = app.nhsa(PHARMACY, &first).await;
+    assert_eq!(ok(&out)["results"][0]["outcome"], "accepted");
+    // The identical record again is a retry.
+    let again = app.nhsa(PHARMACY, &first).await;
+    assert_eq!(ok(&again)["results"][0]["replayed"], true);
+    // Another buyer a day later, same batch number: a second sale, blocked.
+    let second = envelope(
+        "3505",
+        PHARMACY,
+        json!({"selinfo": record("2", "2025-04-09 09:00:00")}),
+    );
+    let out = app.nhsa(PHARMACY, &second).await;
+    let result = &out["output"]["results"][0];
+    assert_eq!(result["outcome"], "rejected", "{out}");
+    assert_eq!(result["reason"], "already_sold");
+    assert_eq!(result["replayed"], false);
+    assert_eq!(
+        app.events_of(code).await,
+        [
+            "commission/accepted",
+            "sale/accepted",
+            "sale/rejected(already_sold)"
+        ]
+    );
+    // An insured buyer with no settlement type sent was paid by the fund.
+    let trace = app.trace(PHARMACY, code).await;
+    assert_eq!(trace["data"][1]["mdtrt_setl_type"], "1", "{trace}");
 }
