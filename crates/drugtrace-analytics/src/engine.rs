@@ -117,6 +117,14 @@ impl Analytics {
     /// `events`, `institutions`, `products`, `settlements` (empty unless imported) and,
     /// after a model run, `findings`; and the [`VIEWS`] over them (`uploaded_items`).
     pub async fn open(warehouse: &Warehouse) -> Result<Analytics, AnalyticsError> {
+        Self::open_with_pool(warehouse, None).await
+    }
+
+    /// The same, with a memory pool of `pool_bytes` instead of [`memory_limit`]'s.
+    pub async fn open_with_pool(
+        warehouse: &Warehouse,
+        pool_bytes: Option<usize>,
+    ) -> Result<Analytics, AnalyticsError> {
         if !warehouse.exists() {
             return Err(AnalyticsError::NoWarehouse(warehouse.root().to_path_buf()));
         }
@@ -132,7 +140,10 @@ impl Analytics {
             config.options_mut().execution.parquet.reorder_filters = true;
         }
         let runtime = RuntimeEnvBuilder::new()
-            .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit()?)))
+            .with_memory_pool(Arc::new(FairSpillPool::new(match pool_bytes {
+                Some(b) => b,
+                None => memory_limit()?,
+            })))
             .build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let opts = ParquetReadOptions::default();

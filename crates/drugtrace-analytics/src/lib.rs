@@ -24,6 +24,7 @@ mod reports;
 pub mod schema;
 mod settlements;
 mod table;
+pub mod worker;
 
 pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary, memory_limit};
 pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};

@@ -45,6 +45,10 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
+    /// Run one query sent as JSON on standard input, answering JSON on standard output:
+    /// `serve` runs regulators' own queries so, in processes of their own.
+    #[command(hide = true)]
+    SqlWorker,
     /// Time every model on the last export (best of --repeat runs), writing nothing.
     Bench {
         /// Runs per model.
@@ -135,6 +139,10 @@ pub fn run_models(dir: &DataDir, out: &mut dyn Write) -> Result<()> {
 pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
     match command {
         Command::Export => export_warehouse(dir, &dir.open()?, out),
+        Command::SqlWorker => Ok(drugtrace_analytics::worker::serve(
+            std::io::stdin().lock(),
+            out,
+        )?),
         Command::Run { no_export } => {
             if !no_export {
                 export_warehouse(dir, &dir.open()?, out)?;

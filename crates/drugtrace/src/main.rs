@@ -231,6 +231,37 @@ enum CatalogCommand {
     },
 }
 
+/// How `serve` starts the worker processes regulators' own queries run in: this binary's
+/// hidden `analytics sql-worker`, with `DRUGTRACE_SQL_MEMORY_MB` (default 4096) of address
+/// space each.
+fn sql_worker() -> Result<drugtrace_analytics::worker::WorkerCommand> {
+    let memory_mb = match std::env::var("DRUGTRACE_SQL_MEMORY_MB") {
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(mb) if mb >= 256 => mb,
+            _ => bail!("DRUGTRACE_SQL_MEMORY_MB = {v:?}: expected a number of MiB, at least 256"),
+        },
+        Err(_) => drugtrace_analytics::worker::DEFAULT_MEMORY_MB,
+    };
+    Ok(drugtrace_analytics::worker::WorkerCommand {
+        program: std::env::current_exe().context("finding this program for the SQL worker")?,
+        args: vec!["analytics".into(), "sql-worker".into()],
+        memory_mb,
+    })
+}
+
+/// Regulators' own queries' limits: `DRUGTRACE_SQL_TIMEOUT_SECONDS` (default 25, below the
+/// server's request timeout) and 1,000 rows.
+fn query_limits() -> Result<drugtrace_analytics::QueryLimits> {
+    let mut limits = drugtrace_api::DEFAULT_QUERY_LIMITS;
+    if let Ok(v) = std::env::var("DRUGTRACE_SQL_TIMEOUT_SECONDS") {
+        match v.trim().parse::<u64>() {
+            Ok(s) if (1..=25).contains(&s) => limits.timeout = std::time::Duration::from_secs(s),
+            _ => bail!("DRUGTRACE_SQL_TIMEOUT_SECONDS = {v:?}: expected 1 to 25 seconds"),
+        }
+    }
+    Ok(limits)
+}
+
 /// Serves the API until Ctrl-C or SIGTERM, then lets the requests in flight finish.
 fn serve(
     dir: &DataDir,
@@ -256,7 +287,9 @@ fn serve(
         ..drugtrace_api::SupervisionPaths::in_data_dir(dir.root())
     };
     let supervision = drugtrace_api::Supervision::open(&paths)
-        .context("opening the clue book and the notices")?;
+        .context("opening the clue book and the notices")?
+        .with_sql_worker(sql_worker()?)
+        .with_query_limits(query_limits()?);
     let state = drugtrace_api::AppState::new(
         opened.ledger,
         opened.person_key,

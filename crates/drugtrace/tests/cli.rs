@@ -527,3 +527,99 @@ fn the_demo_finds_a_sample_for_every_case() {
         assert!(line.contains("/?code="), "{case} has no sample: {line}");
     }
 }
+
+/// Issue 13: three regulator queries each stopped or held the whole server. `SELECT
+/// 1+1+…+1` overflowed the SQL thread's stack and aborted the process; a sort over a cross
+/// join answered 408 but kept a core busy and the next query waited behind it; and a
+/// scalar function's allocation past the memory limit aborted the process. Now queries run
+/// in worker processes: each of these ends its own worker, the answers say why, and the
+/// server, gate included, goes on answering at once.
+#[test]
+fn no_query_can_stop_or_hold_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(Command::new(env!("CARGO_BIN_EXE_drugtrace"))
+        .args(["demo", "--packs", "3000", "--no-serve", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap());
+    let key = out
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("regulator"))
+        .and_then(|rest| rest.split_whitespace().find(|w| w.starts_with("dtk_")))
+        .unwrap_or_else(|| panic!("no regulator key in:\n{out}"))
+        .to_owned();
+    let data = dir.path().join("data");
+    let config = data.join("drugtrace.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
+    std::fs::write(&config, text).unwrap();
+    let mut child = drugtrace(&data)
+        .arg("serve")
+        .env_remove("DRUGTRACE_LISTEN")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env("DRUGTRACE_SQL_TIMEOUT_SECONDS", "3")
+        .env("DRUGTRACE_SQL_MEMORY_MB", "1024")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .find_map(|l| {
+            let l = l.unwrap();
+            l.find("address=")
+                .map(|i| l[i + 8..].split_whitespace().next().unwrap().to_owned())
+        })
+        .expect("the server logs its address");
+    std::thread::spawn(move || lines.for_each(drop));
+    let sql = |query: &str| {
+        let body = serde_json::json!({ "query": query }).to_string();
+        http(&addr, "POST", "/v1/sql", &key, &body)
+    };
+    let (status, body) = sql("SELECT count(*) AS n FROM events");
+    assert_eq!(status, 200, "{body}");
+
+    // 100 KB of `1+1+…`: refused for its size before anything parses it.
+    let long = format!("SELECT 1{}", "+1".repeat(50_000));
+    let (status, body) = sql(&long);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("at most 65536"), "{body}");
+    // Under the size limit, as deep as it can be: answered (or its worker stopped), and
+    // either way the server lives.
+    let deep = format!("SELECT 1{}", "+1".repeat(30_000));
+    let (status, body) = sql(&deep);
+    assert!(matches!(status, 200 | 400 | 422), "{status} {body}");
+
+    // A sort over a cross join: stopped at the time limit, and the next query is answered
+    // at once, not after the first has finished.
+    let started = std::time::Instant::now();
+    let (status, body) =
+        sql("SELECT a.code FROM events a CROSS JOIN events b ORDER BY a.code, b.code DESC");
+    assert_eq!(status, 408, "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let started = std::time::Instant::now();
+    let (status, body) = sql("SELECT 1 AS one");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the next query waited {:?}",
+        started.elapsed()
+    );
+
+    // An allocation past the worker's memory ends the worker, not the server.
+    let (status, body) =
+        sql("SELECT length(repeat(arrow_cast('x', 'LargeUtf8'), 3000000000)) AS n");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("query_stopped"), "{body}");
+
+    let (status, _) = http(&addr, "GET", "/healthz", "", "");
+    assert_eq!(status, 200);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success());
+}

@@ -28,6 +28,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use datafusion::scalar::ScalarValue;
+use drugtrace_analytics::worker::{self, WorkerCommand, WorkerError};
 use drugtrace_analytics::{Analytics, AnalyticsError, NoticeBoard, QueryLimits, Table, Warehouse};
 use drugtrace_clues::ClueBook;
 use drugtrace_ledger::Store;
@@ -88,6 +89,10 @@ pub struct Supervision {
     notices: RwLock<NoticeBoard>,
     loaded: tokio::sync::Mutex<Option<Arc<Loaded>>>,
     limits: QueryLimits,
+    /// Where regulators' own queries run: in worker processes when set, else in this one.
+    sql_worker: Option<WorkerCommand>,
+    /// Workers running at once at most; a query past that is answered 429.
+    sql_slots: Arc<tokio::sync::Semaphore>,
     deployment: String,
     /// Set by [`crate::AppState::with_supervision`] from the server's time zone.
     offset_minutes: i32,
@@ -129,6 +134,8 @@ impl Supervision {
             notices: RwLock::new(notices),
             loaded: tokio::sync::Mutex::new(None),
             limits: DEFAULT_QUERY_LIMITS,
+            sql_worker: None,
+            sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_WORKERS)),
             deployment: String::new(),
             offset_minutes: 480,
         })
@@ -137,6 +144,15 @@ impl Supervision {
     /// The same, with other limits for ad-hoc SQL (`/v1/sql`, the console).
     pub fn with_query_limits(mut self, limits: QueryLimits) -> Supervision {
         self.limits = limits;
+        self
+    }
+
+    /// The same, with regulators' own queries run in worker processes started by `command`
+    /// (see [`drugtrace_analytics::worker`]): a query that overflows its stack, allocates
+    /// past the worker's memory or computes past its time limit then stops its worker only,
+    /// never this server. Without it they run in this process.
+    pub fn with_sql_worker(mut self, command: WorkerCommand) -> Supervision {
+        self.sql_worker = Some(command);
         self
     }
 
@@ -414,6 +430,20 @@ pub(crate) async fn user_query(
     sql: &str,
 ) -> Result<drugtrace_analytics::QueryResult, ApiError> {
     let limits = sup.limits;
+    if let Some(command) = &sup.sql_worker {
+        let Ok(_slot) = sup.sql_slots.clone().try_acquire_owned() else {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "sql_busy",
+                format!(
+                    "{SQL_WORKERS} queries are running already; try again when one has finished"
+                ),
+            ));
+        };
+        return worker::run(command, &sup.warehouse, sql, limits)
+            .await
+            .map_err(worker_error);
+    }
     let loaded = Arc::clone(loaded);
     let sql = sql.to_owned();
     let mut task = sql_runtime().spawn(async move { loaded.analytics.query(&sql, limits).await });
@@ -543,6 +573,24 @@ pub(crate) fn own_query_error(e: AnalyticsError) -> ApiError {
 }
 
 /// An error of a regulator's own query: their mistakes are 400s, a cancelled query a 408.
+/// Regulators' queries running in workers at once, at most.
+const SQL_WORKERS: usize = 2;
+
+fn worker_error(e: WorkerError) -> ApiError {
+    match e {
+        WorkerError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m),
+        e @ WorkerError::Timeout(_) => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "query_timeout", e.to_string())
+        }
+        e @ WorkerError::Crashed(..) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "query_stopped",
+            e.to_string(),
+        ),
+        e => ApiError::internal(e),
+    }
+}
+
 pub(crate) fn user_query_error(e: AnalyticsError) -> ApiError {
     match e {
         AnalyticsError::Query(e) => {
