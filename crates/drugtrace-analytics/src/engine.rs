@@ -125,6 +125,7 @@ impl Analytics {
         warehouse: &Warehouse,
         pool_bytes: Option<usize>,
     ) -> Result<Analytics, AnalyticsError> {
+        crate::export::recover_swap(warehouse.root())?;
         if !warehouse.exists() {
             return Err(AnalyticsError::NoWarehouse(warehouse.root().to_path_buf()));
         }

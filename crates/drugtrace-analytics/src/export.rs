@@ -154,11 +154,9 @@ pub fn export<S: Store + ?Sized>(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_at(parent))?;
-    let name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "warehouse".into());
-    let fresh = Warehouse::new(parent.join(format!(".{name}.new")));
+    recover_swap(root)?;
+    let (_, fresh_dir, old) = swap_dirs(root);
+    let fresh = Warehouse::new(fresh_dir);
     if fresh.root().exists() {
         fs::remove_dir_all(fresh.root()).map_err(io_at(fresh.root()))?;
     }
@@ -223,8 +221,20 @@ pub fn export<S: Store + ?Sized>(
     )?;
     bytes += write_one(&fresh.products_path(), products_batch(catalog)?, &props)?;
 
-    // Swap the new warehouse in: old aside, new in place, old removed.
-    let old = parent.join(format!(".{name}.old"));
+    // The last model run's findings stay until the next run replaces them: an export
+    // killed before its models ran must not leave the regulators with none.
+    let findings = warehouse.findings_path();
+    if findings.is_file() {
+        fs::copy(&findings, fresh.findings_path()).map_err(io_at(&findings))?;
+        File::open(fresh.findings_path())
+            .and_then(|f| f.sync_all())
+            .map_err(io_at(&fresh.findings_path()))?;
+    }
+    sync_parent(&fresh.events_dir())?;
+    sync_parent(fresh.root())?;
+
+    // Swap the new warehouse in: old aside, new in place, old removed. A crash between the
+    // two renames leaves the old one aside, which `recover_swap` puts back.
     if old.exists() {
         fs::remove_dir_all(&old).map_err(io_at(&old))?;
     }
@@ -232,6 +242,7 @@ pub fn export<S: Store + ?Sized>(
         fs::rename(root, &old).map_err(io_at(root))?;
     }
     fs::rename(fresh.root(), root).map_err(io_at(root))?;
+    sync_parent(root)?;
     if old.exists() {
         fs::remove_dir_all(&old).map_err(io_at(&old))?;
     }
@@ -319,7 +330,50 @@ pub fn write_parquet_atomically(
     }
     let bytes = close(writer, &tmp)?;
     fs::rename(&tmp, path).map_err(io_at(path))?;
+    sync_parent(path)?;
     Ok(bytes)
+}
+
+/// Makes a rename in `path`'s directory durable: a crash after the rename returned then
+/// finds the new name, not the old one.
+pub(crate) fn sync_parent(path: &Path) -> Result<(), AnalyticsError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_at(dir))
+}
+
+/// The directories an export swaps through, beside the warehouse `root`: the new one being
+/// written, and the old one while it is set aside.
+fn swap_dirs(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let parent = root
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "warehouse".into());
+    let fresh = parent.join(format!(".{name}.new"));
+    let old = parent.join(format!(".{name}.old"));
+    (parent, fresh, old)
+}
+
+/// Finishes a swap a crash interrupted: with no warehouse in place and the old one set
+/// aside, the old one goes back (the new one, if complete, was never moved in). Readers
+/// call it before they look, so a kill -9 during an export never leaves them without a
+/// warehouse.
+pub fn recover_swap(root: &Path) -> Result<(), AnalyticsError> {
+    let (_, _, old) = swap_dirs(root);
+    if !root.exists() && old.is_dir() {
+        fs::rename(&old, root).map_err(io_at(root))?;
+        sync_parent(root)?;
+    }
+    Ok(())
 }
 
 fn institutions_batch(directory: &Directory) -> Result<RecordBatch, AnalyticsError> {

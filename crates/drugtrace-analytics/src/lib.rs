@@ -28,7 +28,9 @@ pub mod worker;
 
 pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary, memory_limit};
 pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};
-pub use export::{ExportOptions, ExportSummary, Warehouse, export, write_parquet_atomically};
+pub use export::{
+    ExportOptions, ExportSummary, Warehouse, export, recover_swap, write_parquet_atomically,
+};
 pub use model::{Level, Model, model, models};
 pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
 pub use reports::{REPORTS, Report, report};
