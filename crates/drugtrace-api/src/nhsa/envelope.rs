@@ -64,7 +64,8 @@ pub fn read<'a>(body: &'a Value, offset: i32, now: Timestamp) -> Result<Envelope
 /// The answer: `infcode` 0 and an `output`, or -1 and an `err_msg`; always HTTP 200.
 #[derive(Serialize)]
 pub struct Answer {
-    /// 0: done; -1: refused, nothing recorded.
+    /// 0: done (see `output.retRslt` for whether every record went through); -1: refused,
+    /// nothing recorded.
     infcode: i32,
     /// The request's `msgid`.
     inf_refmsgid: Option<String>,
@@ -72,7 +73,8 @@ pub struct Answer {
     refmsg_time: String,
     /// When the answer was made (local `yyyyMMddHHmmssSSS`).
     respond_time: String,
-    /// Why the call was refused.
+    /// Why the call was refused; with infcode 0, what did not go through (records refused,
+    /// sales blocked).
     err_msg: Option<String>,
     /// A summary of the codes flagged or rejected, when there are any.
     warn_msg: Option<String>,
@@ -81,7 +83,10 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// A successful answer.
+    /// A successful answer: the call was carried out. When its output says that not all
+    /// went well (`retRslt` `0`: a record refused, a sale blocked), `err_msg` repeats the
+    /// output's `msgRslt`, so that a client reading only `infcode` and `err_msg` does not take
+    /// it for plain success.
     pub fn ok(
         msgid: Option<String>,
         received: Timestamp,
@@ -89,12 +94,16 @@ impl Answer {
         output: Value,
         warn_msg: Option<String>,
     ) -> Answer {
+        let err_msg = match (output.get("retRslt"), output.get("msgRslt")) {
+            (Some(Value::String(r)), Some(Value::String(m))) if r == "0" => Some(m.clone()),
+            _ => None,
+        };
         Answer {
             infcode: 0,
             inf_refmsgid: msgid,
             refmsg_time: compact_time(received, offset),
             respond_time: compact_time(Timestamp::now(), offset),
-            err_msg: None,
+            err_msg,
             warn_msg,
             output,
         }

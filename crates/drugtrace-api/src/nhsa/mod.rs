@@ -11,36 +11,71 @@
 //! that is not JSON at all (400), a missing or unknown key (401) and a body over the limit
 //! (413) get the API's usual JSON errors instead.
 //!
+//! **Per record.** A call's records are read one by one. A record that does not read (a
+//! field missing or malformed) is not recorded and is answered `outcome: "refused"` with a
+//! `message` naming the field and the problem; the call's other records are recorded. A call
+//! whose every record is refused is refused (infcode -1, nothing recorded): a single-record
+//! form (3502, 3505, ...) with a bad record is refused as a whole, with that record's
+//! problem as `err_msg`; a batch (3501A to 3506A) whose records are all bad names the first
+//! few. What refuses a call whatever its records: the envelope, an `infno` not served, a
+//! section missing (`input.selinfo`), codes beside a batch's records that belong to no one
+//! record (below), more than 10,000 codes.
+//!
+//! **retRslt.** Every writing or checking call's output carries the national convention's
+//! result, in the two places clients read it: `output.result.retRslt` and `output.retRslt`
+//! (`"1"`: every record was taken and no sale was blocked; `"0"`: not so), with
+//! `output.result.msgRslt` and `output.msgRslt` a short summary (`1 record of 2 refused, not
+//! recorded: input.selinfoDetail[1].sel_retn_time: ...`; `2 of 3 sales blocked:
+//! 81000020000000000101 already_sold; 81000020000000000102 expired`). When `retRslt` is `"0"`,
+//! `err_msg` repeats `msgRslt` while `infcode` stays 0 (the upload was received and what it
+//! holds is recorded, blocked sales as evidence): a client that reads only `infcode` and
+//! `err_msg` does not take a blocked sale for a paid one. A record without a trace code
+//! (below) is a good record: it leaves `retRslt` at `"1"`. A rejected record of another
+//! kind than a sale (a return exceeding the sale, a stock change by a party not holding the
+//! pack) is answered in `output.results` and `warn_msg` only.
+//!
 //! `fixmedins_code` must be the caller's own institution. A regulator's key may only query
 //! (3513). The key's party kind decides what its records may do, as everywhere (a sale is a
 //! hospital's or pharmacy's, an outgoing stock change only the pack's holder's); a record it
 //! may not send is kept as a rejected attempt (`not_permitted`, `not_holder`). Every time a
 //! call carries is checked against the server's clock: not before 2000 and at most an hour
-//! ahead; the gate judges a record at its own time only within the late-upload window. A call's events are judged and recorded in one atomic, durable commit: the batch
-//! forms are all or nothing, and a record that fails to parse refuses the whole call.
+//! ahead; the gate judges a record at its own time only within the late-upload window. A
+//! call's events (those of all its good records) are judged and recorded in one atomic,
+//! durable commit.
 //!
 //! # Transactions
 //! | infno | input | ledger |
 //! |---|---|---|
 //! | 3501, 3501A stock count (盘存) | `invinfo` / `invinfoDetail` | nothing recorded; each code is checked (see below) |
 //! | 3502, 3502A stock change | `invinfo` / `invinfoDetail` | `StockChange(inv_chg_type)`, 101–111 |
-//! | 3503 purchase (采购) | `purcinfo` | `Intake { supplier: None, product: med_list_codg }` |
-//! | 3504 purchase return | `purcinfo` | `StockChange(ReturnOut)` (109) |
+//! | 3503, 3503A purchase (采购) | `purcinfo` / `purcinfoDetail` | `Intake { supplier: None, product: med_list_codg }` |
+//! | 3504, 3504A purchase return | `purcinfo` / `purcinfoDetail` | `StockChange(ReturnOut)` (109) |
 //! | 3505, 3505A sale | `selinfo` / `selinfoDetail` | `Sale` |
 //! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
 //! | 3507 delete | `data` | refused (infcode -1), nothing changed: the ledger is append-only |
 //! | 3513 sale-trace query | `data` | reads the pack's log |
 //!
 //! A record's trace codes travel in `drugtracinfo: [{"drug_trac_codg": "…"}]`; each code is
-//! one event. Also read: a single `drugtracinfo` object, a `drugtracinfo` beside the record
-//! in `input` (single-record calls), and a record-level `drug_trac_codg` (older versions;
-//! comma-separated). A code is up to 100 characters (China's 20 digits, GS1 element strings,
-//! Digital Links), parsed by `TraceCode::parse`. A record without any code records nothing
-//! and is answered `not_recorded` / `no_code`, since the ledger keeps packs.
+//! one event. Also read: a single `drugtracinfo` object, a record-level `drug_trac_codg`
+//! (older versions; comma-separated), and `drug_trac_code`, a misspelling one client ships,
+//! as `drug_trac_codg` in both places. A code is up to 100 characters (China's 20 digits,
+//! GS1 element strings, Digital Links), parsed by `TraceCode::parse`. A record without any
+//! code records nothing and is answered `not_recorded` / `no_code`, since the ledger keeps
+//! packs; it counts as a good record.
 //!
-//! The output of a writing call is `{"recorded": n, "results": [{"record", "drug_trac_codg",
-//! "outcome", "reason", "replayed", "prior_sales"}]}`, one result per code in request order,
-//! so the institution learns at once of packs `already_sold`, `unknown_code`, `recalled`,
+//! Codes beside the records (`input.drugtracinfo` next to `input.selinfo`, as some systems
+//! send them) belong to the one record without codes of its own: in a single-record call,
+//! the record (when it has none of its own); in a batch, the one record without codes, when
+//! exactly one has none. Otherwise which pack belongs to which record would be a guess, and
+//! the call is refused naming the records (`input.drugtracinfo: 3 codes beside 2 records
+//! without codes (input.selinfoDetail[0], input.selinfoDetail[1]); put each record's codes in
+//! its own drugtracinfo`).
+//!
+//! The output of a writing call is `{"recorded": n, "result": {"retRslt", "msgRslt"},
+//! "retRslt", "msgRslt", "results": [{"record", "drug_trac_codg", "outcome", "reason",
+//! "replayed", "prior_sales", "message"}]}`, one result per code in request order (and one
+//! per record without codes, `not_recorded`, or refused, `refused` with its `message`), so
+//! the institution learns at once of packs `already_sold`, `unknown_code`, `recalled`,
 //! `expired`, or billed as another product (`product_mismatch`). A sale `rejected` must not be
 //! paid. `warn_msg` counts the results that need attention.
 //!
@@ -51,12 +86,13 @@
 //! | `inf_time` (envelope) | the time of records that carry none of their own |
 //! | `drugtracinfo[].drug_trac_codg` | the pack (`TraceCode::pack_key`) |
 //! | `med_list_codg` | the product: the intake's delivery note (3503), the sale's billed code (3505); checked against the catalog |
-//! | `manu_lotnum`, `expy_end` | the lot, when the code itself carries no batch or expiry (GS1 codes do); `无` and `-` are none |
+//! | `manu_lotnum`, `expy_end` | the lot, when the code itself carries no batch or expiry (GS1 codes do); `无` and `-` are none; `expy_end` in any of the time forms below (its day as written) |
 //! | `inv_chg_type` (3502) | `StockChange::from_code` |
-//! | `inv_chg_time` (3502), `purc_retn_stoin_time` (3503, 3504), `sel_retn_time` (3505, 3506), `invdate` (3501) | the event's time, local `YYYY-MM-DD HH:MM:SS` (a bare date is its midnight) |
+//! | `inv_chg_time` (3502), `purc_retn_stoin_time` (3503, 3504), `sel_retn_time` (3505, 3506), `invdate` (3501) | the event's time (below) |
+//! | `inf_time`, and every time above | local `yyyy-MM-dd HH:mm:ss`; also `yyyy/M/d H:mm:ss` (zh-CN Windows: one-digit month, day, hour), `yyyy-MM-ddHH:mm:ss`, `yyyy-MM-ddTHH:mm:ss` (fractional seconds and an offset `Z`/`±hh:mm` allowed), `yyyyMMddHHmmss` (and with `SSS`), epoch milliseconds (13 digits) or seconds (10), and a bare date `yyyy-MM-dd`, `yyyy/M/d`, `yyyyMMdd` (its midnight); local is the installation's offset; then checked against the server's clock |
 //! | `setl_id` (3505) | the sale's settlement: a resent sale with the same settlement at the same institution is answered as before and recorded once. `fixmedins_bchno` is never a settlement (clients reuse it: a constant per institution, a lot number); a sale without `setl_id` is a retry only of the identical record (same pack, institution, time, buyer, units, amount), and any other sale of the pack is judged, and blocked when the pack is sold |
 //! | `certno`, else `psn_no` (3505) | the buyer, hashed at once with the installation's secret (as the file import hashes `person`); never stored raw |
-//! | `trdn_flag` 1 (split, 拆零) | the line sells or returns `sel_retn_cnt` whole units of its one pack; 0 or absent: each code is a whole pack |
+//! | `trdn_flag` 1 (split, 拆零) | the line sells or returns `sel_retn_cnt` whole units; with several codes, each code `sel_retn_cnt` / number of codes units, and the record is refused when that does not divide evenly (which pack gave the odd units is unknown); 0 or absent: each code is a whole pack |
 //! | `finl_trns_pric` × `sel_retn_cnt` | the line's amount, in fen, rounded half up, shared over its codes |
 //! | `mdtrt_setl_type` (3505) | `1` fund-paid, `2` self-paid; absent: `hi_feesetl_type` `1`/`2` fund-paid, `0` self-paid; with neither, fund-paid when `setl_id` or an insured buyer (`psn_no`) is given |
 //! | `medins_prod_sel_no`, else `setl_id` (3506) | the settlement of the sale returned; with neither, or one no sale of the pack has (some clients send their own dispense number), the pack's latest sale with units out |
@@ -70,6 +106,17 @@
 //!   it as stock gains would move packs that never moved. Each code is judged as a movement
 //!   at the institution would be (without recording) and answered `accepted`, or `flagged`
 //!   with the ledger's reason or `held_elsewhere` (the pack's last holder is another party).
+//! - **Batches answer per record.** One malformed line refused a whole day's upload, which
+//!   the institution then resent unchanged or not at all; now the good records are recorded
+//!   (in one commit) and each bad one is named. A single-record call is still all or
+//!   nothing, having one record.
+//! - **A split line's codes share its units evenly.** Which pack gave which units of a
+//!   split line is not sent, so the only honest reading of several codes is the same number
+//!   of units from each; a count that does not divide evenly is refused, so that the
+//!   institution sends one line per pack instead of the ledger guessing.
+//! - **Codes beside a batch go to the one record without codes**, or refuse the call:
+//!   spreading them over several records would be a guess, and dropping them (as before)
+//!   lost the packs without a word.
 //! - **3507 is refused** with infcode -1: records are never deleted; the `err_msg` names the
 //!   transaction that undoes each kind of record (3506, 3504, an opposite 3502).
 //! - **Retries.** A resent 3505 is idempotent by settlement and institution. Other
@@ -137,15 +184,15 @@ enum Tx {
 
 /// Every `infno` served, for the refusal of the others.
 const SUPPORTED: &str =
-    "3501, 3501A, 3502, 3502A, 3503, 3504, 3505, 3505A, 3506, 3506A, 3507, 3513";
+    "3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513";
 
 impl Tx {
     fn of(infno: &str) -> Option<Tx> {
         Some(match infno.to_ascii_uppercase().as_str() {
             "3501" | "3501A" => Tx::StockCount,
             "3502" | "3502A" => Tx::StockChange,
-            "3503" => Tx::Purchase,
-            "3504" => Tx::PurchaseReturn,
+            "3503" | "3503A" => Tx::Purchase,
+            "3504" | "3504A" => Tx::PurchaseReturn,
             "3505" | "3505A" => Tx::Sale,
             "3506" | "3506A" => Tx::SaleReturn,
             "3507" => Tx::Delete,

@@ -1,12 +1,12 @@
-//! 3503 purchase (商品采购) and 3504 purchase return (商品采购退货).
+//! 3503 purchase (商品采购) and 3504 purchase return (商品采购退货), with their batch forms
+//! (3503A, 3504A: `purcinfoDetail`).
 
 use drugtrace_ledger::{EventKind, Intake, StockChange};
 
 use super::read::{Fault, Obj};
-use super::record::{Ctx, Plan, event, product};
-use super::stock::record_codes;
+use super::record::{Ctx, Plan, Row, codes_of, event, product};
 
-/// 3503: each code of each `purcinfo` record is taken in (采购入库) at
+/// 3503 / 3503A: each code of each `purcinfo` record is taken in (采购入库) at
 /// `purc_retn_stoin_time`, as the product `med_list_codg`. The record names its supplier
 /// only by name (`spler_name`) and licence number (`spler_pmtno`), neither of which is an
 /// institution code, so the intake's supplier stays unknown.
@@ -19,7 +19,7 @@ pub fn intake(input: &Obj<'_>, ctx: &Ctx) -> Result<Plan, Fault> {
     })
 }
 
-/// 3504: each code of each `purcinfo` record goes back to the supplier, a stock change
+/// 3504 / 3504A: each code of each `purcinfo` record goes back to the supplier, a stock change
 /// 109 (退货出库) at `purc_retn_stoin_time`.
 pub fn return_out(input: &Obj<'_>, ctx: &Ctx) -> Result<Plan, Fault> {
     each(input, ctx, |_| {
@@ -33,19 +33,21 @@ fn each(
     kind: impl Fn(&Obj<'_>) -> Result<EventKind, Fault>,
 ) -> Result<Plan, Fault> {
     let records = input.records("purcinfo")?;
+    let codes = codes_of(input, &records)?;
     let mut plan = Plan::default();
-    for (i, owned) in records.iter().enumerate() {
+    for (i, (owned, codes)) in records.iter().zip(codes).enumerate() {
         let rec = owned.obj();
-        let kind = kind(&rec)?;
-        let at = ctx.at(&rec, "purc_retn_stoin_time")?;
-        let codes = record_codes(input, &rec, records.len())?;
-        if codes.is_empty() {
-            plan.uncoded(i);
-        }
-        for (_, code) in &codes {
-            let lot = ctx.lot(&rec, code, at)?;
-            plan.push(i, code, event(ctx, code, at, lot, kind.clone()))?;
-        }
+        let row = (|| {
+            let kind = kind(&rec)?;
+            let at = ctx.at(&rec, "purc_retn_stoin_time")?;
+            let mut row = Row::default();
+            for (_, code) in &codes? {
+                let lot = ctx.lot(&rec, code, at)?;
+                row.push(code, event(ctx, code, at, lot, kind.clone()));
+            }
+            Ok(row)
+        })();
+        plan.add(i, row)?;
     }
-    Ok(plan)
+    plan.finish()
 }

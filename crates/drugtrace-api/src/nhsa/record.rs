@@ -11,7 +11,7 @@ use drugtrace_ledger::{
 use serde::Serialize;
 use serde_json::Value;
 
-use super::read::{Fault, Obj, local_time, time};
+use super::read::{Fault, Obj, Owned, date, local_time, time};
 use crate::{ApiError, AppState};
 
 /// Trace codes in one call at most (the body limit allows about this many).
@@ -66,7 +66,7 @@ impl Ctx {
                     if none(t) {
                         Ok(None)
                     } else {
-                        Date::parse(t.get(..10).unwrap_or(t)).map(Some)
+                        date(t, self.offset).map(Some)
                     }
                 })?
                 .flatten(),
@@ -92,39 +92,158 @@ pub fn split(rec: &Obj<'_>) -> Result<bool, Fault> {
     }
 }
 
+/// A record's trace codes, each with its path.
+pub type Codes = Vec<(String, TraceCode)>;
+
+/// The trace codes of each record of a call: its own, or the codes some systems put beside
+/// the records in `input.drugtracinfo` (or `input.drug_trac_codg`). A record whose codes do
+/// not read gets its fault, which refuses that record only.
+///
+/// Codes beside the records go to the one record that has none of its own: in a call with
+/// a single record (as always), or in a batch where exactly one record has no codes. In a
+/// batch where that is ambiguous (two records or more without codes, or none), the call is
+/// refused: which pack belongs to which record would be a guess.
+pub fn codes_of(
+    input: &Obj<'_>,
+    records: &[Owned<'_>],
+) -> Result<Vec<Result<Codes, Fault>>, Fault> {
+    let mut own: Vec<Result<Codes, Fault>> = records.iter().map(|r| r.obj().codes()).collect();
+    let uncoded: Vec<usize> = own
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Ok(v) if v.is_empty()))
+        .map(|(i, _)| i)
+        .collect();
+    if records.len() == 1 {
+        // A single record keeps its own codes, if any, and else takes those beside it.
+        if uncoded.len() == 1 {
+            own[0] = input.codes();
+        }
+        return Ok(own);
+    }
+    let Some((field, n)) = input.code_entries() else {
+        return Ok(own);
+    };
+    if let [only] = uncoded[..] {
+        own[only] = input.codes();
+        return Ok(own);
+    }
+    let codes = if n == 1 {
+        "1 code".to_owned()
+    } else {
+        format!("{n} codes")
+    };
+    let why = if uncoded.is_empty() {
+        format!(
+            "{codes} beside {} records that all carry codes of their own",
+            records.len()
+        )
+    } else {
+        let paths: Vec<&str> = uncoded.iter().map(|&i| records[i].path.as_str()).collect();
+        format!(
+            "{codes} beside {} records without codes ({})",
+            uncoded.len(),
+            listed(&paths, 5, ", ")
+        )
+    };
+    Err(Fault::at(
+        &input.field_path(field),
+        format!("{why}; put each record's codes in its own drugtracinfo"),
+    ))
+}
+
+/// The first `max` of `items` joined by `sep`, and how many more there are.
+fn listed(items: &[impl AsRef<str>], max: usize, sep: &str) -> String {
+    let mut s = items
+        .iter()
+        .take(max)
+        .map(AsRef::as_ref)
+        .collect::<Vec<&str>>()
+        .join(sep);
+    if items.len() > max {
+        s.push_str(&format!("{sep}and {} more", items.len() - max));
+    }
+    s
+}
+
+/// The events of one record, while it is read: kept only if the whole record reads.
+#[derive(Default)]
+pub struct Row {
+    events: Vec<(String, Event)>,
+}
+
+impl Row {
+    /// Adds the event of the record's code `code`.
+    pub fn push(&mut self, code: &TraceCode, event: Event) {
+        self.events.push((code.to_string(), event));
+    }
+}
+
 /// The events a call will record, and which record and code each answers for.
 #[derive(Default)]
 pub struct Plan {
     events: Vec<Event>,
     items: Vec<Item>,
+    rows: usize,
 }
 
 struct Item {
     record: usize,
-    /// The code and its event's index, or `None` for a record without trace codes.
-    code: Option<(String, usize)>,
+    entry: Entry,
+}
+
+enum Entry {
+    /// A code and its event's index.
+    Code(String, usize),
+    /// A record without trace codes: nothing can be recorded for it (the ledger keeps packs).
+    Uncoded,
+    /// A record that does not read, and why: it is not recorded.
+    Refused(String),
 }
 
 impl Plan {
-    /// Adds the event of record `record`'s code `code`.
-    pub fn push(&mut self, record: usize, code: &TraceCode, event: Event) -> Result<(), Fault> {
-        if self.events.len() >= MAX_CODES {
-            return Err(Fault(format!(
-                "more than {MAX_CODES} trace codes in one call; split it"
-            )));
-        }
-        self.items.push(Item {
-            record,
-            code: Some((code.to_string(), self.events.len())),
-        });
-        self.events.push(event);
+    /// Adds record `record`: its events, or the fault that refuses it. Only a call over
+    /// [`MAX_CODES`] codes is refused whole.
+    pub fn add(&mut self, record: usize, row: Result<Row, Fault>) -> Result<(), Fault> {
+        self.rows += 1;
+        let entry = match row {
+            Err(f) => Entry::Refused(f.0),
+            Ok(row) if row.events.is_empty() => Entry::Uncoded,
+            Ok(row) => {
+                if self.events.len() + row.events.len() > MAX_CODES {
+                    return Err(Fault(format!(
+                        "more than {MAX_CODES} trace codes in one call; split it"
+                    )));
+                }
+                for (code, event) in row.events {
+                    self.items.push(Item {
+                        record,
+                        entry: Entry::Code(code, self.events.len()),
+                    });
+                    self.events.push(event);
+                }
+                return Ok(());
+            }
+        };
+        self.items.push(Item { record, entry });
         Ok(())
     }
 
-    /// Notes a record that names no trace code: nothing can be recorded for it (the ledger
-    /// keeps packs), and the answer says so.
-    pub fn uncoded(&mut self, record: usize) {
-        self.items.push(Item { record, code: None });
+    /// The plan, unless every record was refused: then the call is refused (infcode -1)
+    /// with the first records' faults, and a single record's fault as it is.
+    pub fn finish(self) -> Result<Plan, Fault> {
+        let refused: Vec<&str> = self
+            .items
+            .iter()
+            .filter_map(|i| match &i.entry {
+                Entry::Refused(m) => Some(m.as_str()),
+                _ => None,
+            })
+            .collect();
+        match all_refused(self.rows, &refused) {
+            Some(f) => Err(f),
+            None => Ok(self),
+        }
     }
 
     /// The events planned so far.
@@ -139,32 +258,130 @@ impl Plan {
         by: Authority,
         offset: i32,
     ) -> Result<(Value, Option<String>), ApiError> {
-        let Plan { events, items } = self;
+        let Plan {
+            events,
+            items,
+            rows,
+        } = self;
+        let sales: Vec<bool> = events
+            .iter()
+            .map(|e| matches!(e.kind, EventKind::Sale(_)))
+            .collect();
         let decisions = if events.is_empty() {
             Vec::new()
         } else {
             state.record(events, by).await?
         };
+        let mut blocked = Vec::new();
         let results: Vec<CodeResult> = items
             .into_iter()
-            .map(|item| match item.code {
-                None => CodeResult::uncoded(item.record),
-                Some((code, i)) => CodeResult::of(item.record, code, &decisions[i], offset),
+            .map(|item| match item.entry {
+                Entry::Uncoded => CodeResult::uncoded(item.record),
+                Entry::Refused(m) => CodeResult::refused(item.record, m),
+                Entry::Code(code, i) => {
+                    let r = CodeResult::of(item.record, code, &decisions[i], offset);
+                    if sales[i] && r.outcome == "rejected" {
+                        let code = r.drug_trac_codg.clone().unwrap_or_default();
+                        blocked.push(format!("{code} {}", r.reason.unwrap_or("rejected")));
+                    }
+                    r
+                }
             })
             .collect();
         let recorded = decisions.iter().filter(|d| !d.replayed).count();
-        let warn = summary(&results);
-        let output =
-            serde_json::to_value(WriteOutput { recorded, results }).map_err(ApiError::internal)?;
-        Ok((output, warn))
+        let sold = sales.iter().filter(|&&s| s).count();
+        let mut problems = refusals(rows, &results);
+        if !blocked.is_empty() {
+            problems.push(format!(
+                "{} of {sold} sales blocked: {}",
+                blocked.len(),
+                listed(&blocked, 5, "; ")
+            ));
+        }
+        let done = format!(
+            "{}, {} recorded",
+            count(rows, "record", "records"),
+            count(recorded, "event", "events")
+        );
+        output(recorded, results, problems, done)
     }
+}
+
+/// `n thing` or `n things`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The refusal of a call whose every record was refused, if that is so.
+fn all_refused(rows: usize, refused: &[&str]) -> Option<Fault> {
+    if rows == 0 || refused.len() < rows {
+        return None;
+    }
+    if let [only] = refused {
+        return Some(Fault((*only).to_owned()));
+    }
+    Some(Fault(format!(
+        "all {rows} records were refused, nothing was recorded: {}",
+        listed(refused, 3, "; ")
+    )))
+}
+
+/// The summary of the records refused, if any were (the answer's `msgRslt`).
+fn refusals(rows: usize, results: &[CodeResult]) -> Vec<String> {
+    let refused: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r.message.as_deref())
+        .collect();
+    if refused.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{} of {rows} refused, not recorded: {}",
+        count(refused.len(), "record", "records"),
+        listed(&refused, 3, "; ")
+    )]
+}
+
+/// The output of a writing or checking call: `retRslt` `1` when every record was taken and
+/// no sale was blocked, else `0` with the problems in `msgRslt` (which the envelope's
+/// `err_msg` then repeats); both at `output.result` and at `output` itself, where clients
+/// read them.
+fn output(
+    recorded: usize,
+    results: Vec<CodeResult>,
+    problems: Vec<String>,
+    done: String,
+) -> Result<(Value, Option<String>), ApiError> {
+    let warn = summary(&results);
+    let (ret, msg) = if problems.is_empty() {
+        ("1", done)
+    } else {
+        ("0", problems.join("; "))
+    };
+    let output = serde_json::to_value(WriteOutput {
+        recorded,
+        result: RetRslt {
+            ret_rslt: ret,
+            msg_rslt: msg.clone(),
+        },
+        ret_rslt: ret,
+        msg_rslt: msg,
+        results,
+    })
+    .map_err(ApiError::internal)?;
+    Ok((output, warn))
 }
 
 /// `warn_msg`: how many codes need the institution's attention, if any do.
 fn summary(results: &[CodeResult]) -> Option<String> {
     let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
-    let (rejected, flagged, uncoded) = (count("rejected"), count("flagged"), count("not_recorded"));
-    if rejected + flagged + uncoded == 0 {
+    let (rejected, flagged, uncoded, refused) = (
+        count("rejected"),
+        count("flagged"),
+        count("not_recorded"),
+        count("refused"),
+    );
+    if rejected + flagged + uncoded + refused == 0 {
         return None;
     }
     let mut parts = Vec::new();
@@ -176,6 +393,9 @@ fn summary(results: &[CodeResult]) -> Option<String> {
     }
     if uncoded > 0 {
         parts.push(format!("{uncoded} records without a trace code"));
+    }
+    if refused > 0 {
+        parts.push(format!("{refused} records refused"));
     }
     Some(format!(
         "{} of {} results: see output.results",
@@ -189,8 +409,27 @@ fn summary(results: &[CodeResult]) -> Option<String> {
 struct WriteOutput {
     /// Events newly recorded (a repeated settlement's sale is answered, not recorded again).
     recorded: usize,
-    /// One result per trace code, in request order.
+    /// The national convention's result, where most clients read it.
+    result: RetRslt,
+    /// The same `retRslt`, where other clients read it.
+    #[serde(rename = "retRslt")]
+    ret_rslt: &'static str,
+    /// The same `msgRslt`.
+    #[serde(rename = "msgRslt")]
+    msg_rslt: String,
+    /// One result per trace code (and per record without codes, or refused), in request
+    /// order.
     results: Vec<CodeResult>,
+}
+
+/// `retRslt` (`1`: every record taken and no sale blocked; `0`: not so) and `msgRslt` (a
+/// short summary).
+#[derive(Serialize)]
+struct RetRslt {
+    #[serde(rename = "retRslt")]
+    ret_rslt: &'static str,
+    #[serde(rename = "msgRslt")]
+    msg_rslt: String,
 }
 
 /// What the ledger decided about one trace code.
@@ -200,7 +439,8 @@ pub struct CodeResult {
     record: usize,
     /// The trace code, as the ledger reads it.
     drug_trac_codg: Option<String>,
-    /// `accepted`, `flagged`, `rejected`, or `not_recorded` for a record without codes.
+    /// `accepted`, `flagged`, `rejected`; `not_recorded` for a record without codes;
+    /// `refused` for a record that does not read.
     outcome: &'static str,
     /// Why it was flagged or rejected (`already_sold`, `unknown_code`, `recalled`, ...).
     reason: Option<&'static str>,
@@ -209,6 +449,9 @@ pub struct CodeResult {
     /// For sales and packs flagged `already_sold`: the pack's earlier sales.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     prior_sales: Vec<PriorSale>,
+    /// For a record `refused`: the field and the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 /// An earlier sale of the pack, with national-style names. The buyer is never shown.
@@ -242,6 +485,7 @@ impl CodeResult {
                     mdtrt_setl_type: setl_type(s.fund_paid),
                 })
                 .collect(),
+            message: None,
         }
     }
 
@@ -259,6 +503,7 @@ impl CodeResult {
             reason,
             replayed: false,
             prior_sales: Vec::new(),
+            message: None,
         }
     }
 
@@ -271,6 +516,21 @@ impl CodeResult {
             reason: Some("no_code"),
             replayed: false,
             prior_sales: Vec::new(),
+            message: None,
+        }
+    }
+
+    /// The result of a record that does not read: it was not recorded, and `message` says
+    /// which field has which problem.
+    pub fn refused(record: usize, message: String) -> CodeResult {
+        CodeResult {
+            record,
+            drug_trac_codg: None,
+            outcome: "refused",
+            reason: None,
+            replayed: false,
+            prior_sales: Vec::new(),
+            message: Some(message),
         }
     }
 
@@ -296,14 +556,24 @@ pub fn event(ctx: &Ctx, code: &TraceCode, at: Timestamp, lot: Lot, kind: EventKi
     }
 }
 
-/// The per-code answer of a check that records nothing, with a `warn_msg` when some code
-/// needs attention.
-pub fn checked_output(results: Vec<CodeResult>) -> Result<(Value, Option<String>), ApiError> {
-    let warn = summary(&results);
-    let output = serde_json::to_value(WriteOutput {
-        recorded: 0,
-        results,
-    })
-    .map_err(ApiError::internal)?;
-    Ok((output, warn))
+/// The per-code answer of a check over `rows` records that records nothing (a stock
+/// count), with a `warn_msg` when some code needs attention. The call is refused when every
+/// record was.
+pub fn checked_output(
+    rows: usize,
+    results: Vec<CodeResult>,
+) -> Result<Result<(Value, Option<String>), ApiError>, Fault> {
+    let refused: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r.message.as_deref())
+        .collect();
+    if let Some(f) = all_refused(rows, &refused) {
+        return Err(f);
+    }
+    let problems = refusals(rows, &results);
+    let done = format!(
+        "{} checked, nothing recorded",
+        count(rows, "record", "records")
+    );
+    Ok(output(0, results, problems, done))
 }

@@ -6,8 +6,7 @@ use drugtrace_code::{PackKey, TraceCode};
 use drugtrace_ledger::{EventKind, PersonKey, Sale, SaleReturn, SettlementId};
 
 use super::read::{Fault, Obj, decimal};
-use super::record::{Ctx, Plan, event, product, split};
-use super::stock::record_codes;
+use super::record::{Codes, Ctx, Plan, Row, codes_of, event, product, split};
 
 /// `sel_retn_cnt` has four decimals.
 const QTY_SCALE: u32 = 4;
@@ -16,94 +15,119 @@ const PRICE_SCALE: u32 = 6;
 
 /// 3505 / 3505A: each code of each `selinfo` record is sold (see the module's field table).
 /// One pack twice in one settlement is refused, as the gate refuses it: a split sale of
-/// several units is one line with `sel_retn_cnt`.
+/// several units is one line with `sel_retn_cnt`. A record that does not read is refused
+/// alone; the others are recorded.
 pub fn sale(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Plan, Fault> {
     let records = input.records("selinfo")?;
+    let codes = codes_of(input, &records)?;
     let mut plan = Plan::default();
     let mut seen: HashMap<(PackKey, Option<SettlementId>), String> = HashMap::new();
-    for (i, owned) in records.iter().enumerate() {
-        let rec = owned.obj();
-        // Only `setl_id` identifies a settlement. `fixmedins_bchno` is the upload's batch
-        // number, which clients reuse (a constant per institution, the lot number): taking it
-        // as the settlement let a second sale of one pack pass as a retry of the first.
-        let settlement = rec.parsed("setl_id", SettlementId::parse)?;
-        // The same identity the file import hashes: the certificate number, else the
-        // insured-person number. The raw identity goes no further than this line.
-        let psn_no = rec.text("psn_no")?;
-        let person = match rec.text("certno")? {
-            Some(c) => Some(person_key.hash(&c)),
-            None => psn_no.as_deref().map(|p| person_key.hash(p)),
-        };
-        let fund_paid = fund_paid(&rec, settlement.is_some(), psn_no.is_some())?;
-        let at = ctx.at(&rec, "sel_retn_time")?;
-        let product = product(&rec)?;
-        let codes = record_codes(input, &rec, records.len())?;
-        let split = split(&rec)?;
-        let units = line_units(&rec, split, &codes)?;
-        let price = rec
-            .parsed("finl_trns_pric", |t| decimal(t, PRICE_SCALE))?
-            .unwrap_or(0);
-        let qty = match rec.parsed("sel_retn_cnt", |t| decimal(t, QTY_SCALE))? {
-            Some(q) => q,
-            None => codes.len().max(1) as i128 * 10i128.pow(QTY_SCALE),
-        };
-        let amounts = shares(line_fen(price, qty), codes.len());
-        if codes.is_empty() {
-            plan.uncoded(i);
-        }
-        for ((path, code), amount_fen) in codes.iter().zip(amounts) {
-            if let Some(first) = seen.insert((code.pack_key(), settlement.clone()), path.clone()) {
-                return Err(Fault::at(
-                    path,
-                    format!(
-                        "the same pack as {first} in the same settlement; sell several units of one pack as one line with sel_retn_cnt"
-                    ),
-                ));
-            }
-            let lot = ctx.lot(&rec, code, at)?;
-            let kind = EventKind::Sale(Sale {
-                settlement: settlement.clone(),
-                person,
-                units,
-                pack_units: None,
-                product: product.clone(),
-                amount_fen,
-                fund_paid,
-            });
-            plan.push(i, code, event(ctx, code, at, lot, kind))?;
-        }
+    for (i, (owned, codes)) in records.iter().zip(codes).enumerate() {
+        let row = sale_row(&owned.obj(), codes, ctx, person_key, &seen).map(|(row, keys)| {
+            seen.extend(keys);
+            row
+        });
+        plan.add(i, row)?;
     }
-    Ok(plan)
+    plan.finish()
+}
+
+/// A pack in a settlement, and the path of its code.
+type Seen = Vec<((PackKey, Option<SettlementId>), String)>;
+
+/// The events of one sale record, and its packs with their settlement, which the records
+/// after it may not sell again in the same settlement.
+fn sale_row(
+    rec: &Obj<'_>,
+    codes: Result<Codes, Fault>,
+    ctx: &Ctx,
+    person_key: &PersonKey,
+    seen: &HashMap<(PackKey, Option<SettlementId>), String>,
+) -> Result<(Row, Seen), Fault> {
+    // Only `setl_id` identifies a settlement. `fixmedins_bchno` is the upload's batch
+    // number, which clients reuse (a constant per institution, the lot number): taking it
+    // as the settlement let a second sale of one pack pass as a retry of the first.
+    let settlement = rec.parsed("setl_id", SettlementId::parse)?;
+    // The same identity the file import hashes: the certificate number, else the
+    // insured-person number. The raw identity goes no further than this line.
+    let psn_no = rec.text("psn_no")?;
+    let person = match rec.text("certno")? {
+        Some(c) => Some(person_key.hash(&c)),
+        None => psn_no.as_deref().map(|p| person_key.hash(p)),
+    };
+    let fund_paid = fund_paid(rec, settlement.is_some(), psn_no.is_some())?;
+    let at = ctx.at(rec, "sel_retn_time")?;
+    let product = product(rec)?;
+    let codes = codes?;
+    let split = split(rec)?;
+    let units = line_units(rec, split, &codes)?;
+    let price = rec
+        .parsed("finl_trns_pric", |t| decimal(t, PRICE_SCALE))?
+        .unwrap_or(0);
+    let qty = match rec.parsed("sel_retn_cnt", |t| decimal(t, QTY_SCALE))? {
+        Some(q) => q,
+        None => codes.len().max(1) as i128 * 10i128.pow(QTY_SCALE),
+    };
+    let amounts = shares(line_fen(price, qty), codes.len());
+    let mut row = Row::default();
+    let mut keys = Vec::new();
+    for ((path, code), amount_fen) in codes.iter().zip(amounts) {
+        let key = (code.pack_key(), settlement.clone());
+        if let Some(first) = seen.get(&key) {
+            return Err(Fault::at(
+                path,
+                format!(
+                    "the same pack as {first} in the same settlement; sell several units of one pack as one line with sel_retn_cnt"
+                ),
+            ));
+        }
+        let lot = ctx.lot(rec, code, at)?;
+        let kind = EventKind::Sale(Sale {
+            settlement: settlement.clone(),
+            person,
+            units,
+            pack_units: None,
+            product: product.clone(),
+            amount_fen,
+            fund_paid,
+        });
+        row.push(code, event(ctx, code, at, lot, kind));
+        keys.push((key, path.clone()));
+    }
+    Ok((row, keys))
 }
 
 /// 3506 / 3506A: each code of each `selinfo` record is taken back from the sale
 /// `medins_prod_sel_no` (else `setl_id`; with neither, the pack's latest sale with units
-/// still out).
+/// still out). A record that does not read is refused alone; the others are recorded.
 pub fn sale_return(input: &Obj<'_>, ctx: &Ctx) -> Result<Plan, Fault> {
     let records = input.records("selinfo")?;
+    let codes = codes_of(input, &records)?;
     let mut plan = Plan::default();
-    for (i, owned) in records.iter().enumerate() {
-        let rec = owned.obj();
-        let settlement = match rec.parsed("medins_prod_sel_no", SettlementId::parse)? {
-            Some(s) => Some(s),
-            None => rec.parsed("setl_id", SettlementId::parse)?,
-        };
-        let at = ctx.at(&rec, "sel_retn_time")?;
-        let codes = record_codes(input, &rec, records.len())?;
-        let units = line_units(&rec, split(&rec)?, &codes)?;
-        if codes.is_empty() {
-            plan.uncoded(i);
-        }
-        for (_, code) in &codes {
-            let lot = ctx.lot(&rec, code, at)?;
-            let kind = EventKind::SaleReturn(SaleReturn {
-                settlement: settlement.clone(),
-                units,
-            });
-            plan.push(i, code, event(ctx, code, at, lot, kind))?;
-        }
+    for (i, (owned, codes)) in records.iter().zip(codes).enumerate() {
+        plan.add(i, return_row(&owned.obj(), codes, ctx))?;
     }
-    Ok(plan)
+    plan.finish()
+}
+
+fn return_row(rec: &Obj<'_>, codes: Result<Codes, Fault>, ctx: &Ctx) -> Result<Row, Fault> {
+    let settlement = match rec.parsed("medins_prod_sel_no", SettlementId::parse)? {
+        Some(s) => Some(s),
+        None => rec.parsed("setl_id", SettlementId::parse)?,
+    };
+    let at = ctx.at(rec, "sel_retn_time")?;
+    let codes = codes?;
+    let units = line_units(rec, split(rec)?, &codes)?;
+    let mut row = Row::default();
+    for (_, code) in &codes {
+        let lot = ctx.lot(rec, code, at)?;
+        let kind = EventKind::SaleReturn(SaleReturn {
+            settlement: settlement.clone(),
+            units,
+        });
+        row.push(code, event(ctx, code, at, lot, kind));
+    }
+    Ok(row)
 }
 
 /// Whether the insurance fund paid for a sale record, from what clients actually send:
@@ -133,8 +157,10 @@ fn fund_paid(rec: &Obj<'_>, settled: bool, insured: bool) -> Result<bool, Fault>
     }
 }
 
-/// The units of a line: for a split line (`trdn_flag` 1), `sel_retn_cnt` whole units of its
-/// one pack; otherwise `None`, every code being a whole pack.
+/// The units of each pack of a line: for a split line (`trdn_flag` 1), `sel_retn_cnt` whole
+/// units shared evenly over its codes (all of them for one code); otherwise `None`, every
+/// code being a whole pack. A split line whose units do not divide evenly over its codes is
+/// refused: which pack gave the odd units is unknown.
 fn line_units(
     rec: &Obj<'_>,
     split: bool,
@@ -142,12 +168,6 @@ fn line_units(
 ) -> Result<Option<u32>, Fault> {
     if !split {
         return Ok(None);
-    }
-    if codes.len() > 1 {
-        return Err(Fault::at(
-            &codes[1].0,
-            "a split line (trdn_flag 1) names one pack: which pack each unit came from is unknown otherwise",
-        ));
     }
     let path = rec.field_path("sel_retn_cnt");
     let qty = rec
@@ -160,7 +180,17 @@ fn line_units(
             "a split line counts whole units (at least 1)",
         ));
     }
-    u32::try_from(qty / one)
+    let units = qty / one;
+    let packs = codes.len().max(1) as i128;
+    if units % packs != 0 {
+        return Err(Fault::at(
+            &path,
+            format!(
+                "a split line (trdn_flag 1) with {packs} codes sells the same whole number of units from each: {units} units do not divide evenly over {packs} packs; send one line per pack"
+            ),
+        ));
+    }
+    u32::try_from(units / packs)
         .map(Some)
         .map_err(|_| Fault::at(&path, "is too large"))
 }

@@ -1,54 +1,43 @@
 //! 3501 stock count (盘存) and 3502 stock change (库存变更), with their batch forms.
 
-use drugtrace_code::TraceCode;
 use drugtrace_ledger::gate::{Verdict, judge};
 use drugtrace_ledger::{EventKind, Lot, Outcome, StockChange, Store};
 
 use super::Failure;
 use super::read::{Fault, Obj};
-use super::record::{CodeResult, Ctx, Plan, checked_output, event};
+use super::record::{CodeResult, Codes, Ctx, Plan, Row, checked_output, codes_of, event};
 use crate::{ApiError, AppState};
-
-/// The trace codes of one record: its own, or for a call with a single record, those
-/// some systems put beside it in `input.drugtracinfo`.
-pub fn record_codes(
-    input: &Obj<'_>,
-    rec: &Obj<'_>,
-    records: usize,
-) -> Result<Vec<(String, TraceCode)>, Fault> {
-    let own = rec.codes()?;
-    if own.is_empty() && records == 1 {
-        return input.codes();
-    }
-    Ok(own)
-}
 
 /// 3502 / 3502A: each code of each `invinfo` record becomes a stock change of the type
 /// `inv_chg_type` (101 to 111), at `inv_chg_time`.
 pub fn change(input: &Obj<'_>, ctx: &Ctx) -> Result<Plan, Fault> {
     let records = input.records("invinfo")?;
+    let codes = codes_of(input, &records)?;
     let mut plan = Plan::default();
-    for (i, owned) in records.iter().enumerate() {
-        let rec = owned.obj();
-        let path = rec.field_path("inv_chg_type");
-        let text = rec.required("inv_chg_type")?;
-        let change = text
-            .parse::<u16>()
-            .ok()
-            .and_then(StockChange::from_code)
-            .ok_or_else(|| Fault::at(&path, format!("expected 101 to 111, got {text:?}")))?;
-        let at = ctx.at(&rec, "inv_chg_time")?;
-        let codes = record_codes(input, &rec, records.len())?;
-        if codes.is_empty() {
-            plan.uncoded(i);
-        }
-        for (_, code) in &codes {
-            let lot = ctx.lot(&rec, code, at)?;
-            let e = event(ctx, code, at, lot, EventKind::StockChange(change));
-            plan.push(i, code, e)?;
-        }
+    for (i, (owned, codes)) in records.iter().zip(codes).enumerate() {
+        plan.add(i, change_row(&owned.obj(), codes, ctx))?;
     }
-    Ok(plan)
+    plan.finish()
+}
+
+fn change_row(rec: &Obj<'_>, codes: Result<Codes, Fault>, ctx: &Ctx) -> Result<Row, Fault> {
+    let path = rec.field_path("inv_chg_type");
+    let text = rec.required("inv_chg_type")?;
+    let change = text
+        .parse::<u16>()
+        .ok()
+        .and_then(StockChange::from_code)
+        .ok_or_else(|| Fault::at(&path, format!("expected 101 to 111, got {text:?}")))?;
+    let at = ctx.at(rec, "inv_chg_time")?;
+    let mut row = Row::default();
+    for (_, code) in &codes? {
+        let lot = ctx.lot(rec, code, at)?;
+        row.push(
+            code,
+            event(ctx, code, at, lot, EventKind::StockChange(change)),
+        );
+    }
+    Ok(row)
 }
 
 /// 3501 / 3501A: a stock count reports what the institution holds on `invdate`; it moves
@@ -62,14 +51,21 @@ pub async fn count<S: Store + Sync + 'static>(
     ctx: &Ctx,
 ) -> Result<(serde_json::Value, Option<String>), Failure> {
     let records = input.records("invinfo")?;
+    let codes = codes_of(input, &records)?;
     let mut checks = Vec::new();
-    let mut uncoded = Vec::new();
-    for (i, owned) in records.iter().enumerate() {
+    let mut answered = Vec::new();
+    for (i, (owned, codes)) in records.iter().zip(codes).enumerate() {
         let rec = owned.obj();
-        let at = ctx.at(&rec, "invdate")?;
-        let codes = record_codes(input, &rec, records.len())?;
+        let read = ctx.at(&rec, "invdate").and_then(|at| Ok((at, codes?)));
+        let (at, codes) = match read {
+            Ok(r) => r,
+            Err(f) => {
+                answered.push(CodeResult::refused(i, f.0));
+                continue;
+            }
+        };
         if codes.is_empty() {
-            uncoded.push(i);
+            answered.push(CodeResult::uncoded(i));
         }
         for (_, code) in codes {
             let e = event(
@@ -109,9 +105,7 @@ pub async fn count<S: Store + Sync + 'static>(
         })
         .await?;
     let mut results = verdicts;
-    for i in uncoded {
-        results.push(CodeResult::uncoded(i));
-    }
+    results.extend(answered);
     results.sort_by_key(CodeResult::record);
-    Ok(checked_output(results)?)
+    Ok(checked_output(records.len(), results)??)
 }

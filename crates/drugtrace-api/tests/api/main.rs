@@ -760,6 +760,7 @@ async fn the_openapi_document_matches_the_routes() {
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
 }
 mod nhsa;
+mod nhsa_fixtures;
 
 /// Issue 13: a settlement of [good pack, already-sold pack] was answered `block` yet sold
 /// the good pack, so the pharmacy's corrected settlement was blocked as `already_sold`.

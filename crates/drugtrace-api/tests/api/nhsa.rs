@@ -137,10 +137,31 @@ impl App {
     }
 }
 
+/// The output of a call that went through in full: infcode 0, no `err_msg`, and for a
+/// writing or checking call `retRslt` "1" in both places clients read it.
 fn ok(answer: &Value) -> &Value {
     assert_eq!(answer["infcode"], 0, "{answer}");
     assert_eq!(answer["err_msg"], Value::Null, "{answer}");
-    &answer["output"]
+    let out = &answer["output"];
+    if out.get("results").is_some() {
+        assert_eq!(out["retRslt"], "1", "{answer}");
+        assert_eq!(out["result"]["retRslt"], "1", "{answer}");
+        assert_eq!(out["msgRslt"], out["result"]["msgRslt"], "{answer}");
+    }
+    out
+}
+
+/// The output of a call that was carried out but not all went through (a record refused,
+/// a sale blocked): infcode 0, `retRslt` "0" in both places, and `err_msg` repeating
+/// `msgRslt`, which is returned beside the output.
+fn partly(answer: &Value) -> (&Value, &str) {
+    assert_eq!(answer["infcode"], 0, "{answer}");
+    let out = &answer["output"];
+    assert_eq!(out["retRslt"], "0", "{answer}");
+    assert_eq!(out["result"]["retRslt"], "0", "{answer}");
+    assert_eq!(out["msgRslt"], out["result"]["msgRslt"], "{answer}");
+    assert_eq!(answer["err_msg"], out["msgRslt"], "{answer}");
+    (out, answer["err_msg"].as_str().unwrap())
 }
 
 fn refused(answer: &Value) -> &str {
@@ -356,39 +377,76 @@ async fn a_stock_count_records_nothing_and_tells_what_the_ledger_knows() {
     );
 }
 
+/// A batch answers per record: a record that does not read is named and not recorded, the
+/// good ones are recorded (in one commit), and `retRslt` tells the client which it was.
 #[tokio::test]
-async fn batch_forms_are_all_or_nothing() {
+async fn batch_forms_answer_per_record() {
     let app = spawn_app().await;
-    let (a, b) = ("81000020000000000301", "81000020000000000302");
-    app.commission(&[a, b]).await;
-    let bad = envelope(
+    let (a, b, c) = (
+        "81000020000000000301",
+        "81000020000000000302",
+        "81000020000000000303",
+    );
+    app.commission(&[a, b, c]).await;
+    let mixed = envelope(
         "3505A",
         PHARMACY,
         json!({"selinfoDetail": [
             sale_record("S-BATCH-1", "1", &[a]),
             sale_record("S-BATCH-2", "2", &["8100002000000000030"]),
+            {"sel_retn_time": "2025-04-08 10:30:00", "setl_id": "S-BATCH-3"},
         ]}),
     );
-    let answer = app.nhsa(PHARMACY, &bad).await;
-    assert_eq!(
-        refused(&answer),
-        "input.selinfoDetail[1].drugtracinfo[0].drug_trac_codg: expected 20 digits, got 19"
+    let answer = app.nhsa(PHARMACY, &mixed).await;
+    let (out, err) = partly(&answer);
+    let bad = "input.selinfoDetail[1].drugtracinfo[0].drug_trac_codg: expected 20 digits, got 19";
+    assert_eq!(err, format!("1 record of 3 refused, not recorded: {bad}"));
+    assert_eq!(out["recorded"], 1);
+    let results = out["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{out}");
+    assert_eq!(results[0]["outcome"], "accepted");
+    assert_eq!(results[1]["record"], 1);
+    assert_eq!(results[1]["outcome"], "refused");
+    assert_eq!(results[1]["message"], bad);
+    assert_eq!(results[1]["drug_trac_codg"], Value::Null);
+    // A record without codes is a good record: answered, and no failure.
+    assert_eq!(results[2]["outcome"], "not_recorded");
+    assert_eq!(results[2]["reason"], "no_code");
+    assert!(
+        answer["warn_msg"]
+            .as_str()
+            .unwrap()
+            .contains("1 records refused"),
+        "{answer}"
     );
     assert_eq!(
         app.events_of(a).await,
-        ["commission/accepted"],
-        "the good record was not recorded either"
+        ["commission/accepted", "sale/accepted"],
+        "the good record was recorded"
     );
 
+    // The corrected record alone, as a batch of one.
+    let fixed = envelope(
+        "3505A",
+        PHARMACY,
+        json!({"selinfoDetail": [sale_record("S-BATCH-2", "2", &[b])]}),
+    );
+    let out = app.nhsa(PHARMACY, &fixed).await;
+    assert_eq!(ok(&out)["recorded"], 1);
+    // A batch whose every record is good, including one without codes: retRslt 1.
     let good = envelope(
         "3505A",
         PHARMACY,
-        json!({"selinfoDetail": [sale_record("S-BATCH-1", "1", &[a]), sale_record("S-BATCH-2", "2", &[b])]}),
+        json!({"selinfoDetail": [
+            sale_record("S-BATCH-4", "4", &[c]),
+            {"sel_retn_time": "2025-04-08 10:30:00"},
+        ]}),
     );
     let out = app.nhsa(PHARMACY, &good).await;
     let out = ok(&out);
-    assert_eq!(out["recorded"], 2);
-    assert_eq!(out["results"][1]["record"], 1);
+    assert_eq!(out["recorded"], 1);
+    assert_eq!(out["msgRslt"], "2 records, 1 event recorded");
+    assert_eq!(out["results"][1]["outcome"], "not_recorded");
 
     let returns = envelope(
         "3506A",
@@ -396,11 +454,18 @@ async fn batch_forms_are_all_or_nothing() {
         json!({"selinfoDetail": [
             {"setl_id": "S-BATCH-1", "medins_prod_sel_no": "S-BATCH-1", "sel_retn_cnt": "1.00", "sel_retn_time": "2025-04-09 09:00:00", "drugtracinfo": codes(&[a])},
             {"setl_id": "S-BATCH-2", "sel_retn_cnt": "1.00", "drugtracinfo": codes(&[b])},
+            {"setl_id": "S-BATCH-4", "sel_retn_time": "2025-04-09 25:00:00", "drugtracinfo": codes(&[c])},
         ]}),
     );
-    let out = app.nhsa(PHARMACY, &returns).await;
-    assert_eq!(ok(&out)["recorded"], 2);
-    assert_eq!(out["output"]["results"][1]["outcome"], "accepted");
+    let answer = app.nhsa(PHARMACY, &returns).await;
+    let (out, err) = partly(&answer);
+    assert_eq!(out["recorded"], 2);
+    assert_eq!(out["results"][1]["outcome"], "accepted");
+    assert_eq!(out["results"][2]["outcome"], "refused");
+    assert!(
+        err.starts_with("1 record of 3 refused, not recorded: input.selinfoDetail[2].sel_retn_time: \"2025-04-09 25:00:00\" is not a time (no such time of day)"),
+        "{err}"
+    );
 
     let changes = envelope(
         "3502A",
@@ -408,12 +473,52 @@ async fn batch_forms_are_all_or_nothing() {
         json!({"invinfoDetail": [
             {"inv_chg_type": "104", "inv_chg_time": "2025-04-10 09:00:00", "drugtracinfo": codes(&[a])},
             {"inv_chg_type": 105, "inv_chg_time": "2025-04-10 09:00:00", "drugtracinfo": codes(&[b])},
+            {"inv_chg_type": 112, "inv_chg_time": "2025-04-10 09:00:00", "drugtracinfo": codes(&[c])},
         ]}),
     );
-    assert_eq!(ok(&app.nhsa(PHARMACY, &changes).await)["recorded"], 2);
+    let answer = app.nhsa(PHARMACY, &changes).await;
+    let (out, err) = partly(&answer);
+    assert_eq!(out["recorded"], 2);
+    assert_eq!(
+        err,
+        "1 record of 3 refused, not recorded: input.invinfoDetail[2].inv_chg_type: expected 101 to 111, got \"112\""
+    );
     assert_eq!(
         app.events_of(b).await.last().unwrap(),
         "stock_change/accepted"
+    );
+    assert_eq!(
+        app.events_of(c).await.last().unwrap(),
+        "sale/accepted",
+        "the refused change was not recorded"
+    );
+
+    // 3501A answers per record too, and records nothing either way.
+    let count = envelope(
+        "3501A",
+        PHARMACY,
+        json!({"invinfoDetail": [
+            {"invdate": "2025/4/10", "drugtracinfo": codes(&[a])},
+            {"invdate": "2025-04-10", "drugtracinfo": [{"drug_trac_codg": "x"}]},
+        ]}),
+    );
+    let answer = app.nhsa(PHARMACY, &count).await;
+    let (out, _) = partly(&answer);
+    assert_eq!(out["results"][0]["drug_trac_codg"], a, "{out}");
+    assert_eq!(out["results"][1]["outcome"], "refused");
+    assert_eq!(out["recorded"], 0);
+    // A batch whose every record is bad is refused whole, naming the first ones.
+    let all_bad = envelope(
+        "3502A",
+        PHARMACY,
+        json!({"invinfoDetail": [
+            {"inv_chg_type": "112", "drugtracinfo": codes(&[a])},
+            {"drugtracinfo": codes(&[b])},
+        ]}),
+    );
+    assert_eq!(
+        refused(&app.nhsa(PHARMACY, &all_bad).await),
+        "all 2 records were refused, nothing was recorded: input.invinfoDetail[0].inv_chg_type: expected 101 to 111, got \"112\"; input.invinfoDetail[1].inv_chg_type: is required"
     );
 }
 
@@ -442,7 +547,8 @@ async fn a_resent_sale_is_idempotent_and_a_second_sale_is_rejected() {
         json!({"selinfo": sale_record("SETL-R2", "130703197707073333", &[code])}),
     );
     let answer = app.nhsa(OTHER, &second).await;
-    let out = ok(&answer);
+    let (out, err) = partly(&answer);
+    assert_eq!(err, format!("1 of 1 sales blocked: {code} already_sold"));
     assert_eq!(out["results"][0]["outcome"], "rejected");
     assert_eq!(out["results"][0]["reason"], "already_sold");
     assert_eq!(
@@ -516,11 +622,11 @@ async fn split_sales_count_units_and_amounts() {
     let out = app.nhsa(PHARMACY, &split("SP-1", "10.0000")).await;
     assert_eq!(ok(&out)["results"][0]["outcome"], "accepted");
     let out = app.nhsa(PHARMACY, &split("SP-2", "15")).await;
-    assert_eq!(ok(&out)["results"][0]["reason"], "units_exceeded");
+    assert_eq!(partly(&out).0["results"][0]["reason"], "units_exceeded");
     let out = app.nhsa(PHARMACY, &split("SP-3", "14")).await;
     assert_eq!(ok(&out)["results"][0]["outcome"], "accepted");
     let out = app.nhsa(PHARMACY, &split("SP-4", "1")).await;
-    assert_eq!(ok(&out)["results"][0]["reason"], "already_sold");
+    assert_eq!(partly(&out).0["results"][0]["reason"], "already_sold");
     let trace = app.trace(PHARMACY, code).await;
     let first = trace["data"]
         .as_array()
@@ -557,7 +663,7 @@ async fn refusals_name_the_field_and_record_nothing() {
         ),
         (
             envelope("9999", PHARMACY, json!({})),
-            "infno: \"9999\" is not supported here; supported: 3501, 3501A, 3502, 3502A, 3503, 3504, 3505, 3505A, 3506, 3506A, 3507, 3513",
+            "infno: \"9999\" is not supported here; supported: 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513",
         ),
         (
             {
@@ -628,10 +734,11 @@ async fn refusals_name_the_field_and_record_nothing() {
             {
                 let mut e = sale(PHARMACY);
                 e["input"]["selinfo"]["trdn_flag"] = json!("1");
+                e["input"]["selinfo"]["sel_retn_cnt"] = json!("3");
                 e["input"]["selinfo"]["drugtracinfo"] = codes(&[code, "81000020000000000602"]);
                 e
             },
-            "input.selinfo.drugtracinfo[1].drug_trac_codg: a split line (trdn_flag 1) names one pack",
+            "input.selinfo.sel_retn_cnt: a split line (trdn_flag 1) with 2 codes sells the same whole number of units from each: 3 units do not divide evenly over 2 packs",
         ),
         (
             {
@@ -645,9 +752,36 @@ async fn refusals_name_the_field_and_record_nothing() {
             envelope(
                 "3505A",
                 PHARMACY,
-                json!({"selinfoDetail": [sale_record("S-601", "1", &[code]), sale_record("S-601", "1", &[code])]}),
+                json!({"selinfoDetail": [
+                    sale_record("S-601", "1", &["8100002000000000060"]),
+                    {"sel_retn_time": "yesterday", "drugtracinfo": codes(&[code])},
+                    sale_record("S-601", "1", &[code, code]),
+                    {"trdn_flag": "2", "drugtracinfo": codes(&[code])},
+                ]}),
             ),
-            "input.selinfoDetail[1].drugtracinfo[0].drug_trac_codg: the same pack as input.selinfoDetail[0].drugtracinfo[0].drug_trac_codg in the same settlement",
+            "all 4 records were refused, nothing was recorded: input.selinfoDetail[0].drugtracinfo[0].drug_trac_codg: expected 20 digits, got 19; input.selinfoDetail[1].sel_retn_time: \"yesterday\" is not a time (",
+        ),
+        (
+            envelope(
+                "3505A",
+                PHARMACY,
+                json!({"selinfoDetail": [
+                    {"drugtracinfo": []},
+                    {"setl_id": "S-602"},
+                ], "drugtracinfo": codes(&[code])}),
+            ),
+            "input.drugtracinfo: 1 code beside 2 records without codes (input.selinfoDetail[0], input.selinfoDetail[1]); put each record's codes in its own drugtracinfo",
+        ),
+        (
+            envelope(
+                "3502A",
+                PHARMACY,
+                json!({"invinfoDetail": [
+                    {"inv_chg_type": "101", "drugtracinfo": codes(&["81000020000000000602"])},
+                    {"inv_chg_type": "101", "drugtracinfo": codes(&["81000020000000000603"])},
+                ], "drugtracinfo": codes(&[code])}),
+            ),
+            "input.drugtracinfo: 1 code beside 2 records that all carry codes of their own; put each record's codes in its own drugtracinfo",
         ),
         (
             envelope(
