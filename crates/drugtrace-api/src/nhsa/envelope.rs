@@ -109,6 +109,26 @@ impl Answer {
         }
     }
 
+    /// A settlement the gate blocked: infcode -1 (it must not be paid), `err_msg` naming the
+    /// blocked codes, and the details in `output`.
+    pub fn blocked(
+        msgid: Option<String>,
+        received: Timestamp,
+        offset: i32,
+        err_msg: String,
+        output: Value,
+    ) -> Answer {
+        Answer {
+            infcode: -1,
+            inf_refmsgid: msgid,
+            refmsg_time: compact_time(received, offset),
+            respond_time: compact_time(Timestamp::now(), offset),
+            err_msg: Some(err_msg),
+            warn_msg: None,
+            output,
+        }
+    }
+
     /// A refusal: nothing was recorded.
     pub fn fault(msgid: Option<String>, received: Timestamp, offset: i32, fault: Fault) -> Answer {
         Answer {

@@ -54,6 +54,8 @@
 //! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
 //! | 3507 delete | `data` | refused (infcode -1), nothing changed: the ledger is append-only |
 //! | 3513 sale-trace query | `data` | reads the pack's log |
+//! | 2207 outpatient settlement (门诊结算) | `data` + `drug_trac_info` | the gate: every pack a `Sale` of one settlement, paid whole or not at all (see `settle.rs`) |
+//! | 2206 pre-settlement (预结算) | `data` + `drug_trac_info` | the gate's check, recording nothing |
 //!
 //! A record's trace codes travel in `drugtracinfo: [{"drug_trac_codg": "…"}]`; each code is
 //! one event. Also read: a single `drugtracinfo` object, a record-level `drug_trac_codg`
@@ -134,6 +136,7 @@ mod query;
 mod read;
 mod record;
 mod sale;
+mod settle;
 mod stock;
 
 use axum::Json;
@@ -154,6 +157,8 @@ use record::Ctx;
 /// an internal failure (a 500).
 enum Failure {
     Fault(Fault),
+    /// A settlement the gate blocked: infcode -1, this `err_msg`, and the details as output.
+    Blocked(String, Value),
     Api(ApiError),
 }
 
@@ -180,11 +185,14 @@ enum Tx {
     SaleReturn,
     Delete,
     SaleTrace,
+    /// 2207 outpatient settlement: the gate.
+    Settle,
+    /// 2206 pre-settlement: the gate's check, recording nothing.
+    PreSettle,
 }
 
 /// Every `infno` served, for the refusal of the others.
-const SUPPORTED: &str =
-    "3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513";
+const SUPPORTED: &str = "2206, 2207, 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513";
 
 impl Tx {
     fn of(infno: &str) -> Option<Tx> {
@@ -197,6 +205,8 @@ impl Tx {
             "3506" | "3506A" => Tx::SaleReturn,
             "3507" => Tx::Delete,
             "3513" => Tx::SaleTrace,
+            "2206" => Tx::PreSettle,
+            "2207" => Tx::Settle,
             _ => return None,
         })
     }
@@ -221,6 +231,10 @@ pub async fn call_service<S: Store + Sync + 'static>(
         Err(Failure::Fault(f)) => {
             tracing::debug!(msgid = ?msgid, err = %f.0, "nhsa call refused");
             Ok(Json(Answer::fault(msgid, received, offset, f)))
+        }
+        Err(Failure::Blocked(err, output)) => {
+            tracing::debug!(msgid = ?msgid, err = %err, "settlement blocked");
+            Ok(Json(Answer::blocked(msgid, received, offset, err, output)))
         }
         Err(Failure::Api(e)) => Err(e),
     }
@@ -277,6 +291,14 @@ async fn serve<S: Store + Sync + 'static>(
         Tx::StockCount => return stock::count(state, input, &ctx).await,
         Tx::SaleTrace => return query::sale_trace(state, role, input, offset).await,
         Tx::Delete => return Err(delete::delete(input).into()),
+        Tx::Settle | Tx::PreSettle => {
+            let record = tx == Tx::Settle;
+            return match settle::settle(state, input, &ctx, &state.inner.person_key, record).await?
+            {
+                settle::Settled::Allowed(output, warn) => Ok((output, warn)),
+                settle::Settled::Blocked(err, output) => Err(Failure::Blocked(err, output)),
+            };
+        }
         Tx::StockChange => stock::change(input, &ctx)?,
         Tx::Purchase => purchase::intake(input, &ctx)?,
         Tx::PurchaseReturn => purchase::return_out(input, &ctx)?,

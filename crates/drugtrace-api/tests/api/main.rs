@@ -25,6 +25,7 @@ const INSTITUTIONS: &[&str] = &[
     "P5",
     "P6",
     "P7",
+    "H1",
 ];
 const REGULATOR_KEY: &str = "dtk_test_regulator";
 

@@ -1082,3 +1082,51 @@ async fn a_reused_batch_number_is_no_settlement() {
     let trace = app.trace(PHARMACY, code).await;
     assert_eq!(trace["data"][1]["mdtrt_setl_type"], "1", "{trace}");
 }
+
+/// 2207 is the gate (issue 12): a settlement blocked by one sold pack records no sale, and
+/// the hospital's corrected settlement (the same visit and charge batch, the sold pack taken
+/// off) goes through.
+#[tokio::test]
+async fn a_blocked_2207_is_corrected_and_paid() {
+    let app = spawn_app().await;
+    let (good, sold) = ("81000020000000000801", "81000020000000000802");
+    app.commission(&[good, sold]).await;
+    let elsewhere = envelope(
+        "3505",
+        OTHER,
+        json!({"selinfo": sale_record("S-ELSE", "1", &[sold])}),
+    );
+    assert_eq!(ok(&app.nhsa(OTHER, &elsewhere).await)["recorded"], 1);
+    let settlement = |codes: &[&str]| {
+        let info: Vec<Value> = codes
+            .iter()
+            .map(|c| json!({"feedetl_sn": "1", "drug_trac_codg": c, "trdn_flag": "0"}))
+            .collect();
+        envelope(
+            "2207",
+            "H1",
+            json!({"data": {"mdtrt_id": "MD-9", "chrg_bchno": "CB-9", "psn_no": "35000000000000000510"},
+                   "drug_trac_info": info}),
+        )
+    };
+    let blocked = app.nhsa("H1", &settlement(&[good, sold])).await;
+    assert_eq!(blocked["infcode"], -1, "{blocked}");
+    assert!(
+        blocked["err_msg"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{sold} already_sold")),
+        "{blocked}"
+    );
+    let paid = app.nhsa("H1", &settlement(&[good])).await;
+    assert_eq!(paid["infcode"], 0, "{paid}");
+    assert_eq!(paid["output"]["drug_trac_rslt"][0]["outcome"], "accepted");
+    assert_eq!(
+        app.events_of(good).await,
+        [
+            "commission/accepted",
+            "sale/rejected(settlement_blocked)",
+            "sale/accepted"
+        ]
+    );
+}
