@@ -8,6 +8,9 @@
   race PACKS    three contenders sell each pack at once, through the gate, /v1/events and
                 NHSA 3505, each retrying once: exactly one sale per pack may be recorded,
                 and every retry must be answered as before.
+  soak SECONDS  wrk drives gate sales and patient queries as fast as the machine allows,
+                while the server's memory, open files and the error counts are sampled
+                every 10 s (wrk from Debian's packages, installed when missing).
 
 Only the standard library; every request goes to 127.0.0.1. Loops are bounded in count and
 time. Exit status 1 when any check fails. The binary is $DRUGTRACE_BIN, else
@@ -64,9 +67,9 @@ def setup(data: Path) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, *extra: str):
         self.proc = subprocess.Popen(
-            [binary(), "--data", str(data), "serve", "--listen", "127.0.0.1:0"],
+            [binary(), "--data", str(data), "serve", "--listen", "127.0.0.1:0", *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -110,8 +113,11 @@ def request(addr: str, method: str, path: str, key: str | None, body=None, timeo
         r = c.getresponse()
         raw = r.read()
         c.close()
-        return r.status, (json.loads(raw) if raw else None)
-    except (OSError, http.client.HTTPException, json.JSONDecodeError):
+        try:
+            return r.status, (json.loads(raw) if raw else None)
+        except json.JSONDecodeError:
+            return r.status, raw.decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
         return None
 
 
@@ -287,6 +293,58 @@ def race(packs: int) -> bool:
         return not any(bad.values())
 
 
+def soak(seconds: int, packs: int) -> bool:
+    if subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null"], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        keys = setup(data)
+        # The patient limit out of the way: this measures the server.
+        server = Server(data, "--patient-burst", "1000000000", "--patient-per-second", "1000000000")
+        proc = server.proc
+        for first in range(0, packs, 1000):
+            got = request(server.addr, "POST", "/v1/events", keys[MAKER],
+                          [commission(n) for n in range(first, min(first + 1000, packs))])
+            assert got and got[0] == 200, got
+        codes = Path(tmp) / "codes.txt"
+        codes.write_text("".join(code(n) + "\n" for n in range(packs)))
+        env = {**os.environ, "CODES_FILE": str(codes), "DT_KEY": keys["P1"], "DT_INSTITUTION": "P1"}
+        url = f"http://{server.addr}"
+        wrks = [subprocess.Popen(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(ROOT / f"scripts/wrk/{name}.lua"), url],
+                                 stdout=subprocess.PIPE, text=True, env=env) for name in ("gate", "codes")]
+        samples = []
+        started = time.time()
+        while any(w.poll() is None for w in wrks):
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024
+                fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+            except (OSError, AttributeError):
+                rss = fds = -1
+            samples.append((int(time.time() - started), rss, fds))
+            time.sleep(10)
+        outs = [w.communicate()[0] for w in wrks]
+        alive = request(server.addr, "GET", "/healthz", None)
+        server.stop()
+        print(f"soak: {seconds} s, {packs} packs; gate and patient queries with wrk, 32 connections each")
+        print("  t(s)  RSS(MB)  open fds")
+        for t, rss, fds in samples:
+            print(f"  {t:5d}  {rss:7d}  {fds:8d}")
+        failed = False
+        for name, out in zip(("gate", "patient query"), outs):
+            rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+            total = re.search(r"(\d+) requests in", out)
+            p99 = re.search(r"99%\s+(\S+)", out)
+            non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            errors = re.search(r"Socket errors: (.*)", out)
+            print(f"  {name}: {total.group(1) if total else '?'} requests, {rate.group(1) if rate else '?'}/s, "
+                  f"p99 {p99.group(1) if p99 else '?'}, non-2xx {non2xx.group(1) if non2xx else 0}, "
+                  f"socket errors: {errors.group(1) if errors else 'none'}")
+            failed |= bool(non2xx) or bool(errors and "timeout 0" not in errors.group(1))
+        print(f"  healthz after: {alive[0] if alive else 'no answer'}")
+        return not failed and bool(alive and alive[0] == 200)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -296,8 +354,16 @@ def main() -> None:
     c.add_argument("--seed", type=int, default=1)
     r = sub.add_parser("race")
     r.add_argument("packs", type=int)
+    k = sub.add_parser("soak")
+    k.add_argument("seconds", type=int)
+    k.add_argument("--packs", type=int, default=200_000)
     a = p.parse_args()
-    ok = crash(a.rounds, a.seconds, a.seed) if a.cmd == "crash" else race(a.packs)
+    if a.cmd == "crash":
+        ok = crash(a.rounds, a.seconds, a.seed)
+    elif a.cmd == "race":
+        ok = race(a.packs)
+    else:
+        ok = soak(a.seconds, a.packs)
     sys.exit(0 if ok else 1)
 
 
