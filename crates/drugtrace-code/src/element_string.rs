@@ -104,11 +104,18 @@ fn bracketed(chars: &[char], start: usize) -> Result<Gs1Pack, ParseError> {
         while chars.get(value_start) == Some(&' ') {
             value_start += 1;
         }
+        // A `\(` in a value is a literal `(` (the GS1 Barcode Syntax Engine's escape, which
+        // the bracketed form needs for a value holding text like `(21)`); a backslash is no
+        // character of set 82, so the escape is never data.
         let mut end = value_start;
+        let mut value = String::new();
         while end < chars.len() && chars[end] != GS && !starts_ai(&chars[end..]) {
+            if chars[end] == '\\' && chars.get(end + 1) == Some(&'(') {
+                end += 1;
+            }
+            value.push(chars[end]);
             end += 1;
         }
-        let value: String = chars[value_start..end].iter().collect();
         fields.add(ai, value.trim_end_matches(' '), value_start + 1)?;
         i = end;
     }
@@ -126,12 +133,18 @@ fn starts_ai(chars: &[char]) -> bool {
     chars.first() == Some(&'(') && (2..=4).contains(&digits) && chars.get(1 + digits) == Some(&')')
 }
 
-/// Whether a serial or batch contains text the bracketed form would read as an AI, so that
-/// a pack with it does not survive a round trip through its bracketed form.
-#[cfg(test)]
-pub(crate) fn has_bracketed_ai(value: &str) -> bool {
+/// A value as the bracketed form writes it: each `(` that would read as the start of an AI
+/// escaped as `\(`, so that the form reads back as the same value.
+pub(crate) fn escape_bracketed(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
-    (0..chars.len()).any(|i| starts_ai(&chars[i..]))
+    let mut out = String::with_capacity(value.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if starts_ai(&chars[i..]) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]

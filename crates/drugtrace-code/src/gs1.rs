@@ -105,16 +105,18 @@ impl Gs1Pack {
 
 impl fmt::Display for Gs1Pack {
     /// The bracketed human-readable form `(01)…(17)…(10)…(21)…`, with (17) and (10) only
-    /// when present.
+    /// when present. A `(` in a batch or serial that would read as an AI is written `\(`,
+    /// so the form always parses back to the same pack.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::element_string::escape_bracketed;
         write!(f, "(01){}", self.gtin)?;
         if let Some(e) = self.expiry {
             write!(f, "(17){}", e.to_yymmdd())?;
         }
         if let Some(b) = &self.batch {
-            write!(f, "(10){b}")?;
+            write!(f, "(10){}", escape_bracketed(b))?;
         }
-        write!(f, "(21){}", self.serial)
+        write!(f, "(21){}", escape_bracketed(&self.serial))
     }
 }
 

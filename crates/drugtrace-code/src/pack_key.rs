@@ -173,11 +173,16 @@ impl std::hash::Hash for PackKey {
 }
 
 impl fmt::Display for PackKey {
-    /// Renders the pack's code: 20 digits, or `(01)GTIN(21)SERIAL`.
+    /// Renders the pack's code: 20 digits, or `(01)GTIN(21)SERIAL` (a `(` in the serial
+    /// that would read as an AI written `\(`, so the text parses back to this pack).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.identity() {
             PackIdentity::China(v) => write!(f, "{v:020}"),
-            PackIdentity::Gs1 { gtin, serial } => write!(f, "(01){gtin}(21){serial}"),
+            PackIdentity::Gs1 { gtin, serial } => write!(
+                f,
+                "(01){gtin}(21){}",
+                crate::element_string::escape_bracketed(&serial)
+            ),
         }
     }
 }
