@@ -41,6 +41,13 @@ impl Timestamp {
             what: "time",
             reason,
         };
+        let year_digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        if year_digits > 4 && s.as_bytes().get(year_digits) == Some(&b'-') {
+            return Err(err(format!(
+                "the year {} has more than four digits",
+                &s[..year_digits]
+            )));
+        }
         if let Ok(ts) = s.parse::<jiff::Timestamp>() {
             return Ok(Timestamp(ts.as_millisecond()));
         }
@@ -154,6 +161,12 @@ impl fmt::Display for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn years_past_9999_are_named() {
+        let e = Timestamp::parse("10000-01-01 00:00:00", 480).unwrap_err();
+        assert!(e.to_string().contains("the year 10000 has more than four digits"), "{e}");
+    }
 
     #[test]
     fn parses_times_with_and_without_offset() {

@@ -432,10 +432,12 @@ fn run(cli: Cli) -> Result<()> {
             let opened = dir.open()?;
             let offset = opened.config.local_offset_minutes;
             let code = TraceCode::parse(&code).with_context(|| format!("code {code:?}"))?;
+            let now = Timestamp::now();
             let at = match at {
                 Some(t) => Timestamp::parse(&t, offset)?,
-                None => Timestamp::now(),
+                None => now,
             };
+            drugtrace_ledger::Policy::check_claimed_time(at, now, offset)?;
             let event = Event {
                 pack: code.pack_key(),
                 at,
