@@ -165,7 +165,11 @@ mod tests {
     #[test]
     fn years_past_9999_are_named() {
         let e = Timestamp::parse("10000-01-01 00:00:00", 480).unwrap_err();
-        assert!(e.to_string().contains("the year 10000 has more than four digits"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("the year 10000 has more than four digits"),
+            "{e}"
+        );
     }
 
     #[test]
