@@ -233,3 +233,17 @@ fn oversized_lines_and_broken_headers() {
     );
     assert!(lines[1].result.is_ok());
 }
+
+/// Issue 13: `person: ""` was hashed as a buyer, so every blank identity was one person.
+#[test]
+fn a_blank_person_is_no_buyer() {
+    let lines = read(
+        r#"{"type":"sale","code":"81000010000000000001","at":"2025-04-08 10:30:00","institution":"P1","settlement_id":"S1","person":"  "}"#,
+        Format::JsonLines,
+    );
+    let event = lines[0].result.as_ref().unwrap();
+    let drugtrace_ledger::EventKind::Sale(sale) = &event.kind else {
+        panic!("a sale");
+    };
+    assert_eq!(sale.person, None);
+}
