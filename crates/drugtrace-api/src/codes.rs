@@ -1,7 +1,24 @@
-//! `GET /v1/codes/{code}`: the patient's query. Without an identity it says whether the pack
-//! was sold never, once or more than once; with the asker's identity (header
-//! `x-person-identity`, hashed at once and never stored) it tells a sale to the asker from a
-//! sale to someone else. Other buyers' identities are never shown.
+//! `GET /v1/codes/{code}`: the patient's query. Anyone holding a pack may ask; the answer
+//! says whether it was sold never, once or more than once (`no_sale`, `one_sale`,
+//! `multiple_sales`), with the product, the sellers and any public notice.
+//!
+//! Whether a single sale was the asker's (`one_sale_mine`, `one_sale_not_mine`) is told
+//! only to an asker who proves who they are: header `x-person-assertion` holds an HS256
+//! JWT signed by the deployment's identity provider, with an expiry (see [`crate::identity`]).
+//! Its `sub` is hashed with the installation's person key, exactly as the buyer was at
+//! sale, and never stored. An unsigned ID number could be guessed (anyone with the pack
+//! could try ID numbers until one matched and so learn who bought it), so:
+//!
+//! - a valid assertion: mine / not mine, and `"identity": "verified"`;
+//! - an invalid one (expired, bad signature, `alg` other than HS256, malformed…): the
+//!   anonymous answer, HTTP 200 still (the pack's facts are public), and `identity` saying
+//!   why (the [`AssertionError`] message, e.g. `"expired"`);
+//! - a server with no identity key configured accepts no assertion: the anonymous answer
+//!   and `identity` saying so;
+//! - the old bare `x-person-identity` header is ignored, and `identity` says so.
+//!
+//! Without either header the answer is anonymous and has no `identity`. Other buyers'
+//! identities are never shown.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,10 +28,21 @@ use drugtrace_ledger::{PackState, PersonHash, Reason, Store};
 use serde::Serialize;
 
 use crate::access::ClientIp;
+use crate::identity::{ASSERTION_HEADER, AssertionError};
 use crate::{ApiError, AppState};
 
-/// The header that carries the asker's identity.
-pub const PERSON_HEADER: &str = "x-person-identity";
+/// The header that once carried the asker's bare ID number; it is ignored now.
+pub const UNSIGNED_PERSON_HEADER: &str = "x-person-identity";
+
+/// `identity` of an answer whose assertion was verified and used.
+pub const IDENTITY_VERIFIED: &str = "verified";
+
+/// `identity` of an answer to a request that sent the old, unsigned header.
+pub const IDENTITY_UNSIGNED: &str = "unsigned identity ignored: send x-person-assertion";
+
+/// `identity` of an answer from a server with no identity provider's key.
+pub const IDENTITY_NOT_CONFIGURED: &str =
+    "no identity provider configured: x-person-assertion is not accepted";
 
 /// Sale records shown at most, latest first.
 const SHOWN_SALES: usize = 5;
@@ -32,6 +60,44 @@ pub struct CodeAnswer {
     /// The public notice of duplicated codes this code is on, if a bureau published one.
     #[serde(skip_serializing_if = "Option::is_none")]
     notice: Option<NoticeFact>,
+    /// What became of the asker's identity, when one was sent: `verified`, or why it was
+    /// not used (then the answer is the anonymous one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+}
+
+/// The asker, if a valid assertion proves who they are, and what the answer says of the
+/// identity sent (nothing when none was).
+fn asker<S>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    now_seconds: i64,
+) -> (Option<PersonHash>, Option<String>) {
+    let mut assertions = headers.get_all(ASSERTION_HEADER).iter();
+    let Some(value) = assertions.next() else {
+        let unsigned = headers.contains_key(UNSIGNED_PERSON_HEADER);
+        return (None, unsigned.then(|| IDENTITY_UNSIGNED.to_owned()));
+    };
+    let Some(key) = &state.inner.identity_key else {
+        return (None, Some(IDENTITY_NOT_CONFIGURED.to_owned()));
+    };
+    let verified = if assertions.next().is_some() {
+        Err(AssertionError::Malformed(format!(
+            "more than one {ASSERTION_HEADER} header"
+        )))
+    } else {
+        value
+            .to_str()
+            .map_err(|_| AssertionError::Malformed("not printable ASCII".into()))
+            .and_then(|token| key.verify(token, now_seconds))
+    };
+    match verified {
+        Ok(id) => (
+            Some(state.inner.person_key.hash(&id.sub)),
+            Some(IDENTITY_VERIFIED.to_owned()),
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    }
 }
 
 #[derive(Serialize)]
@@ -124,16 +190,8 @@ pub async fn query<S: Store + Sync + 'static>(
             .map_err(ApiError::too_many)?;
     }
     let code = TraceCode::parse(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
-    let asker = match headers.get(PERSON_HEADER) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| state.inner.person_key.hash(s))
-                .ok_or_else(|| ApiError::field(PERSON_HEADER, "is empty or not printable ASCII"))?,
-        ),
-    };
+    let now_seconds = drugtrace_ledger::Timestamp::now().millis().div_euclid(1000);
+    let (asker, identity) = asker(&state, &headers, now_seconds);
     let offset = state.inner.local_offset_minutes;
     let key = code.pack_key();
     let (pack, history) = state
@@ -233,5 +291,6 @@ pub async fn query<S: Store + Sync + 'static>(
             .collect(),
         advice: advice(case),
         notice,
+        identity,
     }))
 }

@@ -16,6 +16,7 @@ mod codes;
 mod error;
 mod events;
 mod gate;
+mod identity;
 mod intake;
 mod keys;
 mod metrics;
@@ -32,6 +33,9 @@ use drugtrace_ledger::{Ledger, PersonKey, Store};
 
 pub use access::{BadProxyEntry, RateLimiter, TrustedProxies, X_FORWARDED_FOR};
 pub use error::ApiError;
+pub use identity::{
+    ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
+};
 pub use keys::{KeyError, Keys, Role};
 pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
 
@@ -52,6 +56,9 @@ struct Inner<S> {
     /// Set on the first gate request: the batcher thread needs the state itself.
     gate: std::sync::OnceLock<batcher::Batcher>,
     person_key: PersonKey,
+    /// The identity provider's key the patient's `x-person-assertion` is checked with;
+    /// without one, no assertion is accepted.
+    identity_key: Option<IdentityKey>,
     local_offset_minutes: i32,
     keys: Keys,
     patient_limit: RateLimiter,
@@ -85,6 +92,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 ledger,
                 gate: std::sync::OnceLock::new(),
                 person_key,
+                identity_key: None,
                 local_offset_minutes,
                 keys,
                 patient_limit,
@@ -108,6 +116,18 @@ impl<S: Store + Sync + 'static> AppState<S> {
         Arc::get_mut(&mut self.inner)
             .expect("the state is not shared before the server starts")
             .directory = directory;
+        self
+    }
+
+    /// The state with the identity provider's key: the patient query then tells a sale to
+    /// the asker from a sale to someone else when the asker sends an assertion signed with
+    /// it (`x-person-assertion`, see [`IdentityKey`]). Without it, every answer is
+    /// anonymous (never, once or more than once) and says no identity provider is
+    /// configured.
+    pub fn with_identity_key(mut self, key: IdentityKey) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .identity_key = Some(key);
         self
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 const CONFIG: &str = "drugtrace.toml";
 const SECRET: &str = "person.key";
+const IDENTITY_KEY: &str = "identity.key";
 const CATALOG: &str = "catalog.csv";
 const INSTITUTIONS: &str = "institutions.csv";
 const SETTLEMENTS: &str = "settlements";
@@ -137,8 +138,9 @@ impl DataDir {
         self.root.join(CATALOG)
     }
 
-    /// Creates a new data directory: configuration, a new person-hash secret, an empty
-    /// catalog and an empty store. Refuses to touch a directory that already has one.
+    /// Creates a new data directory: configuration, a new person-hash secret, a new
+    /// identity provider's key, an empty catalog and an empty store. Refuses to touch a
+    /// directory that already has one.
     pub fn init(&self, config: &Config) -> Result<()> {
         config.policy()?;
         if self.root.join(CONFIG).exists() {
@@ -152,6 +154,7 @@ impl DataDir {
             .with_context(|| format!("creating {}", self.root.display()))?;
         let key = PersonKey::generate().context("the operating system gave no random bytes")?;
         write_new(&self.root.join(SECRET), key.as_bytes(), true)?;
+        self.create_identity_key()?;
         Catalog::default()
             .save_csv_file(&self.catalog_path())
             .context("writing the empty catalog")?;
@@ -186,6 +189,41 @@ impl DataDir {
             )
         })?;
         Ok(PersonKey::from_bytes(key))
+    }
+
+    /// The identity provider's key file: the HS256 secret, as hex, that the patient's
+    /// signed identity assertions (`x-person-assertion`) are checked with.
+    pub fn identity_key_path(&self) -> PathBuf {
+        self.root.join(IDENTITY_KEY)
+    }
+
+    /// The identity provider's key, or `None` when the directory has none (one made before
+    /// the key existed): then the patient query accepts no identity assertion.
+    pub fn identity_key(&self) -> Result<Option<drugtrace_api::IdentityKey>> {
+        let path = self.identity_key_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        drugtrace_api::IdentityKey::from_hex(&text)
+            .map(Some)
+            .with_context(|| format!("reading {}", path.display()))
+    }
+
+    /// Creates a new random identity provider's key (32 bytes, hex, readable by the owner
+    /// only); refuses to replace one.
+    pub fn create_identity_key(&self) -> Result<drugtrace_api::IdentityKey> {
+        let path = self.identity_key_path();
+        if path.exists() {
+            bail!(
+                "{} exists: the identity provider signs with it, so it is never replaced here",
+                path.display()
+            );
+        }
+        let key = drugtrace_api::IdentityKey::generate()?;
+        write_new(&path, format!("{}\n", key.to_hex()).as_bytes(), true)?;
+        Ok(key)
     }
 
     /// The directory of institutions' file.

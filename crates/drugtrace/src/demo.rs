@@ -1,6 +1,8 @@
 //! `drugtrace demo`: the main job. It synthesizes a small province, imports it, makes API
-//! keys, finds a sample code for every case of the patient's query, prints what to open,
-//! and serves the API and pages on loopback until Ctrl-C.
+//! keys, finds a sample code for every case of the patient's query, prints what to open
+//! (the "mine" and "not mine" cases with an identity assertion signed by the directory's
+//! identity key, as the NHSA app would hand it over), and serves the API and pages on
+//! loopback until Ctrl-C.
 
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -13,6 +15,9 @@ use drugtrace_ledger::{InstitutionId, PackState, Reason, Store, Timestamp};
 
 use crate::data_dir::{Config, DataDir};
 use crate::import;
+
+/// How long the demo's identity assertions are valid: a working day of showing the demo.
+const ASSERTION_HOURS: i64 = 12;
 
 /// Options of the demonstration.
 pub struct Options {
@@ -202,8 +207,35 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
     show(out, "one_sale", &one, "")?;
     match &buyer {
         Some(p) => {
-            show(out, "one_sale_mine", &one, &format!("#person={p}"))?;
-            show(out, "one_sale_not_mine", &one, "#person=110105194912310021")?;
+            // The identity provider's part: assertions signed with the directory's key.
+            let key = data
+                .identity_key()?
+                .context("the demo's data directory has no identity key")?;
+            let now = Timestamp::now().millis().div_euclid(1000);
+            let assertion = |person: &str| {
+                key.issue(&drugtrace_api::Claims::new(
+                    person,
+                    now,
+                    ASSERTION_HOURS * 3600,
+                ))
+            };
+            show(
+                out,
+                "one_sale_mine",
+                &one,
+                &format!("#assertion={}", assertion(p)),
+            )?;
+            show(
+                out,
+                "one_sale_not_mine",
+                &one,
+                &format!("#assertion={}", assertion("110105194912310021")),
+            )?;
+            writeln!(
+                out,
+                "   (their identity assertions are valid {ASSERTION_HOURS} hours; more: drugtrace --data {} identity token --person ID)",
+                data.root().display()
+            )?;
         }
         None => writeln!(out, "   one_sale_mine      (no sale with a buyer found)")?,
     }

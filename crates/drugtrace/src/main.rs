@@ -43,7 +43,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a data directory: configuration, person-hash secret, empty catalog and store.
+    /// Create a data directory: configuration, person-hash secret, identity provider's key,
+    /// empty catalog and store.
     Init {
         /// Sales of codes no manufacturer issued: allow (and flag) or block.
         #[arg(long, default_value = "allow", value_parser = ["allow", "block"])]
@@ -139,6 +140,10 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The patient's identity: the key the identity provider signs assertions with
+    /// (DIR/identity.key), and assertions signed with it.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Supervision analytics: export the warehouse, run the anomaly models, evaluate them,
     /// run read-only SQL.
     #[command(subcommand)]
@@ -204,6 +209,24 @@ enum KeyCommand {
         /// The institution's code, for a party's key.
         #[arg(long, required_if_eq_any([("role", "institution"), ("role", "manufacturer"), ("role", "distributor"), ("role", "hospital"), ("role", "pharmacy")]))]
         institution: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdentityCommand {
+    /// Create DIR/identity.key (32 random bytes, hex, mode 0600) in a data directory made
+    /// before `init` wrote one; refuses to replace an existing key.
+    Init,
+    /// Print an identity assertion for a person, signed with DIR/identity.key: an HS256
+    /// JWT for the patient query's `x-person-assertion` header or the patient page's
+    /// `#assertion=` (the bridge to a real identity provider, and what demos and tests use).
+    Token {
+        /// The person's certificate or insured-person number, as the buyer was recorded.
+        #[arg(long)]
+        person: String,
+        /// Minutes the assertion is valid.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
     },
 }
 
@@ -299,6 +322,17 @@ fn serve(
     )
     .with_directory(dir.directory()?)
     .with_supervision(supervision);
+    let state = match dir.identity_key()? {
+        Some(key) => state.with_identity_key(key),
+        None => {
+            tracing::warn!(
+                "no {}: the patient query accepts no identity assertion (answers are anonymous); \
+                 `drugtrace identity init` creates one",
+                dir.identity_key_path().display()
+            );
+            state
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -365,6 +399,11 @@ fn run(cli: Cli) -> Result<()> {
                 serve: Default::default(),
             })?;
             writeln!(out, "initialised {}", dir.root().display())?;
+            writeln!(
+                out,
+                "the identity provider signs patients' assertions with {}",
+                dir.identity_key_path().display()
+            )?;
         }
         Command::Catalog(CatalogCommand::Import { file }) => {
             let mut catalog = dir.catalog()?;
@@ -564,6 +603,34 @@ fn run(cli: Cli) -> Result<()> {
                 drugtrace_api::Keys::create(&drugtrace_api::Keys::path(dir.root()), &role, kind)?;
             writeln!(out, "{key}")?;
             eprintln!("keep this key: only its hash is stored, it cannot be shown again");
+        }
+        Command::Identity(IdentityCommand::Init) => {
+            dir.config()?;
+            dir.create_identity_key()?;
+            writeln!(
+                out,
+                "created {}; the identity provider signs patients' assertions with it",
+                dir.identity_key_path().display()
+            )?;
+        }
+        Command::Identity(IdentityCommand::Token { person, minutes }) => {
+            dir.config()?;
+            let key = dir.identity_key()?.with_context(|| {
+                format!(
+                    "{} has no identity key; `drugtrace identity init` creates one",
+                    dir.root().display()
+                )
+            })?;
+            if person.trim().is_empty() {
+                bail!("--person is empty");
+            }
+            let now = Timestamp::now().millis().div_euclid(1000);
+            let token = key.issue(&drugtrace_api::Claims::new(
+                &person,
+                now,
+                i64::from(minutes) * 60,
+            ));
+            writeln!(out, "{token}")?;
         }
         Command::Synth {
             packs,

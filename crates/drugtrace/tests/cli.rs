@@ -526,6 +526,99 @@ fn the_demo_finds_a_sample_for_every_case() {
             .unwrap_or_else(|| panic!("no line for {case}:\n{out}"));
         assert!(line.contains("/?code="), "{case} has no sample: {line}");
     }
+    // "Mine" and "not mine" come with assertions signed by the directory's identity key,
+    // for two different persons.
+    let key = identity_key(&dir.path().join("data"));
+    let sub = |case: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{case} ")))
+            .unwrap();
+        let token = line
+            .split_once("#assertion=")
+            .unwrap_or_else(|| panic!("{case} has no assertion: {line}"))
+            .1;
+        key.verify(token, now()).unwrap().sub
+    };
+    assert_ne!(sub("one_sale_mine"), sub("one_sale_not_mine"));
+}
+
+fn identity_key(data: &Path) -> drugtrace_api::IdentityKey {
+    drugtrace_api::IdentityKey::from_hex(
+        &std::fs::read_to_string(data.join("identity.key")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// `init` writes the identity provider's key (hex, owner only); `identity token` signs an
+/// assertion with it; `identity init` gives a directory made before the key one, and never
+/// replaces a key.
+#[test]
+fn identity_tokens_are_signed_with_the_directory_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let path = data.join("identity.key");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.trim().len(), 64, "32 bytes as hex: {text:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(path.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let token = ok(drugtrace(&data)
+        .args([
+            "identity",
+            "token",
+            "--person",
+            "11010519491231002X",
+            "--minutes",
+            "5",
+        ])
+        .output()
+        .unwrap());
+    let id = identity_key(&data).verify(token.trim(), now()).unwrap();
+    assert_eq!(id.sub, "11010519491231002X");
+    assert!((now() + 240..=now() + 300).contains(&id.exp), "{}", id.exp);
+    let err = fail(
+        drugtrace(&data)
+            .args(["identity", "init"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("never replaced"), "{err}");
+    let err = fail(
+        drugtrace(&data)
+            .args(["identity", "token", "--person", "P", "--minutes", "0"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("--minutes"), "{err}");
+
+    // A directory from before the key: no token until `identity init` makes one.
+    std::fs::remove_file(&path).unwrap();
+    let err = fail(
+        drugtrace(&data)
+            .args(["identity", "token", "--person", "P"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("`drugtrace identity init`"), "{err}");
+    ok(drugtrace(&data)
+        .args(["identity", "init"])
+        .output()
+        .unwrap());
+    let token = ok(drugtrace(&data)
+        .args(["identity", "token", "--person", "P"])
+        .output()
+        .unwrap());
+    assert!(identity_key(&data).verify(token.trim(), now()).is_ok());
 }
 
 /// Issue 13: three regulator queries each stopped or held the whole server. `SELECT

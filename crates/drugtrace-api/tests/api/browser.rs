@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use super::{commission, spawn_app};
+use super::{commission, patient_identity, spawn_app};
 
 fn chromium() -> &'static str {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
@@ -116,8 +116,9 @@ async fn the_patient_page_shows_every_case() {
     let shots = screenshots();
     for (case, code, person, lang, heading) in cases {
         let mut url = format!("{}/?code={code}&lang={lang}", app.url);
+        // As the NHSA app hands the signed identity over after its login.
         if let Some(p) = person {
-            url.push_str(&format!("#person={p}"));
+            url.push_str(&format!("#assertion={}", patient_identity::assertion(p)));
         }
         let dom = {
             let url = url.clone();
@@ -130,6 +131,12 @@ async fn the_patient_page_shows_every_case() {
             "{case}: the page did not render its case:\n{dom}"
         );
         assert!(dom.contains(heading), "{case}: no heading {heading:?}");
+        if person.is_some() {
+            assert!(
+                dom.contains(r#"data-identity="verified""#),
+                "{case}: the assertion was used"
+            );
+        }
         assert!(
             dom.contains("盐酸阿来替尼胶囊"),
             "{case}: the product is shown"
@@ -145,6 +152,23 @@ async fn the_patient_page_shows_every_case() {
             "{case}: screenshot written"
         );
     }
+
+    // An expired assertion pasted into the page: the anonymous case, and the page says why.
+    let expired = patient_identity::identity_key().issue(&drugtrace_api::Claims::new(
+        me,
+        drugtrace_ledger::Timestamp::now().millis() / 1000 - 3600,
+        600,
+    ));
+    let url = format!(
+        "{}/?code=81000020000000000022&lang=zh#assertion={expired}",
+        app.url
+    );
+    let dom = tokio::task::spawn_blocking(move || run_chromium(&url, &["--dump-dom".into()]))
+        .await
+        .unwrap();
+    assert!(dom.contains(r#"data-case="one_sale""#), "{dom}");
+    assert!(dom.contains(r#"data-identity="expired""#), "{dom}");
+    assert!(dom.contains("身份凭证已过期"), "{dom}");
 }
 
 /// The regulator's dashboard in a real browser: signed in through the login form (the

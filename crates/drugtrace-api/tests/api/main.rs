@@ -83,7 +83,8 @@ async fn spawn_app_limited(limiter: drugtrace_api::RateLimiter) -> App {
         .unwrap();
     let state =
         drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480, keys, limiter)
-            .with_directory(directory);
+            .with_directory(directory)
+            .with_identity_key(patient_identity::identity_key());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(drugtrace_api::serve(
@@ -137,10 +138,12 @@ impl App {
         )
     }
 
+    /// The patient's query, as `person` when given: with an assertion for them signed by
+    /// the test identity provider.
     async fn code(&self, code: &str, person: Option<&str>) -> (u16, Value) {
         let mut req = self.http.get(format!("{}/v1/codes/{code}", self.url));
         if let Some(p) = person {
-            req = req.header("x-person-identity", p);
+            req = req.header("x-person-assertion", patient_identity::assertion(p));
         }
         let r = req.send().await.unwrap();
         (r.status().as_u16(), r.json().await.unwrap())
@@ -791,3 +794,4 @@ async fn a_blocked_settlement_sells_nothing() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "at");
 }
+mod patient_identity;

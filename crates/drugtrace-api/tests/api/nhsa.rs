@@ -663,7 +663,7 @@ async fn refusals_name_the_field_and_record_nothing() {
         ),
         (
             envelope("9999", PHARMACY, json!({})),
-            "infno: \"9999\" is not supported here; supported: 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513",
+            "infno: \"9999\" is not supported here; supported: 2206, 2207, 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513",
         ),
         (
             {
