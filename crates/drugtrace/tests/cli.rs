@@ -293,7 +293,7 @@ fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, St
 /// Starts `drugtrace serve` on port 0 (from drugtrace.toml's [serve] table) and returns the
 /// child and the address it logs on stderr. The rest of its log is drained by a thread, so
 /// a full pipe can never stall the server.
-fn spawn_serve(data: &Path, log: &str) -> (std::process::Child, String) {
+fn spawn_serve(data: &Path, log: &str, env: &[(&str, &str)]) -> (std::process::Child, String) {
     let config = data.join("drugtrace.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
@@ -303,7 +303,8 @@ fn spawn_serve(data: &Path, log: &str) -> (std::process::Child, String) {
         .env_remove("DRUGTRACE_LISTEN")
         .env("RUST_LOG", log)
         .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -335,7 +336,7 @@ fn logged_failures_never_hang_the_server() {
         .unwrap())
     .trim()
     .to_owned();
-    let (mut child, addr) = spawn_serve(&data, "debug");
+    let (mut child, addr) = spawn_serve(&data, "debug", &[]);
     // Before any analytics run, findings are a 503, which the trace layer logs as a failure.
     for _ in 0..6 {
         let (status, body) = http(&addr, "GET", "/v1/findings", &key, "");
@@ -376,7 +377,7 @@ fn serve_answers_and_shuts_down_gracefully() {
     assert!(m1.starts_with("dtk_") && m1 != p1);
     let keys = std::fs::read_to_string(data.join("keys.jsonl")).unwrap();
     assert!(!keys.contains(&m1), "only the key's hash is stored");
-    let (mut child, addr) = spawn_serve(&data, "info");
+    let (mut child, addr) = spawn_serve(&data, "info", &[]);
     let (status, _) = http(&addr, "GET", "/healthz", "", "");
     assert_eq!(status, 200);
     let (status, body) = http(
@@ -642,31 +643,14 @@ fn no_query_can_stop_or_hold_the_server() {
         .unwrap_or_else(|| panic!("no regulator key in:\n{out}"))
         .to_owned();
     let data = dir.path().join("data");
-    let config = data.join("drugtrace.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
-    std::fs::write(&config, text).unwrap();
-    let mut child = drugtrace(&data)
-        .arg("serve")
-        .env_remove("DRUGTRACE_LISTEN")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .env("DRUGTRACE_SQL_TIMEOUT_SECONDS", "3")
-        .env("DRUGTRACE_SQL_MEMORY_MB", "1024")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .find_map(|l| {
-            let l = l.unwrap();
-            l.find("address=")
-                .map(|i| l[i + 8..].split_whitespace().next().unwrap().to_owned())
-        })
-        .expect("the server logs its address");
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, addr) = spawn_serve(
+        &data,
+        "info",
+        &[
+            ("DRUGTRACE_SQL_TIMEOUT_SECONDS", "3"),
+            ("DRUGTRACE_SQL_MEMORY_MB", "1024"),
+        ],
+    );
     let sql = |query: &str| {
         let body = serde_json::json!({ "query": query }).to_string();
         http(&addr, "POST", "/v1/sql", &key, &body)

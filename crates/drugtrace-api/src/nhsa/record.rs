@@ -467,6 +467,21 @@ pub struct PriorSale {
     pub mdtrt_setl_type: &'static str,
 }
 
+impl PriorSale {
+    /// The pack's sales before a decision, as the interface names them.
+    pub fn of(d: &Decision, offset: i32) -> Vec<PriorSale> {
+        d.prior_sales
+            .iter()
+            .map(|s| PriorSale {
+                fixmedins_code: s.institution.to_string(),
+                sel_retn_time: local_time(s.at, offset),
+                sel_retn_cnt: s.units,
+                mdtrt_setl_type: setl_type(s.fund_paid),
+            })
+            .collect()
+    }
+}
+
 impl CodeResult {
     fn of(record: usize, code: String, d: &Decision, offset: i32) -> CodeResult {
         CodeResult {
@@ -475,16 +490,7 @@ impl CodeResult {
             outcome: d.outcome.as_str(),
             reason: d.outcome.reason().map(|r| r.as_str()),
             replayed: d.replayed,
-            prior_sales: d
-                .prior_sales
-                .iter()
-                .map(|s| PriorSale {
-                    fixmedins_code: s.institution.to_string(),
-                    sel_retn_time: local_time(s.at, offset),
-                    sel_retn_cnt: s.units,
-                    mdtrt_setl_type: setl_type(s.fund_paid),
-                })
-                .collect(),
+            prior_sales: PriorSale::of(d, offset),
             message: None,
         }
     }

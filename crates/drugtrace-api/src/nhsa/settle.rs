@@ -37,7 +37,7 @@ use serde_json::Value;
 
 use super::Failure;
 use super::read::{Fault, Obj, kind, local_time};
-use super::record::Ctx;
+use super::record::{Ctx, PriorSale};
 use crate::{ApiError, AppState};
 
 /// Packs in one settlement at most (the gate's own limit).
@@ -84,16 +84,6 @@ struct PackResult {
     /// The pack's sales before this one: where it was sold already.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     prior_sales: Vec<PriorSale>,
-}
-
-/// An earlier sale of the pack, with national-style names. The buyer is never shown.
-#[derive(Serialize)]
-struct PriorSale {
-    fixmedins_code: String,
-    sel_retn_time: String,
-    sel_retn_cnt: u32,
-    /// `1` settled by the insurance fund, `2` self-paid.
-    mdtrt_setl_type: &'static str,
 }
 
 struct Entry {
@@ -363,16 +353,7 @@ fn answer(req: Request, decisions: &[Decision], offset: i32, recorded: bool) -> 
             outcome: d.outcome.as_str(),
             reason: d.outcome.reason().map(|r| r.as_str()),
             replayed: d.replayed,
-            prior_sales: d
-                .prior_sales
-                .iter()
-                .map(|s| PriorSale {
-                    fixmedins_code: s.institution.to_string(),
-                    sel_retn_time: local_time(s.at, offset),
-                    sel_retn_cnt: s.units,
-                    mdtrt_setl_type: if s.fund_paid { "1" } else { "2" },
-                })
-                .collect(),
+            prior_sales: PriorSale::of(d, offset),
         })
         .collect();
     let blocked: Vec<String> = results
