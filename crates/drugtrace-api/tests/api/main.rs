@@ -62,6 +62,15 @@ async fn spawn_app() -> App {
 }
 
 async fn spawn_app_limited(limiter: drugtrace_api::RateLimiter) -> App {
+    spawn_app_with(limiter, Some(patient_identity::identity_key())).await
+}
+
+/// The test server: the example catalog, a key for each test institution and the regulator,
+/// and the identity provider's key when one is given.
+async fn spawn_app_with(
+    limiter: drugtrace_api::RateLimiter,
+    identity: Option<drugtrace_api::IdentityKey>,
+) -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = FjallStore::open(&dir.path().join("store")).unwrap();
     let catalog = Catalog::load_csv_file(
@@ -81,10 +90,12 @@ async fn spawn_app_limited(limiter: drugtrace_api::RateLimiter) -> App {
             "institutions.csv",
         )
         .unwrap();
-    let state =
+    let mut state =
         drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480, keys, limiter)
-            .with_directory(directory)
-            .with_identity_key(patient_identity::identity_key());
+            .with_directory(directory);
+    if let Some(key) = identity {
+        state = state.with_identity_key(key);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(drugtrace_api::serve(

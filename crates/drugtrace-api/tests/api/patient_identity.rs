@@ -4,17 +4,12 @@
 //! identity provider (`x-person-assertion`, HS256 JWT with an expiry) is used; anything
 //! else gets the anonymous answer (never / once / more), with `identity` saying why.
 
-use std::path::Path;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use drugtrace_api::{Claims, IdentityKey};
-use drugtrace_catalog::Catalog;
-use drugtrace_ledger::{InstitutionId, Ledger, PersonKey, Policy};
-use drugtrace_store_fjall::FjallStore;
 use serde_json::{Value, json};
 
-use super::{App, INSTITUTIONS, commission, key_of, kind_of, spawn_app};
+use super::{App, commission, spawn_app, spawn_app_with};
 
 const ME: &str = "350102199001011234";
 const SOMEONE_ELSE: &str = "130703197707073333";
@@ -230,44 +225,10 @@ async fn the_bare_identity_header_is_ignored() {
 /// A server with no identity provider's key accepts no assertion, however signed.
 #[tokio::test]
 async fn without_an_identity_key_no_assertion_is_accepted() {
-    let app = spawn_app_without_identity().await;
+    let app = spawn_app_with(drugtrace_api::RateLimiter::new(1000, 1000.0), None).await;
     let (once, _) = sold_packs(&app).await;
     let (status, body) = ask(&app, once, &[("x-person-assertion", &assertion(ME))]).await;
     anonymous(status, &body, "no identity provider configured");
     let (status, body) = ask(&app, once, &[("x-person-identity", ME)]).await;
     anonymous(status, &body, "unsigned identity ignored");
-}
-
-/// `spawn_app` without `with_identity_key`.
-async fn spawn_app_without_identity() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FjallStore::open(&dir.path().join("store")).unwrap();
-    let catalog = Catalog::load_csv_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/catalog.csv"),
-    )
-    .unwrap();
-    let ledger = Ledger::new(store, catalog, Policy::default());
-    let mut keys = drugtrace_api::Keys::default();
-    for i in INSTITUTIONS {
-        keys.insert_party(&key_of(i), InstitutionId::parse(i).unwrap(), kind_of(i));
-    }
-    let state = drugtrace_api::AppState::new(
-        ledger,
-        PersonKey::from_bytes([5; 32]),
-        480,
-        keys,
-        drugtrace_api::RateLimiter::new(1000, 1000.0),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(drugtrace_api::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
-    App {
-        url,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
 }
