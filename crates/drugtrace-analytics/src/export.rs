@@ -181,9 +181,7 @@ pub fn export<S: Store + ?Sized>(
         let product = catalog
             .by_product_key(key.product_key())
             .map(|p| p.insurance_code().as_str());
-        for r in &log {
-            rows.push(&code, product, r);
-        }
+        rows.push_log(&code, product, &log);
         packs += 1;
         events += log.len() as u64;
         if rows.len() >= batch_rows {

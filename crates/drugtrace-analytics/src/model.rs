@@ -109,6 +109,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../models/return_mismatch.sql"),
     ),
     (
+        "voided_sales.sql",
+        include_str!("../models/voided_sales.sql"),
+    ),
+    (
         "resale_network.sql",
         include_str!("../models/resale_network.sql"),
     ),

@@ -31,7 +31,7 @@ fn local_ts() -> DataType {
 /// | `day` | date | the local date of `at` |
 /// | `recorded_at` | timestamp | when the ledger recorded it (local time) |
 /// | `actor` | text | the reporting institution |
-/// | `kind` | text | `commission`, `ship`, `receive`, `intake`, `stock_change`, `sale`, `sale_return`, `destroy`, `recall` |
+/// | `kind` | text | `commission`, `ship`, `receive`, `intake`, `stock_change`, `sale`, `sale_return`, `destroy`, `recall`, `void` |
 /// | `outcome` | text | `accepted`, `flagged` or `rejected` |
 /// | `reason` | text | why flagged or rejected (`already_sold`, `expired`, …) |
 /// | `batch`, `expiry` | text, date | the lot the scan carried |
@@ -44,6 +44,9 @@ fn local_ts() -> DataType {
 /// | `units`, `pack_units` | int | units sold or returned; units in the whole pack |
 /// | `amount_fen` | bigint | the sale's amount in fen |
 /// | `fund_paid` | boolean | whether the insurance fund pays the sale |
+/// | `upload` | text | the upload batch the actor sent it in (`{inv_data_type}/{fixmedins_bchno}`), if named; for a `void`, the batch it voids |
+/// | `voided` | boolean | whether a later `void` of its upload batch covers it: it stays as evidence, but no longer counts as applied |
+/// | `voids` | int | for a `void`: how many records it covers |
 pub fn events_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Arc::new(Schema::new(vec![
@@ -69,6 +72,9 @@ pub fn events_schema() -> SchemaRef {
             Field::new("pack_units", DataType::Int32, true),
             Field::new("amount_fen", DataType::Int64, true),
             Field::new("fund_paid", DataType::Boolean, true),
+            Field::new("upload", DataType::Utf8, true),
+            Field::new("voided", DataType::Boolean, false),
+            Field::new("voids", DataType::Int32, true),
         ]))
     });
     SCHEMA.clone()
@@ -208,6 +214,9 @@ pub struct EventRows {
     pack_units: Int32Builder,
     amount_fen: Int64Builder,
     fund_paid: BooleanBuilder,
+    upload: StringBuilder,
+    voided: BooleanBuilder,
+    voids: Int32Builder,
     len: usize,
 }
 
@@ -240,6 +249,9 @@ impl EventRows {
             pack_units: Int32Builder::new(),
             amount_fen: Int64Builder::new(),
             fund_paid: BooleanBuilder::new(),
+            upload: StringBuilder::new(),
+            voided: BooleanBuilder::new(),
+            voids: Int32Builder::new(),
             len: 0,
         }
     }
@@ -254,9 +266,26 @@ impl EventRows {
         self.len == 0
     }
 
+    /// Adds one pack's log: the pack's code reads `code` and its product, by the catalog, is
+    /// `code_product`.
+    pub fn push_log(&mut self, code: &str, code_product: Option<&str>, log: &[Recorded]) {
+        let voided: Vec<u32> = log
+            .iter()
+            .filter(|r| r.outcome.is_applied())
+            .filter_map(|r| match &r.event.kind {
+                EventKind::Void(v) => Some(v.voids.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for r in log {
+            self.push(code, code_product, r, voided.contains(&r.index));
+        }
+    }
+
     /// Adds one recorded event of the pack whose code reads `code` and whose product, by the
-    /// catalog, is `code_product`.
-    pub fn push(&mut self, code: &str, code_product: Option<&str>, r: &Recorded) {
+    /// catalog, is `code_product`; `voided` when a later void covers it.
+    fn push(&mut self, code: &str, code_product: Option<&str>, r: &Recorded, voided: bool) {
         let e = &r.event;
         let at_ms = e.at.millis();
         let local = at_ms + self.offset_ms;
@@ -286,6 +315,8 @@ impl EventRows {
         let mut pack_units = None;
         let mut amount = None;
         let mut fund_paid = None;
+        let mut voids = None;
+        let mut upload = e.upload.as_ref().map(|u| u.as_str());
         let kind = match &e.kind {
             EventKind::Commission => "commission",
             EventKind::Ship { to } => {
@@ -322,6 +353,11 @@ impl EventRows {
             }
             EventKind::Destroy => "destroy",
             EventKind::Recall => "recall",
+            EventKind::Void(v) => {
+                voids = Some(v.voids.len() as i32);
+                upload = Some(v.upload.as_str());
+                "void"
+            }
         };
         self.kind.append_value(kind);
         self.counterparty.append_option(counterparty);
@@ -333,6 +369,9 @@ impl EventRows {
         self.pack_units.append_option(pack_units);
         self.amount_fen.append_option(amount);
         self.fund_paid.append_option(fund_paid);
+        self.upload.append_option(upload);
+        self.voided.append_value(voided);
+        self.voids.append_option(voids);
         self.len += 1;
     }
 
@@ -362,6 +401,9 @@ impl EventRows {
             Arc::new(self.pack_units.finish()),
             Arc::new(self.amount_fen.finish()),
             Arc::new(self.fund_paid.finish()),
+            Arc::new(self.upload.finish()),
+            Arc::new(self.voided.finish()),
+            Arc::new(self.voids.finish()),
         ];
         RecordBatch::try_new(events_schema(), columns)
     }

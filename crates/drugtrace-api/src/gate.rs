@@ -166,6 +166,7 @@ pub async fn sale<S: Store + Sync + 'static>(
             })
             .transpose()?;
         events.push(Event {
+            upload: None,
             pack: code.pack_key(),
             at,
             actor: actor.clone(),

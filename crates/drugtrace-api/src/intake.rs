@@ -112,6 +112,7 @@ pub async fn post<S: Store + Sync + 'static>(
                 .and_then(|x| drugtrace_ledger::Date::from_expiry(x, at)),
         };
         events.push(Event {
+            upload: None,
             pack: code.pack_key(),
             at,
             actor: actor.clone(),

@@ -42,6 +42,7 @@ fn kind_name(k: &EventKind) -> &'static str {
         EventKind::SaleReturn(_) => "sale_return",
         EventKind::Destroy => "destroy",
         EventKind::Recall => "recall",
+        EventKind::Void(_) => "void",
     }
 }
 

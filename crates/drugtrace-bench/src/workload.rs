@@ -49,6 +49,7 @@ fn stage_event(n: u64, stage: u64) -> Event {
         Lot::default()
     };
     Event {
+        upload: None,
         pack: key,
         at,
         actor,
@@ -62,6 +63,7 @@ pub fn sale(key: drugtrace_code::PackKey, n: u64, settlement: u64) -> Event {
     let mut person = [0u8; PersonHash::LEN];
     person[..8].copy_from_slice(&(n % 3_000_000).to_le_bytes());
     Event {
+        upload: None,
         pack: key,
         at: Timestamp::from_millis(T0 + (n as i64) * 10 + 4 * 86_400_000),
         actor: institution(1000 + n % 5000),

@@ -325,6 +325,7 @@ texts! {
     EventSaleReturn => "销售退货", "Sale return";
     EventDestroy => "销毁", "Destroyed";
     EventRecall => "召回", "Recalled";
+    EventVoid => "上传作废", "Upload voided";
     OutcomeAccepted => "已受理", "Accepted";
     OutcomeFlagged => "预警", "Flagged";
     OutcomeRejected => "已拦截", "Rejected";

@@ -180,6 +180,8 @@ pub enum EventKind {
     Destroy,
     /// Recalled.
     Recall,
+    /// The institution voided its records of an upload batch (3507); they stay as evidence.
+    Void,
 }
 
 impl EventKind {
@@ -195,6 +197,7 @@ impl EventKind {
             EventKind::SaleReturn => T::EventSaleReturn,
             EventKind::Destroy => T::EventDestroy,
             EventKind::Recall => T::EventRecall,
+            EventKind::Void => T::EventVoid,
         }
     }
 }

@@ -228,6 +228,7 @@ impl<'a> Record<'a> {
             _ => EventKind::Recall,
         };
         Ok(Event {
+            upload: None,
             pack: code.pack_key(),
             at,
             actor,

@@ -48,6 +48,7 @@ fn at(day: u32) -> Timestamp {
 
 fn event(key: PackKey, day: u32, actor: &str, kind: EventKind) -> Event {
     Event {
+        upload: None,
         pack: key,
         at: at(day),
         actor: institution(actor),

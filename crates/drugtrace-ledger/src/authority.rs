@@ -35,6 +35,7 @@ impl Authority {
     /// - Sale and sale return: a hospital or pharmacy (定点医药机构).
     /// - Shipping, receiving, intake and incoming stock changes: any party of the chain
     ///   (the pack moved, whatever we think of it; the gate flags what is odd).
+    /// - Void: any party, of its own records only (the ledger picks them).
     pub fn forbids(
         self,
         kind: &EventKind,
@@ -64,7 +65,8 @@ impl Authority {
             EventKind::Ship { .. }
             | EventKind::Receive { .. }
             | EventKind::Intake(_)
-            | EventKind::StockChange(_) => None,
+            | EventKind::StockChange(_)
+            | EventKind::Void(_) => None,
         }
     }
 }

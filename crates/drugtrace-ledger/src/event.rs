@@ -5,7 +5,7 @@ use std::fmt;
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 
-use crate::{Batch, Date, InstitutionId, PersonHash, SettlementId, Timestamp};
+use crate::{Batch, Date, InstitutionId, PersonHash, SettlementId, Timestamp, UploadId};
 
 /// One thing that happened to one pack, as reported by one party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub struct Event {
     pub lot: Lot,
     /// What happened.
     pub kind: EventKind,
+    /// The upload batch the actor sent it in, when its system names one (`fixmedins_bchno`):
+    /// what a later void ([`EventKind::Void`]) of that batch refers to.
+    pub upload: Option<UploadId>,
 }
 
 /// A pack's batch and expiry.
@@ -61,6 +64,20 @@ pub enum EventKind {
     Destroy,
     /// The pack was recalled (召回).
     Recall,
+    /// The actor declared its records of one upload batch void (the national interface's
+    /// 3507, 商品信息删除). Nothing is removed: the voided records stay in the log as
+    /// evidence, and the pack's state is derived as if they had not been applied.
+    Void(Void),
+}
+
+/// A void of an upload batch's records on one pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Void {
+    /// The batch voided.
+    pub upload: UploadId,
+    /// The log positions it voids: as requested, empty; as recorded, the actor's applied
+    /// records of that batch not voided before, resolved by the ledger.
+    pub voids: Vec<u32>,
 }
 
 /// A purchase intake.
@@ -320,6 +337,8 @@ reasons! {
     /// Another item of the same settlement was blocked, so this one was not paid either: a
     /// settlement is paid whole or not at all.
     SettlementBlocked = "settlement_blocked",
+    /// A void of an upload batch that has no record of the actor's left to void on the pack.
+    NothingToVoid = "nothing_to_void",
 }
 
 impl fmt::Display for Reason {

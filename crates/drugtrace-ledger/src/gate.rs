@@ -4,8 +4,8 @@
 use drugtrace_catalog::Catalog;
 
 use crate::{
-    Authority, Event, EventKind, Outcome, PackState, Policy, Reason, Sale, SaleReturn, Timestamp,
-    UnknownCodePolicy,
+    Authority, Event, EventKind, Outcome, PackState, Policy, Reason, Recorded, Sale, SaleReturn,
+    Timestamp, UnknownCodePolicy, Void,
 };
 
 /// What to do with an event.
@@ -51,6 +51,8 @@ impl Context<'_> {
 }
 
 /// Judges `event` against the state of its pack (the default state for a pack never seen).
+/// A void needs the pack's log, not only its state: [`judge_void`] judges it, and here it is
+/// answered `nothing_to_void`.
 pub fn judge(state: &PackState, event: &Event, cx: &Context<'_>) -> Verdict {
     let forbidden = cx.by.forbids(&event.kind, &event.actor, state);
     match &event.kind {
@@ -75,7 +77,64 @@ pub fn judge(state: &PackState, event: &Event, cx: &Context<'_>) -> Verdict {
             Verdict::Record(event.clone(), judge_movement(state, event, cx))
         }
         EventKind::Destroy | EventKind::Recall => Verdict::Record(event.clone(), Outcome::Accepted),
+        EventKind::Void(_) => {
+            Verdict::Record(event.clone(), Outcome::Rejected(Reason::NothingToVoid))
+        }
     }
+}
+
+/// Judges a void against the pack's whole log (`log`, in order). The void covers the
+/// actor's own applied records of the upload batch that no earlier void covers, and
+/// nothing else: another party's records, rejected attempts (evidence) and records sent
+/// without that batch number (a 2207 settlement's sales) cannot be voided. A resent void
+/// with nothing new to cover is answered as before; a void that covers nothing at all is
+/// recorded as a rejected attempt (`nothing_to_void`).
+pub fn judge_void(log: &[Recorded], event: &Event, cx: &Context<'_>) -> Verdict {
+    let EventKind::Void(void) = &event.kind else {
+        return Verdict::Record(event.clone(), Outcome::Rejected(Reason::NothingToVoid));
+    };
+    let state = PackState::fold(log);
+    if let Some(r) = cx.by.forbids(&event.kind, &event.actor, &state) {
+        return Verdict::Record(event.clone(), Outcome::Rejected(r));
+    }
+    let voids_of = |r: &Recorded| match &r.event.kind {
+        EventKind::Void(v) if r.outcome.is_applied() => v.voids.clone(),
+        _ => Vec::new(),
+    };
+    let voided: Vec<u32> = log.iter().flat_map(voids_of).collect();
+    let mine = |r: &Recorded| {
+        r.event.actor == event.actor && r.event.upload.as_ref() == Some(&void.upload)
+    };
+    let voids: Vec<u32> = log
+        .iter()
+        .filter(|r| {
+            mine(r)
+                && r.outcome.is_applied()
+                && !matches!(r.event.kind, EventKind::Void(_))
+                && !voided.contains(&r.index)
+        })
+        .map(|r| r.index)
+        .collect();
+    if voids.is_empty() {
+        let earlier = log.iter().rev().find(|r| {
+            r.outcome.is_applied()
+                && r.event.actor == event.actor
+                && matches!(&r.event.kind, EventKind::Void(v) if v.upload == void.upload)
+        });
+        return match earlier {
+            Some(r) => Verdict::Replay {
+                outcome: r.outcome,
+                index: r.index,
+            },
+            None => Verdict::Record(event.clone(), Outcome::Rejected(Reason::NothingToVoid)),
+        };
+    }
+    let mut resolved = event.clone();
+    resolved.kind = EventKind::Void(Void {
+        upload: void.upload.clone(),
+        voids,
+    });
+    Verdict::Record(resolved, Outcome::Accepted)
 }
 
 /// The earlier attempt `event` retries, if it retries a sale that was not paid only because

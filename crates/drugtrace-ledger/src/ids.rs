@@ -82,6 +82,15 @@ text_id!(
     "batch",
     40
 );
+text_id!(
+    /// An institution's own number for an upload batch (the national interface's
+    /// `fixmedins_bchno`, 定点医药机构批次流水号): what a 3507 names to void that upload's
+    /// records. Clients reuse it freely (a constant, a lot number), so with the institution
+    /// it names a set of records, never a settlement.
+    UploadId,
+    "upload batch number",
+    64
+);
 
 /// The keyed hash of an insured person's identity. The raw identity is never stored: two
 /// sales by one person carry the same hash under one installation's secret, and nobody

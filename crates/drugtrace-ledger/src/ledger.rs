@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use drugtrace_catalog::Catalog;
 use drugtrace_code::PackKey;
 
-use crate::gate::{self, Context, Verdict, judge};
+use crate::gate::{self, Context, Verdict, judge, judge_void};
 use crate::{
-    Authority, CommitError, Event, EventKind, Outcome, PackState, PackWrite, Policy, Reason,
-    Recorded, SaleRecord, Store, StoreError, Timestamp,
+    Authority, CommitError, Event, EventKind, Lookup, Outcome, PackState, PackWrite, Policy,
+    Reason, Recorded, SaleRecord, Store, StoreError, Timestamp,
 };
 
 /// What the ledger decided about one event.
@@ -201,7 +201,14 @@ fn step(
     if no_sale && let Some(index) = gate::collateral_retry(&p.state, event) {
         return replay(p, Outcome::Rejected(Reason::SettlementBlocked), index);
     }
-    match judge(&p.state, event, cx) {
+    let verdict = match (&event.kind, &p.log) {
+        (EventKind::Void(_), Some(log)) => {
+            let whole: Vec<Recorded> = log.iter().chain(&p.events).cloned().collect();
+            judge_void(&whole, event, cx)
+        }
+        _ => judge(&p.state, event, cx),
+    };
+    match verdict {
         Verdict::Replay { outcome, index } => replay(p, outcome, index),
         Verdict::Record(event, mut outcome) => {
             let is_sale = matches!(event.kind, EventKind::Sale(_));
@@ -220,8 +227,13 @@ fn step(
                 event,
                 outcome,
             };
-            p.state.apply(&r);
+            let voids = matches!(r.event.kind, EventKind::Void(_)) && outcome.is_applied();
             p.events.push(r);
+            match (&p.log, voids) {
+                // A void changes what came before it: fold the whole log again.
+                (Some(log), true) => p.state = PackState::fold(log.iter().chain(&p.events)),
+                _ => p.state.apply(p.events.last().expect("just pushed")),
+            }
             Decision {
                 outcome,
                 index: p.state.events - 1,
@@ -243,6 +255,8 @@ struct Pending {
     expected: u32,
     state: PackState,
     events: Vec<Recorded>,
+    /// The pack's committed log, read only when a void needs it.
+    log: Option<Vec<Recorded>>,
 }
 
 impl<S: Store> Ledger<S> {
@@ -369,7 +383,7 @@ impl<S: Store> Ledger<S> {
             };
             let start = decisions.len();
             for event in part.events {
-                let p = self.pending(&mut pending, &mut order, overlay, event.pack)?;
+                let p = self.pending(&mut pending, &mut order, overlay, event)?;
                 decisions.push(step(p, event, &cx, now, false));
             }
             let blocked = decisions[start..]
@@ -381,7 +395,7 @@ impl<S: Store> Ledger<S> {
                 marks.restore(&mut pending, &mut order);
                 decisions.truncate(start);
                 for event in part.events {
-                    let p = self.pending(&mut pending, &mut order, overlay, event.pack)?;
+                    let p = self.pending(&mut pending, &mut order, overlay, event)?;
                     decisions.push(step(p, event, &cx, now, true));
                 }
             }
@@ -401,15 +415,17 @@ impl<S: Store> Ledger<S> {
         Ok((decisions, writes))
     }
 
-    /// The pending write of pack `key`, read from the overlay or the store on first use.
+    /// The pending write of `event`'s pack, read from the overlay or the store on first use;
+    /// for a void, with the pack's committed log.
     fn pending<'p>(
         &self,
         pending: &'p mut PendingMap,
         order: &mut Vec<PackKey>,
         overlay: &Overlay,
-        key: PackKey,
+        event: &Event,
     ) -> Result<&'p mut Pending, StoreError> {
-        Ok(match pending.entry(key) {
+        let key = event.pack;
+        let p = match pending.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 let state = match overlay.get(&key) {
@@ -421,9 +437,28 @@ impl<S: Store> Ledger<S> {
                     expected: state.events,
                     state,
                     events: Vec::new(),
+                    log: None,
                 })
             }
-        })
+        };
+        if matches!(event.kind, EventKind::Void(_)) && p.log.is_none() {
+            let log = self.store.history(&key)?;
+            if log.len() != p.expected as usize {
+                // Judged over a batch still being committed: `record_stream` lets that one
+                // land before it judges a batch with a void, so this cannot happen.
+                return Err(StoreError::Backend(format!(
+                    "a void of {key} was judged over uncommitted events"
+                )));
+            }
+            p.log = Some(log);
+        }
+        Ok(p)
+    }
+
+    /// The packs with a record found by `lookup` (a settlement, an upload batch, a buyer),
+    /// in key order, at most `limit`.
+    pub fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
+        self.store.packs_by(lookup, limit)
     }
 
     /// Records batches in order, as [`Ledger::record_batch`] would one after the other, but
@@ -472,6 +507,13 @@ impl<S: Store> Ledger<S> {
                 }
             };
             for (payload, events) in batches {
+                // A void is judged against its pack's committed log: let the batch in
+                // flight land first.
+                if in_flight && events.iter().any(|e| matches!(e.kind, EventKind::Void(_))) {
+                    settle(&mut done)?;
+                    in_flight = false;
+                    overlay.clear();
+                }
                 let (mut decisions, mut writes) = self
                     .judge_batch(&[operator(&events)], &overlay)
                     .map_err(LedgerError::from)?;
@@ -512,11 +554,13 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Folds every pack's log into its state and compares it with the stored one; with
-    /// [`RebuildMode::Write`], stores the folded states. Run it with no writer active.
+    /// [`RebuildMode::Write`], stores the folded states and writes the index ([`Lookup`])
+    /// again from the logs. Run it with no writer active.
     pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, StoreError> {
         const CHUNK: usize = 10_000;
         let mut report = RebuildReport::default();
         let mut folded: Vec<(PackKey, PackState)> = Vec::new();
+        let mut lookups: Vec<(Lookup, PackKey)> = Vec::new();
         let mismatch = |report: &mut RebuildReport, key: PackKey| {
             report.mismatched_count += 1;
             if report.mismatched.len() < 1000 {
@@ -532,15 +576,19 @@ impl<S: Store> Ledger<S> {
             }
             if mode == RebuildMode::Write {
                 folded.push((key, state));
+                lookups.extend(log.iter().flat_map(Lookup::of).map(|l| (l, key)));
                 if folded.len() >= CHUNK {
                     self.store.put_states(&folded)?;
+                    self.store.put_lookups(&lookups)?;
                     folded.clear();
+                    lookups.clear();
                 }
             }
             Ok(())
         })?;
         if !folded.is_empty() {
             self.store.put_states(&folded)?;
+            self.store.put_lookups(&lookups)?;
         }
         // States with no log behind them cannot be derived from anything.
         let mut orphans = Vec::new();

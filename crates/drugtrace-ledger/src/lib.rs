@@ -16,6 +16,7 @@ mod event;
 pub mod gate;
 mod ids;
 mod ledger;
+mod lookup;
 mod mem;
 mod policy;
 mod state;
@@ -27,10 +28,11 @@ mod time;
 pub use authority::Authority;
 pub use event::{
     Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleKey, SaleReturn,
-    StockChange,
+    StockChange, Void,
 };
-pub use ids::{Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId};
+pub use ids::{Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId, UploadId};
 pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
+pub use lookup::Lookup;
 pub use mem::MemStore;
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
 pub use state::{BlockedSale, Issue, PackState, SaleRecord};

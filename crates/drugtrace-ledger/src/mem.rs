@@ -1,17 +1,18 @@
 //! The in-memory store: the reference the other backends are tested against.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use drugtrace_code::PackKey;
 use parking_lot::Mutex;
 
-use crate::{CommitError, PackState, PackWrite, Recorded, Store, StoreError};
+use crate::{CommitError, Lookup, PackState, PackWrite, Recorded, Store, StoreError};
 
 /// A store in memory, lost when dropped. Small and obviously right, it is the model that
 /// the shared test suite holds every backend to, and what tests of the ledger's rules use.
 #[derive(Debug, Default)]
 pub struct MemStore {
     packs: Mutex<BTreeMap<PackKey, (PackState, Vec<Recorded>)>>,
+    lookups: Mutex<BTreeSet<(Lookup, PackKey)>>,
 }
 
 impl MemStore {
@@ -36,7 +37,11 @@ impl Store for MemStore {
         if !moved.is_empty() {
             return Err(CommitError::Conflict(moved));
         }
+        let mut lookups = self.lookups.lock();
         for w in writes {
+            for r in &w.events {
+                lookups.extend(Lookup::of(r).into_iter().map(|l| (l, w.key)));
+            }
             let (state, log) = packs.entry(w.key).or_default();
             log.extend(w.events);
             *state = w.state;
@@ -85,5 +90,29 @@ impl Store for MemStore {
             packs.entry(*k).or_default().0 = s.clone();
         }
         Ok(())
+    }
+
+    fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
+        Ok(self
+            .lookups
+            .lock()
+            .iter()
+            .filter(|(l, _)| l == lookup)
+            .map(|(_, k)| *k)
+            .take(limit)
+            .collect())
+    }
+
+    fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
+        self.lookups.lock().extend(entries.iter().cloned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_model_passes_the_suite() {
+        crate::testkit::check_store(&super::MemStore::new);
     }
 }

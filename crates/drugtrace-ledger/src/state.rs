@@ -9,8 +9,9 @@ use crate::{
 
 /// Everything the gate needs to know about one pack, derived from its log alone.
 ///
-/// *Invariant:* folding a pack's recorded events in order with [`PackState::apply`] from
-/// [`PackState::default`] gives exactly the stored state; `drugtrace rebuild` relies on it.
+/// *Invariant:* [`PackState::fold`] of a pack's log gives exactly the stored state;
+/// `drugtrace rebuild` relies on it. Without voids, that is applying the recorded events in
+/// order with [`PackState::apply`] from [`PackState::default`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackState {
     /// Events recorded for the pack, rejected ones included: the pack's version.
@@ -219,14 +220,32 @@ impl PackState {
             }
             EventKind::Destroy => self.destroyed = true,
             EventKind::Recall => self.recalled = true,
+            // A void changes what came before it: only a fold of the whole log applies it.
+            EventKind::Void(_) => {}
         }
     }
 
-    /// Rebuilds a state from a pack's whole log.
-    pub fn fold<'a>(log: impl IntoIterator<Item = &'a Recorded>) -> PackState {
+    /// Rebuilds a state from a pack's whole log. Records a void names are skipped, as if
+    /// they had never been applied (they stay in the log as evidence); every other record is
+    /// applied in order.
+    pub fn fold<'a>(log: impl IntoIterator<Item = &'a Recorded> + Clone) -> PackState {
+        let voided: Vec<u32> = log
+            .clone()
+            .into_iter()
+            .filter(|r| r.outcome.is_applied())
+            .filter_map(|r| match &r.event.kind {
+                EventKind::Void(v) => Some(v.voids.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
         let mut s = PackState::default();
         for r in log {
-            s.apply(r);
+            if voided.contains(&r.index) {
+                s.events = r.index + 1;
+            } else {
+                s.apply(r);
+            }
         }
         s
     }

@@ -3,7 +3,7 @@
 
 use drugtrace_code::PackKey;
 
-use crate::{PackState, Recorded};
+use crate::{Lookup, PackState, Recorded};
 
 /// New events for one pack and the state they lead to, written together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,9 @@ pub enum CommitError {
 /// *Contract shared by every backend* (checked by the `testkit` suite):
 /// - reads see every commit that has returned `Ok`;
 /// - [`Store::commit`] is all or nothing, and returns `Ok` only once its events are durable;
-/// - a pack's events are never changed or removed once committed.
+/// - a pack's events are never changed or removed once committed;
+/// - every committed event can be found by each of its [`Lookup`]s ([`Lookup::of`]),
+///   written in the same commit.
 pub trait Store: Send + Sync {
     /// The pack's state, or `None` if no event for it was ever committed.
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError>;
@@ -82,6 +84,13 @@ pub trait Store: Send + Sync {
     /// Replaces stored states without touching the logs, durably. Only for rebuilding
     /// states from the logs while no writer runs.
     fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError>;
+
+    /// The packs with a record found by `lookup`, in key order, at most `limit` of them.
+    fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError>;
+
+    /// Adds index entries without touching logs or states, durably: for rebuilding the
+    /// index from the logs (entries already there are kept).
+    fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError>;
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -108,5 +117,11 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError> {
         (**self).put_states(states)
+    }
+    fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
+        (**self).packs_by(lookup, limit)
+    }
+    fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
+        (**self).put_lookups(entries)
     }
 }

@@ -8,9 +8,10 @@ use drugtrace_catalog::{Catalog, InsuranceCode};
 use drugtrace_code::{ChinaCode, PackKey};
 
 use crate::{
-    Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore,
-    Outcome, PackState, PackWrite, PersonHash, Policy, Reason, Recorded, Sale, SaleReturn,
-    SettlementId, StockChange, Store, Timestamp,
+    Authority, Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lookup,
+    Lot, MemStore, Outcome, PackState, PackWrite, PersonHash, Policy, Reason, RebuildMode,
+    Recorded, Sale, SaleReturn, SettlementId, StockChange, Store, Submission, Timestamp, UploadId,
+    Void,
 };
 
 /// A small, fast, deterministic generator (xorshift64*), so that tests need no dependency
@@ -69,7 +70,7 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
                 .expect("valid insurance code")
         })
     };
-    let kind = match rng.below(9) {
+    let kind = match rng.below(10) {
         0 => EventKind::Commission,
         1 => EventKind::Ship {
             to: maybe_inst(rng),
@@ -104,6 +105,12 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
             units: (rng.below(2) == 0).then(|| rng.below(10) as u32),
         }),
         7 => EventKind::Destroy,
+        8 => {
+            let upload = UploadId::parse(&format!("U{}", rng.below(5))).expect("valid");
+            let n = rng.below(3);
+            let voids = (0..n).map(|_| rng.below(8) as u32).collect();
+            EventKind::Void(Void { upload, voids })
+        }
         _ => EventKind::Recall,
     };
     Event {
@@ -112,6 +119,8 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
         actor: institution(rng.below(1000)),
         lot,
         kind,
+        upload: (rng.below(3) == 0)
+            .then(|| UploadId::parse(&format!("U{}", rng.below(5))).expect("valid")),
     }
 }
 
@@ -156,6 +165,115 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     racing_writers_one_wins(make());
     matches_the_model(make());
     ledger_double_sale_race(make());
+    lookups_find_committed_records(make());
+    ledger_voids_keep_the_evidence(make());
+}
+
+/// Every lookup of every committed event finds its pack, in key order, and only its.
+fn lookups_find_committed_records<S: Store>(s: S) {
+    let model = MemStore::new();
+    let mut rng = Rng::new(6);
+    for n in 0..40 {
+        let key = pack(n % 13);
+        let log = model.history(&key).unwrap();
+        let n_events = 1 + rng.below(3) as u32;
+        let w = append(&mut rng, key, &log, n_events);
+        model.commit(vec![w.clone()]).unwrap();
+        s.commit(vec![w]).unwrap();
+    }
+    let mut seen = 0;
+    for n in 0..13 {
+        for r in model.history(&pack(n)).unwrap() {
+            for l in Lookup::of(&r) {
+                let found = s.packs_by(&l, 100).unwrap();
+                assert!(found.contains(&pack(n)), "{l} should find pack {n}");
+                assert_eq!(found, model.packs_by(&l, 100).unwrap(), "{l}");
+                assert!(found.windows(2).all(|w| w[0] < w[1]), "{l}: key order");
+                assert!(s.packs_by(&l, 1).unwrap().len() <= 1);
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 10, "the generator makes lookups");
+    let nobody = Lookup::Upload(institution(5000), UploadId::parse("none").unwrap());
+    assert!(s.packs_by(&nobody, 10).unwrap().is_empty());
+    s.put_lookups(&[(nobody.clone(), pack(99))]).unwrap();
+    assert_eq!(s.packs_by(&nobody, 10).unwrap(), vec![pack(99)]);
+}
+
+/// A void takes an upload's records out of the state and keeps them in the log; a resent
+/// void changes nothing; nobody voids another party's records; rebuild agrees.
+fn ledger_voids_keep_the_evidence<S: Store>(s: S) {
+    let ledger = Ledger::new(s, Catalog::default(), Policy::default());
+    let upload = UploadId::parse("B001").unwrap();
+    let me = institution(1);
+    let sale = |n: u64, who: &InstitutionId, upload: Option<&UploadId>| Event {
+        pack: pack(n),
+        at: Timestamp::from_millis(1_750_000_000_000 + n as i64),
+        actor: who.clone(),
+        lot: Lot::default(),
+        kind: EventKind::Sale(Sale {
+            settlement: None,
+            person: None,
+            units: None,
+            pack_units: None,
+            product: None,
+            amount_fen: 100,
+            fund_paid: true,
+        }),
+        upload: upload.cloned(),
+    };
+    let void = |who: &InstitutionId| Event {
+        pack: pack(1),
+        at: Timestamp::from_millis(1_750_000_100_000),
+        actor: who.clone(),
+        lot: Lot::default(),
+        kind: EventKind::Void(Void {
+            upload: upload.clone(),
+            voids: Vec::new(),
+        }),
+        upload: None,
+    };
+    let by = Authority::Party(drugtrace_catalog::InstitutionKind::Pharmacy);
+    let submit = |events: Vec<Event>| {
+        ledger
+            .submit(&[Submission {
+                events,
+                by,
+                settlement: false,
+            }])
+            .unwrap()
+            .remove(0)
+    };
+    assert!(submit(vec![sale(1, &me, Some(&upload))])[0].allows_payment());
+    assert_eq!(
+        ledger
+            .packs_by(&Lookup::Upload(me.clone(), upload.clone()), 10)
+            .unwrap(),
+        vec![pack(1)]
+    );
+    // Another party cannot void it.
+    let other = institution(2);
+    assert_eq!(
+        submit(vec![void(&other)])[0].outcome,
+        Outcome::Rejected(Reason::NothingToVoid)
+    );
+    let d = submit(vec![void(&me)]);
+    assert_eq!(d[0].outcome, Outcome::Accepted);
+    let state = ledger.pack(&pack(1)).unwrap().unwrap();
+    assert!(state.sales.is_empty(), "the voided sale no longer counts");
+    assert_eq!(state.events, 3);
+    // Resent: answered as before, nothing new.
+    let again = submit(vec![void(&me)]);
+    assert!(again[0].replayed);
+    assert_eq!(again[0].index, d[0].index);
+    // The pack can be sold again (the correction), and the void stays in the log.
+    assert!(submit(vec![sale(1, &me, None)])[0].allows_payment());
+    let log = ledger.history(&pack(1)).unwrap();
+    assert_eq!(log.len(), 4);
+    assert!(matches!(&log[2].event.kind, EventKind::Void(v) if v.voids == vec![0]));
+    let report = ledger.rebuild(RebuildMode::Check).unwrap();
+    assert_eq!(report.mismatched_count, 0, "{report:?}");
 }
 
 fn empty_store_reads_nothing<S: Store>(s: S) {
@@ -329,6 +447,7 @@ fn ledger_double_sale_race<S: Store + 'static>(s: S) {
                 for n in 0..PACKS {
                     let n = (n + t * 37) % PACKS; // threads meet on packs in different orders
                     let event = Event {
+                        upload: None,
                         pack: pack(n),
                         at: Timestamp::from_millis(1_750_000_000_000),
                         actor: institution(t),

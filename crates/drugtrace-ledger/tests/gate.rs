@@ -100,6 +100,7 @@ fn settlement(line: &str, people: &PersonKey) -> (Vec<Event>, Authority) {
                 None => (item, None),
             };
             Event {
+                upload: None,
                 pack: pack(code),
                 at,
                 actor: actor.clone(),
@@ -170,6 +171,7 @@ fn event(line: &str, people: &PersonKey) -> (Event, Authority) {
     let by = authority(&kv);
     (
         Event {
+            upload: None,
             pack: key,
             at,
             actor,

@@ -103,6 +103,7 @@ fn event(op: &Op, step: usize) -> Event {
         Op::Destroy(p) => (*p, EventKind::Destroy),
     };
     Event {
+        upload: None,
         pack: key(pack),
         at,
         actor,

@@ -133,6 +133,19 @@ impl Store for Interfering {
     fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError> {
         self.inner.put_states(states)
     }
+    fn packs_by(
+        &self,
+        lookup: &drugtrace_ledger::Lookup,
+        limit: usize,
+    ) -> Result<Vec<PackKey>, StoreError> {
+        self.inner.packs_by(lookup, limit)
+    }
+    fn put_lookups(
+        &self,
+        entries: &[(drugtrace_ledger::Lookup, PackKey)],
+    ) -> Result<(), StoreError> {
+        self.inner.put_lookups(entries)
+    }
 }
 
 #[test]

@@ -36,6 +36,7 @@ fn whole_chain(n: u64) -> PackWrite {
     let day = |d: i64| Timestamp::from_millis(1_740_800_000_000 + d * 86_400_000);
     let product = InsuranceCode::parse("XJ01CAA040A001010100001").expect("a valid code");
     let event = |d: i64, actor: &str, kind: EventKind| Event {
+        upload: None,
         pack: key,
         at: day(d),
         actor: institution(actor),

@@ -8,19 +8,36 @@
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lot, Outcome,
+    Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup, Lot, Outcome,
     PackState, PersonHash, Reason, Recorded, Sale, SaleRecord, SaleReturn, SettlementId,
-    StockChange, StoreError, Timestamp,
+    StockChange, StoreError, Timestamp, UploadId, Void,
 };
 
 /// The format written. Format 1 (before sales without a settlement id, and before blocked
 /// attempts kept their time, buyer, units and amount) is still read; `drugtrace rebuild`
-/// rewrites such states from their logs.
-const FORMAT: u8 = 2;
+/// rewrites such states from their logs. Format 2 events carry no upload batch; format 3
+/// adds it (and voids) at the end of an event, and its states are format 2's.
+const FORMAT: u8 = 3;
 
 /// Whether `b` is a format this file reads.
 fn known_format(b: u8) -> bool {
-    b == 1 || b == FORMAT
+    (1..=FORMAT).contains(&b)
+}
+
+/// The key of an index entry: the lookup's key, then the pack's (length-prefixed, so the
+/// pack can be read back from the end).
+pub fn lookup_key(lookup: &Lookup, pack: &PackKey) -> Vec<u8> {
+    let mut k = lookup.key();
+    k.extend_from_slice(&pack_prefix(pack));
+    k
+}
+
+/// The pack of an index entry whose lookup key is `prefix`.
+pub fn lookup_pack(prefix_len: usize, k: &[u8]) -> Result<PackKey, StoreError> {
+    key_pack(
+        k.get(prefix_len..)
+            .ok_or_else(|| corrupt("truncated index key"))?,
+    )
 }
 
 /// The state key of a pack, also the prefix of its events' keys.
@@ -185,6 +202,9 @@ impl<'a> R<'a> {
     fn settlement(&mut self) -> Result<SettlementId, StoreError> {
         SettlementId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
     }
+    fn upload(&mut self) -> Result<UploadId, StoreError> {
+        UploadId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
+    }
     fn batch(&mut self) -> Result<Batch, StoreError> {
         Batch::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
     }
@@ -292,7 +312,16 @@ pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
         }
         EventKind::Destroy => w.u8(7),
         EventKind::Recall => w.u8(8),
+        EventKind::Void(v) => {
+            w.u8(9);
+            w.str(v.upload.as_str());
+            w.uv(v.voids.len() as u64);
+            for i in &v.voids {
+                w.uv(u64::from(*i));
+            }
+        }
     }
+    w.opt_str(e.upload.as_ref().map(UploadId::as_str));
     w.0
 }
 
@@ -347,8 +376,18 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
         }),
         7 => EventKind::Destroy,
         8 => EventKind::Recall,
+        9 if format >= 3 => {
+            let upload = r.upload()?;
+            let n = r.uv()?;
+            let mut voids = Vec::new();
+            for _ in 0..n {
+                voids.push(r.u32()?);
+            }
+            EventKind::Void(Void { upload, voids })
+        }
         t => return Err(corrupt(&format!("event kind tag {t}"))),
     };
+    let upload = if format >= 3 { r.opt(R::upload)? } else { None };
     r.done()?;
     Ok(Recorded {
         index,
@@ -359,6 +398,7 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             actor,
             lot: Lot { batch, expiry },
             kind,
+            upload,
         },
         outcome,
     })
@@ -544,6 +584,29 @@ mod tests {
         let bytes = encode_state(&state);
         for cut in 0..bytes.len() {
             assert!(decode_state(&bytes[..cut]).is_err());
+        }
+    }
+
+    /// Format 2 events (before upload batches and voids) read as events without an upload.
+    #[test]
+    fn format_2_events_are_still_read() {
+        let mut rng = Rng::new(9);
+        let mut n = 0;
+        while n < 200 {
+            let mut rec = arbitrary_recorded(&mut rng, pack(1), 0);
+            if matches!(rec.event.kind, EventKind::Void(_)) {
+                continue;
+            }
+            rec.event.upload = None;
+            let mut bytes = encode_recorded(&rec);
+            bytes[0] = 2;
+            assert_eq!(
+                bytes.pop(),
+                Some(0),
+                "no upload: one absent byte at the end"
+            );
+            assert_eq!(decode_recorded(pack(1), &bytes).unwrap(), rec);
+            n += 1;
         }
     }
 

@@ -1,7 +1,8 @@
 //! The embedded default store: the pack ledger on [fjall], an LSM-tree key-value engine.
 //!
-//! Two keyspaces hold the [`Store`] contract: `events` (each pack's log, keyed by pack and
-//! index) and `states` (each pack's current state). A commit checks versions under striped
+//! Three keyspaces hold the [`Store`] contract: `events` (each pack's log, keyed by pack and
+//! index), `states` (each pack's current state) and `lookups` (the index: one empty value
+//! per lookup and pack, [`codec::lookup_key`]). A commit checks versions under striped
 //! locks (one stripe per pack hash, so writers on different packs rarely meet), writes all
 //! its events and states in one atomic fjall batch, releases the locks, and then waits for
 //! a group commit: one fsync of the journal acknowledges every writer that came before it.
@@ -20,7 +21,7 @@ use std::hash::{BuildHasher, Hash};
 use std::path::Path;
 
 use drugtrace_code::PackKey;
-use drugtrace_ledger::{CommitError, PackState, PackWrite, Recorded, Store, StoreError};
+use drugtrace_ledger::{CommitError, Lookup, PackState, PackWrite, Recorded, Store, StoreError};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
 
@@ -45,6 +46,7 @@ pub struct FjallStore {
     db: Database,
     events: Keyspace,
     states: Keyspace,
+    lookups: Keyspace,
     stripes: Vec<Stripe>,
     hasher: foldhash::fast::RandomState,
     durability: GroupCommit,
@@ -80,10 +82,14 @@ impl FjallStore {
         let states = db
             .keyspace("states", KeyspaceCreateOptions::default)
             .map_err(backend)?;
+        let lookups = db
+            .keyspace("lookups", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
         Ok(FjallStore {
             db,
             events,
             states,
+            lookups,
             stripes: (0..STRIPES)
                 .map(|_| {
                     Mutex::new(HashMap::with_capacity_and_hasher(
@@ -183,6 +189,9 @@ impl Store for FjallStore {
                     codec::event_key(&w.key, rec.index),
                     codec::encode_recorded(rec),
                 );
+                for l in Lookup::of(rec) {
+                    batch.insert(&self.lookups, codec::lookup_key(&l, &w.key), []);
+                }
             }
             batch.insert(
                 &self.states,
@@ -256,6 +265,27 @@ impl Store for FjallStore {
         for (k, _) in states {
             self.stripes[self.stripe(k)].lock().remove(k);
         }
+        self.sync_all()
+    }
+
+    fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
+        let prefix = lookup.key();
+        self.lookups
+            .prefix(&prefix)
+            .take(limit)
+            .map(|item| {
+                let k = item.key().map_err(backend)?;
+                codec::lookup_pack(prefix.len(), &k)
+            })
+            .collect()
+    }
+
+    fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
+        let mut batch = self.db.batch();
+        for (l, k) in entries {
+            batch.insert(&self.lookups, codec::lookup_key(l, k), []);
+        }
+        batch.commit().map_err(backend)?;
         self.sync_all()
     }
 }

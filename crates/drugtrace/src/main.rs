@@ -478,6 +478,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             drugtrace_ledger::Policy::check_claimed_time(at, now, offset)?;
             let event = Event {
+                upload: None,
                 pack: code.pack_key(),
                 at,
                 actor: InstitutionId::parse(&institution)?,

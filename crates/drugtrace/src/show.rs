@@ -132,6 +132,7 @@ fn history_line(out: &mut impl Write, r: &Recorded, offset: i32) -> Result<()> {
         EventKind::SaleReturn(ret) => format!("return {} units", ret.units.unwrap_or(0)),
         EventKind::Destroy => "destroy".to_owned(),
         EventKind::Recall => "recall".to_owned(),
+        EventKind::Void(v) => format!("void of upload {} ({} records)", v.upload, v.voids.len()),
     };
     writeln!(
         out,

@@ -1,47 +1,249 @@
-//! 3507 delete (商品信息删除): refused, because the ledger is append-only.
+//! 3507 / 3507A delete (商品信息删除): a void of an upload batch that keeps the evidence.
 //!
-//! Nationally, 3507 removes an uploaded batch (`fixmedins_bchno`) of stock-count (1),
-//! stock-change (2), purchase (3) or sale (4) records (`inv_data_type`) so that it can be
-//! uploaded again. Here every event stays in its pack's log: a sale once recorded is the
-//! evidence of a payment, and a deleted sale would let the same pack be paid for again. So
-//! a well-formed 3507 is answered with infcode -1 and an `err_msg` naming the transaction
-//! that undoes each kind of record; nothing is changed. (Answering 0 would tell the
-//! institution's system that the records are gone when they are not.)
+//! Nationally, 3507 removes an uploaded batch (`fixmedins_bchno`) of stock changes (2),
+//! purchases and their returns (3) or sales and their returns (4) (`inv_data_type`) so that
+//! it can be uploaded again; 3507A takes a list (`goodDetail`). Here nothing is removed: each
+//! pack that has records of the caller's in that batch gets a `void` event appended, the
+//! voided records stay in its log as evidence, and the pack's state is derived as if they
+//! had not been applied (a voided sale's units are unsold again, so the corrected upload
+//! goes through). What a void cannot touch: another institution's records, rejected attempts,
+//! and a 2207 settlement's sales (the payment happened; 2208 reverses it). Regulators see
+//! every void in the pack's log and in the warehouse (`kind = 'void'`), and the model
+//! `voided_sales` flags voids of fund-paid sales and voids covering many records.
+//!
+//! Stock counts (1) record nothing here, so there is nothing to void; such a record is
+//! answered `nothing_to_void`. A batch is named by type and number together, so a client
+//! that gives every type one number voids only the type it names.
+//!
+//! The answer is per record (`results`: `{record, fixmedins_bchno, inv_data_type, outcome,
+//! packs, message}`, outcome `voided`, `already_voided` for a resent void, `nothing_to_void`,
+//! or `refused` with the field and the problem), with `retRslt` "1" when every record was
+//! read. All voids of a call are recorded in one atomic commit.
 
+use drugtrace_code::PackKey;
+use drugtrace_ledger::{Event, EventKind, Lookup, Lot, Outcome, Store, UploadId, Void};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Failure;
 use super::read::{Fault, Obj};
+use super::record::{Ctx, DataType, MAX_CODES, RetRslt, upload_id};
+use crate::{ApiError, AppState};
 
-/// Checks the request and explains the refusal.
-pub fn delete(input: &Obj<'_>) -> Fault {
-    match refusal(input) {
-        Ok(f) | Err(f) => f,
-    }
+#[derive(Serialize)]
+struct Output {
+    /// Packs given a void.
+    voided: usize,
+    result: RetRslt,
+    #[serde(rename = "retRslt")]
+    ret_rslt: &'static str,
+    #[serde(rename = "msgRslt")]
+    msg_rslt: String,
+    results: Vec<RecordResult>,
 }
 
-fn refusal(input: &Obj<'_>) -> Result<Fault, Fault> {
-    let records = input.records("data")?;
-    let mut named = Vec::new();
+#[derive(Serialize)]
+struct RecordResult {
+    record: usize,
+    fixmedins_bchno: Option<String>,
+    inv_data_type: Option<String>,
+    /// `voided`, `already_voided`, `nothing_to_void` or `refused`.
+    outcome: &'static str,
+    /// Packs with records in the batch.
+    packs: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// One record of the call, read: its batch, and the ledger's name for it (none for a stock
+/// count, which records nothing).
+struct Request {
+    bchno: String,
+    data: String,
+    upload: Option<UploadId>,
+    packs: Vec<PackKey>,
+}
+
+/// A record that does not read: its batch and type as sent, and why.
+type Refused = (Option<String>, Option<String>, Fault);
+
+/// Voids the batches named in `input.data` (3507) or `input.goodDetail` (3507A).
+pub async fn void<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    input: &Obj<'_>,
+    ctx: &Ctx,
+) -> Result<(Value, Option<String>), Failure> {
+    let records = match input.records("data") {
+        Ok(r) => r,
+        Err(_) => input.records("good")?,
+    };
+    let mut read: Vec<Result<Request, Refused>> = Vec::new();
     for owned in &records {
         let rec = owned.obj();
-        let bchno = rec.required("fixmedins_bchno")?;
-        let kind = rec.required("inv_data_type")?;
-        let undo = match kind.as_str() {
-            "1" => "a stock count records nothing here, so there is nothing to delete",
-            "2" => "send the opposite stock change (3502)",
-            "3" => "send a purchase return (3504)",
-            "4" => "send a sale return (3506)",
-            other => {
-                return Err(Fault::at(
+        let r = (|| {
+            let bchno = rec.required("fixmedins_bchno")?;
+            let data = rec.required("inv_data_type")?;
+            let kind = DataType::parse(&data).ok_or_else(|| {
+                Fault::at(
                     &rec.field_path("inv_data_type"),
                     format!(
-                        "expected 1 (stock count), 2 (stock change), 3 (purchase) or 4 (sale), got {other:?}"
+                        "expected 1 (stock count), 2 (stock change), 3 (purchase) or 4 (sale), got {data:?}"
                     ),
-                ));
-            }
-        };
-        named.push(format!("{bchno} (inv_data_type {kind}: {undo})"));
+                )
+            })?;
+            let upload = match kind {
+                DataType::StockCount => None,
+                _ => Some(
+                    upload_id(kind, &bchno)
+                        .map_err(|e| Fault::at(&rec.field_path("fixmedins_bchno"), e))?,
+                ),
+            };
+            Ok(Request {
+                bchno,
+                data,
+                upload,
+                packs: Vec::new(),
+            })
+        })();
+        read.push(r.map_err(|f: Fault| {
+            (
+                rec.text("fixmedins_bchno").ok().flatten(),
+                rec.text("inv_data_type").ok().flatten(),
+                f,
+            )
+        }));
     }
-    Ok(Fault(format!(
-        "records are never deleted: the trace ledger is append-only and keeps every upload as evidence; nothing was changed. To correct {}",
-        named.join("; ")
-    )))
+    if read.iter().all(Result::is_err) {
+        let (_, _, f) = read
+            .into_iter()
+            .find_map(Result::err)
+            .expect("one record at least");
+        return Err(f.into());
+    }
+    let me = ctx.me.clone();
+    let read = state
+        .blocking(move |inner| {
+            let mut read = read;
+            for req in read.iter_mut().flatten() {
+                if let Some(u) = &req.upload {
+                    let lookup = Lookup::Upload(me.clone(), u.clone());
+                    req.packs = inner
+                        .ledger
+                        .packs_by(&lookup, MAX_CODES + 1)
+                        .map_err(ApiError::internal)?;
+                }
+            }
+            Ok(read)
+        })
+        .await?;
+    let total: usize = read.iter().flatten().map(|r| r.packs.len()).sum();
+    if total > MAX_CODES {
+        return Err(Fault(format!(
+            "the batches name records on {total} packs, more than {MAX_CODES} in one call; void them one batch per call"
+        ))
+        .into());
+    }
+    let mut events = Vec::with_capacity(total);
+    for req in read.iter().flatten() {
+        let Some(upload) = &req.upload else {
+            continue;
+        };
+        for pack in &req.packs {
+            events.push(Event {
+                pack: *pack,
+                at: ctx.now,
+                actor: ctx.me.clone(),
+                lot: Lot::default(),
+                kind: EventKind::Void(Void {
+                    upload: upload.clone(),
+                    voids: Vec::new(),
+                }),
+                upload: None,
+            });
+        }
+    }
+    let decisions = if events.is_empty() {
+        Vec::new()
+    } else {
+        state.record(events, ctx.by).await?
+    };
+    let mut next = decisions.iter();
+    let mut results = Vec::with_capacity(read.len());
+    let mut voided = 0;
+    let mut refused = Vec::new();
+    for (i, r) in read.into_iter().enumerate() {
+        match r {
+            Err((bchno, data, f)) => {
+                refused.push(f.0.clone());
+                results.push(RecordResult {
+                    record: i,
+                    fixmedins_bchno: bchno,
+                    inv_data_type: data,
+                    outcome: "refused",
+                    packs: 0,
+                    message: Some(f.0),
+                });
+            }
+            Ok(req) => {
+                let mine: Vec<_> = next.by_ref().take(req.packs.len()).collect();
+                let fresh = mine
+                    .iter()
+                    .filter(|d| !d.replayed && d.outcome == Outcome::Accepted)
+                    .count();
+                let again = mine.iter().filter(|d| d.replayed).count();
+                voided += fresh;
+                let (outcome, message) = if fresh > 0 {
+                    ("voided", None)
+                } else if again > 0 {
+                    ("already_voided", None)
+                } else if req.data == "1" {
+                    (
+                        "nothing_to_void",
+                        Some("stock counts (3501) record nothing here".to_owned()),
+                    )
+                } else {
+                    (
+                        "nothing_to_void",
+                        Some(format!(
+                            "no record of this institution's in batch {} of type {} can be voided",
+                            req.bchno, req.data
+                        )),
+                    )
+                };
+                results.push(RecordResult {
+                    record: i,
+                    fixmedins_bchno: Some(req.bchno),
+                    inv_data_type: Some(req.data),
+                    outcome,
+                    packs: req.packs.len(),
+                    message,
+                });
+            }
+        }
+    }
+    let (ret, msg) = if refused.is_empty() {
+        (
+            "1",
+            format!("{} records read, {voided} packs voided", results.len()),
+        )
+    } else {
+        (
+            "0",
+            format!(
+                "{} of {} records refused, not voided: {}",
+                refused.len(),
+                results.len(),
+                refused.join("; ")
+            ),
+        )
+    };
+    let warn = (!refused.is_empty()).then(|| msg.clone());
+    let out = Output {
+        voided,
+        result: RetRslt::new(ret, msg.clone()),
+        ret_rslt: ret,
+        msg_rslt: msg,
+        results,
+    };
+    Ok((serde_json::to_value(out).map_err(ApiError::internal)?, warn))
 }

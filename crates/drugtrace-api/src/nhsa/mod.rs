@@ -52,10 +52,11 @@
 //! | 3504, 3504A purchase return | `purcinfo` / `purcinfoDetail` | `StockChange(ReturnOut)` (109) |
 //! | 3505, 3505A sale | `selinfo` / `selinfoDetail` | `Sale` |
 //! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
-//! | 3507 delete | `data` | refused (infcode -1), nothing changed: the ledger is append-only |
-//! | 3513 sale-trace query | `data` | reads the pack's log |
+//! | 3507, 3507A delete (商品信息删除) | `data` / `goodDetail` | a `Void` per pack of the batch: its records stay as evidence and stop counting (see `delete.rs`) |
+//! | 3513 sale-trace query | `data` | by `drug_trac_codg`, `setl_id` or `certno`/`psn_no`: reads the logs |
 //! | 2207 outpatient settlement (门诊结算) | `data` + `drug_trac_info` | the gate: every pack a `Sale` of one settlement, paid whole or not at all (see `settle.rs`) |
 //! | 2206 pre-settlement (预结算) | `data` + `drug_trac_info` | the gate's check, recording nothing |
+//! | 2208 settlement reversal (门诊结算撤销) | `data.setl_id` | a `SaleReturn` of each pack the settlement sold (see `reverse.rs`) |
 //!
 //! A record's trace codes travel in `drugtracinfo: [{"drug_trac_codg": "…"}]`; each code is
 //! one event. Also read: a single `drugtracinfo` object, a record-level `drug_trac_codg`
@@ -98,6 +99,7 @@
 //! | `finl_trns_pric` × `sel_retn_cnt` | the line's amount, in fen, rounded half up, shared over its codes |
 //! | `mdtrt_setl_type` (3505) | `1` fund-paid, `2` self-paid; absent: `hi_feesetl_type` `1`/`2` fund-paid, `0` self-paid; with neither, fund-paid when `setl_id` or an insured buyer (`psn_no`) is given |
 //! | `medins_prod_sel_no`, else `setl_id` (3506) | the settlement of the sale returned; with neither, or one no sale of the pack has (some clients send their own dispense number), the pack's latest sale with units out |
+//! | `fixmedins_bchno` (3502–3506) | the record's upload batch, `{inv_data_type}/{fixmedins_bchno}` on each of its events: what a 3507 voids |
 //! | `spler_name`, `spler_pmtno` (3503) | not institution codes: the intake's supplier stays unknown |
 //!
 //! Other fields (names, approval numbers, prices of purchases, operators, ...) are read by
@@ -119,15 +121,27 @@
 //! - **Codes beside a batch go to the one record without codes**, or refuse the call:
 //!   spreading them over several records would be a guess, and dropping them (as before)
 //!   lost the packs without a word.
-//! - **3507 is refused** with infcode -1: records are never deleted; the `err_msg` names the
-//!   transaction that undoes each kind of record (3506, 3504, an opposite 3502).
-//! - **Retries.** A resent 3505 is idempotent by settlement and institution. Other
+//! - **3507 voids, never deletes.** Every record carries its upload batch, named
+//!   `{inv_data_type}/{fixmedins_bchno}` (so one number shared by every type voids only the
+//!   type named). A 3507 appends a void to each pack with the caller's records of that
+//!   batch; the pack's state is derived without them (a voided sale's units are unsold
+//!   again), and the records stay in the log, in the warehouse (`voided`) and before the
+//!   model `voided_sales`. A 2207 settlement's sales carry no batch and cannot be voided:
+//!   the payment happened, and 2208 reverses it.
+//! - **2208 returns only the settlement's own sales**: a pack whose sale under it was
+//!   blocked gets nothing, and no other sale of the pack is touched. A resent 2208 records
+//!   nothing (`already_reversed`).
+//! - **Retries.** A resent 3505 is idempotent by settlement and institution; a resent 3507
+//!   or 2208 records nothing. Other
 //!   transactions are recorded again when resent (as a re-imported file is): a resent 3506
 //!   is answered `rejected` / `return_exceeds_sale` and changes nothing.
-//! - **3513** needs `drug_trac_codg` (this service answers per pack). It shows every sale and
-//!   blocked attempt of the pack, latest first, at any institution (as the gate's
-//!   `prior_sales` do), the settlement only to its own institution and to regulators, and
-//!   never the buyer.
+//! - **3513** by `drug_trac_codg` shows every sale and blocked attempt of the pack, latest
+//!   first, at any institution (as the gate's `prior_sales` do). By `setl_id` it shows the
+//!   institution's sales under that settlement; by `certno` or `psn_no` a buyer's sales, at
+//!   the caller's own institution only (a regulator sees every institution's). A buyer is
+//!   found under the identity the sale was recorded with (`certno` when sent, else
+//!   `psn_no`), so a client should send both. The settlement is shown only to its own
+//!   institution and to regulators, the buyer never.
 
 mod delete;
 mod envelope;
@@ -135,6 +149,7 @@ mod purchase;
 mod query;
 mod read;
 mod record;
+mod reverse;
 mod sale;
 mod settle;
 mod stock;
@@ -189,10 +204,12 @@ enum Tx {
     Settle,
     /// 2206 pre-settlement: the gate's check, recording nothing.
     PreSettle,
+    /// 2208 settlement reversal: the packs given back.
+    Reverse,
 }
 
 /// Every `infno` served, for the refusal of the others.
-const SUPPORTED: &str = "2206, 2207, 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513";
+const SUPPORTED: &str = "2206, 2207, 2208, 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3507A, 3513";
 
 impl Tx {
     fn of(infno: &str) -> Option<Tx> {
@@ -203,10 +220,11 @@ impl Tx {
             "3504" | "3504A" => Tx::PurchaseReturn,
             "3505" | "3505A" => Tx::Sale,
             "3506" | "3506A" => Tx::SaleReturn,
-            "3507" => Tx::Delete,
+            "3507" | "3507A" => Tx::Delete,
             "3513" => Tx::SaleTrace,
             "2206" => Tx::PreSettle,
             "2207" => Tx::Settle,
+            "2208" => Tx::Reverse,
             _ => return None,
         })
     }
@@ -289,8 +307,9 @@ async fn serve<S: Store + Sync + 'static>(
     };
     let plan = match tx {
         Tx::StockCount => return stock::count(state, input, &ctx).await,
-        Tx::SaleTrace => return query::sale_trace(state, role, input, offset).await,
-        Tx::Delete => return Err(delete::delete(input).into()),
+        Tx::SaleTrace => return query::sale_trace(state, role, input, &ctx.me, offset).await,
+        Tx::Delete => return delete::void(state, input, &ctx).await,
+        Tx::Reverse => return reverse::reverse(state, input, &ctx).await,
         Tx::Settle | Tx::PreSettle => {
             let record = tx == Tx::Settle;
             return match settle::settle(state, input, &ctx, &state.inner.person_key, record).await?

@@ -4,7 +4,7 @@
 use drugtrace_ledger::{EventKind, Intake, StockChange};
 
 use super::read::{Fault, Obj};
-use super::record::{Ctx, Plan, Row, codes_of, event, product};
+use super::record::{Ctx, DataType, Plan, Row, codes_of, event, product};
 
 /// 3503 / 3503A: each code of each `purcinfo` record is taken in (采购入库) at
 /// `purc_retn_stoin_time`, as the product `med_list_codg`. The record names its supplier
@@ -40,7 +40,7 @@ fn each(
         let row = (|| {
             let kind = kind(&rec)?;
             let at = ctx.at(&rec, "purc_retn_stoin_time")?;
-            let mut row = Row::default();
+            let mut row = Row::of(&rec, DataType::Purchase)?;
             for (_, code) in &codes? {
                 let lot = ctx.lot(&rec, code, at)?;
                 row.push(code, event(ctx, code, at, lot, kind.clone()));

@@ -1,7 +1,7 @@
 //! 3513 sale-trace query (销售药品追溯信息查询): a pack's sales, by its trace code.
 
 use drugtrace_code::TraceCode;
-use drugtrace_ledger::{Date, EventKind, InstitutionId, PackState, Store};
+use drugtrace_ledger::{Date, EventKind, InstitutionId, Lookup, PackState, SettlementId, Store};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -16,8 +16,9 @@ const SHOWN: usize = 100;
 
 #[derive(Serialize)]
 struct QueryOutput {
-    /// The code, as the ledger reads it.
-    drug_trac_codg: String,
+    /// The code, as the ledger reads it (a query by code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drug_trac_codg: Option<String>,
     /// The product the code belongs to, from the catalog.
     med_list_codg: Option<String>,
     /// Its generic name.
@@ -34,6 +35,8 @@ struct QueryOutput {
 /// institution and to regulators.
 #[derive(Serialize)]
 struct SaleRow {
+    /// The pack sold.
+    drug_trac_codg: String,
     fixmedins_code: String,
     setl_id: Option<String>,
     sel_retn_time: String,
@@ -50,92 +53,179 @@ struct SaleRow {
     reason: Option<&'static str>,
 }
 
-/// Answers a 3513 from `input.data` (`drug_trac_codg` required; `begndate` and `enddate`
-/// narrow the sales by local day; `med_list_codg`, when given, is checked against the
-/// catalog). Person filters (`psn_no`, `certno`) are not applied: buyers are never shown.
+/// What a 3513 asks for.
+enum Asked {
+    /// One pack's sales, by its code.
+    Code(TraceCode),
+    /// A buyer's sales (`certno`, `psn_no`: each identity sent, hashed).
+    Person(Vec<drugtrace_ledger::PersonHash>),
+    /// One settlement's sales at the institution (`setl_id`).
+    Settlement(SettlementId),
+}
+
+/// Packs a person or settlement query looks at, at most.
+const PACKS: usize = 500;
+
+/// Answers a 3513 from `input.data`: by `drug_trac_codg` (a pack's every sale), else by
+/// `setl_id` (the institution's sales under that settlement), else by `certno` / `psn_no`
+/// (a buyer's sales: at the caller's own institution, or anywhere for a regulator; a buyer
+/// recorded under one identity is not found by the other). `begndate` and `enddate` narrow
+/// the sales by local day; `med_list_codg`, with a code, is checked against the catalog.
 pub async fn sale_trace<S: Store + Sync + 'static>(
     state: &AppState<S>,
     role: &Role,
     input: &Obj<'_>,
+    me: &InstitutionId,
     offset: i32,
 ) -> Result<(Value, Option<String>), Failure> {
     let data = input.object("data")?;
     let data = data.obj();
-    let code = data
-        .parsed("drug_trac_codg", TraceCode::parse)?
-        .ok_or_else(|| {
-            Fault::at(
+    let asked = if let Some(code) = data.parsed("drug_trac_codg", TraceCode::parse)? {
+        Asked::Code(code)
+    } else if let Some(id) = data.parsed("setl_id", SettlementId::parse)? {
+        Asked::Settlement(id)
+    } else {
+        let key = &state.inner.person_key;
+        let ids: Vec<_> = [data.text("certno")?, data.text("psn_no")?]
+            .into_iter()
+            .flatten()
+            .map(|i| key.hash(&i))
+            .collect();
+        if ids.is_empty() {
+            return Err(Fault::at(
                 &data.field_path("drug_trac_codg"),
-                "is required: this service answers per pack",
+                "is required, or setl_id (a settlement's sales), or certno / psn_no (a buyer's)",
             )
-        })?;
+            .into());
+        }
+        Asked::Person(ids)
+    };
     let from = data.parsed("begndate", |t| Date::parse(t.get(..10).unwrap_or(t)))?;
     let to = data.parsed("enddate", |t| Date::parse(t.get(..10).unwrap_or(t)))?;
-    let asked = data.text("med_list_codg")?;
-    let key = code.pack_key();
-    let history = state
-        .blocking(move |inner| inner.ledger.history(&key).map_err(ApiError::internal))
-        .await?;
-    let pack = PackState::fold(&history);
-    let product = state
-        .inner
-        .ledger
-        .catalog()
-        .by_product_key(key.product_key());
-    let sees = |i: &InstitutionId| match role {
-        Role::Regulator => true,
-        Role::Institution(me) => me == i,
+    let product_asked = data.text("med_list_codg")?;
+    let sees_all = matches!(role, Role::Regulator);
+    let viewer = me.clone();
+    let sees = move |i: &InstitutionId| sees_all || *i == viewer;
+    let lookup = match &asked {
+        Asked::Code(_) => None,
+        // The caller's own settlement; a regulator names the institution as the envelope's
+        // `fixmedins_code`.
+        Asked::Settlement(id) => Some(vec![Lookup::Settlement(me.clone(), id.clone())]),
+        Asked::Person(ids) => Some(ids.iter().map(|p| Lookup::Person(*p)).collect()),
     };
-    let mut rows: Vec<(drugtrace_ledger::Timestamp, SaleRow)> = Vec::new();
-    for r in &history {
-        let EventKind::Sale(s) = &r.event.kind else {
-            continue;
-        };
-        let day = r.event.at.local_date(offset);
-        if from.is_some_and(|f| day < f) || to.is_some_and(|t| day > t) {
-            continue;
-        }
-        let units = s.units.unwrap_or(1);
-        let returned = pack
-            .sales
-            .iter()
-            .find(|x| x.index == r.index)
-            .map_or(0, |x| x.returned);
-        rows.push((
-            r.event.at,
-            SaleRow {
-                fixmedins_code: r.event.actor.to_string(),
-                setl_id: s
-                    .settlement
-                    .as_ref()
-                    .filter(|_| sees(&r.event.actor))
-                    .map(|x| x.to_string()),
-                sel_retn_time: local_time(r.event.at, offset),
-                sel_retn_cnt: units,
-                retn_cnt: returned,
-                finl_trns_pric: unit_price(s.amount_fen, units),
-                mdtrt_setl_type: setl_type(s.fund_paid),
-                med_list_codg: s.product.as_ref().map(|p| p.as_str().to_owned()),
-                outcome: r.outcome.as_str(),
-                reason: r.outcome.reason().map(|x| x.as_str()),
-            },
-        ));
-    }
-    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
-    let warn = match (&asked, product) {
-        (Some(a), Some(p)) if a != p.insurance_code().as_str() => Some(format!(
-            "the code belongs to {}, not to med_list_codg {a}",
-            p.insurance_code().as_str()
-        )),
+    let code_key = match &asked {
+        Asked::Code(c) => Some(c.pack_key()),
         _ => None,
     };
-    let output = QueryOutput {
-        drug_trac_codg: code.to_string(),
-        med_list_codg: product.map(|p| p.insurance_code().as_str().to_owned()),
-        med_list_name: product.map(|p| p.generic_name().to_owned()),
-        sel_cnt: rows.iter().filter(|(_, r)| r.outcome != "rejected").count(),
-        blocked_cnt: rows.iter().filter(|(_, r)| r.outcome == "rejected").count(),
-        data: rows.into_iter().take(SHOWN).map(|(_, r)| r).collect(),
+    let logs = state
+        .blocking(move |inner| {
+            let keys = match (code_key, lookup) {
+                (Some(k), _) => vec![k],
+                (None, Some(lookups)) => {
+                    let mut keys = Vec::new();
+                    for l in &lookups {
+                        keys.extend(
+                            inner
+                                .ledger
+                                .packs_by(l, PACKS)
+                                .map_err(ApiError::internal)?,
+                        );
+                    }
+                    keys.sort();
+                    keys.dedup();
+                    keys.truncate(PACKS);
+                    keys
+                }
+                (None, None) => Vec::new(),
+            };
+            keys.into_iter()
+                .map(|k| Ok((k, inner.ledger.history(&k).map_err(ApiError::internal)?)))
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .await?;
+    let catalog = state.inner.ledger.catalog();
+    let mut rows: Vec<(drugtrace_ledger::Timestamp, SaleRow)> = Vec::new();
+    for (key, history) in &logs {
+        let pack = PackState::fold(history);
+        let code = key.to_string();
+        for r in history {
+            let EventKind::Sale(s) = &r.event.kind else {
+                continue;
+            };
+            let wanted = match &asked {
+                Asked::Code(_) => true,
+                Asked::Settlement(id) => s.settlement.as_ref() == Some(id),
+                Asked::Person(ids) => {
+                    s.person.is_some_and(|p| ids.contains(&p)) && sees(&r.event.actor)
+                }
+            };
+            let day = r.event.at.local_date(offset);
+            if !wanted || from.is_some_and(|f| day < f) || to.is_some_and(|t| day > t) {
+                continue;
+            }
+            let units = s.units.unwrap_or(1);
+            let returned = pack
+                .sales
+                .iter()
+                .find(|x| x.index == r.index)
+                .map_or(0, |x| x.returned);
+            rows.push((
+                r.event.at,
+                SaleRow {
+                    drug_trac_codg: code.clone(),
+                    fixmedins_code: r.event.actor.to_string(),
+                    setl_id: s
+                        .settlement
+                        .as_ref()
+                        .filter(|_| sees(&r.event.actor))
+                        .map(|x| x.to_string()),
+                    sel_retn_time: local_time(r.event.at, offset),
+                    sel_retn_cnt: units,
+                    retn_cnt: returned,
+                    finl_trns_pric: unit_price(s.amount_fen, units),
+                    mdtrt_setl_type: setl_type(s.fund_paid),
+                    med_list_codg: s.product.as_ref().map(|p| p.as_str().to_owned()),
+                    outcome: r.outcome.as_str(),
+                    reason: r.outcome.reason().map(|x| x.as_str()),
+                },
+            ));
+        }
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let sel_cnt = rows.iter().filter(|(_, r)| r.outcome != "rejected").count();
+    let blocked_cnt = rows.iter().filter(|(_, r)| r.outcome == "rejected").count();
+    let data: Vec<SaleRow> = rows.into_iter().take(SHOWN).map(|(_, r)| r).collect();
+    let (output, warn) = match &asked {
+        Asked::Code(code) => {
+            let product = catalog.by_product_key(code.pack_key().product_key());
+            let warn = match (&product_asked, product) {
+                (Some(a), Some(p)) if a != p.insurance_code().as_str() => Some(format!(
+                    "the code belongs to {}, not to med_list_codg {a}",
+                    p.insurance_code().as_str()
+                )),
+                _ => None,
+            };
+            let out = QueryOutput {
+                drug_trac_codg: Some(code.to_string()),
+                med_list_codg: product.map(|p| p.insurance_code().as_str().to_owned()),
+                med_list_name: product.map(|p| p.generic_name().to_owned()),
+                sel_cnt,
+                blocked_cnt,
+                data,
+            };
+            (out, warn)
+        }
+        _ => (
+            QueryOutput {
+                drug_trac_codg: None,
+                med_list_codg: None,
+                med_list_name: None,
+                sel_cnt,
+                blocked_cnt,
+                data,
+            },
+            None,
+        ),
     };
     let output = serde_json::to_value(output).map_err(ApiError::internal)?;
     Ok((output, warn))

@@ -6,7 +6,7 @@ use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
     Authority, Batch, Date, Decision, Event, EventKind, InstitutionId, Lot, Policy, Store,
-    Timestamp,
+    Timestamp, UploadId,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -166,15 +166,76 @@ fn listed(items: &[impl AsRef<str>], max: usize, sep: &str) -> String {
     s
 }
 
+/// The national data types of 3507 (`inv_data_type`), which records are uploaded under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataType {
+    /// 1: stock counts (3501), which record nothing here.
+    StockCount,
+    /// 2: stock changes (3502).
+    StockChange,
+    /// 3: purchases and purchase returns (3503, 3504).
+    Purchase,
+    /// 4: sales and sale returns (3505, 3506).
+    Sale,
+}
+
+impl DataType {
+    /// The type named by `inv_data_type`.
+    pub fn parse(s: &str) -> Option<DataType> {
+        Some(match s {
+            "1" => DataType::StockCount,
+            "2" => DataType::StockChange,
+            "3" => DataType::Purchase,
+            "4" => DataType::Sale,
+            _ => return None,
+        })
+    }
+
+    fn digit(self) -> char {
+        match self {
+            DataType::StockCount => '1',
+            DataType::StockChange => '2',
+            DataType::Purchase => '3',
+            DataType::Sale => '4',
+        }
+    }
+}
+
+/// The ledger's name for an institution's upload batch `fixmedins_bchno` of data type
+/// `data`: `{inv_data_type}/{fixmedins_bchno}`, so that a 3507 of one type's batch voids
+/// that type's records only, even where a client gives every type the same number.
+pub fn upload_id(data: DataType, bchno: &str) -> Result<UploadId, String> {
+    UploadId::parse(&format!("{}/{}", data.digit(), bchno.trim())).map_err(|e| {
+        format!("{e} (an upload batch number is at most 62 printable ASCII characters)")
+    })
+}
+
 /// The events of one record, while it is read: kept only if the whole record reads.
-#[derive(Default)]
 pub struct Row {
     events: Vec<(String, Event)>,
+    upload: Option<UploadId>,
 }
 
 impl Row {
+    /// The events of record `rec`, of national data type `data` (`inv_data_type`: 2 stock
+    /// changes, 3 purchases and their returns, 4 sales and their returns). Each carries the
+    /// record's upload batch as [`upload_id`] names it, which a later 3507 voids it by.
+    pub fn of(rec: &Obj<'_>, data: DataType) -> Result<Row, Fault> {
+        let upload = rec
+            .text("fixmedins_bchno")?
+            .map(|b| {
+                upload_id(data, &b).map_err(|e| Fault::at(&rec.field_path("fixmedins_bchno"), e))
+            })
+            .transpose()?;
+        Ok(Row {
+            events: Vec::new(),
+            upload,
+        })
+    }
+
     /// Adds the event of the record's code `code`.
-    pub fn push(&mut self, code: &TraceCode, event: Event) {
+    pub fn push(&mut self, code: &TraceCode, mut event: Event) {
+        event.upload = self.upload.clone();
         self.events.push((code.to_string(), event));
     }
 }
@@ -425,11 +486,18 @@ struct WriteOutput {
 /// `retRslt` (`1`: every record taken and no sale blocked; `0`: not so) and `msgRslt` (a
 /// short summary).
 #[derive(Serialize)]
-struct RetRslt {
+pub struct RetRslt {
     #[serde(rename = "retRslt")]
     ret_rslt: &'static str,
     #[serde(rename = "msgRslt")]
     msg_rslt: String,
+}
+
+impl RetRslt {
+    /// `"1"` or `"0"`, and the summary.
+    pub fn new(ret_rslt: &'static str, msg_rslt: String) -> RetRslt {
+        RetRslt { ret_rslt, msg_rslt }
+    }
 }
 
 /// What the ledger decided about one trace code.
@@ -559,6 +627,7 @@ pub fn event(ctx: &Ctx, code: &TraceCode, at: Timestamp, lot: Lot, kind: EventKi
         actor: ctx.me.clone(),
         lot,
         kind,
+        upload: None,
     }
 }
 

@@ -6,7 +6,7 @@ use drugtrace_code::{PackKey, TraceCode};
 use drugtrace_ledger::{EventKind, PersonKey, Sale, SaleReturn, SettlementId};
 
 use super::read::{Fault, Obj, decimal};
-use super::record::{Codes, Ctx, Plan, Row, codes_of, event, product, split};
+use super::record::{Codes, Ctx, DataType, Plan, Row, codes_of, event, product, split};
 
 /// `sel_retn_cnt` has four decimals.
 const QTY_SCALE: u32 = 4;
@@ -69,7 +69,7 @@ fn sale_row(
         None => codes.len().max(1) as i128 * 10i128.pow(QTY_SCALE),
     };
     let amounts = shares(line_fen(price, qty), codes.len());
-    let mut row = Row::default();
+    let mut row = Row::of(rec, DataType::Sale)?;
     let mut keys = Vec::new();
     for ((path, code), amount_fen) in codes.iter().zip(amounts) {
         let key = (code.pack_key(), settlement.clone());
@@ -118,7 +118,7 @@ fn return_row(rec: &Obj<'_>, codes: Result<Codes, Fault>, ctx: &Ctx) -> Result<R
     let at = ctx.at(rec, "sel_retn_time")?;
     let codes = codes?;
     let units = line_units(rec, split(rec)?, &codes)?;
-    let mut row = Row::default();
+    let mut row = Row::of(rec, DataType::Sale)?;
     for (_, code) in &codes {
         let lot = ctx.lot(rec, code, at)?;
         let kind = EventKind::SaleReturn(SaleReturn {

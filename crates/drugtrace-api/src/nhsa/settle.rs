@@ -283,6 +283,7 @@ fn read(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Request, F
             }
         };
         events.push(Event {
+            upload: None,
             pack: code.pack_key(),
             at: ctx.inf_time,
             actor: ctx.me.clone(),

@@ -5,7 +5,7 @@ use drugtrace_ledger::{EventKind, Lot, Outcome, StockChange, Store};
 
 use super::Failure;
 use super::read::{Fault, Obj};
-use super::record::{CodeResult, Codes, Ctx, Plan, Row, checked_output, codes_of, event};
+use super::record::{CodeResult, Codes, Ctx, DataType, Plan, Row, checked_output, codes_of, event};
 use crate::{ApiError, AppState};
 
 /// 3502 / 3502A: each code of each `invinfo` record becomes a stock change of the type
@@ -29,7 +29,7 @@ fn change_row(rec: &Obj<'_>, codes: Result<Codes, Fault>, ctx: &Ctx) -> Result<R
         .and_then(StockChange::from_code)
         .ok_or_else(|| Fault::at(&path, format!("expected 101 to 111, got {text:?}")))?;
     let at = ctx.at(rec, "inv_chg_time")?;
-    let mut row = Row::default();
+    let mut row = Row::of(rec, DataType::StockChange)?;
     for (_, code) in &codes? {
         let lot = ctx.lot(rec, code, at)?;
         row.push(

@@ -418,6 +418,10 @@ fn evidence(
         }
         EventKind::Destroy => dash::EventKind::Destroy,
         EventKind::Recall => dash::EventKind::Recall,
+        EventKind::Void(v) => {
+            d.units = Some(v.voids.len() as u32);
+            dash::EventKind::Void
+        }
     };
     dash::EvidenceEvent {
         seq: r.index,

@@ -663,7 +663,7 @@ async fn refusals_name_the_field_and_record_nothing() {
         ),
         (
             envelope("9999", PHARMACY, json!({})),
-            "infno: \"9999\" is not supported here; supported: 2206, 2207, 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3513",
+            "infno: \"9999\" is not supported here; supported: 2206, 2207, 2208, 3501, 3501A, 3502, 3502A, 3503, 3503A, 3504, 3504A, 3505, 3505A, 3506, 3506A, 3507, 3507A, 3513",
         ),
         (
             {
@@ -873,49 +873,8 @@ async fn transport_errors_stay_http_errors() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(answer["infcode"], -1);
-}
-
-#[tokio::test]
-async fn deletion_is_refused_and_changes_nothing() {
-    let app = spawn_app().await;
-    let code = "81000020000000000801";
-    app.commission(&[code]).await;
-    ok(&app
-        .nhsa(
-            PHARMACY,
-            &envelope(
-                "3505",
-                PHARMACY,
-                json!({"selinfo": sale_record("S-801", "1", &[code])}),
-            ),
-        )
-        .await);
-    let delete = envelope(
-        "3507",
-        PHARMACY,
-        json!({"data": {"fixmedins_bchno": "S-801", "inv_data_type": "4"}}),
-    );
-    let answer = app.nhsa(PHARMACY, &delete).await;
-    let msg = refused(&answer);
-    assert!(msg.starts_with("records are never deleted"), "{msg}");
-    assert!(
-        msg.contains("S-801 (inv_data_type 4: send a sale return (3506))"),
-        "{msg}"
-    );
-    assert_eq!(
-        app.events_of(code).await,
-        ["commission/accepted", "sale/accepted"]
-    );
-    let bad = envelope(
-        "3507",
-        PHARMACY,
-        json!({"data": {"fixmedins_bchno": "S-801", "inv_data_type": "7"}}),
-    );
-    assert!(
-        refused(&app.nhsa(PHARMACY, &bad).await)
-            .starts_with("input.data.inv_data_type: expected 1")
-    );
+    assert_eq!(answer["infcode"], 0, "{answer}");
+    assert_eq!(answer["output"]["results"][0]["outcome"], "nothing_to_void");
 }
 
 /// The synthetic province's NHSA requests (3503, 3505, 3506), replayed through the endpoint

@@ -1,0 +1,124 @@
+//! The model `voided_sales` on a hand-made ledger: voids (3507) of fund-paid sales are
+//! found, high when the pack was sold again; a voided self-paid sale is not a finding.
+
+use drugtrace_analytics::{Analytics, ExportOptions, Table, Warehouse, export, model};
+use drugtrace_catalog::{Catalog, Directory, InstitutionKind};
+use drugtrace_code::ChinaCode;
+use drugtrace_ledger::{
+    Authority, Event, EventKind, InstitutionId, Ledger, Lot, MemStore, Policy, Sale, Submission,
+    Timestamp, UploadId, Void,
+};
+
+const P1: &str = "P35010100001";
+const P2: &str = "P35010100002";
+
+fn code(n: u64) -> drugtrace_code::PackKey {
+    ChinaCode::from_value(81_000_010_000_000_000_000 + u128::from(n))
+        .unwrap()
+        .pack_key()
+}
+
+fn sale(n: u64, who: &str, upload: Option<&str>, fund_paid: bool, minute: i64) -> Event {
+    Event {
+        pack: code(n),
+        at: Timestamp::from_millis(1_764_000_000_000 + minute * 60_000),
+        actor: InstitutionId::parse(who).unwrap(),
+        lot: Lot::default(),
+        kind: EventKind::Sale(Sale {
+            settlement: None,
+            person: None,
+            units: None,
+            pack_units: None,
+            product: None,
+            amount_fen: 1850,
+            fund_paid,
+        }),
+        upload: upload.map(|u| UploadId::parse(u).unwrap()),
+    }
+}
+
+fn void(n: u64, who: &str, upload: &str) -> Event {
+    Event {
+        pack: code(n),
+        at: Timestamp::from_millis(1_764_000_000_000 + 30 * 60_000),
+        actor: InstitutionId::parse(who).unwrap(),
+        lot: Lot::default(),
+        kind: EventKind::Void(Void {
+            upload: UploadId::parse(upload).unwrap(),
+            voids: Vec::new(),
+        }),
+        upload: None,
+    }
+}
+
+#[test]
+fn voids_of_fund_paid_sales_are_found() {
+    let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
+    let pharmacy = Authority::Party(InstitutionKind::Pharmacy);
+    let submit = |events: Vec<Event>| {
+        ledger
+            .submit(&[Submission {
+                events,
+                by: pharmacy,
+                settlement: false,
+            }])
+            .unwrap()
+    };
+    submit(vec![
+        sale(1, P1, Some("4/B1"), true, 0),
+        sale(2, P1, Some("4/B1"), false, 1),
+        sale(3, P1, Some("4/B2"), true, 2),
+    ]);
+    submit(vec![
+        void(1, P1, "4/B1"),
+        void(2, P1, "4/B1"),
+        void(3, P1, "4/B2"),
+    ]);
+    // Pack 1 is sold again elsewhere after the void.
+    submit(vec![sale(1, P2, None, true, 60)]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::new(dir.path().join("warehouse"));
+    export(
+        ledger.store(),
+        &Catalog::default(),
+        &Directory::default(),
+        &warehouse,
+        &ExportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let table = rt.block_on(async {
+        let analytics = Analytics::open(&warehouse).await.unwrap();
+        let batches = analytics
+            .run_model(model("voided_sales").unwrap())
+            .await
+            .unwrap();
+        Table::from_batches(&batches).unwrap()
+    });
+    let mut found: Vec<(String, String, String)> = table
+        .records()
+        .map(|r| (r.text("code"), r.text("severity"), r.text("evidence")))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (code(1).to_string(), "high".into(), "0,1,2".into()),
+            (code(3).to_string(), "medium".into(), "0,1".into()),
+        ]
+    );
+    let detail: Vec<String> = table.records().map(|r| r.text("detail")).collect();
+    assert!(
+        detail
+            .iter()
+            .any(|d| d
+                .contains("upload batch 4/B1 (the void covered 2 packs); the pack was sold again")),
+        "{detail:?}"
+    );
+}
