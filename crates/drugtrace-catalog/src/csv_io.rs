@@ -9,8 +9,8 @@ use drugtrace_code::{DrugId, Gtin};
 
 use crate::{Catalog, CatalogError, InsuranceCode, Product, ProductSpec, RowRef};
 
-/// The header, in order.
-pub const COLUMNS: [&str; 9] = [
+/// The header, in order. `manufacturer_code` may be left out (older files).
+pub const COLUMNS: [&str; 10] = [
     "insurance_code",
     "drug_id_prefix",
     "gtin",
@@ -20,6 +20,7 @@ pub const COLUMNS: [&str; 9] = [
     "manufacturer",
     "approval_number",
     "units_per_pack",
+    "manufacturer_code",
 ];
 
 /// Row errors reported at most; the count says how many there were.
@@ -175,6 +176,7 @@ impl Catalog {
                     trade_name: field(4).to_owned(),
                     specification: field(5).to_owned(),
                     manufacturer: field(6).to_owned(),
+                    manufacturer_code: Some(field(9).to_owned()),
                     approval_number: field(7).to_owned(),
                     units_per_pack,
                 })
@@ -216,6 +218,7 @@ impl Catalog {
                 p.manufacturer(),
                 p.approval_number(),
                 &p.units_per_pack().to_string(),
+                p.manufacturer_code().unwrap_or(""),
             ])
             .map_err(csv_err)?;
         }

@@ -21,6 +21,9 @@ pub struct ProductSpec {
     pub specification: String,
     /// Manufacturer (生产企业).
     pub manufacturer: String,
+    /// The manufacturer's institution code, as its key names it, when known: only that
+    /// party may commission (赋码) the product's codes.
+    pub manufacturer_code: Option<String>,
     /// Approval number (批准文号).
     pub approval_number: String,
     /// Smallest sale units in a whole pack, for split sales (拆零).
@@ -63,6 +66,10 @@ impl Product {
         if spec.units_per_pack == 0 {
             return Err(ProductError::ZeroUnits);
         }
+        spec.manufacturer_code = spec
+            .manufacturer_code
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
         spec.drug_ids.sort();
         spec.drug_ids.dedup();
         spec.gtins.sort();
@@ -97,6 +104,10 @@ impl Product {
     /// Manufacturer.
     pub fn manufacturer(&self) -> &str {
         &self.spec.manufacturer
+    }
+    /// The manufacturer's institution code, when the catalog knows it.
+    pub fn manufacturer_code(&self) -> Option<&str> {
+        self.spec.manufacturer_code.as_deref()
     }
     /// Approval number (may be empty).
     pub fn approval_number(&self) -> &str {

@@ -63,7 +63,9 @@ pub fn judge(state: &PackState, event: &Event, cx: &Context<'_>) -> Verdict {
         ),
         EventKind::SaleReturn(ret) => judge_return(state, event, ret),
         EventKind::Commission => {
-            let outcome = if state.is_issued() {
+            let outcome = if makes_another_partys_product(event, cx) {
+                Outcome::Rejected(Reason::NotPermitted)
+            } else if state.is_issued() {
                 Outcome::Rejected(Reason::AlreadyIssued)
             } else {
                 Outcome::Accepted
@@ -135,6 +137,19 @@ pub fn judge_void(log: &[Recorded], event: &Event, cx: &Context<'_>) -> Verdict 
         voids,
     });
     Verdict::Record(resolved, Outcome::Accepted)
+}
+
+/// Whether a manufacturer commissions a code of a product the catalog says another party
+/// makes (`manufacturer_code`): a manufacturer issues codes for its own products only. The
+/// operator's back-fill, and products whose maker the catalog does not name, are not
+/// checked.
+fn makes_another_partys_product(event: &Event, cx: &Context<'_>) -> bool {
+    matches!(cx.by, Authority::Party(_))
+        && cx
+            .catalog
+            .by_product_key(event.pack.product_key())
+            .and_then(|p| p.manufacturer_code())
+            .is_some_and(|maker| maker != event.actor.as_str())
 }
 
 /// The earlier attempt `event` retries, if it retries a sale that was not paid only because

@@ -144,10 +144,8 @@
 //!   institution and to regulators, the buyer never.
 
 mod delete;
-mod envelope;
 mod purchase;
 mod query;
-mod read;
 mod record;
 mod reverse;
 mod sale;
@@ -160,6 +158,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use drugtrace_ledger::{Store, Timestamp};
 use serde_json::Value;
+
+use drugtrace_nhsa::{envelope, read};
 
 use crate::access::Caller;
 use crate::keys::Role;

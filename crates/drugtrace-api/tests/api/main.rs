@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 /// Institutions the tests act as; each has a key.
 const INSTITUTIONS: &[&str] = &[
     "M3301001",
+    "M9",
     "P35010200017",
     "P13070300088",
     "P1",
@@ -189,7 +190,7 @@ impl App {
 }
 
 fn commission(code: &str) -> Value {
-    json!({"type": "commission", "code": code, "at": "2025-03-01 09:00:00", "institution": "M3301001", "batch": "250301", "expiry": "2027-02-28"})
+    json!({"type": "commission", "code": code, "at": "2025-03-01 09:00:00", "institution": "M3301001", "batch": "250301", "expiry": "2030-12-31"})
 }
 
 #[tokio::test]
@@ -806,3 +807,29 @@ async fn a_blocked_settlement_sells_nothing() {
     assert_eq!(body["error"]["field"], "at");
 }
 mod patient_identity;
+
+/// A manufacturer commissions codes of its own products only: the catalog names the maker of
+/// product 8100003 (`manufacturer_code` M3301001), so another manufacturer's commission of
+/// its code is a rejected attempt and the code stays unknown; a product whose maker the
+/// catalog does not name is not checked.
+#[tokio::test]
+async fn a_manufacturer_commissions_only_its_own_products() {
+    let app = spawn_app().await;
+    let theirs = json!({"type": "commission", "code": "81000030000000000001", "at": "2025-03-01 09:00:00", "institution": "M9", "batch": "250301", "expiry": "2030-12-31"});
+    let (status, body) = app
+        .post_with("/v1/events", &theirs, Some(&key_of("M9")))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["events"][0]["outcome"], "rejected");
+    assert_eq!(body["events"][0]["reason"], "not_permitted");
+    let unnamed = json!({"type": "commission", "code": "81000010000000000001", "at": "2025-03-01 09:00:00", "institution": "M9", "batch": "250301", "expiry": "2030-12-31"});
+    let (_, body) = app
+        .post_with("/v1/events", &unnamed, Some(&key_of("M9")))
+        .await;
+    assert_eq!(body["events"][0]["outcome"], "accepted", "{body}");
+    let mine = json!({"type": "commission", "code": "81000030000000000001", "at": "2025-03-01 09:00:00", "institution": "M3301001", "batch": "250301", "expiry": "2030-12-31"});
+    let (_, body) = app
+        .post_with("/v1/events", &mine, Some(&key_of("M3301001")))
+        .await;
+    assert_eq!(body["events"][0]["outcome"], "accepted", "{body}");
+}

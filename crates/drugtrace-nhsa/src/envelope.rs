@@ -4,7 +4,7 @@ use drugtrace_ledger::{InstitutionId, Policy, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::read::{Fault, Obj, compact_time, time};
+use crate::read::{Fault, Obj, compact_time, time};
 
 /// The envelope's fields this service uses. The others (`mdtrtarea_admvs`,
 /// `insuplc_admdvs`, `recer_sys_code`, `infver`, `opter_type`, `opter`, `opter_name`,
@@ -33,7 +33,7 @@ pub fn read<'a>(body: &'a Value, offset: i32, now: Timestamp) -> Result<Envelope
     if !body.is_object() {
         return Err(Fault(format!(
             "the request is {}, not an envelope object",
-            super::read::kind(body)
+            crate::read::kind(body)
         )));
     }
     let o = Obj::new("", body)?;
