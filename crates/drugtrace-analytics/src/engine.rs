@@ -163,6 +163,22 @@ impl Analytics {
             opts.clone(),
         )
         .await?;
+        // A warehouse exported before movements were kept has no such file: an empty table.
+        if warehouse.movements_path().is_file() {
+            ctx.register_parquet(
+                "movements",
+                path_str(&warehouse.movements_path())?,
+                opts.clone(),
+            )
+            .await?;
+        } else {
+            ctx.register_batch(
+                "movements",
+                datafusion::arrow::record_batch::RecordBatch::new_empty(
+                    crate::schema::movements_schema(),
+                ),
+            )?;
+        }
         crate::settlements::register(&ctx, warehouse).await?;
         for view in VIEWS {
             ctx.sql(view).await?;

@@ -21,7 +21,9 @@ use drugtrace_catalog::{Catalog, Directory};
 use drugtrace_ledger::{Store, StoreError};
 
 use crate::AnalyticsError;
-use crate::schema::{EventRows, events_schema, institutions_schema, products_schema};
+use crate::schema::{
+    EventRows, events_schema, institutions_schema, movements_batch, products_schema,
+};
 
 /// How the export lays out its files.
 #[derive(Debug, Clone)]
@@ -109,6 +111,11 @@ impl Warehouse {
     /// The products table.
     pub fn products_path(&self) -> PathBuf {
         self.root.join("products.parquet")
+    }
+
+    /// The `movements` table: stock movements reported without trace codes.
+    pub fn movements_path(&self) -> PathBuf {
+        self.root.join("movements.parquet")
     }
 
     /// The findings of the last model run.
@@ -218,6 +225,16 @@ pub fn export<S: Store + ?Sized>(
         &props,
     )?;
     bytes += write_one(&fresh.products_path(), products_batch(catalog)?, &props)?;
+    let mut movements = Vec::new();
+    store.scan_movements(&mut |m| {
+        movements.push(m);
+        Ok(())
+    })?;
+    bytes += write_one(
+        &fresh.movements_path(),
+        movements_batch(&movements, opts.offset_minutes)?,
+        &props,
+    )?;
 
     // The last model run's findings stay until the next run replaces them: an export
     // killed before its models ran must not leave the regulators with none.

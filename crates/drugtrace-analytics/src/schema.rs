@@ -80,6 +80,103 @@ pub fn events_schema() -> SchemaRef {
     SCHEMA.clone()
 }
 
+/// The `movements` table: stock movements reported without trace codes (a record naming its
+/// product but no pack), one row each.
+///
+/// | column | type | meaning |
+/// |---|---|---|
+/// | `institution` | text | the reporting institution |
+/// | `product` | text | the insurance code |
+/// | `at`, `at_s`, `day` | timestamp, bigint, date | when (local), as seconds, its local date |
+/// | `kind` | text | `intake`, `stock_change`, `sale`, `sale_return` |
+/// | `stock_change` | smallint | the national stock-change type, 101–111 |
+/// | `direction` | int | `1` into the institution's stock, `-1` out of it |
+/// | `quantity` | double | as reported: packs, or units when `split` |
+/// | `split` | boolean | the quantity counts the smallest units (拆零) |
+/// | `amount_fen` | bigint | a sale's amount in fen |
+/// | `fund_paid` | boolean | a sale paid by the insurance fund |
+/// | `settlement` | text | the settlement, when named |
+/// | `upload` | text | the upload batch (`{inv_data_type}/{fixmedins_bchno}`) |
+pub fn movements_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("institution", DataType::Utf8, false),
+        Field::new("product", DataType::Utf8, false),
+        Field::new("at", local_ts(), false),
+        Field::new("at_s", DataType::Int64, false),
+        Field::new("day", DataType::Date32, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("stock_change", DataType::Int16, true),
+        Field::new("direction", DataType::Int32, false),
+        Field::new("quantity", DataType::Float64, false),
+        Field::new("split", DataType::Boolean, false),
+        Field::new("amount_fen", DataType::Int64, false),
+        Field::new("fund_paid", DataType::Boolean, false),
+        Field::new("settlement", DataType::Utf8, true),
+        Field::new("upload", DataType::Utf8, true),
+    ]))
+}
+
+/// The rows of the `movements` table, with local times `offset_minutes` east of UTC.
+pub fn movements_batch(
+    movements: &[drugtrace_ledger::Movement],
+    offset_minutes: i32,
+) -> Result<RecordBatch, ArrowError> {
+    use datafusion::arrow::array::Float64Builder;
+    let offset_ms = i64::from(offset_minutes) * 60_000;
+    let mut institution = StringBuilder::new();
+    let mut product = StringBuilder::new();
+    let mut at = TimestampMillisecondBuilder::new();
+    let mut at_s = Int64Builder::new();
+    let mut day = Date32Builder::new();
+    let mut kind = StringBuilder::new();
+    let mut stock_change = Int16Builder::new();
+    let mut direction = Int32Builder::new();
+    let mut quantity = Float64Builder::new();
+    let mut split = BooleanBuilder::new();
+    let mut amount = Int64Builder::new();
+    let mut fund_paid = BooleanBuilder::new();
+    let mut settlement = StringBuilder::new();
+    let mut upload = StringBuilder::new();
+    for m in movements {
+        let ms = m.at.millis();
+        let local = ms + offset_ms;
+        institution.append_value(m.institution.as_str());
+        product.append_value(m.product.as_str());
+        at.append_value(local);
+        at_s.append_value(ms.div_euclid(1000));
+        day.append_value(local.div_euclid(DAY_MS) as i32);
+        kind.append_value(m.kind.as_str());
+        stock_change.append_option(match m.kind {
+            drugtrace_ledger::MovementKind::StockChange(c) => Some(c.code() as i16),
+            _ => None,
+        });
+        direction.append_value(m.kind.direction() as i32);
+        quantity.append_value(m.quantity_milli as f64 / 1000.0);
+        split.append_value(m.split);
+        amount.append_value(m.amount_fen);
+        fund_paid.append_value(m.fund_paid);
+        settlement.append_option(m.settlement.as_ref().map(|s| s.as_str()));
+        upload.append_option(m.upload.as_ref().map(|u| u.as_str()));
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(institution.finish()),
+        Arc::new(product.finish()),
+        Arc::new(at.finish()),
+        Arc::new(at_s.finish()),
+        Arc::new(day.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(stock_change.finish()),
+        Arc::new(direction.finish()),
+        Arc::new(quantity.finish()),
+        Arc::new(split.finish()),
+        Arc::new(amount.finish()),
+        Arc::new(fund_paid.finish()),
+        Arc::new(settlement.finish()),
+        Arc::new(upload.finish()),
+    ];
+    RecordBatch::try_new(movements_schema(), columns)
+}
+
 /// The `institutions` table: the directory (`code, name, kind, province, city, lat, lon`).
 pub fn institutions_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![

@@ -455,6 +455,13 @@ impl<S: Store> Ledger<S> {
         Ok(p)
     }
 
+    /// Keeps stock movements reported without trace codes, each once; returns how many were
+    /// new. They are facts about an institution's stock, not about a pack: nothing judges
+    /// them.
+    pub fn add_movements(&self, movements: &[crate::Movement]) -> Result<usize, StoreError> {
+        self.store.add_movements(movements)
+    }
+
     /// The packs with a record found by `lookup` (a settlement, an upload batch, a buyer),
     /// in key order, at most `limit`.
     pub fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {

@@ -18,6 +18,7 @@ mod ids;
 mod ledger;
 mod lookup;
 mod mem;
+mod movement;
 mod policy;
 mod state;
 mod store;
@@ -34,6 +35,7 @@ pub use ids::{Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId
 pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
 pub use lookup::Lookup;
 pub use mem::MemStore;
+pub use movement::{Movement, MovementId, MovementKind};
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
 pub use state::{BlockedSale, Issue, PackState, SaleRecord};
 pub use store::{CommitError, PackWrite, Store, StoreError};

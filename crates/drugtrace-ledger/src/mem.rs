@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use drugtrace_code::PackKey;
 use parking_lot::Mutex;
 
-use crate::{CommitError, Lookup, PackState, PackWrite, Recorded, Store, StoreError};
+use crate::{
+    CommitError, Lookup, Movement, MovementId, PackState, PackWrite, Recorded, Store, StoreError,
+};
 
 /// A store in memory, lost when dropped. Small and obviously right, it is the model that
 /// the shared test suite holds every backend to, and what tests of the ledger's rules use.
@@ -13,6 +15,7 @@ use crate::{CommitError, Lookup, PackState, PackWrite, Recorded, Store, StoreErr
 pub struct MemStore {
     packs: Mutex<BTreeMap<PackKey, (PackState, Vec<Recorded>)>>,
     lookups: Mutex<BTreeSet<(Lookup, PackKey)>>,
+    movements: Mutex<BTreeMap<MovementId, Movement>>,
 }
 
 impl MemStore {
@@ -106,6 +109,23 @@ impl Store for MemStore {
     fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
         self.lookups.lock().extend(entries.iter().cloned());
         Ok(())
+    }
+
+    fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
+        let mut stored = self.movements.lock();
+        let before = stored.len();
+        for m in movements {
+            stored.entry(m.id()).or_insert_with(|| m.clone());
+        }
+        Ok(stored.len() - before)
+    }
+
+    fn scan_movements(
+        &self,
+        visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let snapshot: Vec<Movement> = self.movements.lock().values().cloned().collect();
+        snapshot.into_iter().try_for_each(visit)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use drugtrace_code::PackKey;
 
-use crate::{Lookup, PackState, Recorded};
+use crate::{Lookup, Movement, PackState, Recorded};
 
 /// New events for one pack and the state they lead to, written together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +91,16 @@ pub trait Store: Send + Sync {
     /// Adds index entries without touching logs or states, durably: for rebuilding the
     /// index from the logs (entries already there are kept).
     fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError>;
+
+    /// Adds the movements not stored yet ([`Movement::id`] decides: a resent record is kept
+    /// once), all or none, durably; returns how many were new.
+    fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError>;
+
+    /// Every movement, in id order.
+    fn scan_movements(
+        &self,
+        visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -123,5 +133,14 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
         (**self).put_lookups(entries)
+    }
+    fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
+        (**self).add_movements(movements)
+    }
+    fn scan_movements(
+        &self,
+        visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        (**self).scan_movements(visit)
     }
 }

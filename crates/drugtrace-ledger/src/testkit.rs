@@ -9,9 +9,9 @@ use drugtrace_code::{ChinaCode, PackKey};
 
 use crate::{
     Authority, Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lookup,
-    Lot, MemStore, Outcome, PackState, PackWrite, PersonHash, Policy, Reason, RebuildMode,
-    Recorded, Sale, SaleReturn, SettlementId, StockChange, Store, Submission, Timestamp, UploadId,
-    Void,
+    Lot, MemStore, Movement, MovementKind, Outcome, PackState, PackWrite, PersonHash, Policy,
+    Reason, RebuildMode, Recorded, Sale, SaleReturn, SettlementId, StockChange, Store, Submission,
+    Timestamp, UploadId, Void,
 };
 
 /// A small, fast, deterministic generator (xorshift64*), so that tests need no dependency
@@ -167,6 +167,54 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     ledger_double_sale_race(make());
     lookups_find_committed_records(make());
     ledger_voids_keep_the_evidence(make());
+    movements_are_kept_once(make());
+}
+
+/// Movements without trace codes: each kept once however often it is added, all read back
+/// in id order.
+fn movements_are_kept_once<S: Store>(s: S) {
+    let mut rng = Rng::new(8);
+    let movements: Vec<Movement> = (0..30)
+        .map(|i| Movement {
+            institution: institution(rng.below(3)),
+            product: InsuranceCode::parse(&format!("XA01BCD{:016}", rng.below(4)))
+                .expect("valid insurance code"),
+            at: Timestamp::from_millis(1_750_000_000_000 + i * 1000),
+            kind: match rng.below(4) {
+                0 => MovementKind::Intake,
+                1 => MovementKind::Sale,
+                2 => MovementKind::SaleReturn,
+                _ => MovementKind::StockChange(
+                    StockChange::from_code(101 + rng.below(11) as u16).expect("101..=111"),
+                ),
+            },
+            quantity_milli: rng.below(100_000) as i64,
+            split: rng.below(2) == 0,
+            amount_fen: rng.below(10_000) as i64,
+            fund_paid: rng.below(2) == 0,
+            settlement: (rng.below(2) == 0)
+                .then(|| SettlementId::parse(&format!("S{}", rng.below(5))).expect("valid")),
+            upload: (rng.below(2) == 0)
+                .then(|| UploadId::parse(&format!("4/B{}", rng.below(5))).expect("valid")),
+            line: rng.below(3) as u32,
+        })
+        .collect();
+    assert_eq!(s.add_movements(&movements[..20]).unwrap(), 20);
+    assert_eq!(
+        s.add_movements(&movements[10..]).unwrap(),
+        10,
+        "resent ones kept once"
+    );
+    assert_eq!(s.add_movements(&movements).unwrap(), 0);
+    let mut read = Vec::new();
+    s.scan_movements(&mut |m| {
+        read.push(m);
+        Ok(())
+    })
+    .unwrap();
+    let mut want = movements.clone();
+    want.sort_by_key(Movement::id);
+    assert_eq!(read, want);
 }
 
 /// Every lookup of every committed event finds its pack, in key order, and only its.

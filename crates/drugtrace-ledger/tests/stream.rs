@@ -146,6 +146,15 @@ impl Store for Interfering {
     ) -> Result<(), StoreError> {
         self.inner.put_lookups(entries)
     }
+    fn add_movements(&self, m: &[drugtrace_ledger::Movement]) -> Result<usize, StoreError> {
+        self.inner.add_movements(m)
+    }
+    fn scan_movements(
+        &self,
+        visit: &mut dyn FnMut(drugtrace_ledger::Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.scan_movements(visit)
+    }
 }
 
 #[test]

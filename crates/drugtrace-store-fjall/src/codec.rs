@@ -8,9 +8,9 @@
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup, Lot, Outcome,
-    PackState, PersonHash, Reason, Recorded, Sale, SaleRecord, SaleReturn, SettlementId,
-    StockChange, StoreError, Timestamp, UploadId, Void,
+    Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup, Lot,
+    Movement, MovementKind, Outcome, PackState, PersonHash, Reason, Recorded, Sale, SaleRecord,
+    SaleReturn, SettlementId, StockChange, StoreError, Timestamp, UploadId, Void,
 };
 
 /// The format written. Format 1 (before sales without a settlement id, and before blocked
@@ -401,6 +401,74 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             upload,
         },
         outcome,
+    })
+}
+
+/// Encodes a movement (its id is its key).
+pub fn encode_movement(m: &Movement) -> Vec<u8> {
+    let mut w = W::new();
+    w.u8(FORMAT);
+    w.str(m.institution.as_str());
+    w.str(m.product.as_str());
+    w.iv(m.at.millis());
+    match m.kind {
+        MovementKind::Intake => w.u8(0),
+        MovementKind::StockChange(c) => {
+            w.u8(1);
+            w.uv(u64::from(c.code()));
+        }
+        MovementKind::Sale => w.u8(2),
+        MovementKind::SaleReturn => w.u8(3),
+    }
+    w.iv(m.quantity_milli);
+    w.u8(u8::from(m.split) | (u8::from(m.fund_paid) << 1));
+    w.iv(m.amount_fen);
+    w.opt_str(m.settlement.as_ref().map(SettlementId::as_str));
+    w.opt_str(m.upload.as_ref().map(UploadId::as_str));
+    w.uv(u64::from(m.line));
+    w.0
+}
+
+/// Decodes a movement.
+pub fn decode_movement(bytes: &[u8]) -> Result<Movement, StoreError> {
+    let mut r = R(bytes);
+    if !known_format(r.u8()?) {
+        return Err(corrupt("unknown movement format"));
+    }
+    let institution = r.institution()?;
+    let product = r.insurance()?;
+    let at = r.time()?;
+    let kind = match r.u8()? {
+        0 => MovementKind::Intake,
+        1 => {
+            let code = u16::try_from(r.uv()?).map_err(|_| corrupt("stock change code"))?;
+            MovementKind::StockChange(
+                StockChange::from_code(code).ok_or_else(|| corrupt("stock change code"))?,
+            )
+        }
+        2 => MovementKind::Sale,
+        3 => MovementKind::SaleReturn,
+        t => return Err(corrupt(&format!("movement kind tag {t}"))),
+    };
+    let quantity_milli = r.iv()?;
+    let bits = r.u8()?;
+    let amount_fen = r.iv()?;
+    let settlement = r.opt(R::settlement)?;
+    let upload = r.opt(R::upload)?;
+    let line = r.u32()?;
+    r.done()?;
+    Ok(Movement {
+        institution,
+        product,
+        at,
+        kind,
+        quantity_milli,
+        split: bits & 1 != 0,
+        fund_paid: bits & 2 != 0,
+        amount_fen,
+        settlement,
+        upload,
+        line,
     })
 }
 

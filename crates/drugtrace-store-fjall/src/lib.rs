@@ -2,7 +2,8 @@
 //!
 //! Three keyspaces hold the [`Store`] contract: `events` (each pack's log, keyed by pack and
 //! index), `states` (each pack's current state) and `lookups` (the index: one empty value
-//! per lookup and pack, [`codec::lookup_key`]). A commit checks versions under striped
+//! per lookup and pack, [`codec::lookup_key`]); a fourth, `movements`, keeps the stock
+//! movements reported without trace codes, keyed by their id. A commit checks versions under striped
 //! locks (one stripe per pack hash, so writers on different packs rarely meet), writes all
 //! its events and states in one atomic fjall batch, releases the locks, and then waits for
 //! a group commit: one fsync of the journal acknowledges every writer that came before it.
@@ -21,7 +22,9 @@ use std::hash::{BuildHasher, Hash};
 use std::path::Path;
 
 use drugtrace_code::PackKey;
-use drugtrace_ledger::{CommitError, Lookup, PackState, PackWrite, Recorded, Store, StoreError};
+use drugtrace_ledger::{
+    CommitError, Lookup, Movement, MovementId, PackState, PackWrite, Recorded, Store, StoreError,
+};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
 
@@ -47,6 +50,9 @@ pub struct FjallStore {
     events: Keyspace,
     states: Keyspace,
     lookups: Keyspace,
+    movements: Keyspace,
+    /// Held while movements are checked and added, so that "new" is counted exactly.
+    movement_lock: Mutex<()>,
     stripes: Vec<Stripe>,
     hasher: foldhash::fast::RandomState,
     durability: GroupCommit,
@@ -85,11 +91,16 @@ impl FjallStore {
         let lookups = db
             .keyspace("lookups", KeyspaceCreateOptions::default)
             .map_err(backend)?;
+        let movements = db
+            .keyspace("movements", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
         Ok(FjallStore {
             db,
             events,
             states,
             lookups,
+            movements,
+            movement_lock: Mutex::new(()),
             stripes: (0..STRIPES)
                 .map(|_| {
                     Mutex::new(HashMap::with_capacity_and_hasher(
@@ -287,6 +298,43 @@ impl Store for FjallStore {
         }
         batch.commit().map_err(backend)?;
         self.sync_all()
+    }
+
+    fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
+        let guard = self.movement_lock.lock();
+        let mut batch = self.db.batch();
+        let mut seen: Vec<MovementId> = Vec::new();
+        for m in movements {
+            let id = m.id();
+            if seen.contains(&id)
+                || self
+                    .movements
+                    .contains_key(id.as_bytes())
+                    .map_err(backend)?
+            {
+                continue;
+            }
+            seen.push(id);
+            batch.insert(&self.movements, id.as_bytes(), codec::encode_movement(m));
+        }
+        if seen.is_empty() {
+            return Ok(0);
+        }
+        batch.commit().map_err(backend)?;
+        drop(guard);
+        self.sync_all()?;
+        Ok(seen.len())
+    }
+
+    fn scan_movements(
+        &self,
+        visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for item in self.movements.iter() {
+            let (_, v) = item.into_inner().map_err(backend)?;
+            visit(codec::decode_movement(&v)?)?;
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,10 @@
 //! every void in the pack's log and in the warehouse (`kind = 'void'`), and the model
 //! `voided_sales` flags voids of fund-paid sales and voids covering many records.
 //!
+//! Records uploaded without trace codes, kept as product-level movements, are not voided:
+//! a movement is not in any pack's log, and a void of them is not built yet (the answer's
+//! `packs` counts packs only).
+//!
 //! Stock counts (1) record nothing here, so there is nothing to void; such a record is
 //! answered `nothing_to_void`. A batch is named by type and number together, so a client
 //! that gives every type one number voids only the type it names.

@@ -63,8 +63,14 @@
 //! (older versions; comma-separated), and `drug_trac_code`, a misspelling one client ships,
 //! as `drug_trac_codg` in both places. A code is up to 100 characters (China's 20 digits,
 //! GS1 element strings, Digital Links), parsed by `TraceCode::parse`. A record without any
-//! code records nothing and is answered `not_recorded` / `no_code`, since the ledger keeps
-//! packs; it counts as a good record.
+//! code (most 3502–3504 and older 3505 in the wild) names no pack, so nothing is judged; when
+//! it names its product (`med_list_codg`) it is kept as a product-level stock movement
+//! (`drugtrace_ledger::Movement`: the quantity `cnt`, `purc_retn_cnt` or `sel_retn_cnt`, split
+//! or not, a sale's amount, fund-paid and settlement, the upload batch), counted by the
+//! warehouse's `movements` table and `stock_imbalance`, and answered `movement` / `no_code`.
+//! A resent record is the same movement (its content and its position in the call identify
+//! it) and is kept once. Without a product it is answered `not_recorded` / `no_code`. Either
+//! way it counts as a good record.
 //!
 //! Codes beside the records (`input.drugtracinfo` next to `input.selinfo`, as some systems
 //! send them) belong to the one record without codes of its own: in a single-record call,
@@ -77,7 +83,7 @@
 //! The output of a writing call is `{"recorded": n, "result": {"retRslt", "msgRslt"},
 //! "retRslt", "msgRslt", "results": [{"record", "drug_trac_codg", "outcome", "reason",
 //! "replayed", "prior_sales", "message"}]}`, one result per code in request order (and one
-//! per record without codes, `not_recorded`, or refused, `refused` with its `message`), so
+//! per record without codes, `movement` or `not_recorded`, or refused, `refused` with its `message`), so
 //! the institution learns at once of packs `already_sold`, `unknown_code`, `recalled`,
 //! `expired`, or billed as another product (`product_mismatch`). A sale `rejected` must not be
 //! paid. `warn_msg` counts the results that need attention.

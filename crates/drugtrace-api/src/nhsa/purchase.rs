@@ -1,10 +1,10 @@
 //! 3503 purchase (商品采购) and 3504 purchase return (商品采购退货), with their batch forms
 //! (3503A, 3504A: `purcinfoDetail`).
 
-use drugtrace_ledger::{EventKind, Intake, StockChange};
+use drugtrace_ledger::{EventKind, Intake, MovementKind, StockChange};
 
-use super::read::{Fault, Obj};
-use super::record::{Ctx, DataType, Plan, Row, codes_of, event, product};
+use super::read::{Fault, Obj, decimal};
+use super::record::{Ctx, DataType, Plan, Row, codes_of, event, milli, movement, product};
 
 /// 3503 / 3503A: each code of each `purcinfo` record is taken in (采购入库) at
 /// `purc_retn_stoin_time`, as the product `med_list_codg`. The record names its supplier
@@ -41,9 +41,21 @@ fn each(
             let kind = kind(&rec)?;
             let at = ctx.at(&rec, "purc_retn_stoin_time")?;
             let mut row = Row::of(&rec, DataType::Purchase)?;
-            for (_, code) in &codes? {
+            let codes = codes?;
+            for (_, code) in &codes {
                 let lot = ctx.lot(&rec, code, at)?;
                 row.push(code, event(ctx, code, at, lot, kind.clone()));
+            }
+            if let (true, Some(product)) = (codes.is_empty(), product(&rec)?) {
+                let moved = match &kind {
+                    EventKind::StockChange(c) => MovementKind::StockChange(*c),
+                    _ => MovementKind::Intake,
+                };
+                let mut m = movement(ctx, product, at, moved);
+                if let Some(qty) = rec.parsed("purc_retn_cnt", |t| decimal(t, 4))? {
+                    m.quantity_milli = milli(qty, 4);
+                }
+                row.codeless(m);
             }
             Ok(row)
         })();

@@ -5,8 +5,8 @@
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
-    Authority, Batch, Date, Decision, Event, EventKind, InstitutionId, Lot, Policy, Store,
-    Timestamp, UploadId,
+    Authority, Batch, Date, Decision, Event, EventKind, InstitutionId, Lot, Movement, MovementKind,
+    Policy, Store, Timestamp, UploadId,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -214,6 +214,8 @@ pub fn upload_id(data: DataType, bchno: &str) -> Result<UploadId, String> {
 pub struct Row {
     events: Vec<(String, Event)>,
     upload: Option<UploadId>,
+    /// For a record without trace codes that names its product: the stock movement.
+    movement: Option<Movement>,
 }
 
 impl Row {
@@ -230,7 +232,15 @@ impl Row {
         Ok(Row {
             events: Vec::new(),
             upload,
+            movement: None,
         })
+    }
+
+    /// Keeps a record without trace codes as a product-level stock movement (it carries the
+    /// record's upload batch).
+    pub fn codeless(&mut self, mut movement: Movement) {
+        movement.upload = self.upload.clone();
+        self.movement = Some(movement);
     }
 
     /// Adds the event of the record's code `code`.
@@ -244,6 +254,7 @@ impl Row {
 #[derive(Default)]
 pub struct Plan {
     events: Vec<Event>,
+    movements: Vec<Movement>,
     items: Vec<Item>,
     rows: usize,
 }
@@ -256,8 +267,10 @@ struct Item {
 enum Entry {
     /// A code and its event's index.
     Code(String, usize),
-    /// A record without trace codes: nothing can be recorded for it (the ledger keeps packs).
+    /// A record without trace codes or product: nothing can be recorded for it.
     Uncoded,
+    /// A record without trace codes, kept as a stock movement.
+    Movement,
     /// A record that does not read, and why: it is not recorded.
     Refused(String),
 }
@@ -269,6 +282,16 @@ impl Plan {
         self.rows += 1;
         let entry = match row {
             Err(f) => Entry::Refused(f.0),
+            Ok(Row {
+                events,
+                movement: Some(m),
+                ..
+            }) if events.is_empty() => {
+                let mut m = m;
+                m.line = u32::try_from(record).unwrap_or(u32::MAX);
+                self.movements.push(m);
+                Entry::Movement
+            }
             Ok(row) if row.events.is_empty() => Entry::Uncoded,
             Ok(row) => {
                 if self.events.len() + row.events.len() > MAX_CODES {
@@ -321,6 +344,7 @@ impl Plan {
     ) -> Result<(Value, Option<String>), ApiError> {
         let Plan {
             events,
+            movements,
             items,
             rows,
         } = self;
@@ -333,11 +357,26 @@ impl Plan {
         } else {
             state.record(events, by).await?
         };
+        // After the events: a movement's answer is lost with them if this fails, and a
+        // resent record is kept once.
+        let kept = if movements.is_empty() {
+            0
+        } else {
+            state
+                .blocking(move |inner| {
+                    inner
+                        .ledger
+                        .add_movements(&movements)
+                        .map_err(ApiError::internal)
+                })
+                .await?
+        };
         let mut blocked = Vec::new();
         let results: Vec<CodeResult> = items
             .into_iter()
             .map(|item| match item.entry {
                 Entry::Uncoded => CodeResult::uncoded(item.record),
+                Entry::Movement => CodeResult::movement(item.record),
                 Entry::Refused(m) => CodeResult::refused(item.record, m),
                 Entry::Code(code, i) => {
                     let r = CodeResult::of(item.record, code, &decisions[i], offset);
@@ -349,7 +388,7 @@ impl Plan {
                 }
             })
             .collect();
-        let recorded = decisions.iter().filter(|d| !d.replayed).count();
+        let recorded = decisions.iter().filter(|d| !d.replayed).count() + kept;
         let sold = sales.iter().filter(|&&s| s).count();
         let mut problems = refusals(rows, &results);
         if !blocked.is_empty() {
@@ -436,13 +475,14 @@ fn output(
 /// `warn_msg`: how many codes need the institution's attention, if any do.
 fn summary(results: &[CodeResult]) -> Option<String> {
     let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
-    let (rejected, flagged, uncoded, refused) = (
+    let (rejected, flagged, uncoded, refused, moved) = (
         count("rejected"),
         count("flagged"),
         count("not_recorded"),
         count("refused"),
+        count("movement"),
     );
-    if rejected + flagged + uncoded + refused == 0 {
+    if rejected + flagged + uncoded + refused + moved == 0 {
         return None;
     }
     let mut parts = Vec::new();
@@ -452,8 +492,15 @@ fn summary(results: &[CodeResult]) -> Option<String> {
     if flagged > 0 {
         parts.push(format!("{flagged} flagged"));
     }
+    if moved > 0 {
+        parts.push(format!(
+            "{moved} records without a trace code kept as stock movements"
+        ));
+    }
     if uncoded > 0 {
-        parts.push(format!("{uncoded} records without a trace code"));
+        parts.push(format!(
+            "{uncoded} records without a trace code or product, not recorded"
+        ));
     }
     if refused > 0 {
         parts.push(format!("{refused} records refused"));
@@ -581,7 +628,20 @@ impl CodeResult {
         }
     }
 
-    /// The result of a record without trace codes: nothing could be recorded for it.
+    /// The result of a record without trace codes kept as a product-level stock movement.
+    pub fn movement(record: usize) -> CodeResult {
+        CodeResult {
+            record,
+            drug_trac_codg: None,
+            outcome: "movement",
+            reason: Some("no_code"),
+            replayed: false,
+            prior_sales: Vec::new(),
+            message: None,
+        }
+    }
+
+    /// The result of a record without trace codes or product: nothing could be recorded.
     pub fn uncoded(record: usize) -> CodeResult {
         CodeResult {
             record,
@@ -617,6 +677,35 @@ impl CodeResult {
 /// `mdtrt_setl_type` for a sale.
 pub fn setl_type(fund_paid: bool) -> &'static str {
     if fund_paid { "1" } else { "2" }
+}
+
+/// A quantity read with `scale` decimals (a count of packs or units), in thousandths; its
+/// sign is dropped (some systems send losses as negative counts).
+pub fn milli(quantity: i128, scale: u32) -> i64 {
+    let q = quantity.abs();
+    let m = if scale >= 3 {
+        q / 10i128.pow(scale - 3)
+    } else {
+        q * 10i128.pow(3 - scale)
+    };
+    i64::try_from(m).unwrap_or(i64::MAX)
+}
+
+/// The movement of a record without trace codes: the caller's, of `product`, at `at`.
+pub fn movement(ctx: &Ctx, product: InsuranceCode, at: Timestamp, kind: MovementKind) -> Movement {
+    Movement {
+        institution: ctx.me.clone(),
+        product,
+        at,
+        kind,
+        quantity_milli: 0,
+        split: false,
+        amount_fen: 0,
+        fund_paid: false,
+        settlement: None,
+        upload: None,
+        line: 0,
+    }
 }
 
 /// An event of the caller's.

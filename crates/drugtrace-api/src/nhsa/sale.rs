@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use drugtrace_code::{PackKey, TraceCode};
-use drugtrace_ledger::{EventKind, PersonKey, Sale, SaleReturn, SettlementId};
+use drugtrace_ledger::{EventKind, MovementKind, PersonKey, Sale, SaleReturn, SettlementId};
 
 use super::read::{Fault, Obj, decimal};
-use super::record::{Codes, Ctx, DataType, Plan, Row, codes_of, event, product, split};
+use super::record::{
+    Codes, Ctx, DataType, Plan, Row, codes_of, event, milli, movement, product, split,
+};
 
 /// `sel_retn_cnt` has four decimals.
 const QTY_SCALE: u32 = 4;
@@ -94,6 +96,15 @@ fn sale_row(
         row.push(code, event(ctx, code, at, lot, kind));
         keys.push((key, path.clone()));
     }
+    if let (true, Some(product)) = (codes.is_empty(), product) {
+        let mut m = movement(ctx, product, at, MovementKind::Sale);
+        m.quantity_milli = milli(qty, QTY_SCALE);
+        m.split = split;
+        m.amount_fen = i64::try_from(line_fen(price, qty)).unwrap_or(i64::MAX);
+        m.fund_paid = fund_paid;
+        m.settlement = settlement;
+        row.codeless(m);
+    }
     Ok((row, keys))
 }
 
@@ -126,6 +137,15 @@ fn return_row(rec: &Obj<'_>, codes: Result<Codes, Fault>, ctx: &Ctx) -> Result<R
             units,
         });
         row.push(code, event(ctx, code, at, lot, kind));
+    }
+    if let (true, Some(product)) = (codes.is_empty(), product(rec)?) {
+        let mut m = movement(ctx, product, at, MovementKind::SaleReturn);
+        if let Some(qty) = rec.parsed("sel_retn_cnt", |t| decimal(t, QTY_SCALE))? {
+            m.quantity_milli = milli(qty, QTY_SCALE);
+        }
+        m.split = split(rec)?;
+        m.settlement = settlement;
+        row.codeless(m);
     }
     Ok(row)
 }

@@ -1,11 +1,14 @@
 //! 3501 stock count (盘存) and 3502 stock change (库存变更), with their batch forms.
 
 use drugtrace_ledger::gate::{Verdict, judge};
-use drugtrace_ledger::{EventKind, Lot, Outcome, StockChange, Store};
+use drugtrace_ledger::{EventKind, Lot, MovementKind, Outcome, StockChange, Store};
 
 use super::Failure;
-use super::read::{Fault, Obj};
-use super::record::{CodeResult, Codes, Ctx, DataType, Plan, Row, checked_output, codes_of, event};
+use super::read::{Fault, Obj, decimal};
+use super::record::{
+    CodeResult, Codes, Ctx, DataType, Plan, Row, checked_output, codes_of, event, milli, movement,
+    product, split,
+};
 use crate::{ApiError, AppState};
 
 /// 3502 / 3502A: each code of each `invinfo` record becomes a stock change of the type
@@ -30,12 +33,21 @@ fn change_row(rec: &Obj<'_>, codes: Result<Codes, Fault>, ctx: &Ctx) -> Result<R
         .ok_or_else(|| Fault::at(&path, format!("expected 101 to 111, got {text:?}")))?;
     let at = ctx.at(rec, "inv_chg_time")?;
     let mut row = Row::of(rec, DataType::StockChange)?;
-    for (_, code) in &codes? {
+    let codes = codes?;
+    for (_, code) in &codes {
         let lot = ctx.lot(rec, code, at)?;
         row.push(
             code,
             event(ctx, code, at, lot, EventKind::StockChange(change)),
         );
+    }
+    if let (true, Some(product)) = (codes.is_empty(), product(rec)?) {
+        let mut m = movement(ctx, product, at, MovementKind::StockChange(change));
+        if let Some(qty) = rec.parsed("cnt", |t| decimal(t, 4))? {
+            m.quantity_milli = milli(qty, 4);
+        }
+        m.split = split(rec)?;
+        row.codeless(m);
     }
     Ok(row)
 }
