@@ -32,7 +32,8 @@ const SALES: &[(u32, &str, &str, Option<&str>)] = &[
     (7, C, "U1", Some(XA)),
 ];
 
-/// The settlement export: A 3 of 4 items uploaded, B 1 of 3, D 0 of 1.
+/// The settlement export: A 3 of 4 items uploaded, B 2 of 3 (one without a trace code), D 0
+/// of 1.
 const SETTLEMENTS: &str = "settlement_id,institution,at,insurance_code,units,amount,fund_paid
 S1,P35010100001,2025-04-08 09:00:00,XR05CBA198A001010100863,,10.00,true
 S2,P35010100001,2025-04-08 09:10:00,XR05CBA198A001010100863,2,3.00,true
@@ -79,6 +80,22 @@ fn warehouse(dir: &Path, settle: bool) -> Warehouse {
         .collect();
     let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
     ledger.record_batch(&events).unwrap();
+    // B uploads T1's second drug without a trace code: a sale movement, which uploads it too.
+    ledger
+        .add_movements(&[drugtrace_ledger::Movement {
+            institution: drugtrace_ledger::InstitutionId::parse(B).unwrap(),
+            product: drugtrace_catalog::InsuranceCode::parse(ZB).unwrap(),
+            at: drugtrace_ledger::Timestamp::from_millis(1_744_084_800_000),
+            kind: drugtrace_ledger::MovementKind::Sale,
+            quantity_milli: 1000,
+            split: false,
+            amount_fen: 2500,
+            fund_paid: true,
+            settlement: Some(drugtrace_ledger::SettlementId::parse("T1").unwrap()),
+            upload: None,
+            line: 0,
+        }])
+        .unwrap();
     let mut directory = Directory::default();
     directory
         .import_csv(INSTITUTIONS.as_bytes(), "institutions.csv")
@@ -141,7 +158,7 @@ fn the_upload_rate_counts_settled_items_with_an_uploaded_sale() {
     );
     assert_eq!(
         rate(&institutions, "institution", B),
-        (3, 1, Value::Float(1.0 / 3.0))
+        (3, 2, Value::Float(2.0 / 3.0))
     );
     assert_eq!(rate(&institutions, "institution", C), (0, 0, Value::Null));
     // An institution that settled but never uploaded is listed, at 0%.
@@ -163,7 +180,7 @@ fn the_upload_rate_counts_settled_items_with_an_uploaded_sale() {
 
     assert_eq!(
         rate(&regions, "city", "福州市"),
-        (7, 4, Value::Float(4.0 / 7.0))
+        (7, 5, Value::Float(5.0 / 7.0))
     );
     assert_eq!(rate(&regions, "city", "厦门市"), (1, 0, Value::Float(0.0)));
 }
@@ -298,6 +315,7 @@ fn the_view_uploaded_items_lists_each_uploaded_item_once() {
         items(&warehouse(&settled, true)),
         [
             format!("{B} T1 {XA}"),
+            format!("{B} T1 {ZB}"),
             format!("{A} S1 {XA}"),
             format!("{A} S2 {XA}"),
             format!("{A} S3 {XA}"),
