@@ -12,10 +12,13 @@
 //! it changes only under the stripe's lock, together with the store, so a version check or a
 //! read that finds a pack there needs no engine read and no decoding.
 //!
-//! Only this crate knows the byte layout ([`codec`]); the ledger knows nothing of fjall.
+//! The byte layout is `drugtrace-codec`'s ([`codec`]), shared with the PostgreSQL store; the
+//! ledger knows nothing of fjall.
 
-pub mod codec;
 mod group_commit;
+
+/// The byte layout, shared with the other stores.
+pub use drugtrace_codec as codec;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use drugtrace_catalog::Catalog;
-use drugtrace_ledger::{Date, Ledger, PersonKey, Policy, UnknownCodePolicy};
+use std::sync::Arc;
+
+use drugtrace_ledger::{Date, Ledger, PersonKey, Policy, Store, UnknownCodePolicy};
 use drugtrace_store_fjall::FjallStore;
+use drugtrace_store_postgres::PostgresStore;
 use serde::{Deserialize, Serialize};
 
 const CONFIG: &str = "drugtrace.toml";
@@ -33,6 +36,11 @@ pub struct Config {
     /// gate judges anything claiming an earlier time as at that edge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_upload_hours: Option<u32>,
+    /// A PostgreSQL connection string (`host=… port=… user=… dbname=…`, several hosts with
+    /// `target_session_attrs=read-write` for a replicated cluster): the ledger's packs live
+    /// in that database instead of in `store/`. `DRUGTRACE_DATABASE` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// `drugtrace serve`'s settings; its flags and environment variables override them.
     #[serde(default, skip_serializing_if = "ServeConfig::is_empty")]
     pub serve: ServeConfig,
@@ -68,6 +76,7 @@ impl Default for Config {
             no_scan_no_settlement_from: None,
             local_offset_minutes: 480,
             late_upload_hours: None,
+            database: None,
             serve: ServeConfig::default(),
         }
     }
@@ -112,8 +121,8 @@ pub struct DataDir {
 
 /// Everything a command needs, opened.
 pub struct Opened {
-    /// The ledger over the fjall store.
-    pub ledger: Ledger<FjallStore>,
+    /// The ledger over its store: fjall in `store/`, or PostgreSQL when configured.
+    pub ledger: Ledger<Arc<dyn Store>>,
     /// The person-hash secret.
     pub person_key: PersonKey,
     /// The configuration.
@@ -158,7 +167,14 @@ impl DataDir {
         Catalog::default()
             .save_csv_file(&self.catalog_path())
             .context("writing the empty catalog")?;
-        FjallStore::open(&self.root.join(STORE)).context("creating the store")?;
+        match &config.database {
+            Some(conninfo) => {
+                PostgresStore::connect(conninfo).context("opening the PostgreSQL store")?;
+            }
+            None => {
+                FjallStore::open(&self.root.join(STORE)).context("creating the store")?;
+            }
+        }
         let text = toml::to_string_pretty(config).context("writing the configuration")?;
         // The configuration is written last: its presence marks a complete directory.
         write_new(&self.root.join(CONFIG), text.as_bytes(), false)?;
@@ -255,7 +271,18 @@ impl DataDir {
         let policy = config.policy()?;
         let person_key = self.person_key()?;
         let catalog = self.catalog()?;
-        let store = FjallStore::open(&self.root.join(STORE)).context("opening the store")?;
+        let database = std::env::var("DRUGTRACE_DATABASE")
+            .ok()
+            .filter(|d| !d.trim().is_empty())
+            .or_else(|| config.database.clone());
+        let store: Arc<dyn Store> = match database {
+            Some(conninfo) => {
+                Arc::new(PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?)
+            }
+            None => {
+                Arc::new(FjallStore::open(&self.root.join(STORE)).context("opening the store")?)
+            }
+        };
         Ok(Opened {
             ledger: Ledger::new(store, catalog, policy),
             person_key,

@@ -55,6 +55,10 @@ enum Command {
         /// Minutes east of UTC of local time.
         #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
         local_offset_minutes: i32,
+        /// Keep the ledger's packs in this PostgreSQL database (a libpq connection string)
+        /// instead of in the data directory's store/.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// The product catalog (the three-code mapping).
     #[command(subcommand)]
@@ -390,12 +394,14 @@ fn run(cli: Cli) -> Result<()> {
             unknown_code,
             no_scan_no_settlement_from,
             local_offset_minutes,
+            database,
         } => {
             dir.init(&Config {
                 unknown_code,
                 no_scan_no_settlement_from,
                 local_offset_minutes,
                 late_upload_hours: None,
+                database,
                 serve: Default::default(),
             })?;
             writeln!(out, "initialised {}", dir.root().display())?;

@@ -700,3 +700,87 @@ fn no_query_can_stop_or_hold_the_server() {
     assert!(term.success());
     assert!(child.wait().unwrap().success());
 }
+
+/// Issue 14: two `drugtrace serve` processes, each with its own data directory, keep the
+/// ledger in one PostgreSQL database: a pack sold through one is blocked through the other,
+/// and what either acknowledged is there after both are gone.
+#[test]
+fn two_servers_on_one_database_sell_a_pack_once() {
+    let server = drugtrace_store_postgres::testing::Server::start();
+    let database = server.database("cli_two_servers");
+    let dir = tempfile::tempdir().unwrap();
+    let start = |name: &str| {
+        let data = dir.path().join(name);
+        ok(drugtrace(&data)
+            .args(["init", "--database", &database])
+            .output()
+            .unwrap());
+        ok(drugtrace(&data)
+            .args(["catalog", "import"])
+            .arg(examples().join("catalog.csv"))
+            .output()
+            .unwrap());
+        let key = |role: &str, institution: &str| {
+            ok(drugtrace(&data)
+                .args([
+                    "key",
+                    "create",
+                    "--role",
+                    role,
+                    "--institution",
+                    institution,
+                ])
+                .output()
+                .unwrap())
+            .trim()
+            .to_owned()
+        };
+        let (m1, p1) = (key("manufacturer", "M1"), key("pharmacy", "P1"));
+        let (child, addr) = spawn_serve(&data, "info", &[]);
+        (data, child, addr, m1, p1)
+    };
+    let (data_a, mut a, addr_a, m1_a, p1_a) = start("a");
+    let (_data_b, mut b, addr_b, _, p1_b) = start("b");
+    assert!(
+        !data_a.join("store").exists(),
+        "the packs live in the database, not in the data directory"
+    );
+    let (status, body) = http(
+        &addr_a,
+        "POST",
+        "/v1/events",
+        &m1_a,
+        r#"[{"type":"commission","code":"81000010000000000042","at":"2025-03-01 09:00:00","institution":"M1"}]"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let sale = |settlement: &str| {
+        format!(
+            r#"{{"settlement_id":"{settlement}","institution":"P1","items":[{{"code":"81000010000000000042"}}]}}"#
+        )
+    };
+    let (status, body) = http(&addr_a, "POST", "/v1/gate/sale", &p1_a, &sale("S1"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""decision":"allow""#), "{body}");
+    let (status, body) = http(&addr_b, "POST", "/v1/gate/sale", &p1_b, &sale("S2"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""decision":"block""#), "{body}");
+    assert!(body.contains("already_sold"), "{body}");
+    for child in [&mut a, &mut b] {
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        assert!(child.wait().unwrap().success());
+    }
+    let out = ok(drugtrace(&data_a)
+        .args(["lookup", "81000010000000000042"])
+        .output()
+        .unwrap());
+    assert!(out.contains("sales            1"), "{out}");
+    let check = ok(drugtrace(&data_a)
+        .args(["rebuild", "--check"])
+        .output()
+        .unwrap());
+    assert!(check.contains("0 stored states differed"), "{check}");
+}

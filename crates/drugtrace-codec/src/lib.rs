@@ -1,4 +1,6 @@
-//! The byte layout of keys, events and states in fjall. Only this file knows it.
+//! The byte layout of the ledger's keys and values, shared by every store: fjall keeps them
+//! as its keys and values, PostgreSQL as `bytea` columns, so both hold the same bytes and a
+//! store can be copied to the other without re-encoding. Only this crate knows the layout.
 //!
 //! Values open with a format byte, then fields as LEB128 varints (signed ones zigzagged),
 //! length-prefixed UTF-8 strings and presence bits. Keys are `[len][pack key]` for states and

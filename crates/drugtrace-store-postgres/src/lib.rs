@@ -1,0 +1,460 @@
+//! The pack ledger on PostgreSQL: several `drugtrace serve` processes on one database, and a
+//! database that can be replicated with automatic failover (Patroni) or distributed (Citus,
+//! YugabyteDB) without the ledger knowing.
+//!
+//! # Tables
+//! Values are `drugtrace-codec`'s bytes, the same the embedded store keeps, and the pack
+//! column holds the codec's length-prefixed pack key, whose byte order is the packs' order.
+//!
+//! | table | key | holds |
+//! |---|---|---|
+//! | `drugtrace_packs` | `pack` | `version` (events in the log) and `state` |
+//! | `drugtrace_events` | `(pack, idx)` | each recorded event |
+//! | `drugtrace_lookups` | `(lookup, pack)` | the index ([`Lookup`]) |
+//! | `drugtrace_movements` | `id` | the movements without trace codes |
+//!
+//! # A commit is one transaction
+//! Each pack's state row is written only if its version is still the one the ledger judged
+//! against (`UPDATE … WHERE version = expected`, or `INSERT … ON CONFLICT DO NOTHING` for a
+//! new pack); a row that did not change names its pack as moved, and the transaction is
+//! rolled back, so a conflict writes nothing and names every pack that moved. Then the
+//! events and the index entries of the whole commit go in one statement each (`UNNEST` of
+//! arrays), and `COMMIT` returns once the server has made it durable (the default
+//! `synchronous_commit`; with Patroni's synchronous mode, on a replica too). A deadlock or
+//! serialization failure between two commits is reported as a conflict on their packs, which
+//! the ledger judges again.
+//!
+//! # The SQL subset
+//! Only what Citus distributed tables and YugabyteDB also run: `CREATE TABLE IF NOT EXISTS`
+//! with primary keys, single-table `INSERT … ON CONFLICT`, `UPDATE … WHERE` on the primary
+//! key, `SELECT … ORDER BY … LIMIT`, `UNNEST` of arrays, no triggers, no sequences, no
+//! cross-table foreign keys. On Citus, distribute and colocate by pack:
+//!
+//! ```sql
+//! SELECT create_distributed_table('drugtrace_packs', 'pack');
+//! SELECT create_distributed_table('drugtrace_events', 'pack', colocate_with => 'drugtrace_packs');
+//! SELECT create_distributed_table('drugtrace_lookups', 'lookup');
+//! SELECT create_distributed_table('drugtrace_movements', 'id');
+//! ```
+//!
+//! On YugabyteDB the primary keys above are hash-sharded on their first column by default
+//! (`pack`, `lookup`, `id`), which is the same layout.
+//!
+//! # Not yet
+//! A commit whose answer is lost (the connection drops during `COMMIT`) is reported as a
+//! storage failure, not resolved by reading back what it wrote; see issue 14.
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use drugtrace_code::PackKey;
+use drugtrace_codec as codec;
+use drugtrace_ledger::{
+    CommitError, Lookup, Movement, PackState, PackWrite, Recorded, Store, StoreError,
+};
+use parking_lot::Mutex;
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+
+/// Rows fetched at a time by the scans.
+const SCAN_ROWS: i32 = 10_000;
+
+/// Idle connections kept for reuse; more are opened when more callers run at once.
+const IDLE: usize = 16;
+
+/// The schema, created when missing. Taken under an advisory lock, so that servers starting
+/// together do not race on it.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS drugtrace_packs (
+    pack bytea PRIMARY KEY,
+    version integer NOT NULL,
+    state bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drugtrace_events (
+    pack bytea NOT NULL,
+    idx integer NOT NULL,
+    recorded bytea NOT NULL,
+    PRIMARY KEY (pack, idx)
+);
+CREATE TABLE IF NOT EXISTS drugtrace_lookups (
+    lookup bytea NOT NULL,
+    pack bytea NOT NULL,
+    PRIMARY KEY (lookup, pack)
+);
+CREATE TABLE IF NOT EXISTS drugtrace_movements (
+    id bytea PRIMARY KEY,
+    movement bytea NOT NULL
+);
+";
+
+/// An arbitrary constant naming the schema's advisory lock.
+const SCHEMA_LOCK: i64 = 0x6472_7567_7472_6163;
+
+/// The ledger's packs in a PostgreSQL database.
+pub struct PostgresStore {
+    config: Config,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+fn backend(e: postgres::Error) -> StoreError {
+    StoreError::Backend(format!("PostgreSQL: {e}"))
+}
+
+impl Drop for PostgresStore {
+    /// The synchronous client closes a connection by blocking on its own runtime, which
+    /// panics on a thread that drives async tasks (a server's, when it shuts down): the
+    /// idle connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut *self.idle.lock());
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
+/// A connection borrowed from the store, given back when dropped (unless it broke).
+struct Conn<'a> {
+    store: &'a PostgresStore,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take()
+            && !c.is_closed()
+        {
+            let mut idle = self.store.idle.lock();
+            if idle.len() < IDLE {
+                idle.push(c);
+            }
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database named by a libpq connection string (`host=… port=… user=…
+    /// dbname=…`, or a `postgresql://` URL; several hosts with
+    /// `target_session_attrs=read-write` find a cluster's leader) and creates the tables
+    /// if they are missing.
+    pub fn connect(conninfo: &str) -> Result<PostgresStore, StoreError> {
+        let mut config: Config = conninfo.parse().map_err(|e: postgres::Error| {
+            StoreError::Backend(format!("the PostgreSQL connection string: {e}"))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let store = PostgresStore {
+            config,
+            idle: Mutex::new(Vec::new()),
+        };
+        let mut c = store.conn()?;
+        let mut tx = c.transaction().map_err(backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .map_err(backend)?;
+        // "relation already exists, skipping" on every start is not news.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
+            .map_err(backend)?;
+        tx.batch_execute(SCHEMA).map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        drop(c);
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<Conn<'_>, StoreError> {
+        let reused = self.idle.lock().pop();
+        let client = match reused {
+            Some(c) => c,
+            None => self.config.connect(NoTls).map_err(backend)?,
+        };
+        Ok(Conn {
+            store: self,
+            client: Some(client),
+        })
+    }
+
+    /// Runs `query` (one `bytea` parameter) page by page in one transaction, handing each
+    /// row's columns to `visit`.
+    fn scan(
+        &self,
+        query: &str,
+        visit: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn()?;
+        let mut tx = c.transaction().map_err(backend)?;
+        let portal = tx.bind(query, &[]).map_err(backend)?;
+        loop {
+            let rows = tx.query_portal(&portal, SCAN_ROWS).map_err(backend)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                visit(row)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn try_commit(
+        c: &mut Client,
+        writes: &[PackWrite],
+    ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
+        let mut tx = c.transaction()?;
+        let mut moved = Vec::new();
+        for w in writes {
+            let pack = codec::pack_prefix(&w.key);
+            let state = codec::encode_state(&w.state);
+            let version = i32::try_from(w.state.events).unwrap_or(i32::MAX);
+            let n = if w.expected == 0 {
+                tx.execute(
+                    "INSERT INTO drugtrace_packs (pack, version, state) VALUES ($1, $2, $3) \
+                     ON CONFLICT (pack) DO NOTHING",
+                    &[&pack, &version, &state],
+                )?
+            } else {
+                let expected = i32::try_from(w.expected).unwrap_or(i32::MAX);
+                tx.execute(
+                    "UPDATE drugtrace_packs SET version = $2, state = $3 \
+                     WHERE pack = $1 AND version = $4",
+                    &[&pack, &version, &state, &expected],
+                )?
+            };
+            if n != 1 {
+                moved.push(w.key);
+            }
+        }
+        if !moved.is_empty() {
+            tx.rollback()?;
+            return Ok(Err(moved));
+        }
+        let (mut packs, mut idxs, mut recs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut lookups, mut lookup_packs) = (Vec::new(), Vec::new());
+        for w in writes {
+            let pack = codec::pack_prefix(&w.key);
+            for r in &w.events {
+                packs.push(pack.clone());
+                idxs.push(i32::try_from(r.index).unwrap_or(i32::MAX));
+                recs.push(codec::encode_recorded(r));
+                for l in Lookup::of(r) {
+                    lookups.push(l.key());
+                    lookup_packs.push(pack.clone());
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO drugtrace_events (pack, idx, recorded) \
+             SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[])",
+            &[&packs, &idxs, &recs],
+        )?;
+        if !lookups.is_empty() {
+            tx.execute(
+                "INSERT INTO drugtrace_lookups (lookup, pack) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
+                &[&lookups, &lookup_packs],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+}
+
+/// Whether two transactions got in each other's way: the writes may be judged again.
+fn contended(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::UNIQUE_VIOLATION
+    )
+}
+
+impl Store for PostgresStore {
+    fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
+        let mut c = self.conn()?;
+        let row = c
+            .query_opt(
+                "SELECT state FROM drugtrace_packs WHERE pack = $1",
+                &[&codec::pack_prefix(key)],
+            )
+            .map_err(backend)?;
+        row.map(|r| codec::decode_state(r.get::<_, &[u8]>(0)))
+            .transpose()
+    }
+
+    fn commit(&self, mut writes: Vec<PackWrite>) -> Result<(), CommitError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        // One order for every commit, so two commits lock their rows in the same order.
+        writes.sort_by_key(|w| w.key);
+        let mut c = self.conn()?;
+        match Self::try_commit(&mut c, &writes) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(moved)) => Err(CommitError::Conflict(moved)),
+            Err(e) if contended(&e) => Err(CommitError::Conflict(
+                writes.iter().map(|w| w.key).collect(),
+            )),
+            Err(e) => Err(CommitError::Store(backend(e))),
+        }
+    }
+
+    fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
+        let mut c = self.conn()?;
+        let rows = c
+            .query(
+                "SELECT recorded FROM drugtrace_events WHERE pack = $1 ORDER BY idx",
+                &[&codec::pack_prefix(key)],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| codec::decode_recorded(*key, r.get::<_, &[u8]>(0)))
+            .collect()
+    }
+
+    fn scan_logs(
+        &self,
+        visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut current: Option<(PackKey, Vec<Recorded>)> = None;
+        self.scan(
+            "SELECT pack, recorded FROM drugtrace_events ORDER BY pack, idx",
+            &mut |row| {
+                let key = codec::key_pack(row.get::<_, &[u8]>(0))?;
+                let rec = codec::decode_recorded(key, row.get::<_, &[u8]>(1))?;
+                match &mut current {
+                    Some((cur, log)) if *cur == key => log.push(rec),
+                    _ => {
+                        if let Some((cur, log)) = current.take() {
+                            visit(cur, log)?;
+                        }
+                        current = Some((key, vec![rec]));
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        if let Some((cur, log)) = current {
+            visit(cur, log)?;
+        }
+        Ok(())
+    }
+
+    fn scan_states(
+        &self,
+        visit: &mut dyn FnMut(PackKey, PackState) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.scan(
+            "SELECT pack, state FROM drugtrace_packs ORDER BY pack",
+            &mut |row| {
+                visit(
+                    codec::key_pack(row.get::<_, &[u8]>(0))?,
+                    codec::decode_state(row.get::<_, &[u8]>(1))?,
+                )
+            },
+        )
+    }
+
+    fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError> {
+        let mut packs = Vec::with_capacity(states.len());
+        let mut versions = Vec::with_capacity(states.len());
+        let mut bytes = Vec::with_capacity(states.len());
+        for (k, s) in states {
+            packs.push(codec::pack_prefix(k));
+            versions.push(i32::try_from(s.events).unwrap_or(i32::MAX));
+            bytes.push(codec::encode_state(s));
+        }
+        let mut c = self.conn()?;
+        c.execute(
+            "INSERT INTO drugtrace_packs (pack, version, state) \
+             SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
+             ON CONFLICT (pack) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state",
+            &[&packs, &versions, &bytes],
+        )
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut c = self.conn()?;
+        let rows = c
+            .query(
+                "SELECT pack FROM drugtrace_lookups WHERE lookup = $1 ORDER BY pack LIMIT $2",
+                &[&lookup.key(), &limit],
+            )
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| codec::key_pack(r.get::<_, &[u8]>(0)))
+            .collect()
+    }
+
+    fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let lookups: Vec<Vec<u8>> = entries.iter().map(|(l, _)| l.key()).collect();
+        let packs: Vec<Vec<u8>> = entries.iter().map(|(_, k)| codec::pack_prefix(k)).collect();
+        let mut c = self.conn()?;
+        c.execute(
+            "INSERT INTO drugtrace_lookups (lookup, pack) \
+             SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
+            &[&lookups, &packs],
+        )
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
+        let mut ids: Vec<Vec<u8>> = Vec::with_capacity(movements.len());
+        let mut bytes = Vec::with_capacity(movements.len());
+        for m in movements {
+            let id = m.id().as_bytes().to_vec();
+            if !ids.contains(&id) {
+                ids.push(id);
+                bytes.push(codec::encode_movement(m));
+            }
+        }
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut c = self.conn()?;
+        let n = c
+            .execute(
+                "INSERT INTO drugtrace_movements (id, movement) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
+                &[&ids, &bytes],
+            )
+            .map_err(backend)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn scan_movements(
+        &self,
+        visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.scan(
+            "SELECT movement FROM drugtrace_movements ORDER BY id",
+            &mut |row| visit(codec::decode_movement(row.get::<_, &[u8]>(0))?),
+        )
+    }
+}

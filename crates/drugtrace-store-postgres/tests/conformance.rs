@@ -1,0 +1,59 @@
+//! The shared store suite against a real PostgreSQL server, which the test starts with
+//! `scripts/postgres` (a fresh database for each part of the suite).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use drugtrace_ledger::testkit;
+use drugtrace_store_postgres::PostgresStore;
+use drugtrace_store_postgres::testing::Server;
+
+#[test]
+fn postgres_passes_the_store_suite() {
+    let server = Server::start();
+    let n = AtomicU32::new(0);
+    testkit::check_store(&|| {
+        let name = format!("suite_{}", n.fetch_add(1, Ordering::Relaxed));
+        PostgresStore::connect(&server.database(&name)).unwrap()
+    });
+}
+
+#[test]
+fn reconnecting_finds_what_was_committed() {
+    let server = Server::start();
+    let conninfo = server.database("reopen");
+    let mut rng = testkit::Rng::new(11);
+    let key = testkit::pack(3);
+    let rec = testkit::arbitrary_recorded(&mut rng, key, 0);
+    let state = drugtrace_ledger::PackState::fold(std::slice::from_ref(&rec));
+    {
+        let store = PostgresStore::connect(&conninfo).unwrap();
+        drugtrace_ledger::Store::commit(
+            &store,
+            vec![drugtrace_ledger::PackWrite {
+                key,
+                expected: 0,
+                events: vec![rec.clone()],
+                state: state.clone(),
+            }],
+        )
+        .unwrap();
+    }
+    let again = PostgresStore::connect(&conninfo).unwrap();
+    assert_eq!(
+        drugtrace_ledger::Store::pack(&again, &key).unwrap(),
+        Some(state)
+    );
+    assert_eq!(
+        drugtrace_ledger::Store::history(&again, &key).unwrap(),
+        vec![rec]
+    );
+}
+
+#[test]
+fn a_bad_connection_string_is_a_clear_error() {
+    let e =
+        PostgresStore::connect("host=127.0.0.1 port=1 user=nobody connect_timeout=2").unwrap_err();
+    assert!(e.to_string().contains("PostgreSQL"), "{e}");
+    let e = PostgresStore::connect("port=notanumber").unwrap_err();
+    assert!(e.to_string().contains("connection string"), "{e}");
+}
