@@ -123,7 +123,17 @@ impl ApiError {
     }
 
     /// A 500: the details go to the log, not to the client.
-    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+    pub fn internal<E: std::fmt::Display + 'static>(e: E) -> ApiError {
+        if unavailable(&e) {
+            tracing::warn!(error = %e, "storage unavailable");
+            return ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "storage_unavailable",
+                field: None,
+                message: "the ledger's storage cannot be reached now; nothing was decided, send the request again".into(),
+                retry_after: Some(1),
+            };
+        }
         tracing::error!(error = %e, "internal error");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,6 +143,23 @@ impl ApiError {
             retry_after: None,
         }
     }
+}
+
+/// Whether `e` says the storage cannot be reached now ([`StoreError::Unavailable`], also
+/// inside a ledger or commit error): a retryable 503, not a 500.
+fn unavailable(e: &dyn std::any::Any) -> bool {
+    use drugtrace_ledger::{CommitError, LedgerError, StoreError};
+    let store = |s: &StoreError| matches!(s, StoreError::Unavailable(_));
+    if let Some(s) = e.downcast_ref::<StoreError>() {
+        return store(s);
+    }
+    if let Some(LedgerError::Store(s)) = e.downcast_ref::<LedgerError>() {
+        return store(s);
+    }
+    if let Some(CommitError::Store(s)) = e.downcast_ref::<CommitError>() {
+        return store(s);
+    }
+    false
 }
 
 impl IntoResponse for ApiError {

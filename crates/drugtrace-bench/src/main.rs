@@ -7,6 +7,7 @@
 //!   concurrent single decisions sharing fsyncs, beside the in-memory store;
 //! - warm lookups of a pack's state and history (p50/p99), beside a bare fjall `get`.
 
+mod postgres;
 mod workload;
 
 use std::path::PathBuf;
@@ -50,6 +51,10 @@ struct Args {
     /// Skip the baselines (for profiling).
     #[arg(long)]
     no_baseline: bool,
+    /// Measure the ledger on PostgreSQL (a throwaway server, scripts/postgres) beside fjall
+    /// instead, importing --events events.
+    #[arg(long)]
+    postgres: bool,
 }
 
 struct Row {
@@ -67,6 +72,14 @@ fn main() -> Result<()> {
     }
     std::fs::create_dir_all(&args.dir)?;
     let mut rows = Vec::new();
+    if args.postgres {
+        rows = postgres::rows(&args.dir, args.events, args.batch)?;
+        print_rows(&rows);
+        if !args.keep {
+            std::fs::remove_dir_all(&args.dir)?;
+        }
+        return Ok(());
+    }
 
     // Import, and its baseline.
     let packs = args.events / 5;
@@ -126,20 +139,24 @@ fn main() -> Result<()> {
         rows.insert(1, r);
     }
 
+    print_rows(&rows);
+    if !args.keep {
+        std::fs::remove_dir_all(&args.dir)?;
+    }
+    Ok(())
+}
+
+fn print_rows(rows: &[Row]) {
     println!();
     println!(
         "| measurement | drugtrace | baseline | baseline figure | ratio |\n|---|---|---|---|---|"
     );
-    for r in &rows {
+    for r in rows {
         println!(
             "| {} | {} | {} | {} | {} |",
             r.what, r.ours, r.baseline_name, r.baseline, r.ratio
         );
     }
-    if !args.keep {
-        std::fs::remove_dir_all(&args.dir)?;
-    }
-    Ok(())
 }
 
 /// An event's key and value, and its pack's state key and value.

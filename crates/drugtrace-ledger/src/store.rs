@@ -31,6 +31,10 @@ pub enum StoreError {
     /// The backend reported an error of its own.
     #[error("storage backend failed: {0}")]
     Backend(String),
+    /// The backend cannot be reached now (a database failing over, a network cut); nothing
+    /// was decided, and the same request may be sent again.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Why a commit wrote nothing.

@@ -40,14 +40,23 @@
 //! On YugabyteDB the primary keys above are hash-sharded on their first column by default
 //! (`pack`, `lookup`, `id`), which is the same layout.
 //!
-//! # Not yet
-//! A commit whose answer is lost (the connection drops during `COMMIT`) is reported as a
-//! storage failure, not resolved by reading back what it wrote; see issue 14.
+//! # A lost answer is settled, never guessed
+//! When the connection drops during a commit (a failover, a network cut), the commit may
+//! have happened or not. The store then reads back what it wrote, on a new connection (which
+//! finds the new leader when the connection string names every host with
+//! `target_session_attrs=read-write`), retrying for up to 30 s: the first event it appended
+//! is there with the exact bytes it sent (its `recorded_at` makes them unique) if and only
+//! if the commit happened, since a commit is atomic. Committed: the commit succeeds, and is
+//! acknowledged once. Not committed: it is reported as a conflict on its packs, which the
+//! ledger judges again against what is there now (so a sale that another server made
+//! meanwhile is not made twice). Unreadable for 30 s: a storage failure whose message says
+//! that the outcome is unknown, which the API answers as a retryable 503, never as a
+//! decision.
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use drugtrace_code::PackKey;
 use drugtrace_codec as codec;
@@ -63,6 +72,9 @@ const SCAN_ROWS: i32 = 10_000;
 
 /// Idle connections kept for reuse; more are opened when more callers run at once.
 const IDLE: usize = 16;
+
+/// How long a commit whose answer was lost keeps trying to read back what it wrote.
+const SETTLE_FOR: Duration = Duration::from_secs(30);
 
 /// The schema, created when missing. Taken under an advisory lock, so that servers starting
 /// together do not race on it.
@@ -105,7 +117,11 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 fn backend(e: postgres::Error) -> StoreError {
-    StoreError::Backend(format!("PostgreSQL: {e}"))
+    if lost(&e) {
+        StoreError::Unavailable(format!("PostgreSQL: {e}"))
+    } else {
+        StoreError::Backend(format!("PostgreSQL: {e}"))
+    }
 }
 
 impl Drop for PostgresStore {
@@ -136,6 +152,13 @@ impl std::ops::Deref for Conn<'_> {
 impl std::ops::DerefMut for Conn<'_> {
     fn deref_mut(&mut self) -> &mut Client {
         self.client.as_mut().expect("held until dropped")
+    }
+}
+
+impl Conn<'_> {
+    /// Closes the connection instead of giving it back: it broke.
+    fn discard(mut self) {
+        drop(self.client.take());
     }
 }
 
@@ -182,7 +205,12 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Result<Conn<'_>, StoreError> {
-        let reused = self.idle.lock().pop();
+        let reused = {
+            let mut idle = self.idle.lock();
+            // A connection that broke while idle (a restarted server) is not handed out.
+            idle.retain(|c| !c.is_closed());
+            idle.pop()
+        };
         let client = match reused {
             Some(c) => c,
             None => self.config.connect(NoTls).map_err(backend)?,
@@ -191,6 +219,23 @@ impl PostgresStore {
             store: self,
             client: Some(client),
         })
+    }
+
+    /// Runs `f` on a connection; when the connection turns out to be lost (a restarted or
+    /// failed-over server), once more on a new one. Only for operations that may run twice.
+    fn with_conn<T>(
+        &self,
+        f: impl Fn(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut c = self.conn()?;
+        match f(&mut c) {
+            Err(e) if lost(&e) => {
+                c.discard();
+                let mut c = self.conn()?;
+                f(&mut c).map_err(backend)
+            }
+            other => other.map_err(backend),
+        }
     }
 
     /// Runs `query` (one `bytea` parameter) page by page in one transaction, handing each
@@ -278,6 +323,44 @@ impl PostgresStore {
     }
 }
 
+/// Whether the connection was lost (or the server went away) while a statement was in
+/// flight, so that whether it took effect is unknown.
+fn lost(e: &postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        // Class 08, connection exception; class 57, operator intervention (a server
+        // shutting down, a failover).
+        Some(c) => c.code().starts_with("08") || c.code().starts_with("57"),
+    }
+}
+
+impl PostgresStore {
+    /// Whether a commit whose answer was lost happened: its first event is stored with the
+    /// bytes it sent. Retries on new connections for up to [`SETTLE_FOR`].
+    fn settle(&self, writes: &[PackWrite]) -> Result<bool, StoreError> {
+        let Some((w, first)) = writes.iter().find_map(|w| w.events.first().map(|e| (w, e))) else {
+            return Ok(true);
+        };
+        let pack = codec::pack_prefix(&w.key);
+        let idx = i32::try_from(first.index).unwrap_or(i32::MAX);
+        let sent = codec::encode_recorded(first);
+        let deadline = Instant::now() + SETTLE_FOR;
+        loop {
+            let read = self.with_conn(|c| {
+                c.query_opt(
+                    "SELECT recorded FROM drugtrace_events WHERE pack = $1 AND idx = $2",
+                    &[&pack, &idx],
+                )
+            });
+            match read {
+                Ok(row) => return Ok(row.is_some_and(|r| r.get::<_, &[u8]>(0) == sent.as_slice())),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    }
+}
+
 /// Whether two transactions got in each other's way: the writes may be judged again.
 fn contended(e: &postgres::Error) -> bool {
     matches!(
@@ -290,13 +373,13 @@ fn contended(e: &postgres::Error) -> bool {
 
 impl Store for PostgresStore {
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
-        let mut c = self.conn()?;
-        let row = c
-            .query_opt(
+        let pack = codec::pack_prefix(key);
+        let row = self.with_conn(|c| {
+            c.query_opt(
                 "SELECT state FROM drugtrace_packs WHERE pack = $1",
-                &[&codec::pack_prefix(key)],
+                &[&pack],
             )
-            .map_err(backend)?;
+        })?;
         row.map(|r| codec::decode_state(r.get::<_, &[u8]>(0)))
             .transpose()
     }
@@ -314,18 +397,32 @@ impl Store for PostgresStore {
             Err(e) if contended(&e) => Err(CommitError::Conflict(
                 writes.iter().map(|w| w.key).collect(),
             )),
+            Err(e) if lost(&e) => {
+                c.discard();
+                match self.settle(&writes) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(CommitError::Conflict(
+                        writes.iter().map(|w| w.key).collect(),
+                    )),
+                    Err(unknown) => Err(CommitError::Store(StoreError::Unavailable(format!(
+                        "PostgreSQL: the connection was lost during a commit ({e}) and what it \
+                         wrote could not be read back ({unknown}): whether it was recorded is \
+                         unknown until the database answers again"
+                    )))),
+                }
+            }
             Err(e) => Err(CommitError::Store(backend(e))),
         }
     }
 
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
-        let mut c = self.conn()?;
-        let rows = c
-            .query(
+        let pack = codec::pack_prefix(key);
+        let rows = self.with_conn(|c| {
+            c.query(
                 "SELECT recorded FROM drugtrace_events WHERE pack = $1 ORDER BY idx",
-                &[&codec::pack_prefix(key)],
+                &[&pack],
             )
-            .map_err(backend)?;
+        })?;
         rows.iter()
             .map(|r| codec::decode_recorded(*key, r.get::<_, &[u8]>(0)))
             .collect()
@@ -383,26 +480,26 @@ impl Store for PostgresStore {
             versions.push(i32::try_from(s.events).unwrap_or(i32::MAX));
             bytes.push(codec::encode_state(s));
         }
-        let mut c = self.conn()?;
-        c.execute(
-            "INSERT INTO drugtrace_packs (pack, version, state) \
-             SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
-             ON CONFLICT (pack) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state",
-            &[&packs, &versions, &bytes],
-        )
-        .map_err(backend)?;
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT INTO drugtrace_packs (pack, version, state) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
+                 ON CONFLICT (pack) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state",
+                &[&packs, &versions, &bytes],
+            )
+        })?;
         Ok(())
     }
 
     fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut c = self.conn()?;
-        let rows = c
-            .query(
+        let lookup = lookup.key();
+        let rows = self.with_conn(|c| {
+            c.query(
                 "SELECT pack FROM drugtrace_lookups WHERE lookup = $1 ORDER BY pack LIMIT $2",
-                &[&lookup.key(), &limit],
+                &[&lookup, &limit],
             )
-            .map_err(backend)?;
+        })?;
         rows.iter()
             .map(|r| codec::key_pack(r.get::<_, &[u8]>(0)))
             .collect()
@@ -414,13 +511,13 @@ impl Store for PostgresStore {
         }
         let lookups: Vec<Vec<u8>> = entries.iter().map(|(l, _)| l.key()).collect();
         let packs: Vec<Vec<u8>> = entries.iter().map(|(_, k)| codec::pack_prefix(k)).collect();
-        let mut c = self.conn()?;
-        c.execute(
-            "INSERT INTO drugtrace_lookups (lookup, pack) \
-             SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
-            &[&lookups, &packs],
-        )
-        .map_err(backend)?;
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT INTO drugtrace_lookups (lookup, pack) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
+                &[&lookups, &packs],
+            )
+        })?;
         Ok(())
     }
 

@@ -1,0 +1,141 @@
+//! `drugtrace-bench --postgres`: the ledger on PostgreSQL beside the ledger on fjall, the
+//! same workloads in the same run. The server is a throwaway one on loopback
+//! (`scripts/postgres`), with the default durability (`synchronous_commit = on`, fsync on).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use drugtrace_catalog::Catalog;
+use drugtrace_ledger::{Ledger, Policy, Store};
+use drugtrace_store_fjall::FjallStore;
+use drugtrace_store_postgres::PostgresStore;
+use drugtrace_store_postgres::testing::Server;
+
+use crate::workload::{self, Waves};
+use crate::{Row, micros, percentile};
+
+/// What one store did on the workloads.
+struct Figures {
+    import: f64,
+    batched: f64,
+    single: Vec<(u64, f64, Duration, Duration)>,
+}
+
+/// The rows comparing PostgreSQL with fjall.
+pub fn rows(dir: &Path, events: u64, batch: usize) -> Result<Vec<Row>> {
+    let server = Server::start();
+    let pg: Arc<dyn Store> =
+        Arc::new(PostgresStore::connect(&server.database("bench")).map_err(anyhow::Error::msg)?);
+    let fjall: Arc<dyn Store> = Arc::new(FjallStore::open(&dir.join("pg-baseline"))?);
+    let packs = events / 5;
+    let ours = measure(pg, packs, batch)?;
+    let base = measure(fjall, packs, batch)?;
+    let mut rows = vec![
+        Row {
+            what: format!("PostgreSQL: durable import, {events} events, {batch} per commit"),
+            ours: format!("{:.0} events/s", ours.import),
+            baseline_name: "fjall store, same batches".into(),
+            baseline: format!("{:.0} events/s", base.import),
+            ratio: format!("{:.2}", ours.import / base.import),
+        },
+        Row {
+            what: "PostgreSQL: gate, 1,000 decisions per commit, half blocked".into(),
+            ours: format!("{:.0} decisions/s", ours.batched),
+            baseline_name: "fjall store, same batches".into(),
+            baseline: format!("{:.0} decisions/s", base.batched),
+            ratio: format!("{:.2}", ours.batched / base.batched),
+        },
+    ];
+    for ((threads, rate, p50, p99), (_, base_rate, base_p50, base_p99)) in
+        ours.single.iter().zip(&base.single)
+    {
+        rows.push(Row {
+            what: format!(
+                "PostgreSQL: gate, {threads} thread(s) each awaiting its own durable decision, p50 / p99"
+            ),
+            ours: format!("{rate:.0} decisions/s, {} / {}", micros(*p50), micros(*p99)),
+            baseline_name: "fjall store, same threads".into(),
+            baseline: format!(
+                "{base_rate:.0} decisions/s, {} / {}",
+                micros(*base_p50),
+                micros(*base_p99)
+            ),
+            ratio: format!("{:.2}", rate / base_rate),
+        });
+    }
+    Ok(rows)
+}
+
+fn measure(store: Arc<dyn Store>, packs: u64, batch: usize) -> Result<Figures> {
+    let ledger = Ledger::new(store, Catalog::default(), Policy::default());
+    let batches: Vec<_> = Waves::new(packs, batch).collect();
+    let events: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    let started = Instant::now();
+    ledger.record_stream(batches.into_iter().map(|b| ((), b)), |(), _| {
+        Ok::<_, drugtrace_ledger::LedgerError>(())
+    })?;
+    let import = events as f64 / started.elapsed().as_secs_f64();
+
+    let sales: Vec<_> = (0..20_000u64)
+        .map(|i| {
+            let n = if i % 2 == 0 {
+                i / 2 % packs
+            } else {
+                packs + 20_000_000 + i
+            };
+            workload::sale(drugtrace_ledger::testkit::pack(n), i, 3_000_000_000 + i)
+        })
+        .collect();
+    let started = Instant::now();
+    for chunk in sales.chunks(1000) {
+        ledger.record_batch(chunk)?;
+    }
+    let batched = sales.len() as f64 / started.elapsed().as_secs_f64();
+
+    let mut single = Vec::new();
+    for threads in [1u64, 16] {
+        let per_thread = 500;
+        let started = Instant::now();
+        let ledger = &ledger;
+        let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut lat = Vec::with_capacity(per_thread as usize);
+                        for i in 0..per_thread {
+                            let n = packs + 40_000_000 + threads * 10_000_000 + t * 100_000 + i;
+                            let e = workload::sale(
+                                drugtrace_ledger::testkit::pack(n),
+                                n,
+                                4_000_000_000 + n,
+                            );
+                            let t0 = Instant::now();
+                            ledger.record(e).expect("recorded");
+                            lat.push(t0.elapsed());
+                        }
+                        lat
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("joined"))
+                .collect()
+        });
+        let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+        latencies.sort();
+        single.push((
+            threads,
+            rate,
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+        ));
+    }
+    Ok(Figures {
+        import,
+        batched,
+        single,
+    })
+}
