@@ -211,3 +211,27 @@ impl From<BytesRejection> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drugtrace_ledger::{LedgerError, StoreError};
+
+    /// A storage that cannot be reached now decided nothing: a retryable 503, however deep
+    /// the error is wrapped; any other storage failure stays a 500.
+    #[test]
+    fn unreachable_storage_is_a_retryable_503() {
+        let down = || StoreError::Unavailable("PostgreSQL: connection closed".into());
+        for e in [
+            ApiError::internal(down()),
+            ApiError::internal(LedgerError::Store(down())),
+            ApiError::internal(drugtrace_ledger::CommitError::Store(down())),
+        ] {
+            assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(e.code, "storage_unavailable");
+            assert_eq!(e.retry_after, Some(1));
+        }
+        let broken = ApiError::internal(StoreError::Corrupt("bad bytes".into()));
+        assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
