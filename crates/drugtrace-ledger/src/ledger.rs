@@ -369,6 +369,7 @@ impl<S: Store> Ledger<S> {
             HashMap::with_capacity_and_hasher(total, foldhash::fast::RandomState::default());
         let mut order: Vec<PackKey> = Vec::with_capacity(total);
         let mut decisions = Vec::with_capacity(total);
+        self.prefetch(parts, overlay, &mut pending, &mut order)?;
         for part in parts {
             let cx = Context {
                 catalog: &self.catalog,
@@ -413,6 +414,45 @@ impl<S: Store> Ledger<S> {
             })
             .collect();
         Ok((decisions, writes))
+    }
+
+    /// Reads the states of a batch's packs (those not in the overlay) in one call, so that a
+    /// store across a network answers in one round trip rather than one per pack.
+    fn prefetch(
+        &self,
+        parts: &[Part<'_>],
+        overlay: &Overlay,
+        pending: &mut PendingMap,
+        order: &mut Vec<PackKey>,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<PackKey> = Vec::new();
+        let mut seen: std::collections::HashSet<PackKey, foldhash::fast::RandomState> =
+            std::collections::HashSet::default();
+        for part in parts {
+            for e in part.events {
+                if !overlay.contains_key(&e.pack) && seen.insert(e.pack) {
+                    keys.push(e.pack);
+                }
+            }
+        }
+        if keys.len() < 2 {
+            return Ok(());
+        }
+        let states = self.store.packs(&keys)?;
+        for (key, state) in keys.into_iter().zip(states) {
+            let state = state.unwrap_or_default();
+            order.push(key);
+            pending.insert(
+                key,
+                Pending {
+                    expected: state.events,
+                    state,
+                    events: Vec::new(),
+                    log: None,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// The pending write of `event`'s pack, read from the overlay or the store on first use;

@@ -64,6 +64,13 @@ pub trait Store: Send + Sync {
     /// The pack's state, or `None` if no event for it was ever committed.
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError>;
 
+    /// The states of several packs, in the order asked: what the ledger reads before it
+    /// judges a batch. A backend across a network answers in one round trip; the default
+    /// reads them one by one.
+    fn packs(&self, keys: &[PackKey]) -> Result<Vec<Option<PackState>>, StoreError> {
+        keys.iter().map(|k| self.pack(k)).collect()
+    }
+
     /// Appends each write's events and stores its state, if every pack still has exactly
     /// `expected` events. Otherwise returns [`CommitError::Conflict`] naming the packs that
     /// moved on and writes nothing. Returns only when the whole commit is durable: once this
@@ -110,6 +117,9 @@ pub trait Store: Send + Sync {
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
         (**self).pack(key)
+    }
+    fn packs(&self, keys: &[PackKey]) -> Result<Vec<Option<PackState>>, StoreError> {
+        (**self).packs(keys)
     }
     fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError> {
         (**self).commit(writes)

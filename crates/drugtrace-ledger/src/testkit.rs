@@ -336,6 +336,11 @@ fn commit_reads_back<S: Store>(s: S) {
     let w = append(&mut rng, pack(7), &[], 3);
     s.commit(vec![w.clone()]).unwrap();
     assert_eq!(s.pack(&pack(7)).unwrap(), Some(w.state.clone()));
+    assert_eq!(
+        s.packs(&[pack(8), pack(7), pack(7)]).unwrap(),
+        vec![None, Some(w.state.clone()), Some(w.state.clone())],
+        "several states at once, in the order asked"
+    );
     assert_eq!(s.history(&pack(7)).unwrap(), w.events);
     let w2 = append(&mut rng, pack(7), &w.events, 2);
     s.commit(vec![w2.clone()]).unwrap();

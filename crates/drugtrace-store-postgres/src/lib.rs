@@ -15,19 +15,20 @@
 //!
 //! # A commit is one transaction
 //! Each pack's state row is written only if its version is still the one the ledger judged
-//! against (`UPDATE … WHERE version = expected`, or `INSERT … ON CONFLICT DO NOTHING` for a
-//! new pack); a row that did not change names its pack as moved, and the transaction is
-//! rolled back, so a conflict writes nothing and names every pack that moved. Then the
-//! events and the index entries of the whole commit go in one statement each (`UNNEST` of
-//! arrays), and `COMMIT` returns once the server has made it durable (the default
+//! against (`UPDATE … FROM UNNEST(…) WHERE version = expected`, and `INSERT … ON CONFLICT DO
+//! NOTHING` for new packs: two statements, however many packs, each `RETURNING` the packs it
+//! wrote); a pack not written is named as moved, and the transaction is rolled back, so a
+//! conflict writes nothing and names every pack that moved. Then the events and the index
+//! entries of the whole commit go in one statement each (`UNNEST` of arrays), and `COMMIT` returns once the server has made it durable (the default
 //! `synchronous_commit`; with Patroni's synchronous mode, on a replica too). A deadlock or
 //! serialization failure between two commits is reported as a conflict on their packs, which
 //! the ledger judges again.
 //!
 //! # The SQL subset
 //! Only what Citus distributed tables and YugabyteDB also run: `CREATE TABLE IF NOT EXISTS`
-//! with primary keys, single-table `INSERT … ON CONFLICT`, `UPDATE … WHERE` on the primary
-//! key, `SELECT … ORDER BY … LIMIT`, `UNNEST` of arrays, no triggers, no sequences, no
+//! with primary keys, single-table `INSERT … ON CONFLICT … RETURNING`, `UPDATE … FROM
+//! UNNEST(…) … RETURNING` joined on the primary key, `SELECT … ORDER BY … LIMIT`, `UNNEST`
+//! of arrays, no triggers, no sequences, no
 //! cross-table foreign keys. On Citus, distribute and colocate by pack:
 //!
 //! ```sql
@@ -265,29 +266,56 @@ impl PostgresStore {
         writes: &[PackWrite],
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
         let mut tx = c.transaction()?;
-        let mut moved = Vec::new();
+        // The state rows, in two statements whatever the number of packs: new packs inserted
+        // if absent, known ones updated at the version judged against. Each returns the
+        // packs it wrote; the others moved on.
+        let (mut new_packs, mut new_versions, mut new_states) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let (mut packs, mut versions, mut states, mut expected) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for w in writes {
             let pack = codec::pack_prefix(&w.key);
             let state = codec::encode_state(&w.state);
             let version = i32::try_from(w.state.events).unwrap_or(i32::MAX);
-            let n = if w.expected == 0 {
-                tx.execute(
-                    "INSERT INTO drugtrace_packs (pack, version, state) VALUES ($1, $2, $3) \
-                     ON CONFLICT (pack) DO NOTHING",
-                    &[&pack, &version, &state],
-                )?
+            if w.expected == 0 {
+                new_packs.push(pack);
+                new_versions.push(version);
+                new_states.push(state);
             } else {
-                let expected = i32::try_from(w.expected).unwrap_or(i32::MAX);
-                tx.execute(
-                    "UPDATE drugtrace_packs SET version = $2, state = $3 \
-                     WHERE pack = $1 AND version = $4",
-                    &[&pack, &version, &state, &expected],
-                )?
-            };
-            if n != 1 {
-                moved.push(w.key);
+                packs.push(pack);
+                versions.push(version);
+                states.push(state);
+                expected.push(i32::try_from(w.expected).unwrap_or(i32::MAX));
             }
         }
+        let mut written: std::collections::HashSet<Vec<u8>> =
+            std::collections::HashSet::with_capacity(writes.len());
+        if !new_packs.is_empty() {
+            for row in tx.query(
+                "INSERT INTO drugtrace_packs (pack, version, state) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
+                 ON CONFLICT (pack) DO NOTHING RETURNING pack",
+                &[&new_packs, &new_versions, &new_states],
+            )? {
+                written.insert(row.get::<_, Vec<u8>>(0));
+            }
+        }
+        if !packs.is_empty() {
+            for row in tx.query(
+                "UPDATE drugtrace_packs AS p SET version = u.version, state = u.state \
+                 FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[], $4::integer[]) \
+                     AS u(pack, version, state, expected) \
+                 WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack",
+                &[&packs, &versions, &states, &expected],
+            )? {
+                written.insert(row.get::<_, Vec<u8>>(0));
+            }
+        }
+        let moved: Vec<PackKey> = writes
+            .iter()
+            .filter(|w| !written.contains(&codec::pack_prefix(&w.key)))
+            .map(|w| w.key)
+            .collect();
         if !moved.is_empty() {
             tx.rollback()?;
             return Ok(Err(moved));
@@ -382,6 +410,25 @@ impl Store for PostgresStore {
         })?;
         row.map(|r| codec::decode_state(r.get::<_, &[u8]>(0)))
             .transpose()
+    }
+
+    fn packs(&self, keys: &[PackKey]) -> Result<Vec<Option<PackState>>, StoreError> {
+        let wanted: Vec<Vec<u8>> = keys.iter().map(codec::pack_prefix).collect();
+        let rows = self.with_conn(|c| {
+            c.query(
+                "SELECT pack, state FROM drugtrace_packs WHERE pack = ANY($1::bytea[])",
+                &[&wanted],
+            )
+        })?;
+        let mut found: std::collections::HashMap<Vec<u8>, PackState> =
+            std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            found.insert(
+                r.get::<_, Vec<u8>>(0),
+                codec::decode_state(r.get::<_, &[u8]>(1))?,
+            );
+        }
+        Ok(wanted.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn commit(&self, mut writes: Vec<PackWrite>) -> Result<(), CommitError> {
