@@ -57,3 +57,64 @@ impl Drop for Server {
             .status();
     }
 }
+
+fn patroni() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/patroni")
+}
+
+/// A 3-node Patroni cluster (etcd, strict synchronous replication) in a temporary
+/// directory, started and stopped with `scripts/patroni`.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    conninfo: String,
+}
+
+impl Cluster {
+    /// Starts one and waits for a leader and a synchronous replica. Panics, saying how to
+    /// install what is missing, when it cannot.
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let out = Command::new(patroni())
+            .arg("start")
+            .arg(dir.path().join("cluster"))
+            .output()
+            .expect("scripts/patroni runs");
+        assert!(
+            out.status.success(),
+            "scripts/patroni start failed (install with scripts/patroni install): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let conninfo = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Cluster { dir, conninfo }
+    }
+
+    /// The connection string naming every node, which finds the leader.
+    pub fn conninfo(&self) -> &str {
+        &self.conninfo
+    }
+
+    /// The leader's name and the process ids of its postmaster and its Patroni, if there is
+    /// a leader now.
+    pub fn leader(&self) -> Option<(String, u32, u32)> {
+        let out = Command::new(patroni())
+            .arg("leader")
+            .arg(self.dir.path().join("cluster"))
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut words = text.split_whitespace();
+        let name = words.next()?.to_owned();
+        let postmaster = words.next()?.parse().ok()?;
+        let patroni = words.next()?.parse().ok()?;
+        Some((name, postmaster, patroni))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(patroni())
+            .arg("stop")
+            .arg(self.dir.path().join("cluster"))
+            .status();
+    }
+}
