@@ -38,7 +38,8 @@ pub struct Config {
     pub late_upload_hours: Option<u32>,
     /// A PostgreSQL connection string (`host=… port=… user=… dbname=…`, several hosts with
     /// `target_session_attrs=read-write` for a replicated cluster): the ledger's packs live
-    /// in that database instead of in `store/`. `DRUGTRACE_DATABASE` overrides it.
+    /// in that database instead of in `store/`. `--database` (`DRUGTRACE_DATABASE`)
+    /// overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     /// `drugtrace serve`'s settings; its flags and environment variables override them.
@@ -117,6 +118,8 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// A PostgreSQL connection string that overrides the configuration's.
+    database: Option<String>,
 }
 
 /// Everything a command needs, opened.
@@ -134,7 +137,15 @@ impl DataDir {
     pub fn new(root: &Path) -> DataDir {
         DataDir {
             root: root.to_path_buf(),
+            database: None,
         }
+    }
+
+    /// The same directory, its ledger in the PostgreSQL database `database` when given
+    /// (overriding `database` in drugtrace.toml).
+    pub fn with_database(mut self, database: Option<String>) -> DataDir {
+        self.database = database.filter(|d| !d.trim().is_empty());
+        self
     }
 
     /// The directory's path.
@@ -271,10 +282,7 @@ impl DataDir {
         let policy = config.policy()?;
         let person_key = self.person_key()?;
         let catalog = self.catalog()?;
-        let database = std::env::var("DRUGTRACE_DATABASE")
-            .ok()
-            .filter(|d| !d.trim().is_empty())
-            .or_else(|| config.database.clone());
+        let database = self.database.clone().or_else(|| config.database.clone());
         let store: Arc<dyn Store> = match database {
             Some(conninfo) => {
                 Arc::new(PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?)

@@ -37,6 +37,12 @@ struct Cli {
         default_value = "drugtrace-data"
     )]
     data: PathBuf,
+    /// Keep the ledger's packs in this PostgreSQL database (a libpq connection string;
+    /// several hosts with target_session_attrs=read-write for a replicated cluster) instead
+    /// of in the data directory's store/. Given to init, it is written to drugtrace.toml;
+    /// given to any other command, it overrides the file's.
+    #[arg(long, global = true, env = "DRUGTRACE_DATABASE")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,10 +61,6 @@ enum Command {
         /// Minutes east of UTC of local time.
         #[arg(long, default_value_t = 480, allow_hyphen_values = true)]
         local_offset_minutes: i32,
-        /// Keep the ledger's packs in this PostgreSQL database (a libpq connection string)
-        /// instead of in the data directory's store/.
-        #[arg(long)]
-        database: Option<String>,
     },
     /// The product catalog (the three-code mapping).
     #[command(subcommand)]
@@ -387,21 +389,20 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let dir = DataDir::new(&cli.data);
+    let dir = DataDir::new(&cli.data).with_database(cli.database.clone());
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Init {
             unknown_code,
             no_scan_no_settlement_from,
             local_offset_minutes,
-            database,
         } => {
             dir.init(&Config {
                 unknown_code,
                 no_scan_no_settlement_from,
                 local_offset_minutes,
                 late_upload_hours: None,
-                database,
+                database: cli.database.clone(),
                 serve: Default::default(),
             })?;
             writeln!(out, "initialised {}", dir.root().display())?;
