@@ -12,6 +12,7 @@
 //! they store themselves. The insured person's identity enters only as a [`PersonHash`].
 
 mod authority;
+mod copy;
 mod event;
 pub mod gate;
 mod ids;
@@ -27,6 +28,7 @@ pub mod testkit;
 mod time;
 
 pub use authority::Authority;
+pub use copy::{CopyError, CopyReport, copy_store};
 pub use event::{
     Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleKey, SaleReturn,
     StockChange, Void,

@@ -192,6 +192,11 @@ impl DataDir {
         Ok(())
     }
 
+    /// The configuration file.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join(CONFIG)
+    }
+
     /// The configuration.
     pub fn config(&self) -> Result<Config> {
         let path = self.root.join(CONFIG);
@@ -274,6 +279,29 @@ impl DataDir {
     pub fn catalog(&self) -> Result<Catalog> {
         Catalog::load_csv_file(&self.catalog_path())
             .with_context(|| format!("reading {}", self.catalog_path().display()))
+    }
+
+    /// Opens the ledger on the data directory's own embedded store, whatever the
+    /// configuration names (for `drugtrace migrate`, which copies it).
+    pub fn open_embedded(&self) -> Result<Opened> {
+        let config = self.config()?;
+        let policy = config.policy()?;
+        let person_key = self.person_key()?;
+        let catalog = self.catalog()?;
+        let path = self.root.join(STORE);
+        if !path.is_dir() {
+            bail!(
+                "{} has no embedded store ({} is missing): its packs are in a database already",
+                self.root.display(),
+                path.display()
+            );
+        }
+        let store: Arc<dyn Store> = Arc::new(FjallStore::open(&path).context("opening the store")?);
+        Ok(Opened {
+            ledger: Ledger::new(store, catalog, policy),
+            person_key,
+            config,
+        })
     }
 
     /// Opens the ledger and what goes with it.

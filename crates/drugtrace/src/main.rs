@@ -5,6 +5,7 @@ mod analytics;
 mod data_dir;
 mod demo;
 mod import;
+mod migrate;
 mod show;
 
 use std::io::Write;
@@ -112,6 +113,13 @@ enum Command {
         /// When (default: now).
         #[arg(long)]
         at: Option<String>,
+    },
+    /// Copy the data directory's embedded store into a PostgreSQL database (resumable: run
+    /// it again after an interruption), then verify the copy.
+    Migrate {
+        /// The database, as a libpq connection string.
+        #[arg(long)]
+        to: String,
     },
     /// Derive every pack's state from its log again.
     Rebuild {
@@ -506,6 +514,7 @@ fn run(cli: Cli) -> Result<()> {
             let d = opened.ledger.record(event)?;
             show::decision(&mut out, &d, offset)?;
         }
+        Command::Migrate { to } => migrate::migrate(&dir, &to, &mut out)?,
         Command::Rebuild { check } => {
             let opened = dir.open()?;
             let mode = if check {

@@ -784,3 +784,42 @@ fn two_servers_on_one_database_sell_a_pack_once() {
         .unwrap());
     assert!(check.contains("0 stored states differed"), "{check}");
 }
+
+/// Issue 14: `drugtrace migrate` copies an embedded data directory into PostgreSQL and
+/// verifies it; run again, it finds everything there; the ledger then answers the same from
+/// the database.
+#[test]
+fn migrate_copies_the_embedded_store_into_postgres() {
+    let server = drugtrace_store_postgres::testing::Server::start();
+    let database = server.database("cli_migrate");
+    let dir = tempfile::tempdir().unwrap();
+    let data = init(dir.path());
+    let events = dir.path().join("events.jsonl");
+    std::fs::copy(examples().join("events.jsonl"), &events).unwrap();
+    ok(drugtrace(&data).arg("import").arg(&events).output().unwrap());
+    let before = ok(drugtrace(&data)
+        .args(["lookup", "81000010000000000001"])
+        .output()
+        .unwrap());
+    let out = ok(drugtrace(&data)
+        .args(["migrate", "--to", &database])
+        .output()
+        .unwrap());
+    assert!(out.contains("0 packs were there already"), "{out}");
+    assert!(out.contains("verified:"), "{out}");
+    let again = ok(drugtrace(&data)
+        .args(["migrate", "--to", &database])
+        .output()
+        .unwrap());
+    assert!(again.starts_with("copied 0 packs"), "{again}");
+    let after = ok(drugtrace(&data)
+        .args(["--database", &database, "lookup", "81000010000000000001"])
+        .output()
+        .unwrap());
+    assert_eq!(before, after);
+    let check = ok(drugtrace(&data)
+        .args(["--database", &database, "rebuild", "--check"])
+        .output()
+        .unwrap());
+    assert!(check.contains("0 stored states differed"), "{check}");
+}
