@@ -12,6 +12,7 @@
 //! | `drugtrace_events` | `(pack, idx)` | each recorded event |
 //! | `drugtrace_lookups` | `(lookup, pack)` | the index ([`Lookup`]) |
 //! | `drugtrace_movements` | `id` | the movements without trace codes |
+//! | `drugtrace_secrets` | `name` | the installation's secrets every server must share (the person-hash key) |
 //!
 //! # A commit is one transaction
 //! Each pack's state row is written only if its version is still the one the ledger judged
@@ -99,6 +100,10 @@ CREATE TABLE IF NOT EXISTS drugtrace_lookups (
 CREATE TABLE IF NOT EXISTS drugtrace_movements (
     id bytea PRIMARY KEY,
     movement bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drugtrace_secrets (
+    name text PRIMARY KEY,
+    value bytea NOT NULL
 );
 ";
 
@@ -219,6 +224,24 @@ impl PostgresStore {
         Ok(Conn {
             store: self,
             client: Some(client),
+        })
+    }
+
+    /// The installation's secret `name`, which every server on this database must use: the
+    /// one stored, or `proposed`, stored now, when there is none yet (the first server to
+    /// ask decides, also when several ask at once).
+    pub fn shared_secret(&self, name: &str, proposed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT INTO drugtrace_secrets (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING",
+                &[&name, &proposed],
+            )?;
+            let row = c.query_one(
+                "SELECT value FROM drugtrace_secrets WHERE name = $1",
+                &[&name],
+            )?;
+            Ok(row.get::<_, Vec<u8>>(0))
         })
     }
 

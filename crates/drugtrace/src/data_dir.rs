@@ -173,19 +173,34 @@ impl DataDir {
         fs::create_dir_all(&self.root)
             .with_context(|| format!("creating {}", self.root.display()))?;
         let key = PersonKey::generate().context("the operating system gave no random bytes")?;
-        write_new(&self.root.join(SECRET), key.as_bytes(), true)?;
-        self.create_identity_key()?;
-        Catalog::default()
-            .save_csv_file(&self.catalog_path())
-            .context("writing the empty catalog")?;
         match &config.database {
             Some(conninfo) => {
-                PostgresStore::connect(conninfo).context("opening the PostgreSQL store")?;
+                // Every server on one database hashes buyers and checks patients' assertions
+                // with the same secrets: the database's, if another server set them already.
+                let db =
+                    PostgresStore::connect(conninfo).context("opening the PostgreSQL store")?;
+                let person = db.shared_secret(SECRET, key.as_bytes())?;
+                write_new(&self.root.join(SECRET), &person, true)?;
+                let identity = drugtrace_api::IdentityKey::generate()?;
+                let hex = db.shared_secret(IDENTITY_KEY, identity.to_hex().as_bytes())?;
+                let hex = String::from_utf8(hex).context("the database's identity key")?;
+                drugtrace_api::IdentityKey::from_hex(&hex)
+                    .context("the database's identity key")?;
+                write_new(
+                    &self.identity_key_path(),
+                    format!("{}\n", hex.trim()).as_bytes(),
+                    true,
+                )?;
             }
             None => {
+                write_new(&self.root.join(SECRET), key.as_bytes(), true)?;
+                self.create_identity_key()?;
                 FjallStore::open(&self.root.join(STORE)).context("creating the store")?;
             }
         }
+        Catalog::default()
+            .save_csv_file(&self.catalog_path())
+            .context("writing the empty catalog")?;
         let text = toml::to_string_pretty(config).context("writing the configuration")?;
         // The configuration is written last: its presence marks a complete directory.
         write_new(&self.root.join(CONFIG), text.as_bytes(), false)?;
@@ -281,6 +296,29 @@ impl DataDir {
             .with_context(|| format!("reading {}", self.catalog_path().display()))
     }
 
+    /// Gives the database `db` this directory's secrets (the person-hash key, the identity
+    /// key), for `drugtrace migrate`; refuses a database set up with other ones.
+    pub fn share_secrets(&self, db: &PostgresStore) -> Result<()> {
+        let person = self.person_key()?;
+        if db.shared_secret(SECRET, person.as_bytes())?.as_slice() != person.as_bytes() {
+            bail!(
+                "the database already has another person-hash secret than {}: it belongs to \
+                 another installation",
+                self.root.join(SECRET).display()
+            );
+        }
+        if let Some(identity) = self.identity_key()? {
+            let hex = identity.to_hex();
+            if db.shared_secret(IDENTITY_KEY, hex.as_bytes())?.as_slice() != hex.as_bytes() {
+                bail!(
+                    "the database already has another identity key than {}",
+                    self.identity_key_path().display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Opens the ledger on the data directory's own embedded store, whatever the
     /// configuration names (for `drugtrace migrate`, which copies it).
     pub fn open_embedded(&self) -> Result<Opened> {
@@ -313,7 +351,20 @@ impl DataDir {
         let database = self.database.clone().or_else(|| config.database.clone());
         let store: Arc<dyn Store> = match database {
             Some(conninfo) => {
-                Arc::new(PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?)
+                let db =
+                    PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?;
+                // A server hashing buyers with another secret than the database's would make
+                // one person look like two.
+                let shared = db.shared_secret(SECRET, person_key.as_bytes())?;
+                if shared.as_slice() != person_key.as_bytes() {
+                    bail!(
+                        "{} differs from the person-hash secret of the database this directory \
+                         names: the database belongs to another installation (or was set up \
+                         with another data directory); use that installation's {SECRET}",
+                        self.root.join(SECRET).display()
+                    );
+                }
+                Arc::new(db)
             }
             None => {
                 Arc::new(FjallStore::open(&self.root.join(STORE)).context("opening the store")?)

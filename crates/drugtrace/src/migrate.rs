@@ -15,6 +15,7 @@ use crate::data_dir::DataDir;
 pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
     let opened = dir.open_embedded()?;
     let target = PostgresStore::connect(to).context("opening the PostgreSQL store")?;
+    dir.share_secrets(&target)?;
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
         bar.set_style(

@@ -740,7 +740,15 @@ fn two_servers_on_one_database_sell_a_pack_once() {
         (data, child, addr, m1, p1)
     };
     let (data_a, mut a, addr_a, m1_a, p1_a) = start("a");
-    let (_data_b, mut b, addr_b, _, p1_b) = start("b");
+    let (data_b, mut b, addr_b, _, p1_b) = start("b");
+    // Both hash buyers and check patients' assertions with the database's secrets.
+    for file in ["person.key", "identity.key"] {
+        assert_eq!(
+            std::fs::read(data_a.join(file)).unwrap(),
+            std::fs::read(data_b.join(file)).unwrap(),
+            "{file} is shared"
+        );
+    }
     assert!(
         !data_a.join("store").exists(),
         "the packs live in the database, not in the data directory"
@@ -796,7 +804,11 @@ fn migrate_copies_the_embedded_store_into_postgres() {
     let data = init(dir.path());
     let events = dir.path().join("events.jsonl");
     std::fs::copy(examples().join("events.jsonl"), &events).unwrap();
-    ok(drugtrace(&data).arg("import").arg(&events).output().unwrap());
+    ok(drugtrace(&data)
+        .arg("import")
+        .arg(&events)
+        .output()
+        .unwrap());
     let before = ok(drugtrace(&data)
         .args(["lookup", "81000010000000000001"])
         .output()
@@ -822,4 +834,14 @@ fn migrate_copies_the_embedded_store_into_postgres() {
         .output()
         .unwrap());
     assert!(check.contains("0 stored states differed"), "{check}");
+    // Another installation's directory cannot use this database.
+    let other = tempfile::tempdir().unwrap();
+    let other = init(other.path());
+    let err = fail(
+        drugtrace(&other)
+            .args(["--database", &database, "lookup", "81000010000000000001"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("differs from the person-hash secret"), "{err}");
 }
