@@ -176,11 +176,13 @@ fn judge_sale(
     cx: &Context<'_>,
     forbidden: Option<Reason>,
 ) -> Verdict {
-    if let Some(prior) = state
-        .sales
-        .iter()
-        .find(|s| sale.repeats(&event.actor, event.at, &s.key()))
-    {
+    // A sale given back whole (a 2208 reversal, a 3506 of every unit) is not what a later
+    // sale under its settlement retries: a settlement reversed and settled again under the
+    // same id is paid again, and answering it as a retry would leave the pack unsold while
+    // paid for. It is judged as a new sale.
+    if let Some(prior) = state.sales.iter().find(|s| {
+        sale.repeats(&event.actor, event.at, &s.key()) && !(s.returned > 0 && s.units_out() == 0)
+    }) {
         return Verdict::Replay {
             outcome: prior.outcome,
             index: prior.index,

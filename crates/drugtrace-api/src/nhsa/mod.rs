@@ -137,6 +137,8 @@
 //! - **2208 returns only the settlement's own sales**: a pack whose sale under it was
 //!   blocked gets nothing, and no other sale of the pack is touched. A resent 2208 records
 //!   nothing (`already_reversed`).
+//! - **A settlement given back is not retried.** A sale under a settlement whose earlier sale
+//!   was returned whole (2208, or a 3506 of every unit) is judged as a new sale.
 //! - **Retries.** A resent 3505 is idempotent by settlement and institution; a resent 3507
 //!   or 2208 records nothing. Other
 //!   transactions are recorded again when resent (as a re-imported file is): a resent 3506

@@ -9,6 +9,10 @@
 //! `already_reversed`, recording nothing. A settlement this institution never recorded is
 //! refused (infcode -1), naming it.
 //!
+//! A 2207 sent again after the reversal, under the same visit and charge batch (so the same
+//! settlement id), is a new sale, not a retry: the gate does not take a sale given back whole
+//! for the one a later sale under its settlement repeats.
+//!
 //! The output is `{setlinfo: {setl_id, mdtrt_id, psn_no}, drug_trac_rslt: [{drug_trac_codg,
 //! outcome, units}]}` with `outcome` `reversed`, `already_reversed` or `not_paid`.
 
