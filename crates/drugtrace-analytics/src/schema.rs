@@ -366,15 +366,7 @@ impl EventRows {
     /// Adds one pack's log: the pack's code reads `code` and its product, by the catalog, is
     /// `code_product`.
     pub fn push_log(&mut self, code: &str, code_product: Option<&str>, log: &[Recorded]) {
-        let voided: Vec<u32> = log
-            .iter()
-            .filter(|r| r.outcome.is_applied())
-            .filter_map(|r| match &r.event.kind {
-                EventKind::Void(v) => Some(v.voids.iter().copied()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let voided = drugtrace_ledger::voided(log);
         for r in log {
             self.push(code, code_product, r, voided.contains(&r.index));
         }

@@ -204,6 +204,12 @@ impl<'a> R<'a> {
     fn settlement(&mut self) -> Result<SettlementId, StoreError> {
         SettlementId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
     }
+    fn stock_change(&mut self) -> Result<StockChange, StoreError> {
+        u16::try_from(self.uv()?)
+            .ok()
+            .and_then(StockChange::from_code)
+            .ok_or_else(|| corrupt("stock change code"))
+    }
     fn upload(&mut self) -> Result<UploadId, StoreError> {
         UploadId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
     }
@@ -353,12 +359,7 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             supplier: r.opt(R::institution)?,
             product: r.opt(R::insurance)?,
         }),
-        4 => {
-            let code = u16::try_from(r.uv()?).map_err(|_| corrupt("stock change code"))?;
-            EventKind::StockChange(
-                StockChange::from_code(code).ok_or_else(|| corrupt("stock change code"))?,
-            )
-        }
+        4 => EventKind::StockChange(r.stock_change()?),
         5 => EventKind::Sale(Sale {
             settlement: if format == 1 {
                 Some(r.settlement()?)
@@ -442,12 +443,7 @@ pub fn decode_movement(bytes: &[u8]) -> Result<Movement, StoreError> {
     let at = r.time()?;
     let kind = match r.u8()? {
         0 => MovementKind::Intake,
-        1 => {
-            let code = u16::try_from(r.uv()?).map_err(|_| corrupt("stock change code"))?;
-            MovementKind::StockChange(
-                StockChange::from_code(code).ok_or_else(|| corrupt("stock change code"))?,
-            )
-        }
+        1 => MovementKind::StockChange(r.stock_change()?),
         2 => MovementKind::Sale,
         3 => MovementKind::SaleReturn,
         t => return Err(corrupt(&format!("movement kind tag {t}"))),

@@ -85,25 +85,21 @@ pub fn judge(state: &PackState, event: &Event, cx: &Context<'_>) -> Verdict {
     }
 }
 
-/// Judges a void against the pack's whole log (`log`, in order). The void covers the
+/// Judges a void against the pack's whole log (`log`, in order) and the state it folds to
+/// (`state`). The void covers the
 /// actor's own applied records of the upload batch that no earlier void covers, and
 /// nothing else: another party's records, rejected attempts (evidence) and records sent
 /// without that batch number (a 2207 settlement's sales) cannot be voided. A resent void
 /// with nothing new to cover is answered as before; a void that covers nothing at all is
 /// recorded as a rejected attempt (`nothing_to_void`).
-pub fn judge_void(log: &[Recorded], event: &Event, cx: &Context<'_>) -> Verdict {
+pub fn judge_void(state: &PackState, log: &[Recorded], event: &Event, cx: &Context<'_>) -> Verdict {
     let EventKind::Void(void) = &event.kind else {
         return Verdict::Record(event.clone(), Outcome::Rejected(Reason::NothingToVoid));
     };
-    let state = PackState::fold(log);
-    if let Some(r) = cx.by.forbids(&event.kind, &event.actor, &state) {
+    if let Some(r) = cx.by.forbids(&event.kind, &event.actor, state) {
         return Verdict::Record(event.clone(), Outcome::Rejected(r));
     }
-    let voids_of = |r: &Recorded| match &r.event.kind {
-        EventKind::Void(v) if r.outcome.is_applied() => v.voids.clone(),
-        _ => Vec::new(),
-    };
-    let voided: Vec<u32> = log.iter().flat_map(voids_of).collect();
+    let voided = crate::voided(log);
     let mine = |r: &Recorded| {
         r.event.actor == event.actor && r.event.upload.as_ref() == Some(&void.upload)
     };

@@ -204,7 +204,7 @@ fn step(
     let verdict = match (&event.kind, &p.log) {
         (EventKind::Void(_), Some(log)) => {
             let whole: Vec<Recorded> = log.iter().chain(&p.events).cloned().collect();
-            judge_void(&whole, event, cx)
+            judge_void(&p.state, &whole, event, cx)
         }
         _ => judge(&p.state, event, cx),
     };
@@ -257,6 +257,18 @@ struct Pending {
     events: Vec<Recorded>,
     /// The pack's committed log, read only when a void needs it.
     log: Option<Vec<Recorded>>,
+}
+
+impl Pending {
+    /// Nothing pending yet over a pack read in `state`.
+    fn new(state: PackState) -> Pending {
+        Pending {
+            expected: state.events,
+            state,
+            events: Vec::new(),
+            log: None,
+        }
+    }
 }
 
 impl<S: Store> Ledger<S> {
@@ -440,17 +452,8 @@ impl<S: Store> Ledger<S> {
         }
         let states = self.store.packs(&keys)?;
         for (key, state) in keys.into_iter().zip(states) {
-            let state = state.unwrap_or_default();
             order.push(key);
-            pending.insert(
-                key,
-                Pending {
-                    expected: state.events,
-                    state,
-                    events: Vec::new(),
-                    log: None,
-                },
-            );
+            pending.insert(key, Pending::new(state.unwrap_or_default()));
         }
         Ok(())
     }
@@ -473,12 +476,7 @@ impl<S: Store> Ledger<S> {
                     None => self.store.pack(&key)?.unwrap_or_default(),
                 };
                 order.push(key);
-                v.insert(Pending {
-                    expected: state.events,
-                    state,
-                    events: Vec::new(),
-                    log: None,
-                })
+                v.insert(Pending::new(state))
             }
         };
         if matches!(event.kind, EventKind::Void(_)) && p.log.is_none() {

@@ -39,6 +39,6 @@ pub use lookup::Lookup;
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind};
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
-pub use state::{BlockedSale, Issue, PackState, SaleRecord};
-pub use store::{CommitError, PackWrite, Store, StoreError};
+pub use state::{BlockedSale, Issue, PackState, SaleRecord, voided};
+pub use store::{CommitError, LogRuns, LogVisitor, PackWrite, Store, StoreError};
 pub use time::{Date, TimeError, Timestamp};

@@ -43,6 +43,19 @@ pub struct PackState {
     pub last_at: Option<Timestamp>,
 }
 
+/// The log positions the applied voids of a pack's log cover: records that stay as evidence
+/// but no longer count.
+pub fn voided<'a>(log: impl IntoIterator<Item = &'a Recorded>) -> Vec<u32> {
+    log.into_iter()
+        .filter(|r| r.outcome.is_applied())
+        .filter_map(|r| match &r.event.kind {
+            EventKind::Void(v) => Some(v.voids.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// How a code was issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
@@ -229,16 +242,7 @@ impl PackState {
     /// they had never been applied (they stay in the log as evidence); every other record is
     /// applied in order.
     pub fn fold<'a>(log: impl IntoIterator<Item = &'a Recorded> + Clone) -> PackState {
-        let voided: Vec<u32> = log
-            .clone()
-            .into_iter()
-            .filter(|r| r.outcome.is_applied())
-            .filter_map(|r| match &r.event.kind {
-                EventKind::Void(v) => Some(v.voids.iter().copied()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let voided = voided(log.clone());
         let mut s = PackState::default();
         for r in log {
             if voided.contains(&r.index) {

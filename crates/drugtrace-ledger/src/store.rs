@@ -18,6 +18,44 @@ pub struct PackWrite {
     pub state: PackState,
 }
 
+/// Gathers a backend's scan of events, which come pack after pack in key order, into one
+/// log per pack for the visitor of [`Store::scan_logs`].
+#[derive(Debug, Default)]
+pub struct LogRuns {
+    current: Option<(PackKey, Vec<Recorded>)>,
+}
+
+/// The visitor of [`Store::scan_logs`].
+pub type LogVisitor<'a> = dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError> + 'a;
+
+impl LogRuns {
+    /// Adds the next event of the scan; the log before it is visited once its pack ends.
+    pub fn push(
+        &mut self,
+        key: PackKey,
+        rec: Recorded,
+        visit: &mut LogVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        match &mut self.current {
+            Some((cur, log)) if *cur == key => log.push(rec),
+            _ => {
+                if let Some((cur, log)) = self.current.replace((key, vec![rec])) {
+                    visit(cur, log)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Visits the last log, once the scan has ended.
+    pub fn finish(self, visit: &mut LogVisitor<'_>) -> Result<(), StoreError> {
+        match self.current {
+            Some((cur, log)) => visit(cur, log),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

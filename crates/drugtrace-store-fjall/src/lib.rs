@@ -26,7 +26,8 @@ use std::path::Path;
 
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    CommitError, Lookup, Movement, MovementId, PackState, PackWrite, Recorded, Store, StoreError,
+    CommitError, LogRuns, Lookup, Movement, MovementId, PackState, PackWrite, Recorded, Store,
+    StoreError,
 };
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
@@ -238,25 +239,13 @@ impl Store for FjallStore {
         &self,
         visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut current: Option<(PackKey, Vec<Recorded>)> = None;
+        let mut runs = LogRuns::default();
         for item in self.events.iter() {
             let (k, v) = item.into_inner().map_err(backend)?;
             let key = codec::key_pack(&k)?;
-            let rec = codec::decode_recorded(key, &v)?;
-            match &mut current {
-                Some((cur, log)) if *cur == key => log.push(rec),
-                _ => {
-                    if let Some((cur, log)) = current.take() {
-                        visit(cur, log)?;
-                    }
-                    current = Some((key, vec![rec]));
-                }
-            }
+            runs.push(key, codec::decode_recorded(key, &v)?, visit)?;
         }
-        if let Some((cur, log)) = current {
-            visit(cur, log)?;
-        }
-        Ok(())
+        runs.finish(visit)
     }
 
     fn scan_states(

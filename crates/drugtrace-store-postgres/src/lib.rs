@@ -63,7 +63,7 @@ use std::time::{Duration, Instant};
 use drugtrace_code::PackKey;
 use drugtrace_codec as codec;
 use drugtrace_ledger::{
-    CommitError, Lookup, Movement, PackState, PackWrite, Recorded, Store, StoreError,
+    CommitError, LogRuns, Lookup, Movement, PackState, PackWrite, Recorded, Store, StoreError,
 };
 use parking_lot::Mutex;
 use postgres::error::SqlState;
@@ -502,28 +502,19 @@ impl Store for PostgresStore {
         &self,
         visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut current: Option<(PackKey, Vec<Recorded>)> = None;
+        let mut runs = LogRuns::default();
         self.scan(
             "SELECT pack, recorded FROM drugtrace_events ORDER BY pack, idx",
             &mut |row| {
                 let key = codec::key_pack(row.get::<_, &[u8]>(0))?;
-                let rec = codec::decode_recorded(key, row.get::<_, &[u8]>(1))?;
-                match &mut current {
-                    Some((cur, log)) if *cur == key => log.push(rec),
-                    _ => {
-                        if let Some((cur, log)) = current.take() {
-                            visit(cur, log)?;
-                        }
-                        current = Some((key, vec![rec]));
-                    }
-                }
-                Ok(())
+                runs.push(
+                    key,
+                    codec::decode_recorded(key, row.get::<_, &[u8]>(1))?,
+                    visit,
+                )
             },
         )?;
-        if let Some((cur, log)) = current {
-            visit(cur, log)?;
-        }
-        Ok(())
+        runs.finish(visit)
     }
 
     fn scan_states(
