@@ -31,18 +31,15 @@ use serde_json::Value;
 
 use super::Failure;
 use super::read::{Fault, Obj};
-use super::record::{Ctx, DataType, MAX_CODES, RetRslt, upload_id};
+use super::record::{Ctx, DataType, MAX_CODES, Verdict, upload_id};
 use crate::{ApiError, AppState};
 
 #[derive(Serialize)]
 struct Output {
     /// Packs given a void.
     voided: usize,
-    result: RetRslt,
-    #[serde(rename = "retRslt")]
-    ret_rslt: &'static str,
-    #[serde(rename = "msgRslt")]
-    msg_rslt: String,
+    #[serde(flatten)]
+    verdict: Verdict,
     results: Vec<RecordResult>,
 }
 
@@ -225,28 +222,24 @@ pub async fn void<S: Store + Sync + 'static>(
             }
         }
     }
-    let (ret, msg) = if refused.is_empty() {
-        (
-            "1",
-            format!("{} records read, {voided} packs voided", results.len()),
-        )
+    let problems: Vec<String> = if refused.is_empty() {
+        Vec::new()
     } else {
-        (
-            "0",
-            format!(
-                "{} of {} records refused, not voided: {}",
-                refused.len(),
-                results.len(),
-                refused.join("; ")
-            ),
-        )
+        vec![format!(
+            "{} of {} records refused, not voided: {}",
+            refused.len(),
+            results.len(),
+            refused.join("; ")
+        )]
     };
-    let warn = (!refused.is_empty()).then(|| msg.clone());
+    let verdict = Verdict::of(
+        &problems,
+        format!("{} records read, {voided} packs voided", results.len()),
+    );
+    let warn = verdict.problems();
     let out = Output {
         voided,
-        result: RetRslt::new(ret, msg.clone()),
-        ret_rslt: ret,
-        msg_rslt: msg,
+        verdict,
         results,
     };
     Ok((serde_json::to_value(out).map_err(ApiError::internal)?, warn))

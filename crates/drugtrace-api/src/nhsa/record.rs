@@ -453,19 +453,9 @@ fn output(
     done: String,
 ) -> Result<(Value, Option<String>), ApiError> {
     let warn = summary(&results);
-    let (ret, msg) = if problems.is_empty() {
-        ("1", done)
-    } else {
-        ("0", problems.join("; "))
-    };
     let output = serde_json::to_value(WriteOutput {
         recorded,
-        result: RetRslt {
-            ret_rslt: ret,
-            msg_rslt: msg.clone(),
-        },
-        ret_rslt: ret,
-        msg_rslt: msg,
+        verdict: Verdict::of(&problems, done),
         results,
     })
     .map_err(ApiError::internal)?;
@@ -517,14 +507,8 @@ fn summary(results: &[CodeResult]) -> Option<String> {
 struct WriteOutput {
     /// Events newly recorded (a repeated settlement's sale is answered, not recorded again).
     recorded: usize,
-    /// The national convention's result, where most clients read it.
-    result: RetRslt,
-    /// The same `retRslt`, where other clients read it.
-    #[serde(rename = "retRslt")]
-    ret_rslt: &'static str,
-    /// The same `msgRslt`.
-    #[serde(rename = "msgRslt")]
-    msg_rslt: String,
+    #[serde(flatten)]
+    verdict: Verdict,
     /// One result per trace code (and per record without codes, or refused), in request
     /// order.
     results: Vec<CodeResult>,
@@ -533,17 +517,49 @@ struct WriteOutput {
 /// `retRslt` (`1`: every record taken and no sale blocked; `0`: not so) and `msgRslt` (a
 /// short summary).
 #[derive(Serialize)]
-pub struct RetRslt {
+struct RetRslt {
     #[serde(rename = "retRslt")]
     ret_rslt: &'static str,
     #[serde(rename = "msgRslt")]
     msg_rslt: String,
 }
 
-impl RetRslt {
-    /// `"1"` or `"0"`, and the summary.
-    pub fn new(ret_rslt: &'static str, msg_rslt: String) -> RetRslt {
-        RetRslt { ret_rslt, msg_rslt }
+/// The national convention's business result of a call, in the two places clients read it:
+/// `result.retRslt`/`result.msgRslt` (most clients) and `retRslt`/`msgRslt` beside it
+/// (others). Flattened into each output.
+#[derive(Serialize)]
+pub struct Verdict {
+    /// Where most clients read it.
+    result: RetRslt,
+    /// The same `retRslt`, where other clients read it.
+    #[serde(rename = "retRslt")]
+    ret_rslt: &'static str,
+    /// The same `msgRslt`.
+    #[serde(rename = "msgRslt")]
+    msg_rslt: String,
+}
+
+impl Verdict {
+    /// `"1"` with `done` when there are no `problems`, else `"0"` with them joined.
+    pub fn of(problems: &[String], done: String) -> Verdict {
+        let (ret, msg) = if problems.is_empty() {
+            ("1", done)
+        } else {
+            ("0", problems.join("; "))
+        };
+        Verdict {
+            result: RetRslt {
+                ret_rslt: ret,
+                msg_rslt: msg.clone(),
+            },
+            ret_rslt: ret,
+            msg_rslt: msg,
+        }
+    }
+
+    /// The problems, for `warn_msg`, when there are any.
+    pub fn problems(&self) -> Option<String> {
+        (self.ret_rslt == "0").then(|| self.msg_rslt.clone())
     }
 }
 

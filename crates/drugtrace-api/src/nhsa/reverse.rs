@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::Failure;
 use super::read::{Fault, Obj};
-use super::record::{Ctx, RetRslt};
+use super::record::{Ctx, Verdict};
 use crate::{ApiError, AppState};
 
 /// Packs in one settlement at most, as 2207 takes them.
@@ -32,11 +32,8 @@ const MAX_PACKS: usize = 1000;
 #[derive(Serialize)]
 struct Output {
     setlinfo: SetlInfo,
-    result: RetRslt,
-    #[serde(rename = "retRslt")]
-    ret_rslt: &'static str,
-    #[serde(rename = "msgRslt")]
-    msg_rslt: String,
+    #[serde(flatten)]
+    verdict: Verdict,
     drug_trac_rslt: Vec<PackResult>,
 }
 
@@ -176,34 +173,30 @@ pub async fn reverse<S: Store + Sync + 'static>(
         });
     }
     let reversed = results.iter().filter(|r| r.outcome == "reversed").count();
-    let (ret, msg) = if refused.is_empty() {
-        (
-            "1",
-            format!(
-                "settlement {setl_id}: {reversed} of {} packs given back",
-                results.len()
-            ),
-        )
+    let problems: Vec<String> = if refused.is_empty() {
+        Vec::new()
     } else {
-        (
-            "0",
-            format!(
-                "settlement {setl_id}: {} packs not given back: {}",
-                refused.len(),
-                refused.join("; ")
-            ),
-        )
+        vec![format!(
+            "settlement {setl_id}: {} packs not given back: {}",
+            refused.len(),
+            refused.join("; ")
+        )]
     };
-    let warn = (!refused.is_empty()).then(|| msg.clone());
+    let verdict = Verdict::of(
+        &problems,
+        format!(
+            "settlement {setl_id}: {reversed} of {} packs given back",
+            results.len()
+        ),
+    );
+    let warn = verdict.problems();
     let out = Output {
         setlinfo: SetlInfo {
             setl_id: setl_id.to_string(),
             mdtrt_id,
             psn_no,
         },
-        result: RetRslt::new(ret, msg.clone()),
-        ret_rslt: ret,
-        msg_rslt: msg,
+        verdict,
         drug_trac_rslt: results,
     };
     Ok((serde_json::to_value(out).map_err(ApiError::internal)?, warn))
