@@ -299,14 +299,7 @@ impl DataDir {
     /// Gives the database `db` this directory's secrets (the person-hash key, the identity
     /// key), for `drugtrace migrate`; refuses a database set up with other ones.
     pub fn share_secrets(&self, db: &PostgresStore) -> Result<()> {
-        let person = self.person_key()?;
-        if db.shared_secret(SECRET, person.as_bytes())?.as_slice() != person.as_bytes() {
-            bail!(
-                "the database already has another person-hash secret than {}: it belongs to \
-                 another installation",
-                self.root.join(SECRET).display()
-            );
-        }
+        self.check_person_secret(db, &self.person_key()?)?;
         if let Some(identity) = self.identity_key()? {
             let hex = identity.to_hex();
             if db.shared_secret(IDENTITY_KEY, hex.as_bytes())?.as_slice() != hex.as_bytes() {
@@ -319,13 +312,33 @@ impl DataDir {
         Ok(())
     }
 
+    /// Refuses a database whose person-hash secret is not `person_key` (and gives it that one
+    /// when it has none): a server hashing buyers with another secret than the database's
+    /// would make one person look like two.
+    fn check_person_secret(&self, db: &PostgresStore, person_key: &PersonKey) -> Result<()> {
+        let shared = db.shared_secret(SECRET, person_key.as_bytes())?;
+        if shared.as_slice() != person_key.as_bytes() {
+            bail!(
+                "{} differs from the person-hash secret of the database this directory \
+                 names: the database belongs to another installation (or was set up \
+                 with another data directory); use that installation's {SECRET}",
+                self.root.join(SECRET).display()
+            );
+        }
+        Ok(())
+    }
+
+    /// What opening the ledger needs besides its store, read and checked.
+    fn parts(&self) -> Result<(Config, Policy, PersonKey, Catalog)> {
+        let config = self.config()?;
+        let policy = config.policy()?;
+        Ok((config, policy, self.person_key()?, self.catalog()?))
+    }
+
     /// Opens the ledger on the data directory's own embedded store, whatever the
     /// configuration names (for `drugtrace migrate`, which copies it).
     pub fn open_embedded(&self) -> Result<Opened> {
-        let config = self.config()?;
-        let policy = config.policy()?;
-        let person_key = self.person_key()?;
-        let catalog = self.catalog()?;
+        let (config, policy, person_key, catalog) = self.parts()?;
         let path = self.root.join(STORE);
         if !path.is_dir() {
             bail!(
@@ -344,26 +357,13 @@ impl DataDir {
 
     /// Opens the ledger and what goes with it.
     pub fn open(&self) -> Result<Opened> {
-        let config = self.config()?;
-        let policy = config.policy()?;
-        let person_key = self.person_key()?;
-        let catalog = self.catalog()?;
+        let (config, policy, person_key, catalog) = self.parts()?;
         let database = self.database.clone().or_else(|| config.database.clone());
         let store: Arc<dyn Store> = match database {
             Some(conninfo) => {
                 let db =
                     PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?;
-                // A server hashing buyers with another secret than the database's would make
-                // one person look like two.
-                let shared = db.shared_secret(SECRET, person_key.as_bytes())?;
-                if shared.as_slice() != person_key.as_bytes() {
-                    bail!(
-                        "{} differs from the person-hash secret of the database this directory \
-                         names: the database belongs to another installation (or was set up \
-                         with another data directory); use that installation's {SECRET}",
-                        self.root.join(SECRET).display()
-                    );
-                }
+                self.check_person_secret(&db, &person_key)?;
                 Arc::new(db)
             }
             None => {
