@@ -1,8 +1,9 @@
 //! Records uploaded without trace codes are kept as stock movements and counted by the
 //! warehouse: the `movements` table, and `stock_imbalance` beside the packs.
 
-use drugtrace_analytics::{Analytics, ExportOptions, Table, Warehouse, export, model};
-use drugtrace_catalog::{Catalog, Directory, InsuranceCode};
+mod common;
+
+use drugtrace_catalog::{Catalog, InsuranceCode};
 use drugtrace_ledger::{
     InstitutionId, Ledger, MemStore, Movement, MovementKind, Policy, StockChange, Timestamp,
 };
@@ -30,22 +31,6 @@ fn movement(kind: MovementKind, packs: i64, minute: i64) -> Movement {
     }
 }
 
-fn run(sql_model: &str, warehouse: &Warehouse) -> Table {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let analytics = Analytics::open(warehouse).await.unwrap();
-        let batches = analytics
-            .run_model(model(sql_model).unwrap())
-            .await
-            .unwrap();
-        Table::from_batches(&batches).unwrap()
-    })
-}
-
 #[test]
 fn codeless_records_count_in_stock() {
     let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
@@ -60,18 +45,9 @@ fn codeless_records_count_in_stock() {
     assert_eq!(ledger.add_movements(&moves).unwrap(), 0);
 
     let dir = tempfile::tempdir().unwrap();
-    let warehouse = Warehouse::new(dir.path().join("warehouse"));
-    export(
-        ledger.store(),
-        &Catalog::default(),
-        &Directory::default(),
-        &warehouse,
-        &ExportOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let warehouse = common::warehouse(ledger.store(), dir.path());
     // Sold 5 - 1 returned = 4 packs; took in 3, sent out 1: 2 packs more sold than held.
-    let t = run("stock_imbalance", &warehouse);
+    let t = common::findings("stock_imbalance", &warehouse);
     let rows: Vec<(String, String, i64)> = t
         .records()
         .map(|r| (r.text("institution"), r.text("detail"), r.int("amount_fen")))

@@ -1,8 +1,9 @@
 //! The model `voided_sales` on a hand-made ledger: voids (3507) of fund-paid sales are
 //! found, high when the pack was sold again; a voided self-paid sale is not a finding.
 
-use drugtrace_analytics::{Analytics, ExportOptions, Table, Warehouse, export, model};
-use drugtrace_catalog::{Catalog, Directory, InstitutionKind};
+mod common;
+
+use drugtrace_catalog::{Catalog, InstitutionKind};
 use drugtrace_code::ChinaCode;
 use drugtrace_ledger::{
     Authority, Event, EventKind, InstitutionId, Ledger, Lot, MemStore, Policy, Sale, Submission,
@@ -78,29 +79,10 @@ fn voids_of_fund_paid_sales_are_found() {
     submit(vec![sale(1, P2, None, true, 60)]);
 
     let dir = tempfile::tempdir().unwrap();
-    let warehouse = Warehouse::new(dir.path().join("warehouse"));
-    export(
-        ledger.store(),
-        &Catalog::default(),
-        &Directory::default(),
-        &warehouse,
-        &ExportOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let table = rt.block_on(async {
-        let analytics = Analytics::open(&warehouse).await.unwrap();
-        let batches = analytics
-            .run_model(model("voided_sales").unwrap())
-            .await
-            .unwrap();
-        Table::from_batches(&batches).unwrap()
-    });
+    let table = common::findings(
+        "voided_sales",
+        &common::warehouse(ledger.store(), dir.path()),
+    );
     let mut found: Vec<(String, String, String)> = table
         .records()
         .map(|r| (r.text("code"), r.text("severity"), r.text("evidence")))

@@ -146,6 +146,47 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// `threads` threads each recording `per_thread` sales one by one, each awaiting its own
+/// durable decision; thread `t`'s `i`-th sale is of pack `first + t * stride + i`. Returns
+/// the decisions per second and the sorted latencies.
+fn single_decisions<S: Store>(
+    ledger: &Ledger<S>,
+    threads: u64,
+    per_thread: u64,
+    first: u64,
+    stride: u64,
+) -> (f64, Vec<Duration>) {
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut lat = Vec::with_capacity(per_thread as usize);
+                    for i in 0..per_thread {
+                        let n = first + t * stride + i;
+                        let e = workload::sale(
+                            drugtrace_ledger::testkit::pack(n),
+                            n,
+                            4_000_000_000 + n,
+                        );
+                        let t0 = Instant::now();
+                        ledger.record(e).expect("recorded");
+                        lat.push(t0.elapsed());
+                    }
+                    lat
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("joined"))
+            .collect()
+    });
+    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    latencies.sort();
+    (rate, latencies)
+}
+
 fn print_rows(rows: &[Row]) {
     println!();
     println!(
@@ -414,34 +455,8 @@ fn gate_rows(ledger: &Ledger<Arc<FjallStore>>, packs: u64, rows: &mut Vec<Row>) 
     // Concurrent single decisions, each acknowledged durable; fsyncs are shared.
     for threads in [1u64, 64] {
         let per_thread = if threads == 1 { 2_000 } else { 3_000 };
-        let started = Instant::now();
-        let mut latencies: Vec<Duration> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        let mut lat = Vec::with_capacity(per_thread as usize);
-                        for i in 0..per_thread {
-                            let n = packs + 40_000_000 + t * 1_000_000 + i;
-                            let e = workload::sale(
-                                drugtrace_ledger::testkit::pack(n),
-                                n,
-                                4_000_000_000 + n,
-                            );
-                            let t0 = Instant::now();
-                            ledger.record(e).expect("recorded");
-                            lat.push(t0.elapsed());
-                        }
-                        lat
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("joined"))
-                .collect()
-        });
-        let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
-        latencies.sort();
+        let (rate, latencies) =
+            single_decisions(ledger, threads, per_thread, packs + 40_000_000, 1_000_000);
         rows.push(Row {
             what: format!(
                 "gate: {threads} thread(s) each awaiting its own durable decision, p50 / p99"

@@ -14,7 +14,7 @@ use drugtrace_store_postgres::PostgresStore;
 use drugtrace_store_postgres::testing::Server;
 
 use crate::workload::{self, Waves};
-use crate::{Row, micros, percentile};
+use crate::{Row, micros, percentile, single_decisions};
 
 /// What one store did on the workloads.
 struct Figures {
@@ -96,36 +96,13 @@ fn measure(store: Arc<dyn Store>, packs: u64, batch: usize) -> Result<Figures> {
 
     let mut single = Vec::new();
     for threads in [1u64, 16] {
-        let per_thread = 500;
-        let started = Instant::now();
-        let ledger = &ledger;
-        let mut latencies: Vec<Duration> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        let mut lat = Vec::with_capacity(per_thread as usize);
-                        for i in 0..per_thread {
-                            let n = packs + 40_000_000 + threads * 10_000_000 + t * 100_000 + i;
-                            let e = workload::sale(
-                                drugtrace_ledger::testkit::pack(n),
-                                n,
-                                4_000_000_000 + n,
-                            );
-                            let t0 = Instant::now();
-                            ledger.record(e).expect("recorded");
-                            lat.push(t0.elapsed());
-                        }
-                        lat
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("joined"))
-                .collect()
-        });
-        let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
-        latencies.sort();
+        let (rate, latencies) = single_decisions(
+            &ledger,
+            threads,
+            500,
+            packs + 40_000_000 + threads * 10_000_000,
+            100_000,
+        );
         single.push((
             threads,
             rate,

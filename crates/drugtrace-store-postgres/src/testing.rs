@@ -1,8 +1,42 @@
-//! A throwaway PostgreSQL server for tests, started and stopped with `scripts/postgres`: the
-//! one fixture every test that needs the database uses.
+//! Throwaway PostgreSQL servers for tests: a single server (`scripts/postgres`) and a 3-node
+//! Patroni cluster (`scripts/patroni`), each in a temporary directory and stopped when
+//! dropped. The one fixture of each kind every test that needs the database uses.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// One of the repo's scripts (`scripts/NAME`).
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name)
+}
+
+/// A script's `start DIR/sub` in a new temporary directory, and the connection string it
+/// prints. Panics, saying how to install what is missing, when it fails.
+fn start(name: &str, sub: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = Command::new(script(name))
+        .arg("start")
+        .arg(dir.path().join(sub))
+        .output()
+        .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/{name} start failed (install with scripts/{name} install): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conninfo = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (dir, conninfo)
+}
+
+/// A script's `stop DIR/sub`, whatever it answers (for `Drop`).
+fn stop(name: &str, dir: &Path, sub: &str) {
+    let _ = Command::new(script(name))
+        .arg("stop")
+        .arg(dir.join(sub))
+        .status();
+}
 
 /// A PostgreSQL server in a temporary directory, stopped when dropped.
 pub struct Server {
@@ -10,25 +44,10 @@ pub struct Server {
     conninfo: String,
 }
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres")
-}
-
 impl Server {
     /// Starts one. Panics, saying how to install the server, when it cannot.
     pub fn start() -> Server {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let out = Command::new(script())
-            .arg("start")
-            .arg(dir.path().join("pg"))
-            .output()
-            .expect("scripts/postgres runs");
-        assert!(
-            out.status.success(),
-            "scripts/postgres start failed (install the server with scripts/postgres install): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let conninfo = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (dir, conninfo) = start("postgres", "pg");
         Server { dir, conninfo }
     }
 
@@ -47,19 +66,21 @@ impl Server {
         self.conninfo
             .replace("dbname=postgres", &format!("dbname={name}"))
     }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.conninfo
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("port="))
+            .and_then(|p| p.parse().ok())
+            .expect("scripts/postgres names the port")
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new(script())
-            .arg("stop")
-            .arg(self.dir.path().join("pg"))
-            .status();
+        stop("postgres", self.dir.path(), "pg");
     }
-}
-
-fn patroni() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/patroni")
 }
 
 /// A 3-node Patroni cluster (etcd, strict synchronous replication) in a temporary
@@ -73,18 +94,7 @@ impl Cluster {
     /// Starts one and waits for a leader and a synchronous replica. Panics, saying how to
     /// install what is missing, when it cannot.
     pub fn start() -> Cluster {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let out = Command::new(patroni())
-            .arg("start")
-            .arg(dir.path().join("cluster"))
-            .output()
-            .expect("scripts/patroni runs");
-        assert!(
-            out.status.success(),
-            "scripts/patroni start failed (install with scripts/patroni install): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let conninfo = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (dir, conninfo) = start("patroni", "cluster");
         Cluster { dir, conninfo }
     }
 
@@ -96,7 +106,7 @@ impl Cluster {
     /// The leader's name and the process ids of its postmaster and its Patroni, if there is
     /// a leader now.
     pub fn leader(&self) -> Option<(String, u32, u32)> {
-        let out = Command::new(patroni())
+        let out = Command::new(script("patroni"))
             .arg("leader")
             .arg(self.dir.path().join("cluster"))
             .output()
@@ -112,9 +122,6 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let _ = Command::new(patroni())
-            .arg("stop")
-            .arg(self.dir.path().join("cluster"))
-            .status();
+        stop("patroni", self.dir.path(), "cluster");
     }
 }

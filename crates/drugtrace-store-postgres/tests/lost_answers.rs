@@ -86,21 +86,23 @@ fn write(rng: &mut Rng, n: u64) -> PackWrite {
     }
 }
 
-#[test]
-fn a_commit_cut_after_it_happened_is_acknowledged_once() {
+/// A new database `name` on a new server, a store connected to it through the proxy, and
+/// the proxy's mode.
+fn through_proxy(name: &str) -> (Server, PostgresStore, Arc<AtomicU8>) {
     let server = Server::start();
-    let conninfo = server.database("lost_after");
-    let upstream: u16 = conninfo
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("port="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let conninfo = server.database(name);
+    let upstream = server.port();
     let (port, mode) = proxy(upstream);
     let store = PostgresStore::connect(
         &conninfo.replace(&format!("port={upstream}"), &format!("port={port}")),
     )
     .unwrap();
+    (server, store, mode)
+}
+
+#[test]
+fn a_commit_cut_after_it_happened_is_acknowledged_once() {
+    let (_server, store, mode) = through_proxy("lost_after");
     let mut rng = Rng::new(5);
     let w = write(&mut rng, 1);
     mode.store(CUT_AFTER, Ordering::SeqCst);
@@ -112,19 +114,7 @@ fn a_commit_cut_after_it_happened_is_acknowledged_once() {
 
 #[test]
 fn a_commit_cut_before_it_happened_is_judged_again() {
-    let server = Server::start();
-    let conninfo = server.database("lost_before");
-    let upstream: u16 = conninfo
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("port="))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let (port, mode) = proxy(upstream);
-    let store = PostgresStore::connect(
-        &conninfo.replace(&format!("port={upstream}"), &format!("port={port}")),
-    )
-    .unwrap();
+    let (_server, store, mode) = through_proxy("lost_before");
     let mut rng = Rng::new(6);
     let w = write(&mut rng, 2);
     mode.store(CUT_BEFORE, Ordering::SeqCst);

@@ -36,13 +36,45 @@ fn examples() -> PathBuf {
 
 fn init(dir: &Path) -> PathBuf {
     let data = dir.join("data");
-    ok(drugtrace(&data).arg("init").output().unwrap());
-    ok(drugtrace(&data)
+    init_data(&data, &[]);
+    data
+}
+
+/// `drugtrace --data DATA init ARGS…`, then the example catalog imported.
+fn init_data(data: &Path, args: &[&str]) {
+    ok(drugtrace(data).arg("init").args(args).output().unwrap());
+    ok(drugtrace(data)
         .args(["catalog", "import"])
         .arg(examples().join("catalog.csv"))
         .output()
         .unwrap());
-    data
+}
+
+/// A new API key of `role` for `institution`, as `key create` prints it.
+fn create_key(data: &Path, role: &str, institution: &str) -> String {
+    ok(drugtrace(data)
+        .args([
+            "key",
+            "create",
+            "--role",
+            role,
+            "--institution",
+            institution,
+        ])
+        .output()
+        .unwrap())
+    .trim()
+    .to_owned()
+}
+
+/// Sends SIGTERM to a `drugtrace serve` and waits for it to exit.
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    child.wait().unwrap()
 }
 
 #[test]
@@ -344,12 +376,7 @@ fn logged_failures_never_hang_the_server() {
     }
     let (status, _) = http(&addr, "GET", "/healthz", "", "");
     assert_eq!(status, 200);
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    assert!(child.wait().unwrap().success());
+    assert!(terminate(&mut child).success());
 }
 
 /// `drugtrace serve` answers on the address it logs, and on SIGTERM finishes and exits
@@ -358,21 +385,7 @@ fn logged_failures_never_hang_the_server() {
 fn serve_answers_and_shuts_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let data = init(dir.path());
-    let key_of = |institution: &str| {
-        ok(drugtrace(&data)
-            .args([
-                "key",
-                "create",
-                "--role",
-                "institution",
-                "--institution",
-                institution,
-            ])
-            .output()
-            .unwrap())
-        .trim()
-        .to_owned()
-    };
+    let key_of = |institution: &str| create_key(&data, "institution", institution);
     let (m1, p1) = (key_of("M1"), key_of("P1"));
     assert!(m1.starts_with("dtk_") && m1 != p1);
     let keys = std::fs::read_to_string(data.join("keys.jsonl")).unwrap();
@@ -397,12 +410,7 @@ fn serve_answers_and_shuts_down_gracefully() {
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""decision":"allow""#), "{body}");
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let exit = child.wait().unwrap();
+    let exit = terminate(&mut child);
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
     let out = ok(drugtrace(&data)
         .args(["lookup", "81000010000000000042"])
@@ -693,12 +701,7 @@ fn no_query_can_stop_or_hold_the_server() {
 
     let (status, _) = http(&addr, "GET", "/healthz", "", "");
     assert_eq!(status, 200);
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    assert!(child.wait().unwrap().success());
+    assert!(terminate(&mut child).success());
 }
 
 /// Issue 14: two `drugtrace serve` processes, each with its own data directory, keep the
@@ -711,31 +714,11 @@ fn two_servers_on_one_database_sell_a_pack_once() {
     let dir = tempfile::tempdir().unwrap();
     let start = |name: &str| {
         let data = dir.path().join(name);
-        ok(drugtrace(&data)
-            .args(["init", "--database", &database])
-            .output()
-            .unwrap());
-        ok(drugtrace(&data)
-            .args(["catalog", "import"])
-            .arg(examples().join("catalog.csv"))
-            .output()
-            .unwrap());
-        let key = |role: &str, institution: &str| {
-            ok(drugtrace(&data)
-                .args([
-                    "key",
-                    "create",
-                    "--role",
-                    role,
-                    "--institution",
-                    institution,
-                ])
-                .output()
-                .unwrap())
-            .trim()
-            .to_owned()
-        };
-        let (m1, p1) = (key("manufacturer", "M1"), key("pharmacy", "P1"));
+        init_data(&data, &["--database", &database]);
+        let (m1, p1) = (
+            create_key(&data, "manufacturer", "M1"),
+            create_key(&data, "pharmacy", "P1"),
+        );
         let (child, addr) = spawn_serve(&data, "info", &[]);
         (data, child, addr, m1, p1)
     };
@@ -774,12 +757,7 @@ fn two_servers_on_one_database_sell_a_pack_once() {
     assert!(body.contains(r#""decision":"block""#), "{body}");
     assert!(body.contains("already_sold"), "{body}");
     for child in [&mut a, &mut b] {
-        let term = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(term.success());
-        assert!(child.wait().unwrap().success());
+        assert!(terminate(child).success());
     }
     let out = ok(drugtrace(&data_a)
         .args(["lookup", "81000010000000000042"])

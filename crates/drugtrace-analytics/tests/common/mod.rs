@@ -1,0 +1,35 @@
+//! What the model tests on hand-made ledgers share: the ledger exported into a warehouse, and
+//! one model run over it.
+
+use drugtrace_analytics::{Analytics, ExportOptions, Table, Warehouse, export, model};
+use drugtrace_catalog::{Catalog, Directory};
+use drugtrace_ledger::Store;
+
+/// `store` exported (empty catalog and directory, default options) into `dir/warehouse`.
+pub fn warehouse(store: &dyn Store, dir: &std::path::Path) -> Warehouse {
+    let warehouse = Warehouse::new(dir.join("warehouse"));
+    export(
+        store,
+        &Catalog::default(),
+        &Directory::default(),
+        &warehouse,
+        &ExportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    warehouse
+}
+
+/// The findings of model `name` over `warehouse`.
+pub fn findings(name: &str, warehouse: &Warehouse) -> Table {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let analytics = Analytics::open(warehouse).await.unwrap();
+        let batches = analytics.run_model(model(name).unwrap()).await.unwrap();
+        Table::from_batches(&batches).unwrap()
+    })
+}
