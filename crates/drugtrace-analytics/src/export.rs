@@ -7,6 +7,7 @@
 //! events: rows are encoded a batch at a time on a second thread while the store is scanned.
 
 use std::fs::{self, File};
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -162,7 +163,7 @@ pub fn export<S: Store + ?Sized>(
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_at(parent))?;
     recover_swap(root)?;
-    let (_, fresh_dir, old) = swap_dirs(root);
+    let (_, fresh_dir, _) = swap_dirs(root);
     let fresh = Warehouse::new(fresh_dir);
     if fresh.root().exists() {
         fs::remove_dir_all(fresh.root()).map_err(io_at(fresh.root()))?;
@@ -245,22 +246,11 @@ pub fn export<S: Store + ?Sized>(
             .and_then(|f| f.sync_all())
             .map_err(io_at(&fresh.findings_path()))?;
     }
-    sync_parent(&fresh.events_dir())?;
-    sync_parent(fresh.root())?;
+    drugtrace_durable::sync_dir(&fresh.events_dir()).map_err(io_at(&fresh.events_dir()))?;
 
-    // Swap the new warehouse in: old aside, new in place, old removed. A crash between the
-    // two renames leaves the old one aside, which `recover_swap` puts back.
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(io_at(&old))?;
-    }
-    if root.exists() {
-        fs::rename(root, &old).map_err(io_at(root))?;
-    }
-    fs::rename(fresh.root(), root).map_err(io_at(root))?;
-    sync_parent(root)?;
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(io_at(&old))?;
-    }
+    // Swap the new warehouse in, in one step: a reader finds the old one or the new one,
+    // never neither.
+    drugtrace_durable::replace_dir(fresh.root(), root).map_err(io_at(root))?;
     Ok(ExportSummary {
         events,
         packs,
@@ -329,36 +319,23 @@ pub(crate) fn write_one(
     close(writer, path)
 }
 
-/// Writes `batches` (all of one schema) as one Parquet file at `path`, atomically: into a
-/// temporary file beside it, then renamed over it.
+/// Writes `batches` (all of one schema) as one Parquet file at `path`, atomically (see
+/// [`drugtrace_durable::replace`]).
 pub fn write_parquet_atomically(
     path: &Path,
     schema: datafusion::arrow::datatypes::SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u64, AnalyticsError> {
-    let tmp = path.with_extension("parquet.tmp");
-    let file = File::create(&tmp).map_err(io_at(&tmp))?;
-    let props = writer_properties(&ExportOptions::default());
-    let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-    for b in batches {
-        writer.write(b)?;
-    }
-    let bytes = close(writer, &tmp)?;
-    fs::rename(&tmp, path).map_err(io_at(path))?;
-    sync_parent(path)?;
-    Ok(bytes)
-}
-
-/// Makes a rename in `path`'s directory durable: a crash after the rename returned then
-/// finds the new name, not the old one.
-pub(crate) fn sync_parent(path: &Path) -> Result<(), AnalyticsError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_at(dir))
+    drugtrace_durable::replace(path, |file| {
+        let props = writer_properties(&ExportOptions::default());
+        let mut writer = ArrowWriter::try_new(&mut *file, schema, Some(props))?;
+        for b in batches {
+            writer.write(b)?;
+        }
+        writer.close()?;
+        file.stream_position().map_err(io_at(path))
+    })
+    .map_err(|e| e.into_inner(|path, source| AnalyticsError::Io { path, source }))
 }
 
 /// The directories an export swaps through, beside the warehouse `root`: the new one being
@@ -378,15 +355,16 @@ fn swap_dirs(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (parent, fresh, old)
 }
 
-/// Finishes a swap a crash interrupted: with no warehouse in place and the old one set
-/// aside, the old one goes back (the new one, if complete, was never moved in). Readers
-/// call it before they look, so a kill -9 during an export never leaves them without a
-/// warehouse.
+/// Finishes a swap a crash interrupted where directories cannot be exchanged in one step
+/// (and in data directories an older drugtrace left): with no warehouse in place and the old
+/// one set aside, the old one goes back (the new one, if complete, was never moved in).
+/// Readers call it before they look, so a kill -9 during an export never leaves them without
+/// a warehouse.
 pub fn recover_swap(root: &Path) -> Result<(), AnalyticsError> {
     let (_, _, old) = swap_dirs(root);
     if !root.exists() && old.is_dir() {
         fs::rename(&old, root).map_err(io_at(root))?;
-        sync_parent(root)?;
+        drugtrace_durable::sync_parent(root).map_err(io_at(root))?;
     }
     Ok(())
 }

@@ -7,8 +7,6 @@
 //! an error naming it.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +54,12 @@ pub enum NoticeError {
         /// What failed.
         source: std::io::Error,
     },
+    /// The file could not be opened, locked or read.
+    #[error(transparent)]
+    Journal(#[from] drugtrace_durable::OpenError),
+    /// The notice could not be written; it was not published.
+    #[error(transparent)]
+    Write(#[from] drugtrace_durable::StorageError),
     /// A line of the file is not a notice.
     #[error("{path} line {line} is not a notice ({message}); the file was left as it is")]
     Corrupt {
@@ -83,50 +87,41 @@ impl NoticeBoard {
     /// Opens (or starts) the notices kept in `path`. Returns the board and, when a torn
     /// last line was dropped, its line number.
     pub fn open(path: &Path) -> Result<(NoticeBoard, Option<usize>), NoticeError> {
-        let io = |source| NoticeError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
         let mut board = NoticeBoard {
             path: path.to_path_buf(),
             notices: Vec::new(),
             by_code: HashMap::new(),
         };
-        let file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((board, None)),
-            Err(e) => return Err(io(e)),
-        };
-        let mut reader = BufReader::new(file);
-        let mut line = String::new();
-        let (mut number, mut good_bytes) = (0usize, 0u64);
-        let mut torn = None;
-        loop {
-            line.clear();
-            let n = reader.read_line(&mut line).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            number += 1;
-            if !line.ends_with('\n') {
-                torn = Some(number);
-                break;
-            }
+        if !path.exists() {
+            return Ok((board, None));
+        }
+        let opened = board.journal()?;
+        board.catch_up(&opened)?;
+        Ok((board, opened.torn_tail.map(|t| t.line)))
+    }
+
+    /// The journal, locked until the returned value is dropped, read whole and without a
+    /// torn tail.
+    fn journal(&self) -> Result<drugtrace_durable::Opened, NoticeError> {
+        Ok(drugtrace_durable::Journal::open(
+            &self.path,
+            drugtrace_durable::Lock::Wait,
+        )?)
+    }
+
+    /// Adds the notices of `opened` this board has not read yet (another process may have
+    /// published since).
+    fn catch_up(&mut self, opened: &drugtrace_durable::Opened) -> Result<(), NoticeError> {
+        for (number, line) in opened.lines().skip(self.notices.len()) {
             let notice: Notice =
-                serde_json::from_str(line.trim_end()).map_err(|e| NoticeError::Corrupt {
-                    path: path.to_path_buf(),
+                serde_json::from_slice(line).map_err(|e| NoticeError::Corrupt {
+                    path: self.path.clone(),
                     line: number,
                     message: e.to_string(),
                 })?;
-            good_bytes += n as u64;
-            board.add(notice);
+            self.add(notice);
         }
-        if torn.is_some() {
-            let f = OpenOptions::new().write(true).open(path).map_err(io)?;
-            f.set_len(good_bytes).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        Ok((board, torn))
+        Ok(())
     }
 
     fn add(&mut self, notice: Notice) {
@@ -158,19 +153,17 @@ impl NoticeBoard {
             published_at_ms,
             entries,
         };
-        let io = |source| NoticeError::Io {
-            path: self.path.clone(),
-            source,
+        let mut opened = self.journal()?;
+        self.catch_up(&opened)?;
+        let notice = Notice {
+            id: self.notices.len() as u32 + 1,
+            ..notice
         };
-        let mut line = serde_json::to_string(&notice).map_err(|e| io(e.into()))?;
-        line.push('\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
-        f.write_all(line.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
+        let line = serde_json::to_vec(&notice).map_err(|e| NoticeError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })?;
+        opened.journal.append(&line)?;
         self.add(notice);
         Ok(self.notices.last().expect("just added"))
     }
@@ -224,7 +217,24 @@ mod tests {
     }
 
     #[test]
+    fn two_boards_on_one_file_number_their_notices_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notices.jsonl");
+        let (mut a, _) = NoticeBoard::open(&path).unwrap();
+        let (mut b, _) = NoticeBoard::open(&path).unwrap();
+        assert_eq!(a.publish("一", "r", 1, vec![entry("1")]).unwrap().id, 1);
+        assert_eq!(b.publish("二", "r", 2, vec![entry("2")]).unwrap().id, 2);
+        assert_eq!(a.publish("三", "r", 3, vec![entry("3")]).unwrap().id, 3);
+        assert_eq!(a.notices().len(), 3);
+        let (again, _) = NoticeBoard::open(&path).unwrap();
+        let ids: Vec<u32> = again.notices().iter().map(|n| n.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+    }
+
+    #[test]
     fn published_notices_survive_reopening_and_a_torn_tail_is_dropped() {
+        use std::fs::OpenOptions;
+        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notices.jsonl");
         let (mut board, torn) = NoticeBoard::open(&path).unwrap();

@@ -29,8 +29,9 @@ use drugtrace_catalog::InsuranceCode;
 use drugtrace_ledger::{InstitutionId, SettlementId, Timestamp};
 
 use crate::AnalyticsError;
-use crate::export::{ExportOptions, Warehouse, close, writer_properties};
+use crate::export::{ExportOptions, Warehouse, writer_properties};
 use crate::schema::settlements_schema;
+use drugtrace_durable::Staged;
 
 /// The columns of the settlement system's export, as [`import_settlements`] reads them:
 /// the sale fields of the event files under the same names. `units` (default: the whole
@@ -447,30 +448,19 @@ pub fn import_settlements(
         .unwrap_or(0)
         + 1;
     let part = dir.join(format!("part-{number:06}.parquet"));
-    let tmp = dir.join(format!(".part-{number:06}.parquet.tmp"));
 
-    let written = write_part(
+    // An import that fails or adds nothing leaves no part: its staged file is dropped.
+    let (summary, staged) = write_part(
         BufReader::new(input),
         &name,
         offset_minutes,
         &mut seen,
-        &tmp,
-    );
-    let summary = match written {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
-    if summary.added == 0 {
-        let _ = fs::remove_file(&tmp);
+        &part,
+    )?;
+    let Some(staged) = staged else {
         return Ok(summary);
-    }
-    fs::rename(&tmp, &part).map_err(io_at(&part))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_at(dir))?;
+    };
+    staged.commit().map_err(io_at(&part))?;
     Ok(SettlementImport {
         part: Some(part),
         ..summary
@@ -492,15 +482,15 @@ fn remove_temporary_files(dir: &Path) -> Result<(), SettlementError> {
     Ok(())
 }
 
-/// Reads every row of `input`, writing the new items to `tmp` (created only when there is
-/// one), synced; the summary has no part yet.
+/// Reads every row of `input`, writing the new items to a file staged to become `part`
+/// (started only when there is one); the summary has no part yet.
 fn write_part(
     input: impl Read,
     name: &str,
     offset_minutes: i32,
     seen: &mut HashSet<Box<str>>,
-    tmp: &Path,
-) -> Result<SettlementImport, SettlementError> {
+    part: &Path,
+) -> Result<(SettlementImport, Option<Staged>), SettlementError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let csv_err = |e: csv::Error| SettlementError::Csv {
         file: name.to_owned(),
@@ -509,7 +499,7 @@ fn write_part(
     };
     let columns = Columns::from_header(&reader.headers().map_err(csv_err)?.clone(), name)?;
     let props = writer_properties(&ExportOptions::default());
-    let mut writer: Option<ArrowWriter<File>> = None;
+    let mut writer: Option<ArrowWriter<Staged>> = None;
     let mut rows = Rows::new();
     let mut summary = SettlementImport {
         rows: 0,
@@ -545,7 +535,7 @@ fn write_part(
         rows.fund_paid.append_value(item.fund_paid);
         rows.len += 1;
         if rows.len >= BATCH_ROWS {
-            write_batch(&mut writer, &mut rows, tmp, &props)?;
+            write_batch(&mut writer, &mut rows, part, &props)?;
         }
     }
     if summary.rows == 0 {
@@ -554,24 +544,25 @@ fn write_part(
         });
     }
     if rows.len > 0 {
-        write_batch(&mut writer, &mut rows, tmp, &props)?;
+        write_batch(&mut writer, &mut rows, part, &props)?;
     }
-    if let Some(w) = writer {
-        close(w, tmp)?;
-    }
-    Ok(summary)
+    let staged = match writer {
+        Some(w) => Some(w.into_inner().map_err(AnalyticsError::from)?),
+        None => None,
+    };
+    Ok((summary, staged))
 }
 
 fn write_batch(
-    writer: &mut Option<ArrowWriter<File>>,
+    writer: &mut Option<ArrowWriter<Staged>>,
     rows: &mut Rows,
-    tmp: &Path,
+    part: &Path,
     props: &datafusion::parquet::file::properties::WriterProperties,
 ) -> Result<(), SettlementError> {
     let w = match writer {
         Some(w) => w,
         None => {
-            let file = File::create(tmp).map_err(io_at(tmp))?;
+            let file = Staged::new(part).map_err(io_at(part))?;
             let w = ArrowWriter::try_new(file, settlements_schema(), Some(props.clone()))
                 .map_err(AnalyticsError::from)?;
             writer.insert(w)

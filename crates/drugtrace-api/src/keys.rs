@@ -3,7 +3,6 @@
 //! `keys.jsonl` in the data directory, one key per line.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use drugtrace_catalog::InstitutionKind;
@@ -24,14 +23,12 @@ pub enum Role {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The key file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The key file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The key file could not be opened or read.
+    #[error(transparent)]
+    Journal(drugtrace_durable::OpenError),
+    /// The key could not be written to the key file; it was not made.
+    #[error(transparent)]
+    Write(drugtrace_durable::StorageError),
     /// A line of the key file is damaged.
     #[error("{path} line {line}: {reason}")]
     Corrupt {
@@ -86,18 +83,23 @@ impl Keys {
         data_dir.join("keys.jsonl")
     }
 
-    /// Loads the keys of a key file (none if it does not exist).
+    /// Loads the keys of a key file (none if it does not exist). A torn last line, a key
+    /// whose creation a crash interrupted before it was acknowledged, is left out (and cut
+    /// off by the next [`Keys::create`]).
     pub fn load(path: &Path) -> Result<Keys, KeyError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Keys::default()),
-            Err(source) => {
-                return Err(KeyError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+        let text = match drugtrace_durable::read_lines(path) {
+            Ok(Some(read)) => read.contents,
+            Ok(None) => return Ok(Keys::default()),
+            Err(e) => return Err(KeyError::Journal(e)),
         };
+        let text = String::from_utf8(text).map_err(|e| KeyError::Corrupt {
+            path: path.to_path_buf(),
+            line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            reason: "not UTF-8".into(),
+        })?;
         let mut keys = Keys::default();
         for (i, raw) in text
             .lines()
@@ -164,18 +166,11 @@ impl Keys {
             sha256: hex(&digest(&key)),
             created_at: Timestamp::now().to_rfc3339(0),
         };
-        let io = |source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
         let text = serde_json::to_string(&line).expect("a key line serializes");
-        writeln!(f, "{text}").map_err(io)?;
-        f.sync_all().map_err(io)?;
+        let mut journal = drugtrace_durable::Journal::open(path, drugtrace_durable::Lock::Wait)
+            .map_err(KeyError::Journal)?
+            .journal;
+        journal.append(text.as_bytes()).map_err(KeyError::Write)?;
         Ok(key)
     }
 
@@ -211,4 +206,49 @@ fn kind_named(role: &str) -> Option<InstitutionKind> {
     ]
     .into_iter()
     .find(|k| k.as_str() == role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_key_line_does_not_stop_the_keys_loading_and_the_next_key_cuts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Keys::path(dir.path());
+        let regulator = Keys::create(&path, &Role::Regulator, None).unwrap();
+        // A crash in the middle of writing a second key: it was never shown to anyone.
+        let whole = std::fs::read(&path).unwrap();
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&whole[..whole.len() / 2]);
+        std::fs::write(&path, &torn).unwrap();
+
+        let keys = Keys::load(&path).unwrap();
+        assert_eq!(keys.role(&regulator), Some(&Role::Regulator));
+
+        let pharmacy = InstitutionId::parse("P1").unwrap();
+        let key = Keys::create(
+            &path,
+            &Role::Institution(pharmacy.clone()),
+            Some(InstitutionKind::Pharmacy),
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "the torn line is gone: {text}");
+        let keys = Keys::load(&path).unwrap();
+        assert_eq!(keys.role(&key), Some(&Role::Institution(pharmacy)));
+        assert_eq!(keys.role(&regulator), Some(&Role::Regulator));
+    }
+
+    #[test]
+    fn a_damaged_whole_key_line_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Keys::path(dir.path());
+        Keys::create(&path, &Role::Regulator, None).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"id\":\"x\"}\n");
+        std::fs::write(&path, text).unwrap();
+        let e = Keys::load(&path).unwrap_err();
+        assert!(matches!(e, KeyError::Corrupt { line: 2, .. }), "{e}");
+    }
 }

@@ -272,26 +272,24 @@ pub(crate) fn column_index<R: Read>(
     }
 }
 
-/// Writes a file so that a crash leaves the old content or the new, never a mix: `write`
-/// fills a temporary file beside it, which is synced, renamed over `path`, and the
-/// directory synced.
+/// Writes a file so that a crash leaves the old content or the new, never a mix (see
+/// [`drugtrace_durable::replace`]): `write` fills it through a buffer.
 pub(crate) fn write_atomically(
     path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> Result<(), CatalogImportError>,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut fs::File>) -> Result<(), CatalogImportError>,
 ) -> Result<(), CatalogImportError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    {
-        let mut file = std::io::BufWriter::new(fs::File::create(&tmp)?);
-        write(&mut file)?;
-        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    drugtrace_durable::replace(path, |file| {
+        let mut out = std::io::BufWriter::new(file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
+    })
+    .map_err(|e| {
+        e.into_inner(|path, source| {
+            CatalogImportError::Io(std::io::Error::new(
+                source.kind(),
+                format!("{}: {source}", path.display()),
+            ))
+        })
+    })
 }

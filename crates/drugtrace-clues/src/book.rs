@@ -6,9 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 use jiff::civil::Date;
 
 use crate::fold::{IssueRecord, NoteRecord, Record, State, TargetRecord, TransitionRecord};
-use crate::journal::{Journal, OpenError, StorageError, TornTail};
 use crate::{AuditEntry, Batch, BatchId, BatchSummary, Change, Clue, ClueId, ClueState};
 use crate::{IssueRequest, StateCounts};
+use drugtrace_durable::{Journal, Lock, OpenError, StorageError, TornTail};
 
 /// The source of audit timestamps, in ms since the epoch. [`ClueBook::open`] uses the
 /// machine's clock; tests pass their own to [`ClueBook::open_with_clock`].
@@ -179,6 +179,9 @@ impl ClueQuery {
     }
 }
 
+/// The journal's file name inside the book's directory.
+const FILE_NAME: &str = "clues.jsonl";
+
 struct Inner {
     state: State,
     journal: Journal,
@@ -246,17 +249,15 @@ impl ClueBook {
         dir: impl AsRef<Path>,
         clock: Clock,
     ) -> Result<(ClueBook, OpenReport), OpenError> {
-        let opened = Journal::open(dir.as_ref())?;
-        let journal = opened.journal;
+        let opened = Journal::open(&dir.as_ref().join(FILE_NAME), Lock::Exclusive)?;
         let mut state = State::default();
         let mut records = 0;
-        for (i, line) in opened.contents.split_inclusive(|&b| b == b'\n').enumerate() {
+        for (number, line) in opened.lines() {
             let corrupt = |reason: String| OpenError::Corrupt {
-                path: journal.path().to_owned(),
-                line: i + 1,
+                path: opened.journal.path().to_owned(),
+                line: number,
                 reason,
             };
-            let line = &line[..line.len() - 1];
             let record: Record = serde_json::from_slice(line)
                 .map_err(|e| corrupt(format!("not a clue record: {e}")))?;
             state.check_replay(&record).map_err(corrupt)?;
@@ -264,7 +265,10 @@ impl ClueBook {
             records += 1;
         }
         let book = ClueBook {
-            inner: Mutex::new(Inner { state, journal }),
+            inner: Mutex::new(Inner {
+                state,
+                journal: opened.journal,
+            }),
             clock,
         };
         let report = OpenReport {

@@ -20,7 +20,6 @@ mod book;
 mod clue;
 mod csv_export;
 mod fold;
-mod journal;
 mod rank;
 
 pub use book::{
@@ -31,7 +30,7 @@ pub use clue::{
     ClueTarget, IdError, IssueRequest, StateCounts, bureau_for,
 };
 pub use csv_export::{CLUE_COLUMNS, UTF8_BOM, write_csv};
-pub use journal::{OpenError, StorageError, TornTail};
+pub use drugtrace_durable::{OpenError, StorageError, TornTail};
 pub use rank::{
     Filter, FindingRow, Institution, RankedInstitution, Severity, SeverityCounts, rank,
 };

@@ -159,7 +159,7 @@ impl Rejects {
         let file = buffered
             .into_inner()
             .map_err(|e| err(e.error().to_string()))?;
-        file.sync_all().map_err(|e| err(e.to_string()))?;
+        drugtrace_durable::sync_file(&file, &self.path).map_err(|e| err(e.to_string()))?;
         Ok(Some(self.path))
     }
 }

@@ -1,5 +1,5 @@
 //! Throwaway PostgreSQL servers for tests: a single server (`scripts/postgres`) and a 3-node
-//! Patroni cluster (`scripts/patroni`), each in a temporary directory and stopped when
+//! Patroni cluster (`scripts/cluster`), each in a temporary directory and stopped when
 //! dropped. The one fixture of each kind every test that needs the database uses.
 
 use std::path::{Path, PathBuf};
@@ -12,28 +12,28 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A script's `start DIR/sub` in a new temporary directory, and the connection string it
-/// prints. Panics, saying how to install what is missing, when it fails.
-fn start(name: &str, sub: &str) -> (tempfile::TempDir, String) {
+/// A script's `VERB DIR/sub` (`start`, `up`) in a new temporary directory, and the
+/// connection string it prints. Panics, saying how to install what is missing, when it fails.
+fn start(name: &str, verb: &str, sub: &str) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = Command::new(script(name))
-        .arg("start")
+        .arg(verb)
         .arg(dir.path().join(sub))
         .output()
         .unwrap_or_else(|e| panic!("scripts/{name} runs: {e}"));
     assert!(
         out.status.success(),
-        "scripts/{name} start failed (install with scripts/{name} install): {}",
+        "scripts/{name} {verb} failed (install with scripts/{name} install): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let conninfo = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     (dir, conninfo)
 }
 
-/// A script's `stop DIR/sub`, whatever it answers (for `Drop`).
-fn stop(name: &str, dir: &Path, sub: &str) {
+/// A script's `VERB DIR/sub` (`stop`, `down`), whatever it answers (for `Drop`).
+fn stop(name: &str, verb: &str, dir: &Path, sub: &str) {
     let _ = Command::new(script(name))
-        .arg("stop")
+        .arg(verb)
         .arg(dir.join(sub))
         .status();
 }
@@ -47,7 +47,7 @@ pub struct Server {
 impl Server {
     /// Starts one. Panics, saying how to install the server, when it cannot.
     pub fn start() -> Server {
-        let (dir, conninfo) = start("postgres", "pg");
+        let (dir, conninfo) = start("postgres", "start", "pg");
         Server { dir, conninfo }
     }
 
@@ -79,12 +79,12 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        stop("postgres", self.dir.path(), "pg");
+        stop("postgres", "stop", self.dir.path(), "pg");
     }
 }
 
 /// A 3-node Patroni cluster (etcd, strict synchronous replication) in a temporary
-/// directory, started and stopped with `scripts/patroni`.
+/// directory, brought up and down with `scripts/cluster`.
 pub struct Cluster {
     dir: tempfile::TempDir,
     conninfo: String,
@@ -94,7 +94,7 @@ impl Cluster {
     /// Starts one and waits for a leader and a synchronous replica. Panics, saying how to
     /// install what is missing, when it cannot.
     pub fn start() -> Cluster {
-        let (dir, conninfo) = start("patroni", "cluster");
+        let (dir, conninfo) = start("cluster", "up", "cluster");
         Cluster { dir, conninfo }
     }
 
@@ -103,10 +103,25 @@ impl Cluster {
         &self.conninfo
     }
 
+    /// Brings back every member that is down (`scripts/cluster up` again), as an operator
+    /// restarting a failed node would: it rejoins as a replica. Panics when it fails.
+    pub fn up(&self) {
+        let out = Command::new(script("cluster"))
+            .arg("up")
+            .arg(self.dir.path().join("cluster"))
+            .output()
+            .expect("scripts/cluster runs");
+        assert!(
+            out.status.success(),
+            "scripts/cluster up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The leader's name and the process ids of its postmaster and its Patroni, if there is
     /// a leader now.
     pub fn leader(&self) -> Option<(String, u32, u32)> {
-        let out = Command::new(script("patroni"))
+        let out = Command::new(script("cluster"))
             .arg("leader")
             .arg(self.dir.path().join("cluster"))
             .output()
@@ -118,10 +133,35 @@ impl Cluster {
         let patroni = words.next()?.parse().ok()?;
         Some((name, postmaster, patroni))
     }
+
+    /// Each member's name, role (`leader`, `sync_standby`, `replica`) and state
+    /// (`running`, `streaming`, `stopped`…), as `scripts/cluster status` prints them; none
+    /// when no node answers.
+    pub fn members(&self) -> Vec<(String, String, String)> {
+        let Ok(out) = Command::new(script("cluster"))
+            .arg("status")
+            .arg(self.dir.path().join("cluster"))
+            .output()
+        else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                Some((
+                    words.next()?.to_owned(),
+                    words.next()?.to_owned(),
+                    words.next()?.to_owned(),
+                ))
+            })
+            .collect()
+    }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        stop("patroni", self.dir.path(), "cluster");
+        stop("cluster", "down", self.dir.path(), "cluster");
     }
 }

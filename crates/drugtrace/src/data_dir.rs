@@ -1,7 +1,6 @@
 //! The data directory: its layout, its configuration file, and opening what it holds.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -378,21 +377,9 @@ impl DataDir {
     }
 }
 
-/// Writes a file that must not exist yet, durably; `secret` files are readable by the
-/// owner only.
+/// Writes a file that must not exist yet, durably (see [`drugtrace_durable::create_new`]);
+/// `secret` files are readable by the owner only.
 fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let _ = secret;
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    drugtrace_durable::create_new(path, bytes, secret)
+        .with_context(|| format!("creating {}", path.display()))
 }

@@ -38,11 +38,17 @@ struct Cli {
         default_value = "drugtrace-data"
     )]
     data: PathBuf,
-    /// Keep the ledger's packs in this PostgreSQL database (a libpq connection string;
-    /// several hosts with target_session_attrs=read-write for a replicated cluster) instead
-    /// of in the data directory's store/. Given to init, it is written to drugtrace.toml;
-    /// given to any other command, it overrides the file's.
-    #[arg(long, global = true, env = "DRUGTRACE_DATABASE")]
+    /// Keep the ledger's packs in this PostgreSQL database (a libpq connection string or a
+    /// postgres:// URL; several hosts with target_session_attrs=read-write for a replicated
+    /// cluster, as `scripts/cluster up` prints) instead of in the data directory's store/.
+    /// Given to init, it is written to drugtrace.toml; given to any other command, it
+    /// overrides the file's. `--store` is the same option.
+    #[arg(
+        long,
+        visible_alias = "store",
+        global = true,
+        env = "DRUGTRACE_DATABASE"
+    )]
     database: Option<String>,
     #[command(subcommand)]
     command: Command,

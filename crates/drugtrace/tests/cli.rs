@@ -306,7 +306,7 @@ fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, St
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     // A server that stops answering fails the test instead of hanging it.
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+    s.set_read_timeout(Some(std::time::Duration::from_secs(90)))
         .unwrap();
     write!(
         s,
@@ -822,4 +822,193 @@ fn migrate_copies_the_embedded_store_into_postgres() {
             .unwrap(),
     );
     assert!(err.contains("differs from the person-hash secret"), "{err}");
+}
+
+/// Issue 14: two `drugtrace serve` processes on a 3-node Patroni cluster take gate sales from
+/// four clients (two of them, one per server, racing for the same packs) when the leader is
+/// killed (kill -9 of its Patroni and its postmaster). Every answered decision is in the
+/// ledger as it was answered, no pack is sold twice, the gate answers again through the new
+/// leader, and the old leader, brought back, rejoins as a replica.
+#[test]
+fn a_leader_killed_under_gate_load_through_two_servers_loses_no_sale() {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    const PACKS: u64 = 300;
+    let cluster = drugtrace_store_postgres::testing::Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let code = |n: u64| format!("8100001{:013}", 500_000 + n);
+    let mut servers = Vec::new();
+    for name in ["a", "b"] {
+        let data = dir.path().join(name);
+        init_data(&data, &["--store", cluster.conninfo()]);
+        let (m1, p1) = (
+            create_key(&data, "manufacturer", "M1"),
+            create_key(&data, "pharmacy", "P1"),
+        );
+        let (child, addr) = spawn_serve(&data, "info", &[]);
+        servers.push((data, child, addr, m1, p1));
+    }
+    let events: Vec<String> = (0..PACKS)
+        .map(|n| {
+            format!(
+                r#"{{"type":"commission","code":"{}","at":"2025-03-01 09:00:00","institution":"M1"}}"#,
+                code(n)
+            )
+        })
+        .collect();
+    let (status, body) = http(
+        &servers[0].2,
+        "POST",
+        "/v1/events",
+        &servers[0].3,
+        &format!("[{}]", events.join(",")),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // (pack, settlement, allowed) as each client was answered.
+    let acked: Arc<Mutex<Vec<(u64, String, bool)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let unavailable = Arc::new(AtomicU64::new(0));
+    let killed_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let first_after: Arc<Mutex<Option<Duration>>> = Arc::default();
+    let acked_after = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..4u64)
+        .map(|w| {
+            let (addr, key) = (
+                servers[w as usize % 2].2.clone(),
+                servers[w as usize % 2].4.clone(),
+            );
+            let (acked, stop, unavailable) =
+                (Arc::clone(&acked), Arc::clone(&stop), Arc::clone(&unavailable));
+            let (killed_at, first_after, acked_after) = (
+                Arc::clone(&killed_at),
+                Arc::clone(&first_after),
+                Arc::clone(&acked_after),
+            );
+            std::thread::spawn(move || {
+                let mut attempt = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    // Clients 0 (server a) and 1 (server b) walk the same packs.
+                    let n = match w {
+                        0 | 1 => attempt % (PACKS / 2),
+                        _ => PACKS / 2 + (attempt * 2 + w - 2) % (PACKS / 2),
+                    };
+                    attempt += 1;
+                    let settlement = format!("W{w}A{attempt}");
+                    let body = format!(
+                        r#"{{"settlement_id":"{settlement}","institution":"P1","items":[{{"code":"{}"}}]}}"#,
+                        code(n)
+                    );
+                    let (status, answer) = http(&addr, "POST", "/v1/gate/sale", &key, &body);
+                    match status {
+                        200 => {
+                            let allowed = answer.contains(r#""decision":"allow""#);
+                            assert!(
+                                allowed || answer.contains(r#""decision":"block""#),
+                                "{answer}"
+                            );
+                            acked.lock().unwrap().push((n, settlement, allowed));
+                            if let Some(at) = *killed_at.lock().unwrap() {
+                                acked_after.fetch_add(1, Ordering::Relaxed);
+                                first_after.lock().unwrap().get_or_insert(at.elapsed());
+                            }
+                        }
+                        503 => {
+                            // Nothing decided: a client sends it again later.
+                            unavailable.fetch_add(1, Ordering::Relaxed);
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                        _ => panic!("{status} for {settlement}: {answer}"),
+                    }
+                }
+            })
+        })
+        .collect();
+
+    std::thread::sleep(Duration::from_secs(3));
+    let (leader, postmaster, patroni) = cluster.leader().expect("a leader");
+    let before = acked.lock().unwrap().len();
+    assert!(before > 0, "sales were answered before the kill");
+    let killed = Command::new("kill")
+        .args(["-9", &patroni.to_string(), &postmaster.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    *killed_at.lock().unwrap() = Some(Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while acked_after.load(Ordering::Relaxed) < 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let after = acked_after.load(Ordering::Relaxed);
+    assert!(
+        after >= 200,
+        "the gate answered again after the kill: {after} sales"
+    );
+    let gap = first_after
+        .lock()
+        .unwrap()
+        .expect("an answer after the kill");
+
+    // The old leader comes back as a replica.
+    let rejoin_started = Instant::now();
+    cluster.up();
+    let rejoined = loop {
+        let members = cluster.members();
+        if members.iter().any(|(name, role, state)| {
+            name == &leader && role != "leader" && (state == "running" || state == "streaming")
+        }) {
+            break rejoin_started.elapsed();
+        }
+        assert!(
+            rejoin_started.elapsed() < Duration::from_secs(90),
+            "{leader} did not rejoin: {members:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+
+    let store = drugtrace_store_postgres::PostgresStore::connect(cluster.conninfo()).unwrap();
+    let acked = acked.lock().unwrap();
+    let mut by_pack: HashMap<u64, Vec<&(u64, String, bool)>> = HashMap::new();
+    for a in acked.iter() {
+        by_pack.entry(a.0).or_default().push(a);
+    }
+    for (n, answers) in &by_pack {
+        let key = TraceCode::parse(&code(*n)).unwrap().pack_key();
+        let log = store.history(&key).unwrap();
+        let sales: Vec<_> = log
+            .iter()
+            .filter(|r| matches!(r.event.kind, drugtrace_ledger::EventKind::Sale(_)))
+            .collect();
+        let sold = sales.iter().filter(|r| r.outcome.is_applied()).count();
+        assert!(sold <= 1, "pack {n} sold {sold} times");
+        for (_, settlement, allowed) in answers {
+            let rec = sales
+                .iter()
+                .find(|r| matches!(&r.event.kind, drugtrace_ledger::EventKind::Sale(s) if s.settlement.as_ref().is_some_and(|s| s.as_str() == settlement)))
+                .unwrap_or_else(|| panic!("pack {n}: answered {settlement} is not in the ledger"));
+            assert_eq!(rec.outcome.is_applied(), *allowed, "pack {n}: {settlement}");
+        }
+    }
+    for (_, child, ..) in servers.iter_mut() {
+        assert!(terminate(child).success());
+    }
+    let check = ok(drugtrace(&servers[0].0)
+        .args(["rebuild", "--check"])
+        .output()
+        .unwrap());
+    assert!(check.contains("0 stored states differed"), "{check}");
+    eprintln!(
+        "failover through two servers: {} sales answered ({before} before the kill of {leader}, {after} after), {} answered 503, first answer {:.1} s after the kill, {leader} back as a replica {:.1} s after it was started again; 0 lost, 0 sold twice",
+        acked.len(),
+        unavailable.load(Ordering::Relaxed),
+        gap.as_secs_f64(),
+        rejoined.as_secs_f64(),
+    );
 }
