@@ -16,8 +16,15 @@
 //!   failed sync poisoning the journal until it is reopened.
 //!
 //! [`replace_dir`] puts a freshly written directory in place of another in one step.
+//!
+//! [`shared`] is the seam beside the journal file: the same append-only records kept where
+//! several servers share them (a PostgreSQL table), appended only at the number the writer
+//! expects, so no two servers append on a state the other has changed.
 
 mod journal;
+pub mod shared;
+
+pub use shared::{MemoryJournal, SharedError, SharedJournal};
 
 pub use journal::{
     Journal, Lock, OpenError, Opened, StorageError, TornTail, WholeLines, lines, read_lines,

@@ -55,6 +55,7 @@
 //! that the outcome is unknown, which the API answers as a retryable 503, never as a
 //! decision.
 
+pub mod journal;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -104,6 +105,12 @@ CREATE TABLE IF NOT EXISTS drugtrace_movements (
 CREATE TABLE IF NOT EXISTS drugtrace_secrets (
     name text PRIMARY KEY,
     value bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drugtrace_journals (
+    journal text NOT NULL,
+    seq bigint NOT NULL,
+    record bytea NOT NULL,
+    PRIMARY KEY (journal, seq)
 );
 ";
 
@@ -210,6 +217,12 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// The shared journal `name` (`keys`, `clues`, `notices`) kept in this database, for
+    /// every server on it.
+    pub fn journal(self: &std::sync::Arc<Self>, name: &str) -> journal::PgJournal {
+        journal::PgJournal::new(std::sync::Arc::clone(self), name)
+    }
+
     fn conn(&self) -> Result<Conn<'_>, StoreError> {
         let reused = {
             let mut idle = self.idle.lock();
@@ -247,7 +260,7 @@ impl PostgresStore {
 
     /// Runs `f` on a connection; when the connection turns out to be lost (a restarted or
     /// failed-over server), once more on a new one. Only for operations that may run twice.
-    fn with_conn<T>(
+    pub(crate) fn with_conn<T>(
         &self,
         f: impl Fn(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {

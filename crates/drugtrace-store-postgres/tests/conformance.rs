@@ -18,6 +18,20 @@ fn postgres_passes_the_store_suite() {
 }
 
 #[test]
+fn postgres_journals_pass_the_shared_journal_suite() {
+    let server = Server::start();
+    let conninfo = server.database("journals");
+    let store = std::sync::Arc::new(PostgresStore::connect(&conninfo).unwrap());
+    // A second server's handle on the same database.
+    let other = std::sync::Arc::new(PostgresStore::connect(&conninfo).unwrap());
+    let n = AtomicU32::new(0);
+    drugtrace_durable::shared::conformance(|| {
+        let name = format!("journal_{}", n.fetch_add(1, Ordering::Relaxed));
+        (store.journal(&name), other.journal(&name))
+    });
+}
+
+#[test]
 fn reconnecting_finds_what_was_committed() {
     let server = Server::start();
     let conninfo = server.database("reopen");

@@ -1,0 +1,139 @@
+//! The journal seam: an append-only sequence of records that several servers share, so that
+//! the state folded from it (the keys, the clue book, the notices) is one state however many
+//! `drugtrace serve` processes run. A table of a PostgreSQL database keeps it for servers on
+//! one database (`drugtrace-store-postgres`); [`MemoryJournal`] keeps it in one process.
+//!
+//! Records are numbered from 0 and never change. A writer appends at the number it expects
+//! next, the length of the journal it has folded: when another server got there first, the
+//! append is [`SharedError::Stale`] and writes nothing, and the writer reads on, folds what it
+//! missed and decides again. So two servers can never both append a change that was only
+//! valid before the other's.
+
+use std::sync::Mutex;
+
+/// Why a shared journal could not be read or appended to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SharedError {
+    /// The journal already has a record numbered `at`: another server wrote first. Nothing
+    /// was written; read on from `at` and decide again.
+    #[error("another server wrote record {at} of the journal first")]
+    Stale {
+        /// The number that was taken.
+        at: u64,
+    },
+    /// The journal could not be reached or did not answer. For an append, nothing is known
+    /// to have been written: reading on from `at` says whether it was.
+    #[error("the journal is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// An append-only sequence of records shared by several servers.
+pub trait SharedJournal: Send + Sync + std::fmt::Debug {
+    /// The records from number `from` on, in order (none when there are no more).
+    fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>, SharedError>;
+
+    /// Appends `record` as number `at`, which must be the journal's length: durable when this
+    /// returns `Ok`.
+    fn append(&self, at: u64, record: &[u8]) -> Result<(), SharedError>;
+}
+
+impl<T: SharedJournal + ?Sized> SharedJournal for std::sync::Arc<T> {
+    fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>, SharedError> {
+        (**self).read_from(from)
+    }
+
+    fn append(&self, at: u64, record: &[u8]) -> Result<(), SharedError> {
+        (**self).append(at, record)
+    }
+}
+
+/// A journal in this process's memory: what a shared journal does, for one process (and for
+/// tests of the code that folds one).
+#[derive(Debug, Default)]
+pub struct MemoryJournal {
+    records: Mutex<Vec<Vec<u8>>>,
+}
+
+impl SharedJournal for MemoryJournal {
+    fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>, SharedError> {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        let from = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(records.len());
+        Ok(records[from..].to_vec())
+    }
+
+    fn append(&self, at: u64, record: &[u8]) -> Result<(), SharedError> {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if at != records.len() as u64 {
+            return Err(SharedError::Stale { at });
+        }
+        records.push(record.to_vec());
+        Ok(())
+    }
+}
+
+/// What every [`SharedJournal`] must do, for each implementation's tests: `fresh` makes a new,
+/// empty journal, and a second handle on the same one.
+pub fn conformance<J: SharedJournal>(fresh: impl Fn() -> (J, J)) {
+    // Appends in order and reads back from any point.
+    let (a, b) = fresh();
+    assert_eq!(a.read_from(0).unwrap(), Vec::<Vec<u8>>::new());
+    a.append(0, b"first").unwrap();
+    a.append(1, b"").unwrap();
+    b.append(2, &[0, 255, b'\n']).unwrap();
+    assert_eq!(
+        b.read_from(0).unwrap(),
+        vec![b"first".to_vec(), Vec::new(), vec![0, 255, b'\n']]
+    );
+    assert_eq!(a.read_from(2).unwrap(), vec![vec![0, 255, b'\n']]);
+    assert!(a.read_from(3).unwrap().is_empty());
+    assert!(a.read_from(u64::MAX).unwrap().is_empty());
+
+    // A number already taken is stale and changes nothing; so is one past the end.
+    assert_eq!(b.append(1, b"late"), Err(SharedError::Stale { at: 1 }));
+    assert_eq!(b.append(5, b"ahead"), Err(SharedError::Stale { at: 5 }));
+    assert_eq!(a.read_from(0).unwrap().len(), 3);
+
+    // Writers racing for the same number: exactly one wins each.
+    let (a, b) = fresh();
+    let racers = [&a, &b];
+    std::thread::scope(|s| {
+        for (i, j) in racers.into_iter().enumerate() {
+            s.spawn(move || {
+                let mut won = 0;
+                while won < 50 {
+                    let at = j.read_from(0).unwrap().len() as u64;
+                    if at >= 100 {
+                        break;
+                    }
+                    match j.append(at, format!("{i}:{at}").as_bytes()) {
+                        Ok(()) => won += 1,
+                        Err(SharedError::Stale { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            });
+        }
+    });
+    let all = a.read_from(0).unwrap();
+    assert_eq!(all.len(), 100);
+    for (n, r) in all.iter().enumerate() {
+        let text = String::from_utf8(r.clone()).unwrap();
+        assert!(text.ends_with(&format!(":{n}")), "record {n} is {text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    #[test]
+    fn the_memory_journal_conforms() {
+        super::conformance(|| {
+            let j = Arc::new(super::MemoryJournal::default());
+            (Arc::clone(&j), j)
+        });
+    }
+}
