@@ -9,6 +9,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use drugtrace_durable::{SharedError, SharedJournal};
 use serde::{Deserialize, Serialize};
 
 use crate::table::Table;
@@ -79,6 +82,9 @@ pub enum NoticeError {
 #[derive(Debug)]
 pub struct NoticeBoard {
     path: PathBuf,
+    /// A journal shared with other servers, instead of the file at `path` (which then only
+    /// names it in messages).
+    shared: Option<Arc<dyn SharedJournal>>,
     notices: Vec<Notice>,
     by_code: HashMap<String, (usize, usize)>,
 }
@@ -89,6 +95,7 @@ impl NoticeBoard {
     pub fn open(path: &Path) -> Result<(NoticeBoard, Option<usize>), NoticeError> {
         let mut board = NoticeBoard {
             path: path.to_path_buf(),
+            shared: None,
             notices: Vec::new(),
             by_code: HashMap::new(),
         };
@@ -98,6 +105,49 @@ impl NoticeBoard {
         let opened = board.journal()?;
         board.catch_up(&opened)?;
         Ok((board, opened.torn_tail.map(|t| t.line)))
+    }
+
+    /// Opens the notices kept in `journal`, which other servers share (`name` says which in
+    /// messages).
+    pub fn open_shared(
+        journal: Arc<dyn SharedJournal>,
+        name: &str,
+    ) -> Result<NoticeBoard, NoticeError> {
+        let mut board = NoticeBoard {
+            path: PathBuf::from(name),
+            shared: Some(journal),
+            notices: Vec::new(),
+            by_code: HashMap::new(),
+        };
+        board.refresh()?;
+        Ok(board)
+    }
+
+    /// Adds what other servers published to a shared board since it last looked; returns
+    /// how many notices that was (none for a board in a file, which is read when it
+    /// publishes).
+    pub fn refresh(&mut self) -> Result<usize, NoticeError> {
+        let Some(journal) = &self.shared else {
+            return Ok(0);
+        };
+        let records = journal
+            .read_from(self.notices.len() as u64)
+            .map_err(drugtrace_durable::OpenError::from)?;
+        let first = self.notices.len();
+        for (i, record) in records.iter().enumerate() {
+            self.add_line(first + i + 1, record)?;
+        }
+        Ok(records.len())
+    }
+
+    fn add_line(&mut self, number: usize, line: &[u8]) -> Result<(), NoticeError> {
+        let notice: Notice = serde_json::from_slice(line).map_err(|e| NoticeError::Corrupt {
+            path: self.path.clone(),
+            line: number,
+            message: e.to_string(),
+        })?;
+        self.add(notice);
+        Ok(())
     }
 
     /// The journal, locked until the returned value is dropped, read whole and without a
@@ -113,15 +163,16 @@ impl NoticeBoard {
     /// published since).
     fn catch_up(&mut self, opened: &drugtrace_durable::Opened) -> Result<(), NoticeError> {
         for (number, line) in opened.lines().skip(self.notices.len()) {
-            let notice: Notice =
-                serde_json::from_slice(line).map_err(|e| NoticeError::Corrupt {
-                    path: self.path.clone(),
-                    line: number,
-                    message: e.to_string(),
-                })?;
-            self.add(notice);
+            self.add_line(number, line)?;
         }
         Ok(())
+    }
+
+    fn line(&self, notice: &Notice) -> Result<Vec<u8>, NoticeError> {
+        serde_json::to_vec(notice).map_err(|e| NoticeError::Io {
+            path: self.path.clone(),
+            source: e.into(),
+        })
     }
 
     fn add(&mut self, notice: Notice) {
@@ -153,18 +204,34 @@ impl NoticeBoard {
             published_at_ms,
             entries,
         };
-        let mut opened = self.journal()?;
-        self.catch_up(&opened)?;
-        let notice = Notice {
-            id: self.notices.len() as u32 + 1,
-            ..notice
-        };
-        let line = serde_json::to_vec(&notice).map_err(|e| NoticeError::Io {
-            path: self.path.clone(),
-            source: e.into(),
-        })?;
-        opened.journal.append(&line)?;
-        self.add(notice);
+        match self.shared.clone() {
+            None => {
+                let mut opened = self.journal()?;
+                self.catch_up(&opened)?;
+                let notice = Notice {
+                    id: self.notices.len() as u32 + 1,
+                    ..notice
+                };
+                opened.journal.append(&self.line(&notice)?)?;
+                self.add(notice);
+            }
+            Some(journal) => loop {
+                // Numbered after what every server published: another one may have been first.
+                self.refresh()?;
+                let notice = Notice {
+                    id: self.notices.len() as u32 + 1,
+                    ..notice.clone()
+                };
+                match journal.append(self.notices.len() as u64, &self.line(&notice)?) {
+                    Ok(()) => {
+                        self.add(notice);
+                        break;
+                    }
+                    Err(SharedError::Stale { .. }) => continue,
+                    Err(e) => return Err(drugtrace_durable::StorageError::from(e).into()),
+                }
+            },
+        }
         Ok(self.notices.last().expect("just added"))
     }
 
@@ -214,6 +281,22 @@ mod tests {
             times_sold: 3,
             institutions: vec!["P1".into(), "P2".into()],
         }
+    }
+
+    #[test]
+    fn boards_of_two_servers_on_one_shared_journal_number_in_turn_and_see_each_other() {
+        let journal: Arc<dyn SharedJournal> = Arc::new(drugtrace_durable::MemoryJournal::default());
+        let mut a = NoticeBoard::open_shared(Arc::clone(&journal), "journal notices").unwrap();
+        let mut b = NoticeBoard::open_shared(Arc::clone(&journal), "journal notices").unwrap();
+        assert_eq!(a.publish("一", "r", 1, vec![entry("1")]).unwrap().id, 1);
+        // b has not looked: it publishes after a's notice all the same.
+        assert_eq!(b.publish("二", "r", 2, vec![entry("2")]).unwrap().id, 2);
+        assert!(b.find("1").is_some(), "b folded a's notice in");
+        assert!(a.find("2").is_none(), "a has not looked yet");
+        assert_eq!(a.refresh().unwrap(), 1);
+        assert_eq!(a.find("2").unwrap().0.id, 2);
+        let c = NoticeBoard::open_shared(journal, "journal notices").unwrap();
+        assert_eq!(c.notices().len(), 2);
     }
 
     #[test]

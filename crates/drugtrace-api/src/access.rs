@@ -60,7 +60,7 @@ impl<S: Store + Sync + 'static> FromRequestParts<AppState<S>> for Caller {
                 )
             })?;
         let (role, kind) =
-            state.inner.keys.entry(key).cloned().ok_or_else(|| {
+            state.inner.keys.entry(key).ok_or_else(|| {
                 ApiError::unauthorized("unknown_key", "this API key is not known")
             })?;
         let authority = match &role {

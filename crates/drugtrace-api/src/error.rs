@@ -159,6 +159,25 @@ fn unavailable(e: &dyn std::any::Any) -> bool {
     if let Some(CommitError::Store(s)) = e.downcast_ref::<CommitError>() {
         return store(s);
     }
+    // A shared journal (the clue book's, the notices', the keys') out of reach.
+    use drugtrace_durable::{OpenError, SharedError, StorageError};
+    let shared = |s: &SharedError| matches!(s, SharedError::Unavailable(_));
+    let storage = |s: &StorageError| matches!(s, StorageError::Shared(s) if shared(s));
+    let open = |s: &OpenError| matches!(s, OpenError::Shared(s) if shared(s));
+    if let Some(e) = e.downcast_ref::<drugtrace_clues::IssueError>() {
+        return matches!(e, drugtrace_clues::IssueError::Storage(s) if storage(s));
+    }
+    if let Some(e) = e.downcast_ref::<drugtrace_clues::UpdateError>() {
+        return matches!(e, drugtrace_clues::UpdateError::Storage(s) if storage(s));
+    }
+    if let Some(e) = e.downcast_ref::<drugtrace_analytics::NoticeError>() {
+        use drugtrace_analytics::NoticeError;
+        return match e {
+            NoticeError::Write(s) => storage(s),
+            NoticeError::Journal(s) => open(s),
+            _ => false,
+        };
+    }
     false
 }
 

@@ -4,9 +4,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use drugtrace_catalog::InstitutionKind;
+use drugtrace_durable::{SharedError, SharedJournal};
 use drugtrace_ledger::{InstitutionId, Timestamp};
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -39,6 +42,9 @@ pub enum KeyError {
         /// Why.
         reason: String,
     },
+    /// The shared key journal could not be read or written.
+    #[error("the shared key journal: {0}")]
+    Shared(SharedError),
     /// The random generator failed.
     #[error("no random bytes for a key: {0}")]
     Random(String),
@@ -106,49 +112,50 @@ impl Keys {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let corrupt = |reason: String| KeyError::Corrupt {
-                path: path.to_path_buf(),
-                line: i + 1,
-                reason,
-            };
-            let line: Line = serde_json::from_str(raw).map_err(|e| corrupt(e.to_string()))?;
-            let party = |code: &str| {
-                InstitutionId::parse(code)
-                    .map(Role::Institution)
-                    .map_err(|e| corrupt(e.to_string()))
-            };
-            let (role, kind) = match (line.role.as_str(), line.institution.as_deref()) {
-                ("regulator", None) => (Role::Regulator, None),
-                ("institution", Some(code)) => (party(code)?, None),
-                (r, Some(code)) => match kind_named(r) {
-                    Some(k) => (party(code)?, Some(k)),
-                    None => {
-                        return Err(corrupt(format!("role {r:?} with that institution field")));
-                    }
-                },
-                (r, None) => return Err(corrupt(format!("role {r:?} without an institution"))),
-            };
-            let mut hash = [0u8; 32];
-            if line.sha256.len() != 64 {
-                return Err(corrupt("sha256 is not 64 hex digits".into()));
-            }
-            for (j, b) in hash.iter_mut().enumerate() {
-                *b = u8::from_str_radix(&line.sha256[2 * j..2 * j + 2], 16)
-                    .map_err(|_| corrupt("sha256 is not hex".into()))?;
-            }
-            keys.by_hash.insert(hash, (role, kind));
+            keys.add_line(raw.as_bytes(), path, i + 1)?;
         }
         Ok(keys)
     }
 
-    /// Makes a new key for `role` (of party kind `kind`, for an institution's key), appends
-    /// its hash to the key file durably, and returns the key (shown once; it cannot be
-    /// recovered from the file).
-    pub fn create(
-        path: &Path,
-        role: &Role,
-        kind: Option<InstitutionKind>,
-    ) -> Result<String, KeyError> {
+    /// Adds the key of one line of a key file (or record of a shared key journal);
+    /// `source` and `line` name it when it is damaged.
+    fn add_line(&mut self, raw: &[u8], source: &Path, line: usize) -> Result<(), KeyError> {
+        let corrupt = |reason: String| KeyError::Corrupt {
+            path: source.to_path_buf(),
+            line,
+            reason,
+        };
+        let line: Line = serde_json::from_slice(raw).map_err(|e| corrupt(e.to_string()))?;
+        let party = |code: &str| {
+            InstitutionId::parse(code)
+                .map(Role::Institution)
+                .map_err(|e| corrupt(e.to_string()))
+        };
+        let (role, kind) = match (line.role.as_str(), line.institution.as_deref()) {
+            ("regulator", None) => (Role::Regulator, None),
+            ("institution", Some(code)) => (party(code)?, None),
+            (r, Some(code)) => match kind_named(r) {
+                Some(k) => (party(code)?, Some(k)),
+                None => {
+                    return Err(corrupt(format!("role {r:?} with that institution field")));
+                }
+            },
+            (r, None) => return Err(corrupt(format!("role {r:?} without an institution"))),
+        };
+        let mut hash = [0u8; 32];
+        if line.sha256.len() != 64 || !line.sha256.is_ascii() {
+            return Err(corrupt("sha256 is not 64 hex digits".into()));
+        }
+        for (j, b) in hash.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&line.sha256[2 * j..2 * j + 2], 16)
+                .map_err(|_| corrupt("sha256 is not hex".into()))?;
+        }
+        self.by_hash.insert(hash, (role, kind));
+        Ok(())
+    }
+
+    /// A new key for `role` and the line that keeps its hash.
+    fn make(role: &Role, kind: Option<InstitutionKind>) -> Result<(String, String), KeyError> {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| KeyError::Random(e.to_string()))?;
         let key = format!("dtk_{}", hex(&secret));
@@ -167,6 +174,37 @@ impl Keys {
             created_at: Timestamp::now().to_rfc3339(0),
         };
         let text = serde_json::to_string(&line).expect("a key line serializes");
+        Ok((key, text))
+    }
+
+    /// Makes a new key for `role` and appends its hash to `journal`, which every server on
+    /// one database shares; returns the key (shown once).
+    pub fn create_shared(
+        journal: &dyn SharedJournal,
+        role: &Role,
+        kind: Option<InstitutionKind>,
+    ) -> Result<String, KeyError> {
+        let (key, text) = Keys::make(role, kind)?;
+        // Keys do not depend on each other: any free number will do.
+        let mut at = journal.read_from(0).map_err(KeyError::Shared)?.len() as u64;
+        loop {
+            match journal.append(at, text.as_bytes()) {
+                Ok(()) => return Ok(key),
+                Err(SharedError::Stale { .. }) => at += 1,
+                Err(e) => return Err(KeyError::Shared(e)),
+            }
+        }
+    }
+
+    /// Makes a new key for `role` (of party kind `kind`, for an institution's key), appends
+    /// its hash to the key file durably, and returns the key (shown once; it cannot be
+    /// recovered from the file).
+    pub fn create(
+        path: &Path,
+        role: &Role,
+        kind: Option<InstitutionKind>,
+    ) -> Result<String, KeyError> {
+        let (key, text) = Keys::make(role, kind)?;
         let mut journal = drugtrace_durable::Journal::open(path, drugtrace_durable::Lock::Wait)
             .map_err(KeyError::Journal)?
             .journal;
@@ -193,6 +231,65 @@ impl Keys {
     /// The role of a presented key and the party kind it names, if it names one.
     pub fn entry(&self, key: &str) -> Option<&(Role, Option<InstitutionKind>)> {
         self.by_hash.get(&digest(key))
+    }
+}
+
+/// The keys a running server accepts: fixed ones (a key file, keys made in code) and, for
+/// servers sharing a database, those of the shared key journal, which [`KeyRing::refresh`]
+/// reads on, so that a key made on one server is accepted by all.
+#[derive(Debug, Default)]
+pub struct KeyRing {
+    keys: RwLock<Keys>,
+    shared: Option<(Arc<dyn SharedJournal>, Mutex<u64>)>,
+}
+
+impl KeyRing {
+    /// The ring of `keys`, which never change.
+    pub fn fixed(keys: Keys) -> KeyRing {
+        KeyRing {
+            keys: RwLock::new(keys),
+            shared: None,
+        }
+    }
+
+    /// The ring of `keys` and those of `journal`, read now and on every refresh.
+    pub fn shared(keys: Keys, journal: Arc<dyn SharedJournal>) -> Result<KeyRing, KeyError> {
+        let ring = KeyRing {
+            keys: RwLock::new(keys),
+            shared: Some((journal, Mutex::new(0))),
+        };
+        ring.refresh()?;
+        Ok(ring)
+    }
+
+    /// Adds the keys made on other servers since the last look; returns how many.
+    pub fn refresh(&self) -> Result<usize, KeyError> {
+        let Some((journal, read)) = &self.shared else {
+            return Ok(0);
+        };
+        let mut read = read.lock();
+        let records = journal.read_from(*read).map_err(KeyError::Shared)?;
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let source = Path::new("the shared key journal");
+        let mut keys = self.keys.read().clone();
+        for (i, r) in records.iter().enumerate() {
+            keys.add_line(r, source, *read as usize + i + 1)?;
+        }
+        *self.keys.write() = keys;
+        *read += records.len() as u64;
+        Ok(records.len())
+    }
+
+    /// The role of a presented key and the party kind it names, if it names one.
+    pub fn entry(&self, key: &str) -> Option<(Role, Option<InstitutionKind>)> {
+        self.keys.read().entry(key).cloned()
+    }
+
+    /// The role of a presented key.
+    pub fn role(&self, key: &str) -> Option<Role> {
+        self.keys.read().role(key).cloned()
     }
 }
 

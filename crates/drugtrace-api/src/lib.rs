@@ -36,7 +36,7 @@ pub use error::ApiError;
 pub use identity::{
     ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
 };
-pub use keys::{KeyError, Keys, Role};
+pub use keys::{KeyError, KeyRing, Keys, Role};
 pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
 
 /// The largest request body accepted: about 10,000 events.
@@ -60,7 +60,7 @@ struct Inner<S> {
     /// without one, no assertion is accepted.
     identity_key: Option<IdentityKey>,
     local_offset_minutes: i32,
-    keys: Keys,
+    keys: keys::KeyRing,
     patient_limit: RateLimiter,
     metrics: metrics::Metrics,
     directory: drugtrace_catalog::Directory,
@@ -94,7 +94,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 person_key,
                 identity_key: None,
                 local_offset_minutes,
-                keys,
+                keys: keys::KeyRing::fixed(keys),
                 patient_limit,
                 metrics: metrics::Metrics::default(),
                 directory: drugtrace_catalog::Directory::default(),
@@ -117,6 +117,40 @@ impl<S: Store + Sync + 'static> AppState<S> {
             .expect("the state is not shared before the server starts")
             .directory = directory;
         self
+    }
+
+    /// The state with `keys` instead of the fixed keys it was made with (a ring that reads a
+    /// key journal shared with other servers).
+    pub fn with_key_ring(mut self, keys: KeyRing) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .keys = keys;
+        self
+    }
+
+    /// Reads on the journals this server shares with others (the keys, the clue book, the
+    /// notices), so that what another server wrote is seen here; a server that shares
+    /// nothing has nothing to read. Blocking: call it from a thread of its own, about once
+    /// a second. Returns what failed, to be logged; the next call tries again.
+    pub fn refresh_shared(&self) -> Result<(), String> {
+        let inner = &self.inner;
+        let mut failed = Vec::new();
+        if let Err(e) = inner.keys.refresh() {
+            failed.push(format!("keys: {e}"));
+        }
+        if let Some(sup) = &inner.supervision {
+            if let Err(e) = sup.clues().refresh() {
+                failed.push(format!("clue book: {e}"));
+            }
+            if let Err(e) = sup.notices().write().refresh() {
+                failed.push(format!("notices: {e}"));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(failed.join("; "))
+        }
     }
 
     /// The state with the identity provider's key: the patient query then tells a sale to

@@ -8,7 +8,11 @@ use jiff::civil::Date;
 use crate::fold::{IssueRecord, NoteRecord, Record, State, TargetRecord, TransitionRecord};
 use crate::{AuditEntry, Batch, BatchId, BatchSummary, Change, Clue, ClueId, ClueState};
 use crate::{IssueRequest, StateCounts};
-use drugtrace_durable::{Journal, Lock, OpenError, StorageError, TornTail};
+use std::sync::Arc;
+
+use drugtrace_durable::{
+    Journal, Lock, OpenError, SharedError, SharedJournal, StorageError, TornTail,
+};
 
 /// The source of audit timestamps, in ms since the epoch. [`ClueBook::open`] uses the
 /// machine's clock; tests pass their own to [`ClueBook::open_with_clock`].
@@ -184,7 +188,58 @@ const FILE_NAME: &str = "clues.jsonl";
 
 struct Inner {
     state: State,
-    journal: Journal,
+    backend: Backend,
+}
+
+/// Where the records go.
+enum Backend {
+    /// The journal file, locked by this book: nothing else writes it.
+    File(Journal),
+    /// A journal other servers write too: `folded` records of it are in the state.
+    Shared {
+        journal: Arc<dyn SharedJournal>,
+        name: String,
+        folded: u64,
+    },
+}
+
+impl Backend {
+    fn path(&self) -> std::path::PathBuf {
+        match self {
+            Backend::File(j) => j.path().to_owned(),
+            Backend::Shared { name, .. } => std::path::PathBuf::from(name),
+        }
+    }
+}
+
+impl Inner {
+    /// Folds in what other servers appended since this book last looked (nothing for a
+    /// file); returns how many records that was.
+    fn catch_up(&mut self) -> Result<usize, OpenError> {
+        let Backend::Shared {
+            journal,
+            name,
+            folded,
+        } = &mut self.backend
+        else {
+            return Ok(0);
+        };
+        let records = journal.read_from(*folded)?;
+        for (i, bytes) in records.iter().enumerate() {
+            let line = *folded as usize + i + 1;
+            let corrupt = |reason: String| OpenError::Corrupt {
+                path: std::path::PathBuf::from(name.as_str()),
+                line,
+                reason,
+            };
+            let record: Record = serde_json::from_slice(bytes)
+                .map_err(|e| corrupt(format!("not a clue record: {e}")))?;
+            self.state.check_replay(&record).map_err(corrupt)?;
+            self.state.apply(record);
+        }
+        *folded += records.len() as u64;
+        Ok(records.len())
+    }
 }
 
 /// Clue batches and their verification, kept in `clues.jsonl` in one directory.
@@ -202,7 +257,7 @@ impl std::fmt::Debug for ClueBook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let inner = self.lock();
         f.debug_struct("ClueBook")
-            .field("path", &inner.journal.path())
+            .field("path", &inner.backend.path())
             .field("batches", &inner.state.batches.len())
             .field("clues", &inner.state.clues.len())
             .finish_non_exhaustive()
@@ -267,7 +322,7 @@ impl ClueBook {
         let book = ClueBook {
             inner: Mutex::new(Inner {
                 state,
-                journal: opened.journal,
+                backend: Backend::File(opened.journal),
             }),
             clock,
         };
@@ -284,53 +339,121 @@ impl ClueBook {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The journal's path.
-    pub fn path(&self) -> std::path::PathBuf {
-        self.lock().journal.path().to_owned()
+    /// Opens the book kept in `journal`, which other servers share (`name` says which in
+    /// messages), with audit timestamps from `clock`. A record that is not a valid
+    /// continuation is an [`OpenError::Corrupt`] naming its number, from 1.
+    pub fn open_shared(
+        journal: Arc<dyn SharedJournal>,
+        name: &str,
+        clock: Clock,
+    ) -> Result<(ClueBook, OpenReport), OpenError> {
+        let mut inner = Inner {
+            state: State::default(),
+            backend: Backend::Shared {
+                journal,
+                name: name.to_owned(),
+                folded: 0,
+            },
+        };
+        let records = inner.catch_up()?;
+        let book = ClueBook {
+            inner: Mutex::new(inner),
+            clock,
+        };
+        Ok((
+            book,
+            OpenReport {
+                records,
+                torn_tail: None,
+            },
+        ))
     }
 
-    /// Writes `record` durably, then folds it in; returns the audit entries it made.
-    fn commit(inner: &mut Inner, record: Record) -> Result<Vec<AuditEntry>, StorageError> {
-        let line = serde_json::to_vec(&record).expect("records always serialize");
-        inner.journal.append(&line)?;
-        let made = inner.state.apply(record);
-        Ok(inner.state.audit[made].to_vec())
+    /// Folds in what other servers wrote to a shared book since it last looked; returns how
+    /// many records that was (always none for a book in a file, which only it writes).
+    pub fn refresh(&self) -> Result<usize, OpenError> {
+        self.lock().catch_up()
+    }
+
+    /// The journal's path (for a shared book, its name).
+    pub fn path(&self) -> std::path::PathBuf {
+        self.lock().backend.path()
+    }
+
+    /// Writes the record `build` makes from the state, durably, then folds it in; returns
+    /// the audit entries it made. On a shared journal another server may have written first:
+    /// the book then folds that in and `build` decides again on the new state.
+    fn commit<E: From<StorageError>>(
+        &self,
+        build: impl Fn(&State, i64) -> Result<Record, E>,
+    ) -> Result<Vec<AuditEntry>, E> {
+        let mut inner = self.lock();
+        let at_ms = (self.clock)();
+        loop {
+            let caught_up = inner.catch_up().map_err(|e| match e {
+                OpenError::Shared(e) => StorageError::Shared(e),
+                other => StorageError::Shared(SharedError::Unavailable(other.to_string())),
+            });
+            caught_up?;
+            let record = build(&inner.state, at_ms)?;
+            let line = serde_json::to_vec(&record).expect("records always serialize");
+            match &mut inner.backend {
+                Backend::File(journal) => journal.append(&line)?,
+                Backend::Shared {
+                    journal, folded, ..
+                } => match journal.append(*folded, &line) {
+                    Ok(()) => *folded += 1,
+                    Err(SharedError::Stale { .. }) => continue,
+                    Err(e) => return Err(StorageError::Shared(e).into()),
+                },
+            }
+            let made = inner.state.apply(record);
+            return Ok(inner.state.audit[made].to_vec());
+        }
     }
 
     /// Issues a batch: one clue per institution, each in state `issued`, all in one durable
     /// write.
     pub fn issue(&self, req: IssueRequest) -> Result<Issued, IssueError> {
-        let mut inner = self.lock();
-        let first = inner.state.next_clue();
-        let record = IssueRecord {
-            seq: inner.state.next_seq(),
-            at_ms: (self.clock)(),
-            actor: req.issued_by,
-            batch: inner.state.next_batch(),
-            title: req.title,
-            deadline: req.deadline,
-            filter: (&req.filter).into(),
-            clues: req
-                .institutions
-                .into_iter()
-                .enumerate()
-                .map(|(i, t)| TargetRecord {
-                    clue: first + i as u64,
-                    institution: t.institution,
-                    name: t.name,
-                    province: t.province,
-                    city: t.city,
-                    assigned_to: t.assigned_to,
-                    findings: t.findings,
-                    distinct_codes: t.distinct_codes,
-                    amount_fen: t.amount_fen,
-                    score: t.score,
-                })
-                .collect(),
-        };
-        inner.state.check_issue(&record)?;
-        let batch = BatchId::new(record.batch);
-        let made = ClueBook::commit(&mut inner, Record::Issue(record))?;
+        let made = self.commit(|state, at_ms| {
+            let first = state.next_clue();
+            let record = IssueRecord {
+                seq: state.next_seq(),
+                at_ms,
+                actor: req.issued_by.clone(),
+                batch: state.next_batch(),
+                title: req.title.clone(),
+                deadline: req.deadline,
+                filter: (&req.filter).into(),
+                clues: req
+                    .institutions
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(i, t)| TargetRecord {
+                        clue: first + i as u64,
+                        institution: t.institution,
+                        name: t.name,
+                        province: t.province,
+                        city: t.city,
+                        assigned_to: t.assigned_to,
+                        findings: t.findings,
+                        distinct_codes: t.distinct_codes,
+                        amount_fen: t.amount_fen,
+                        score: t.score,
+                    })
+                    .collect(),
+            };
+            state.check_issue(&record)?;
+            Ok::<_, IssueError>(Record::Issue(record))
+        })?;
+        let batch = BatchId::new(
+            self.lock()
+                .state
+                .clue(made[0].clue)
+                .map(|c| c.batch.get())
+                .unwrap_or_default(),
+        );
         Ok(Issued {
             batch,
             clues: made.iter().map(|a| a.clue).collect(),
@@ -346,24 +469,24 @@ impl ClueBook {
         to: ClueState,
         change: Change,
     ) -> Result<AuditEntry, UpdateError> {
-        let mut inner = self.lock();
-        let from = inner
-            .state
-            .clue(clue)
-            .map(|c| c.state)
-            .ok_or(UpdateError::UnknownClue(clue))?;
-        let record = TransitionRecord {
-            seq: inner.state.next_seq(),
-            at_ms: (self.clock)(),
-            actor: change.actor,
-            clue: clue.get(),
-            from,
-            to,
-            note: non_blank(change.note),
-            recovered_fen: change.recovered_fen,
-        };
-        inner.state.check_transition(&record)?;
-        let mut made = ClueBook::commit(&mut inner, Record::Transition(record))?;
+        let mut made = self.commit(|state, at_ms| {
+            let from = state
+                .clue(clue)
+                .map(|c| c.state)
+                .ok_or(UpdateError::UnknownClue(clue))?;
+            let record = TransitionRecord {
+                seq: state.next_seq(),
+                at_ms,
+                actor: change.actor.clone(),
+                clue: clue.get(),
+                from,
+                to,
+                note: non_blank(change.note.clone()),
+                recovered_fen: change.recovered_fen,
+            };
+            state.check_transition(&record)?;
+            Ok::<_, UpdateError>(Record::Transition(record))
+        })?;
         Ok(made.remove(0))
     }
 
@@ -375,16 +498,17 @@ impl ClueBook {
         actor: &str,
         note: &str,
     ) -> Result<AuditEntry, UpdateError> {
-        let mut inner = self.lock();
-        let record = NoteRecord {
-            seq: inner.state.next_seq(),
-            at_ms: (self.clock)(),
-            actor: actor.to_owned(),
-            clue: clue.get(),
-            note: note.to_owned(),
-        };
-        inner.state.check_note(&record)?;
-        let mut made = ClueBook::commit(&mut inner, Record::Note(record))?;
+        let mut made = self.commit(|state, at_ms| {
+            let record = NoteRecord {
+                seq: state.next_seq(),
+                at_ms,
+                actor: actor.to_owned(),
+                clue: clue.get(),
+                note: note.to_owned(),
+            };
+            state.check_note(&record)?;
+            Ok::<_, UpdateError>(Record::Note(record))
+        })?;
         Ok(made.remove(0))
     }
 

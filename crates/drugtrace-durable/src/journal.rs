@@ -38,6 +38,9 @@ pub enum OpenError {
         /// The journal.
         path: PathBuf,
     },
+    /// A shared journal (see [`crate::shared`]) could not be read.
+    #[error(transparent)]
+    Shared(#[from] crate::SharedError),
     /// A complete line of the journal is not a record that may follow the lines before it
     /// (found by the caller, which parses them). Nothing was changed on disk.
     #[error("{}, line {line}: {reason}", path.display())]
@@ -63,6 +66,10 @@ pub enum StorageError {
         /// The cause.
         source: io::Error,
     },
+    /// A shared journal (see [`crate::shared`]) could not be written; nothing is known to
+    /// have been.
+    #[error(transparent)]
+    Shared(#[from] crate::SharedError),
     /// A sync of the journal failed, now or earlier: whether that change was kept is unknown
     /// until the book is reopened, and nothing is written until then.
     #[error("{} could not be synced ({reason}); nothing more is written to it until it is reopened", path.display())]

@@ -129,6 +129,9 @@ pub struct Opened {
     pub person_key: PersonKey,
     /// The configuration.
     pub config: Config,
+    /// The database, when the packs live in one: the keys, the clue book and the notices
+    /// are then its shared journals, so every server on it sees the same.
+    pub database: Option<Arc<PostgresStore>>,
 }
 
 impl DataDir {
@@ -351,20 +354,28 @@ impl DataDir {
             ledger: Ledger::new(store, catalog, policy),
             person_key,
             config,
+            database: None,
         })
+    }
+
+    /// The database the configuration (or `--database`) names, opened and checked against
+    /// this directory's person-hash secret; none when the packs live in the directory.
+    pub fn open_database(&self) -> Result<Option<Arc<PostgresStore>>> {
+        let config = self.config()?;
+        let Some(conninfo) = self.database.clone().or_else(|| config.database.clone()) else {
+            return Ok(None);
+        };
+        let db = PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?;
+        self.check_person_secret(&db, &self.person_key()?)?;
+        Ok(Some(Arc::new(db)))
     }
 
     /// Opens the ledger and what goes with it.
     pub fn open(&self) -> Result<Opened> {
         let (config, policy, person_key, catalog) = self.parts()?;
-        let database = self.database.clone().or_else(|| config.database.clone());
-        let store: Arc<dyn Store> = match database {
-            Some(conninfo) => {
-                let db =
-                    PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?;
-                self.check_person_secret(&db, &person_key)?;
-                Arc::new(db)
-            }
+        let database = self.open_database()?;
+        let store: Arc<dyn Store> = match &database {
+            Some(db) => Arc::clone(db) as Arc<dyn Store>,
             None => {
                 Arc::new(FjallStore::open(&self.root.join(STORE)).context("opening the store")?)
             }
@@ -373,9 +384,17 @@ impl DataDir {
             ledger: Ledger::new(store, catalog, policy),
             person_key,
             config,
+            database,
         })
     }
 }
+
+/// The shared journal of the API keys, on a database.
+pub const KEYS_JOURNAL: &str = "keys";
+/// The shared journal of the clue book, on a database.
+pub const CLUES_JOURNAL: &str = "clues";
+/// The shared journal of the public notices, on a database.
+pub const NOTICES_JOURNAL: &str = "notices";
 
 /// Writes a file that must not exist yet, durably (see [`drugtrace_durable::create_new`]);
 /// `secret` files are readable by the owner only.

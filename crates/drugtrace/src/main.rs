@@ -10,6 +10,7 @@ mod show;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -19,7 +20,7 @@ use drugtrace_ledger::{
     Event, EventKind, InstitutionId, Lot, RebuildMode, Sale, SettlementId, Timestamp,
 };
 
-use data_dir::{Config, DataDir};
+use data_dir::{CLUES_JOURNAL, Config, DataDir, KEYS_JOURNAL, NOTICES_JOURNAL};
 
 /// mimalloc: the ledger and the store allocate many small objects per event, and it
 /// measured about a third faster than the system allocator on the import benchmark.
@@ -329,7 +330,24 @@ fn serve(
         truth,
         ..drugtrace_api::SupervisionPaths::in_data_dir(dir.root())
     };
-    let supervision = drugtrace_api::Supervision::open(&paths)
+    // On a database, the keys, clues and notices are its journals, shared by every server
+    // on it; the file keys of the directory are accepted besides.
+    let (keys, supervision) = match &opened.database {
+        Some(db) => (
+            drugtrace_api::KeyRing::shared(keys, Arc::new(db.journal(KEYS_JOURNAL)))?,
+            drugtrace_api::Supervision::open_shared(
+                &paths,
+                Arc::new(db.journal(CLUES_JOURNAL)),
+                Arc::new(db.journal(NOTICES_JOURNAL)),
+            ),
+        ),
+        None => (
+            drugtrace_api::KeyRing::fixed(keys),
+            drugtrace_api::Supervision::open(&paths),
+        ),
+    };
+    let shared = opened.database.is_some();
+    let supervision = supervision
         .context("opening the clue book and the notices")?
         .with_sql_worker(sql_worker()?)
         .with_query_limits(query_limits()?);
@@ -337,9 +355,10 @@ fn serve(
         opened.ledger,
         opened.person_key,
         opened.config.local_offset_minutes,
-        keys,
+        drugtrace_api::Keys::default(),
         patient_limit,
     )
+    .with_key_ring(keys)
     .with_directory(dir.directory()?)
     .with_supervision(supervision);
     let state = match dir.identity_key()? {
@@ -353,6 +372,31 @@ fn serve(
             state
         }
     };
+    if shared {
+        // What the other servers on the database wrote, read on about once a second.
+        let state = state.clone();
+        std::thread::Builder::new()
+            .name("drugtrace-follow".into())
+            .spawn(move || {
+                let mut failing = false;
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    match state.refresh_shared() {
+                        Ok(()) if failing => {
+                            tracing::info!("the shared journals are read again");
+                            failing = false;
+                        }
+                        Ok(()) => {}
+                        Err(e) if !failing => {
+                            tracing::warn!(error = %e, "reading the shared journals failed; retrying");
+                            failing = true;
+                        }
+                        Err(_) => {}
+                    }
+                }
+            })
+            .context("starting the thread that reads the shared journals")?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -622,8 +666,16 @@ fn run(cli: Cli) -> Result<()> {
                 (_, Some(i)) => drugtrace_api::Role::Institution(InstitutionId::parse(&i)?),
                 (r, None) => bail!("a {r} key needs --institution CODE"),
             };
-            let key =
-                drugtrace_api::Keys::create(&drugtrace_api::Keys::path(dir.root()), &role, kind)?;
+            let key = match dir.open_database()? {
+                Some(db) => {
+                    drugtrace_api::Keys::create_shared(&db.journal(KEYS_JOURNAL), &role, kind)?
+                }
+                None => drugtrace_api::Keys::create(
+                    &drugtrace_api::Keys::path(dir.root()),
+                    &role,
+                    kind,
+                )?,
+            };
             writeln!(out, "{key}")?;
             eprintln!("keep this key: only its hash is stored, it cannot be shown again");
         }

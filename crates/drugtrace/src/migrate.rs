@@ -1,5 +1,6 @@
 //! `drugtrace migrate --to <conninfo>`: the data directory's embedded store copied into
-//! PostgreSQL, resumable, then verified.
+//! PostgreSQL, resumable, then verified; and its keys, clue book and notices copied into the
+//! database's shared journals.
 
 use std::io::{IsTerminal, Write};
 
@@ -8,7 +9,12 @@ use drugtrace_ledger::{Ledger, RebuildMode, Store, copy_store};
 use drugtrace_store_postgres::PostgresStore;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::data_dir::DataDir;
+use std::path::Path;
+use std::sync::Arc;
+
+use drugtrace_durable::SharedJournal;
+
+use crate::data_dir::{CLUES_JOURNAL, DataDir, KEYS_JOURNAL, NOTICES_JOURNAL};
 
 /// Copies the embedded store of `dir` into the database `to` and verifies the copy: the same
 /// packs and events, and every state the fold of its log (`rebuild --check` on the target).
@@ -55,8 +61,24 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
             "the copy differs: the source has {sp} packs and {se} events, the target {tp} and {te}"
         );
     }
+    let target = Arc::new(target);
+    let root = dir.root();
+    for (file, name, ordered) in [
+        (root.join("keys.jsonl"), KEYS_JOURNAL, false),
+        (root.join("clues").join("clues.jsonl"), CLUES_JOURNAL, true),
+        (root.join("notices.jsonl"), NOTICES_JOURNAL, true),
+    ] {
+        let (copied, there) = copy_journal(&file, &target.journal(name), ordered)?;
+        if copied + there > 0 {
+            writeln!(
+                out,
+                "{}: {copied} records copied into the shared journal {name}, {there} there already",
+                file.display()
+            )?;
+        }
+    }
     let check = Ledger::new(
-        target,
+        Arc::clone(&target) as Arc<dyn Store>,
         opened.ledger.catalog().clone(),
         opened.ledger.policy().clone(),
     )
@@ -77,4 +99,54 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
         dir.config_path().display()
     )?;
     Ok(())
+}
+
+/// Copies the whole lines of journal `file` into `journal`: those it lacks, so that a second
+/// run copies nothing. An `ordered` journal (the clue book, the notices: each record follows
+/// from those before) must hold a prefix of the file, else it belongs to another
+/// installation and nothing is copied; keys are independent, and any the journal lacks are
+/// added. Returns the records copied and those already there.
+fn copy_journal(file: &Path, journal: &dyn SharedJournal, ordered: bool) -> Result<(u64, u64)> {
+    let Some(read) = drugtrace_durable::read_lines(file)? else {
+        return Ok((0, 0));
+    };
+    let lines: Vec<&[u8]> = drugtrace_durable::lines(&read.contents)
+        .map(|(_, l)| l)
+        .collect();
+    let there = journal.read_from(0)?;
+    let missing: Vec<&[u8]> = if ordered {
+        let common = there.len().min(lines.len());
+        if there[..common]
+            .iter()
+            .zip(&lines[..common])
+            .any(|(a, b)| a != b)
+            || there.len() > lines.len()
+        {
+            bail!(
+                "the database's journal differs from {}: it holds records this directory does not; \
+                 was it migrated from another installation?",
+                file.display()
+            );
+        }
+        lines[common..].to_vec()
+    } else {
+        lines
+            .iter()
+            .copied()
+            .filter(|l| !there.iter().any(|t| t.as_slice() == *l))
+            .collect()
+    };
+    let mut at = there.len() as u64;
+    for line in &missing {
+        loop {
+            match journal.append(at, line) {
+                Ok(()) => break,
+                // A server already writing to the database appended meanwhile.
+                Err(drugtrace_durable::SharedError::Stale { .. }) if !ordered => at += 1,
+                Err(e) => bail!("copying {} into the database: {e}", file.display()),
+            }
+        }
+        at += 1;
+    }
+    Ok((missing.len() as u64, (lines.len() - missing.len()) as u64))
 }

@@ -52,19 +52,17 @@ fn init_data(data: &Path, args: &[&str]) {
 
 /// A new API key of `role` for `institution`, as `key create` prints it.
 fn create_key(data: &Path, role: &str, institution: &str) -> String {
-    ok(drugtrace(data)
-        .args([
-            "key",
-            "create",
-            "--role",
-            role,
-            "--institution",
-            institution,
-        ])
-        .output()
-        .unwrap())
-    .trim()
-    .to_owned()
+    create_key_as(data, role, Some(institution))
+}
+
+/// A new API key of `role`, for `institution` if one is given.
+fn create_key_as(data: &Path, role: &str, institution: Option<&str>) -> String {
+    let mut cmd = drugtrace(data);
+    cmd.args(["key", "create", "--role", role]);
+    if let Some(i) = institution {
+        cmd.args(["--institution", i]);
+    }
+    ok(cmd.output().unwrap()).trim().to_owned()
 }
 
 /// Sends SIGTERM to a `drugtrace serve` and waits for it to exit.
@@ -756,6 +754,26 @@ fn two_servers_on_one_database_sell_a_pack_once() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""decision":"block""#), "{body}");
     assert!(body.contains("already_sold"), "{body}");
+    // A key made on one directory while both serve is accepted by the other server too: the
+    // keys are a journal of the database, which every server reads on.
+    let regulator = create_key_as(&data_a, "regulator", None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = http(&addr_b, "GET", "/v1/clues", &regulator, "");
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server b never accepted the key made on a: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        !data_a.join("keys.jsonl").exists(),
+        "the keys live in the database, not in the data directory"
+    );
     for child in [&mut a, &mut b] {
         assert!(terminate(child).success());
     }
@@ -791,17 +809,45 @@ fn migrate_copies_the_embedded_store_into_postgres() {
         .args(["lookup", "81000010000000000001"])
         .output()
         .unwrap());
+    let pharmacy = create_key(&data, "pharmacy", "P1");
+    create_key_as(&data, "regulator", None);
     let out = ok(drugtrace(&data)
         .args(["migrate", "--to", &database])
         .output()
         .unwrap());
     assert!(out.contains("0 packs were there already"), "{out}");
     assert!(out.contains("verified:"), "{out}");
+    assert!(
+        out.contains("2 records copied into the shared journal keys, 0 there already"),
+        "{out}"
+    );
     let again = ok(drugtrace(&data)
         .args(["migrate", "--to", &database])
         .output()
         .unwrap());
     assert!(again.starts_with("copied 0 packs"), "{again}");
+    assert!(
+        again.contains("0 records copied into the shared journal keys, 2 there already"),
+        "{again}"
+    );
+    // A server on the database accepts the migrated keys, with the file gone.
+    std::fs::remove_file(data.join("keys.jsonl")).unwrap();
+    let config = std::fs::read_to_string(data.join("drugtrace.toml")).unwrap();
+    std::fs::write(
+        data.join("drugtrace.toml"),
+        format!("database = {database:?}\n{config}"),
+    )
+    .unwrap();
+    let (mut child, addr) = spawn_serve(&data, "info", &[]);
+    let (status, body) = http(
+        &addr,
+        "GET",
+        "/v1/packs/81000010000000000001",
+        &pharmacy,
+        "",
+    );
+    assert_ne!(status, 401, "{body}");
+    assert!(terminate(&mut child).success());
     let after = ok(drugtrace(&data)
         .args(["--database", &database, "lookup", "81000010000000000001"])
         .output()

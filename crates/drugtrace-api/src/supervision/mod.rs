@@ -127,7 +127,25 @@ impl Supervision {
         if let Some(line) = torn {
             tracing::warn!(line, "the notices' last line was cut short and dropped");
         }
-        Ok(Supervision {
+        Ok(Supervision::with(paths, clues, notices))
+    }
+
+    /// Opens the clue book and the notices kept in journals shared with other servers
+    /// (`clues`, `notices`); the warehouse and the settlements are still at `paths`.
+    pub fn open_shared(
+        paths: &SupervisionPaths,
+        clues: Arc<dyn drugtrace_durable::SharedJournal>,
+        notices: Arc<dyn drugtrace_durable::SharedJournal>,
+    ) -> Result<Supervision, SupervisionError> {
+        let clock: drugtrace_clues::Clock =
+            Box::new(|| drugtrace_ledger::Timestamp::now().millis());
+        let (clues, _) = ClueBook::open_shared(clues, "the shared clue journal", clock)?;
+        let notices = NoticeBoard::open_shared(notices, "the shared notice journal")?;
+        Ok(Supervision::with(paths, clues, notices))
+    }
+
+    fn with(paths: &SupervisionPaths, clues: ClueBook, notices: NoticeBoard) -> Supervision {
+        Supervision {
             warehouse: Warehouse::new(&paths.warehouse).with_settlements(&paths.settlements),
             truth: paths.truth.clone(),
             clues: Arc::new(clues),
@@ -138,7 +156,7 @@ impl Supervision {
             sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_WORKERS)),
             deployment: String::new(),
             offset_minutes: 480,
-        })
+        }
     }
 
     /// The same, with other limits for ad-hoc SQL (`/v1/sql`, the console).

@@ -4,6 +4,7 @@
 mod export;
 mod journal;
 mod rank;
+mod shared;
 mod workflow;
 
 use drugtrace_clues::{Clock, ClueTarget, Date, Filter, IssueRequest};
