@@ -14,7 +14,28 @@ use crate::Inner;
 /// Events in one group at most: a group's commit should stay short.
 const MAX_GROUP_EVENTS: usize = 4096;
 
-type Reply = oneshot::Sender<Result<Vec<Decision>, String>>;
+type Reply = oneshot::Sender<Result<Vec<Decision>, GateFailure>>;
+
+/// Why a group of sales was not recorded: nothing of it was, and every request in it gets
+/// this answer. `unavailable` when the storage could not be reached (a database failing
+/// over): the request is answered with a retryable 503, not a 500.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct GateFailure {
+    /// The storage could not be reached now.
+    pub unavailable: bool,
+    /// What failed.
+    pub message: String,
+}
+
+impl GateFailure {
+    fn stopped(message: &str) -> GateFailure {
+        GateFailure {
+            unavailable: false,
+            message: message.to_owned(),
+        }
+    }
+}
 
 /// Sends requests to the batcher thread.
 pub struct Batcher {
@@ -35,14 +56,14 @@ impl Batcher {
 
     /// Judges and records `submission` with whatever else is waiting; the decisions come
     /// back once they are durable.
-    pub async fn record(&self, submission: Submission) -> Result<Vec<Decision>, String> {
+    pub async fn record(&self, submission: Submission) -> Result<Vec<Decision>, GateFailure> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((submission, reply))
-            .map_err(|_| "the gate batcher has stopped".to_owned())?;
+            .map_err(|_| GateFailure::stopped("the gate batcher has stopped"))?;
         answer
             .await
-            .map_err(|_| "the gate batcher dropped the request".to_owned())?
+            .map_err(|_| GateFailure::stopped("the gate batcher dropped the request"))?
     }
 }
 
@@ -70,9 +91,17 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submissio
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "the gate could not record a group");
+                let failure = GateFailure {
+                    unavailable: crate::error::unavailable(&e),
+                    message: e.to_string(),
+                };
+                if failure.unavailable {
+                    tracing::warn!(error = %e, "the gate could not record a group: storage unavailable");
+                } else {
+                    tracing::error!(error = %e, "the gate could not record a group");
+                }
                 for reply in replies {
-                    let _ = reply.send(Err(e.to_string()));
+                    let _ = reply.send(Err(failure.clone()));
                 }
             }
         }

@@ -147,7 +147,7 @@ impl ApiError {
 
 /// Whether `e` says the storage cannot be reached now ([`StoreError::Unavailable`], also
 /// inside a ledger or commit error): a retryable 503, not a 500.
-fn unavailable(e: &dyn std::any::Any) -> bool {
+pub(crate) fn unavailable(e: &dyn std::any::Any) -> bool {
     use drugtrace_ledger::{CommitError, LedgerError, StoreError};
     let store = |s: &StoreError| matches!(s, StoreError::Unavailable(_));
     if let Some(s) = e.downcast_ref::<StoreError>() {
@@ -158,6 +158,9 @@ fn unavailable(e: &dyn std::any::Any) -> bool {
     }
     if let Some(CommitError::Store(s)) = e.downcast_ref::<CommitError>() {
         return store(s);
+    }
+    if let Some(f) = e.downcast_ref::<crate::batcher::GateFailure>() {
+        return f.unavailable;
     }
     // A shared journal (the clue book's, the notices', the keys') out of reach.
     use drugtrace_durable::{OpenError, SharedError, StorageError};

@@ -134,6 +134,19 @@ impl Cluster {
         Some((name, postmaster, patroni))
     }
 
+    /// Kills the leader as a crash would (kill -9 of its Patroni and its postmaster: the node
+    /// is gone, and a replica must take over); returns its name. Panics when there is no
+    /// leader or the kill fails.
+    pub fn kill_leader(&self) -> String {
+        let (leader, postmaster, patroni) = self.leader().expect("a leader");
+        let killed = Command::new("kill")
+            .args(["-9", &patroni.to_string(), &postmaster.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success(), "kill -9 of {leader}");
+        leader
+    }
+
     /// Each member's name, role (`leader`, `sync_standby`, `replica`) and state
     /// (`running`, `streaming`, `stopped`…), as `scripts/cluster status` prints them; none
     /// when no node answers.

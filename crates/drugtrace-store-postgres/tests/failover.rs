@@ -94,14 +94,9 @@ fn a_leader_killed_under_load_loses_nothing_and_sells_nothing_twice() {
         .collect();
 
     std::thread::sleep(Duration::from_secs(3));
-    let (leader, postmaster, patroni) = cluster.leader().expect("a leader");
     let before = acked.lock().unwrap().len();
     assert!(before > 0, "writes went through before the kill");
-    let killed = std::process::Command::new("kill")
-        .args(["-9", &patroni.to_string(), &postmaster.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    let leader = cluster.kill_leader();
     *killed_at.lock().unwrap() = Some(Instant::now());
     // Until writes have gone through the new leader for a while (or give up at 60 s).
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -975,14 +975,9 @@ fn a_leader_killed_under_gate_load_through_two_servers_loses_no_sale() {
         .collect();
 
     std::thread::sleep(Duration::from_secs(3));
-    let (leader, postmaster, patroni) = cluster.leader().expect("a leader");
     let before = acked.lock().unwrap().len();
     assert!(before > 0, "sales were answered before the kill");
-    let killed = Command::new("kill")
-        .args(["-9", &patroni.to_string(), &postmaster.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    let leader = cluster.kill_leader();
     *killed_at.lock().unwrap() = Some(Instant::now());
     let deadline = Instant::now() + Duration::from_secs(90);
     while acked_after.load(Ordering::Relaxed) < 200 && Instant::now() < deadline {

@@ -833,3 +833,142 @@ async fn a_manufacturer_commissions_only_its_own_products() {
         .await;
     assert_eq!(body["events"][0]["outcome"], "accepted", "{body}");
 }
+
+/// A store that cannot be reached, as a database failing over is: every call is
+/// `StoreError::Unavailable`.
+struct Unreachable;
+
+fn unreachable<T>() -> Result<T, drugtrace_ledger::StoreError> {
+    Err(drugtrace_ledger::StoreError::Unavailable(
+        "the database is failing over".into(),
+    ))
+}
+
+impl drugtrace_ledger::Store for Unreachable {
+    fn pack(
+        &self,
+        _: &drugtrace_code::PackKey,
+    ) -> Result<Option<drugtrace_ledger::PackState>, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn commit(
+        &self,
+        _: Vec<drugtrace_ledger::PackWrite>,
+    ) -> Result<(), drugtrace_ledger::CommitError> {
+        Ok(unreachable()?)
+    }
+    fn history(
+        &self,
+        _: &drugtrace_code::PackKey,
+    ) -> Result<Vec<drugtrace_ledger::Recorded>, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn scan_logs(
+        &self,
+        _: &mut dyn FnMut(
+            drugtrace_code::PackKey,
+            Vec<drugtrace_ledger::Recorded>,
+        ) -> Result<(), drugtrace_ledger::StoreError>,
+    ) -> Result<(), drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn scan_states(
+        &self,
+        _: &mut dyn FnMut(
+            drugtrace_code::PackKey,
+            drugtrace_ledger::PackState,
+        ) -> Result<(), drugtrace_ledger::StoreError>,
+    ) -> Result<(), drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn put_states(
+        &self,
+        _: &[(drugtrace_code::PackKey, drugtrace_ledger::PackState)],
+    ) -> Result<(), drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn packs_by(
+        &self,
+        _: &drugtrace_ledger::Lookup,
+        _: usize,
+    ) -> Result<Vec<drugtrace_code::PackKey>, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn put_lookups(
+        &self,
+        _: &[(drugtrace_ledger::Lookup, drugtrace_code::PackKey)],
+    ) -> Result<(), drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn add_movements(
+        &self,
+        _: &[drugtrace_ledger::Movement],
+    ) -> Result<usize, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn scan_movements(
+        &self,
+        _: &mut dyn FnMut(drugtrace_ledger::Movement) -> Result<(), drugtrace_ledger::StoreError>,
+    ) -> Result<(), drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+}
+
+/// Issue 14: the gate's batcher turned every failure of a group into a string, so a sale
+/// sent while the database failed over was answered 500 `internal` (the two-server failover
+/// test caught it). A storage that cannot be reached is a retryable 503, on the gate, the
+/// events and the national interface's settlement alike.
+#[tokio::test]
+async fn a_sale_while_the_storage_is_unreachable_is_a_retryable_503() {
+    let ledger = Ledger::new(Unreachable, Catalog::default(), Policy::default());
+    let mut keys = drugtrace_api::Keys::default();
+    for i in ["P1", "M3301001"] {
+        keys.insert_party(&key_of(i), InstitutionId::parse(i).unwrap(), kind_of(i));
+    }
+    let state = drugtrace_api::AppState::new(
+        ledger,
+        PersonKey::from_bytes([5; 32]),
+        480,
+        keys,
+        drugtrace_api::RateLimiter::new(1000, 1000.0),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(drugtrace_api::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let sale = json!({"settlement_id": "S-1", "institution": "P1", "items": [{"code": "81000010000000000042"}]});
+    for (path, by, body) in [
+        ("/v1/gate/sale", "P1", sale),
+        (
+            "/v1/events",
+            "M3301001",
+            json!([commission("81000010000000000042")]),
+        ),
+    ] {
+        let response = http
+            .post(format!("{url}{path}"))
+            .bearer_auth(key_of(by))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 503, "{path}");
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap()),
+            Some("1"),
+            "{path}"
+        );
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(
+            answer["error"]["code"], "storage_unavailable",
+            "{path}: {answer}"
+        );
+    }
+}
