@@ -97,6 +97,18 @@ async fn spawn_app_with(
     if let Some(key) = identity {
         state = state.with_identity_key(key);
     }
+    let url = serve(state).await;
+    App {
+        url,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+/// Serves `state` on a free loopback port until the test ends; returns its base URL.
+async fn serve<S: drugtrace_ledger::Store + Sync + 'static>(
+    state: drugtrace_api::AppState<S>,
+) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(drugtrace_api::serve(
@@ -104,11 +116,7 @@ async fn spawn_app_with(
         state,
         std::future::pending(),
     ));
-    App {
-        url,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    url
 }
 
 impl App {
@@ -932,13 +940,7 @@ async fn a_sale_while_the_storage_is_unreachable_is_a_retryable_503() {
         keys,
         drugtrace_api::RateLimiter::new(1000, 1000.0),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(drugtrace_api::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let url = serve(state).await;
     let http = reqwest::Client::new();
     let sale = json!({"settlement_id": "S-1", "institution": "P1", "items": [{"code": "81000010000000000042"}]});
     for (path, by, body) in [

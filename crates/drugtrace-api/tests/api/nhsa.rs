@@ -913,13 +913,7 @@ async fn synth_requests_replay_without_errors() {
         drugtrace_api::RateLimiter::new(1000, 1000.0),
     )
     .with_directory(directory);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}{PATH}", listener.local_addr().unwrap());
-    tokio::spawn(drugtrace_api::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let url = format!("{}{PATH}", crate::serve(state).await);
     let http = reqwest::Client::new();
 
     // The manufacturers' side first: the commissions of events.jsonl, so that the replay

@@ -934,14 +934,7 @@ async fn serve_mem(supervision: Option<Supervision>) -> String {
     if let Some(s) = supervision {
         state = state.with_supervision(s);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(drugtrace_api::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
-    url
+    crate::serve(state).await
 }
 
 #[tokio::test]
