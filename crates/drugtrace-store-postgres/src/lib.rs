@@ -13,6 +13,7 @@
 //! | `drugtrace_lookups` | `(lookup, pack)` | the index ([`Lookup`]) |
 //! | `drugtrace_movements` | `id` | the movements without trace codes |
 //! | `drugtrace_secrets` | `name` | the installation's secrets every server must share (the person-hash key) |
+//! | `drugtrace_journals` | `(journal, seq)` | the shared journals ([`journal::PgJournal`]: keys, clue book, notices), one row per record |
 //!
 //! # A commit is one transaction
 //! Each pack's state row is written only if its version is still the one the ledger judged
@@ -37,10 +38,15 @@
 //! SELECT create_distributed_table('drugtrace_events', 'pack', colocate_with => 'drugtrace_packs');
 //! SELECT create_distributed_table('drugtrace_lookups', 'lookup');
 //! SELECT create_distributed_table('drugtrace_movements', 'id');
+//! SELECT create_reference_table('drugtrace_secrets');
+//! SELECT create_distributed_table('drugtrace_journals', 'journal');
 //! ```
 //!
+//! A journal's append (`INSERT … SELECT … WHERE` its number is the journal's next, read by a
+//! subquery on the same journal) filters on the distribution column, so it stays on one shard.
+//!
 //! On YugabyteDB the primary keys above are hash-sharded on their first column by default
-//! (`pack`, `lookup`, `id`), which is the same layout.
+//! (`pack`, `lookup`, `id`, `journal`), which is the same layout.
 //!
 //! # A lost answer is settled, never guessed
 //! When the connection drops during a commit (a failover, a network cut), the commit may
