@@ -157,14 +157,10 @@ pub fn export<S: Store + ?Sized>(
 ) -> Result<ExportSummary, AnalyticsError> {
     let started = Instant::now();
     let root = warehouse.root();
-    let parent = root
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = drugtrace_durable::parent(root);
     fs::create_dir_all(parent).map_err(io_at(parent))?;
     recover_swap(root)?;
-    let (_, fresh_dir, _) = swap_dirs(root);
-    let fresh = Warehouse::new(fresh_dir);
+    let fresh = Warehouse::new(drugtrace_durable::staging_dir(root));
     if fresh.root().exists() {
         fs::remove_dir_all(fresh.root()).map_err(io_at(fresh.root()))?;
     }
@@ -338,35 +334,11 @@ pub fn write_parquet_atomically(
     .map_err(|e| e.into_inner(|path, source| AnalyticsError::Io { path, source }))
 }
 
-/// The directories an export swaps through, beside the warehouse `root`: the new one being
-/// written, and the old one while it is set aside.
-fn swap_dirs(root: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let parent = root
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "warehouse".into());
-    let fresh = parent.join(format!(".{name}.new"));
-    let old = parent.join(format!(".{name}.old"));
-    (parent, fresh, old)
-}
-
-/// Finishes a swap a crash interrupted where directories cannot be exchanged in one step
-/// (and in data directories an older drugtrace left): with no warehouse in place and the old
-/// one set aside, the old one goes back (the new one, if complete, was never moved in).
-/// Readers call it before they look, so a kill -9 during an export never leaves them without
-/// a warehouse.
+/// Finishes a warehouse swap a crash interrupted (see [`drugtrace_durable::recover_dir`]),
+/// also in data directories an older drugtrace left. Readers call it before they look, so a
+/// kill -9 during an export never leaves them without a warehouse.
 pub fn recover_swap(root: &Path) -> Result<(), AnalyticsError> {
-    let (_, _, old) = swap_dirs(root);
-    if !root.exists() && old.is_dir() {
-        fs::rename(&old, root).map_err(io_at(root))?;
-        drugtrace_durable::sync_parent(root).map_err(io_at(root))?;
-    }
-    Ok(())
+    drugtrace_durable::recover_dir(root).map_err(io_at(root))
 }
 
 fn institutions_batch(directory: &Directory) -> Result<RecordBatch, AnalyticsError> {

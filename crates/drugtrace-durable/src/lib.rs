@@ -64,14 +64,39 @@ pub fn sync_file(file: &File, path: &Path) -> io::Result<()> {
     sync_parent(path)
 }
 
-/// The temporary a [`replace`] of `path` writes first: hidden, beside it (so the rename stays
-/// in one directory), and named after this process so that two writers never share one.
-fn temporary(path: &Path) -> PathBuf {
+/// The hidden name `.{name}.{suffix}` beside `path`, in its directory (so that a rename
+/// between the two stays in one directory).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent(path).join(format!(".{name}.{}.tmp", std::process::id()))
+    parent(path).join(format!(".{name}.{suffix}"))
+}
+
+/// The temporary a [`replace`] of `path` writes first, named after this process so that two
+/// writers never share one.
+fn temporary(path: &Path) -> PathBuf {
+    beside(path, &format!("{}.tmp", std::process::id()))
+}
+
+/// Where a new directory is written before [`replace_dir`] puts it in place of `target`
+/// (`.{name}.new`, beside it).
+pub fn staging_dir(target: &Path) -> PathBuf {
+    beside(target, "new")
+}
+
+/// Finishes a [`replace_dir`] that a crash interrupted where the directories could not be
+/// exchanged in one step: with nothing at `target` and the old directory set aside, the old
+/// one goes back (the new one, if complete, was never moved in). Readers call it before they
+/// look, so they are never left without the directory.
+pub fn recover_dir(target: &Path) -> io::Result<()> {
+    let aside = beside(target, "old");
+    if !target.exists() && aside.is_dir() {
+        fs::rename(&aside, target)?;
+        sync_parent(target)?;
+    }
+    Ok(())
 }
 
 /// Why a [`replace`] did not happen; `path` is then as it was.
@@ -216,13 +241,8 @@ pub fn replace_dir(fresh: &Path, target: &Path) -> io::Result<()> {
         return sync_parent(target);
     }
     if !exchange(fresh, target)? {
-        let aside = parent(target).join(format!(
-            ".{}.old",
-            target
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
+        // The window without a directory at `target`, which `recover_dir` closes after a crash.
+        let aside = beside(target, "old");
         if aside.exists() {
             fs::remove_dir_all(&aside)?;
         }
