@@ -361,19 +361,27 @@ impl DataDir {
     /// The database the configuration (or `--database`) names, opened and checked against
     /// this directory's person-hash secret; none when the packs live in the directory.
     pub fn open_database(&self) -> Result<Option<Arc<PostgresStore>>> {
-        let config = self.config()?;
+        self.connect_database(&self.config()?, &self.person_key()?)
+    }
+
+    /// [`DataDir::open_database`] with the configuration and the secret already read.
+    fn connect_database(
+        &self,
+        config: &Config,
+        person_key: &PersonKey,
+    ) -> Result<Option<Arc<PostgresStore>>> {
         let Some(conninfo) = self.database.clone().or_else(|| config.database.clone()) else {
             return Ok(None);
         };
         let db = PostgresStore::connect(&conninfo).context("opening the PostgreSQL store")?;
-        self.check_person_secret(&db, &self.person_key()?)?;
+        self.check_person_secret(&db, person_key)?;
         Ok(Some(Arc::new(db)))
     }
 
     /// Opens the ledger and what goes with it.
     pub fn open(&self) -> Result<Opened> {
         let (config, policy, person_key, catalog) = self.parts()?;
-        let database = self.open_database()?;
+        let database = self.connect_database(&config, &person_key)?;
         let store: Arc<dyn Store> = match &database {
             Some(db) => Arc::clone(db) as Arc<dyn Store>,
             None => {
