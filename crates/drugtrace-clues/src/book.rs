@@ -304,7 +304,7 @@ impl ClueBook {
         dir: impl AsRef<Path>,
         clock: Clock,
     ) -> Result<(ClueBook, OpenReport), OpenError> {
-        let opened = Journal::open(&dir.as_ref().join(FILE_NAME), Lock::Exclusive)?;
+        let opened = Journal::open(&ClueBook::journal_file(dir.as_ref()), Lock::Exclusive)?;
         let mut state = State::default();
         let mut records = 0;
         for (number, line) in opened.lines() {
@@ -337,6 +337,11 @@ impl ClueBook {
         // The state changes only after a write succeeded, in code that does not panic, so
         // a panic elsewhere while holding the lock leaves it consistent.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The journal file of the book kept in directory `dir`.
+    pub fn journal_file(dir: &Path) -> std::path::PathBuf {
+        dir.join(FILE_NAME)
     }
 
     /// Opens the book kept in `journal`, which other servers share (`name` says which in

@@ -62,11 +62,11 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
         );
     }
     let target = Arc::new(target);
-    let root = dir.root();
+    let files = drugtrace_api::SupervisionPaths::in_data_dir(dir.root());
     for (file, name, ordered) in [
-        (root.join("keys.jsonl"), KEYS_JOURNAL, false),
-        (root.join("clues").join("clues.jsonl"), CLUES_JOURNAL, true),
-        (root.join("notices.jsonl"), NOTICES_JOURNAL, true),
+        (drugtrace_api::Keys::path(dir.root()), KEYS_JOURNAL, false),
+        (files.clue_journal(), CLUES_JOURNAL, true),
+        (files.notices, NOTICES_JOURNAL, true),
     ] {
         let (copied, there) = copy_journal(&file, &target.journal(name), ordered)?;
         if copied + there > 0 {

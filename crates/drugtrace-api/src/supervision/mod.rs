@@ -66,6 +66,11 @@ impl SupervisionPaths {
             truth: None,
         }
     }
+
+    /// The clue book's journal file, in its directory.
+    pub fn clue_journal(&self) -> PathBuf {
+        ClueBook::journal_file(&self.clues)
+    }
 }
 
 /// Why supervision could not be opened.
