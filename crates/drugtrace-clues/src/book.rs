@@ -212,6 +212,24 @@ impl Backend {
     }
 }
 
+impl State {
+    /// Folds in record number `line` (from 1) of the journal at `source`, read back from it:
+    /// an [`OpenError::Corrupt`] naming it when it is not a record that may follow the ones
+    /// before.
+    fn replay(&mut self, bytes: &[u8], source: &Path, line: usize) -> Result<(), OpenError> {
+        let corrupt = |reason: String| OpenError::Corrupt {
+            path: source.to_path_buf(),
+            line,
+            reason,
+        };
+        let record: Record = serde_json::from_slice(bytes)
+            .map_err(|e| corrupt(format!("not a clue record: {e}")))?;
+        self.check_replay(&record).map_err(corrupt)?;
+        self.apply(record);
+        Ok(())
+    }
+}
+
 impl Inner {
     /// Folds in what other servers appended since this book last looked (nothing for a
     /// file); returns how many records that was.
@@ -226,16 +244,8 @@ impl Inner {
         };
         let records = journal.read_from(*folded)?;
         for (i, bytes) in records.iter().enumerate() {
-            let line = *folded as usize + i + 1;
-            let corrupt = |reason: String| OpenError::Corrupt {
-                path: std::path::PathBuf::from(name.as_str()),
-                line,
-                reason,
-            };
-            let record: Record = serde_json::from_slice(bytes)
-                .map_err(|e| corrupt(format!("not a clue record: {e}")))?;
-            self.state.check_replay(&record).map_err(corrupt)?;
-            self.state.apply(record);
+            self.state
+                .replay(bytes, Path::new(name.as_str()), *folded as usize + i + 1)?;
         }
         *folded += records.len() as u64;
         Ok(records.len())
@@ -308,15 +318,7 @@ impl ClueBook {
         let mut state = State::default();
         let mut records = 0;
         for (number, line) in opened.lines() {
-            let corrupt = |reason: String| OpenError::Corrupt {
-                path: opened.journal.path().to_owned(),
-                line: number,
-                reason,
-            };
-            let record: Record = serde_json::from_slice(line)
-                .map_err(|e| corrupt(format!("not a clue record: {e}")))?;
-            state.check_replay(&record).map_err(corrupt)?;
-            state.apply(record);
+            state.replay(line, opened.journal.path(), number)?;
             records += 1;
         }
         let book = ClueBook {
