@@ -3,11 +3,10 @@
 //! cannot both succeed, and an append is taken only at the journal's end.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use drugtrace_durable::{SharedError, SharedJournal};
 
-use crate::{PostgresStore, SETTLE_FOR, lost};
+use crate::{PostgresStore, lost};
 
 /// One shared journal of a PostgreSQL database (see [`PostgresStore::journal`]).
 #[derive(Debug, Clone)]
@@ -24,31 +23,26 @@ impl PgJournal {
         }
     }
 
-    /// Whether record `at` holds `record`, read back after an append whose answer was lost:
-    /// `Some(true)` it does (the append happened), `Some(false)` another record is there,
-    /// `None` there is none (the append did not happen). Retries for up to [`SETTLE_FOR`].
+    /// Whether record `at` holds `record`, read back (`PostgresStore::read_back`) after an
+    /// append whose answer was lost: `Some(true)` it does (the append happened),
+    /// `Some(false)` another record is there, `None` there is none (the append did not
+    /// happen).
     fn settle(&self, at: i64, record: &[u8]) -> Result<Option<bool>, SharedError> {
-        let started = Instant::now();
-        loop {
-            let read = self.store.with_conn(|c| {
+        let row = self
+            .store
+            .read_back(|c| {
                 c.query_opt(
                     "SELECT record FROM drugtrace_journals WHERE journal = $1 AND seq = $2",
                     &[&self.name, &at],
                 )
-            });
-            match read {
-                Ok(row) => return Ok(row.map(|r| r.get::<_, &[u8]>(0) == record)),
-                Err(_) if started.elapsed() < SETTLE_FOR => {
-                    std::thread::sleep(std::time::Duration::from_millis(500));
-                }
-                Err(e) => {
-                    return Err(SharedError::Unavailable(format!(
-                        "whether record {at} of journal {} was written is unknown: {e}",
-                        self.name
-                    )));
-                }
-            }
-        }
+            })
+            .map_err(|e| {
+                SharedError::Unavailable(format!(
+                    "whether record {at} of journal {} was written is unknown: {e}",
+                    self.name
+                ))
+            })?;
+        Ok(row.map(|r| r.get::<_, &[u8]>(0) == record))
     }
 }
 

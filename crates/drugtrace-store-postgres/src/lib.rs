@@ -459,16 +459,26 @@ impl PostgresStore {
         let pack = codec::pack_prefix(&w.key);
         let idx = i32::try_from(first.index).unwrap_or(i32::MAX);
         let sent = codec::encode_recorded(first);
+        let row = self.read_back(|c| {
+            c.query_opt(
+                "SELECT recorded FROM drugtrace_events WHERE pack = $1 AND idx = $2",
+                &[&pack, &idx],
+            )
+        })?;
+        Ok(row.is_some_and(|r| r.get::<_, &[u8]>(0) == sent.as_slice()))
+    }
+
+    /// Runs `read`, reading back what a write whose answer was lost left, on new
+    /// connections until one answers (the new leader, after a failover), for up to
+    /// [`SETTLE_FOR`]; then its last error.
+    pub(crate) fn read_back<T>(
+        &self,
+        read: impl Fn(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
         let deadline = Instant::now() + SETTLE_FOR;
         loop {
-            let read = self.with_conn(|c| {
-                c.query_opt(
-                    "SELECT recorded FROM drugtrace_events WHERE pack = $1 AND idx = $2",
-                    &[&pack, &idx],
-                )
-            });
-            match read {
-                Ok(row) => return Ok(row.is_some_and(|r| r.get::<_, &[u8]>(0) == sent.as_slice())),
+            match self.with_conn(&read) {
+                Ok(value) => return Ok(value),
                 Err(e) if Instant::now() >= deadline => return Err(e),
                 Err(_) => std::thread::sleep(Duration::from_millis(250)),
             }
