@@ -33,6 +33,7 @@ fn sale(n: u64, who: &str, upload: Option<&str>, fund_paid: bool, minute: i64) -
             product: None,
             amount_fen: 1850,
             fund_paid,
+            visit: None,
         }),
         upload: upload.map(|u| UploadId::parse(u).unwrap()),
     }

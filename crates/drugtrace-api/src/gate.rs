@@ -179,6 +179,7 @@ pub async fn sale<S: Store + Sync + 'static>(
                 product,
                 amount_fen: amount_fen(format!("items[{i}].amount"), item.amount.as_ref())?,
                 fund_paid: req.fund_paid.unwrap_or(true),
+                visit: None,
             }),
         });
         codes.push(code.to_string());

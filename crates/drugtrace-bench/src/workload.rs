@@ -76,6 +76,7 @@ pub fn sale(key: drugtrace_code::PackKey, n: u64, settlement: u64) -> Event {
             product: None,
             amount_fen: 1850,
             fund_paid: true,
+            visit: None,
         }),
     }
 }

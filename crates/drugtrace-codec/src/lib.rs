@@ -12,14 +12,15 @@ use drugtrace_code::PackKey;
 use drugtrace_ledger::{
     Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup, Lot,
     Movement, MovementKind, Outcome, PackState, PersonHash, Reason, Recorded, Sale, SaleRecord,
-    SaleReturn, SettlementId, StockChange, StoreError, Timestamp, UploadId, Void,
+    SaleReturn, SettlementId, StockChange, StoreError, Timestamp, UploadId, VisitId, Void,
 };
 
 /// The format written. Format 1 (before sales without a settlement id, and before blocked
 /// attempts kept their time, buyer, units and amount) is still read; `drugtrace rebuild`
 /// rewrites such states from their logs. Format 2 events carry no upload batch; format 3
-/// adds it (and voids) at the end of an event, and its states are format 2's.
-const FORMAT: u8 = 3;
+/// adds it (and voids) at the end of an event, and its states are format 2's. Format 4 adds
+/// a sale's visit after the upload batch; its other events and its states are format 3's.
+const FORMAT: u8 = 4;
 
 /// Whether `b` is a format this file reads.
 fn known_format(b: u8) -> bool {
@@ -204,6 +205,9 @@ impl<'a> R<'a> {
     fn settlement(&mut self) -> Result<SettlementId, StoreError> {
         SettlementId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
     }
+    fn visit(&mut self) -> Result<VisitId, StoreError> {
+        VisitId::parse(self.str()?).map_err(|e| corrupt(&e.to_string()))
+    }
     fn stock_change(&mut self) -> Result<StockChange, StoreError> {
         u16::try_from(self.uv()?)
             .ok()
@@ -330,6 +334,9 @@ pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
         }
     }
     w.opt_str(e.upload.as_ref().map(UploadId::as_str));
+    if let EventKind::Sale(s) = &e.kind {
+        w.opt_str(s.visit.as_ref().map(VisitId::as_str));
+    }
     w.0
 }
 
@@ -347,7 +354,7 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
     let batch = r.opt(R::batch)?;
     let expiry = r.opt(R::date)?;
     let outcome = read_outcome(&mut r)?;
-    let kind = match r.u8()? {
+    let mut kind = match r.u8()? {
         0 => EventKind::Commission,
         1 => EventKind::Ship {
             to: r.opt(R::institution)?,
@@ -372,6 +379,7 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             product: r.opt(R::insurance)?,
             amount_fen: r.iv()?,
             fund_paid: r.flag()?,
+            visit: None,
         }),
         6 => EventKind::SaleReturn(SaleReturn {
             settlement: r.opt(R::settlement)?,
@@ -391,6 +399,11 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
         t => return Err(corrupt(&format!("event kind tag {t}"))),
     };
     let upload = if format >= 3 { r.opt(R::upload)? } else { None };
+    if let EventKind::Sale(s) = &mut kind
+        && format >= 4
+    {
+        s.visit = r.opt(R::visit)?;
+    }
     r.done()?;
     Ok(Recorded {
         index,
@@ -653,26 +666,45 @@ mod tests {
         }
     }
 
-    /// Format 2 events (before upload batches and voids) read as events without an upload.
-    #[test]
-    fn format_2_events_are_still_read() {
-        let mut rng = Rng::new(9);
-        let mut n = 0;
-        while n < 200 {
-            let mut rec = arbitrary_recorded(&mut rng, pack(1), 0);
-            if matches!(rec.event.kind, EventKind::Void(_)) {
-                continue;
-            }
+    /// Clears what formats before `format` cannot hold and lays `rec` out as that format
+    /// wrote it: format 3 had no visit on a sale, format 2 no upload batch either.
+    fn as_older_format(rec: &mut Recorded, format: u8) -> Vec<u8> {
+        let sale = if let EventKind::Sale(s) = &mut rec.event.kind {
+            s.visit = None;
+            true
+        } else {
+            false
+        };
+        if format < 3 {
             rec.event.upload = None;
-            let mut bytes = encode_recorded(&rec);
-            bytes[0] = 2;
-            assert_eq!(
-                bytes.pop(),
-                Some(0),
-                "no upload: one absent byte at the end"
-            );
-            assert_eq!(decode_recorded(pack(1), &bytes).unwrap(), rec);
-            n += 1;
+        }
+        let mut bytes = encode_recorded(rec);
+        bytes[0] = format;
+        if sale {
+            assert_eq!(bytes.pop(), Some(0), "no visit: one absent byte at the end");
+        }
+        if format < 3 {
+            assert_eq!(bytes.pop(), Some(0), "no upload: one absent byte");
+        }
+        bytes
+    }
+
+    /// Format 2 events (before upload batches and voids) read as events without an upload,
+    /// and format 3 sales as sales without a visit.
+    #[test]
+    fn format_2_and_3_events_are_still_read() {
+        let mut rng = Rng::new(9);
+        for format in [2, 3] {
+            let mut n = 0;
+            while n < 200 {
+                let mut rec = arbitrary_recorded(&mut rng, pack(1), 0);
+                if format == 2 && matches!(rec.event.kind, EventKind::Void(_)) {
+                    continue;
+                }
+                let bytes = as_older_format(&mut rec, format);
+                assert_eq!(decode_recorded(pack(1), &bytes).unwrap(), rec);
+                n += 1;
+            }
         }
     }
 

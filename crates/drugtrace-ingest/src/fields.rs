@@ -7,7 +7,7 @@ use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
     Batch, Date, Event, EventKind, InstitutionId, Intake, Lot, PersonKey, Policy, Sale, SaleReturn,
-    SettlementId, StockChange, Timestamp,
+    SettlementId, StockChange, Timestamp, VisitId,
 };
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
@@ -29,6 +29,7 @@ pub const FIELDS: &[&str] = &[
     "units",
     "amount",
     "fund_paid",
+    "visit_id",
 ];
 
 const PERSON: usize = 12;
@@ -50,6 +51,7 @@ fn extra_fields(kind: &str) -> Option<&'static [&'static str]> {
             "insurance_code",
             "amount",
             "fund_paid",
+            "visit_id",
         ],
         "sale_return" => &["settlement_id", "units"],
         _ => return None,
@@ -99,7 +101,7 @@ fn err(field: &'static str, message: impl fmt::Display) -> RecordError {
 /// One record's fields as text; empty values count as absent.
 #[derive(Debug, Default)]
 pub(crate) struct Record<'a> {
-    values: [Option<Cow<'a, str>>; 16],
+    values: [Option<Cow<'a, str>>; FIELDS.len()],
 }
 
 impl<'a> Record<'a> {
@@ -219,6 +221,7 @@ impl<'a> Record<'a> {
                         _ => Err(format!("{s:?} is not true or false")),
                     })?
                     .unwrap_or(true),
+                visit: self.parse("visit_id", VisitId::parse)?,
             }),
             "sale_return" => EventKind::SaleReturn(SaleReturn {
                 settlement: self.parse("settlement_id", SettlementId::parse)?,

@@ -109,6 +109,7 @@ fn sale(key: PackKey, actor: &str, settlement: &str) -> Event {
             product: Some(InsuranceCode::parse(PRODUCT).expect("a valid code")),
             amount_fen: 2_350,
             fund_paid: true,
+            visit: None,
         }),
     )
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 
-use crate::{Batch, Date, InstitutionId, PersonHash, SettlementId, Timestamp, UploadId};
+use crate::{Batch, Date, InstitutionId, PersonHash, SettlementId, Timestamp, UploadId, VisitId};
 
 /// One thing that happened to one pack, as reported by one party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,9 @@ pub struct Sale {
     pub amount_fen: i64,
     /// Whether the insurance fund pays (医保结算) rather than the patient alone.
     pub fund_paid: bool,
+    /// The visit the sale was part of, when the client names it: what a query by visit
+    /// finds. It does not identify the sale (a visit may be settled several times).
+    pub visit: Option<VisitId>,
 }
 
 impl Sale {

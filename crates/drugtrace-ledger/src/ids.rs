@@ -77,6 +77,14 @@ text_id!(
     64
 );
 text_id!(
+    /// A patient's visit (就诊) at an institution: the national platform's `mdtrt_id`, or the
+    /// institution's own visit number (`mdtrt_sn`) when that is all a sale carries. A visit
+    /// may hold several settlements and a settlement's sales one visit.
+    VisitId,
+    "visit id",
+    64
+);
+text_id!(
     /// A production batch (批号) as printed on the pack.
     Batch,
     "batch",

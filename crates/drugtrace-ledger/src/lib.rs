@@ -33,7 +33,9 @@ pub use event::{
     Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleKey, SaleReturn,
     StockChange, Void,
 };
-pub use ids::{Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId, UploadId};
+pub use ids::{
+    Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId, UploadId, VisitId,
+};
 pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
 pub use lookup::Lookup;
 pub use mem::MemStore;

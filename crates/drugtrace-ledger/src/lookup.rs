@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::{EventKind, InstitutionId, PersonHash, Recorded, SettlementId, UploadId};
+use crate::{EventKind, InstitutionId, PersonHash, Recorded, SettlementId, UploadId, VisitId};
 
 /// A name records are looked up by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,6 +20,8 @@ pub enum Lookup {
     Upload(InstitutionId, UploadId),
     /// Sales (and blocked attempts) to one buyer, anywhere.
     Person(PersonHash),
+    /// Sales (and blocked attempts) of one visit at one institution.
+    Visit(InstitutionId, VisitId),
 }
 
 impl Lookup {
@@ -36,6 +38,9 @@ impl Lookup {
             }
             if let Some(p) = s.person {
                 out.push(Lookup::Person(p));
+            }
+            if let Some(v) = &s.visit {
+                out.push(Lookup::Visit(e.actor.clone(), v.clone()));
             }
         }
         out
@@ -65,6 +70,11 @@ impl Lookup {
                 k.push(3);
                 k.extend_from_slice(p.as_bytes());
             }
+            Lookup::Visit(i, v) => {
+                k.push(4);
+                text(&mut k, i.as_str());
+                text(&mut k, v.as_str());
+            }
         }
         k
     }
@@ -76,6 +86,7 @@ impl fmt::Display for Lookup {
             Lookup::Settlement(i, s) => write!(f, "settlement {s} of {i}"),
             Lookup::Upload(i, u) => write!(f, "upload batch {u} of {i}"),
             Lookup::Person(p) => write!(f, "buyer {}", p.to_hex()),
+            Lookup::Visit(i, v) => write!(f, "visit {v} at {i}"),
         }
     }
 }
@@ -90,8 +101,12 @@ mod tests {
         let a = Lookup::Upload(i("H1"), UploadId::parse("B1").unwrap()).key();
         let b = Lookup::Upload(i("H1B"), UploadId::parse("1").unwrap()).key();
         let c = Lookup::Settlement(i("H1"), SettlementId::parse("B1").unwrap()).key();
-        assert_ne!(a, b);
-        assert_ne!(a, c);
-        assert!(!a.starts_with(&b) && !b.starts_with(&a));
+        let d = Lookup::Visit(i("H1"), VisitId::parse("B1").unwrap()).key();
+        let keys = [&a, &b, &c, &d];
+        for (n, x) in keys.iter().enumerate() {
+            for y in &keys[n + 1..] {
+                assert!(!x.starts_with(y) && !y.starts_with(x), "{x:?} {y:?}");
+            }
+        }
     }
 }

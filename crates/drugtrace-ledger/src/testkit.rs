@@ -11,7 +11,7 @@ use crate::{
     Authority, Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lookup,
     Lot, MemStore, Movement, MovementKind, Outcome, PackState, PackWrite, PersonHash, Policy,
     Reason, RebuildMode, Recorded, Sale, SaleReturn, SettlementId, StockChange, Store, Submission,
-    Timestamp, UploadId, Void,
+    Timestamp, UploadId, VisitId, Void,
 };
 
 /// A small, fast, deterministic generator (xorshift64*), so that tests need no dependency
@@ -98,6 +98,8 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
             product: product(rng),
             amount_fen: rng.below(10_000_000) as i64 - 100,
             fund_paid: rng.below(2) == 0,
+            visit: (rng.below(3) == 0)
+                .then(|| VisitId::parse(&format!("V{}", rng.below(1000))).expect("valid")),
         }),
         6 => EventKind::SaleReturn(SaleReturn {
             settlement: (rng.below(2) == 0)
@@ -268,6 +270,7 @@ fn ledger_voids_keep_the_evidence<S: Store>(s: S) {
             product: None,
             amount_fen: 100,
             fund_paid: true,
+            visit: None,
         }),
         upload: upload.cloned(),
     };
@@ -513,6 +516,7 @@ fn ledger_double_sale_race<S: Store + 'static>(s: S) {
                             product: None,
                             amount_fen: 1000,
                             fund_paid: true,
+                            visit: None,
                         }),
                     };
                     let d = ledger.record(event).expect("recorded");

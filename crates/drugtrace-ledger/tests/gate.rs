@@ -115,6 +115,7 @@ fn settlement(line: &str, people: &PersonKey) -> (Vec<Event>, Authority) {
                     product: None,
                     amount_fen: 1000,
                     fund_paid: true,
+                    visit: None,
                 }),
             }
         })
@@ -157,6 +158,7 @@ fn event(line: &str, people: &PersonKey) -> (Event, Authority) {
             product: product(),
             amount_fen: kv.get("amount").map_or(1000, |a| a.parse().unwrap()),
             fund_paid: kv.get("paid").is_none_or(|p| *p == "true"),
+            visit: None,
         }),
         "return" => EventKind::SaleReturn(SaleReturn {
             settlement: kv

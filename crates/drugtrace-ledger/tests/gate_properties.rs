@@ -86,6 +86,7 @@ fn event(op: &Op, step: usize) -> Event {
                 product: None,
                 amount_fen: 100,
                 fund_paid: true,
+                visit: None,
             }),
         ),
         Op::Return {

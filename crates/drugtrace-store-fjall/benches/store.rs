@@ -85,6 +85,7 @@ fn whole_chain(n: u64) -> PackWrite {
                 product: Some(product),
                 amount_fen: 2_350,
                 fund_paid: true,
+                visit: None,
             }),
         ),
     ];

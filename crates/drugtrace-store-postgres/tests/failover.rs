@@ -69,6 +69,7 @@ fn a_leader_killed_under_load_loses_nothing_and_sells_nothing_twice() {
                             product: None,
                             amount_fen: 100,
                             fund_paid: true,
+                            visit: None,
                         }),
                         upload: None,
                     };

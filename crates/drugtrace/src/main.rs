@@ -559,6 +559,7 @@ fn run(cli: Cli) -> Result<()> {
                     amount_fen: drugtrace_ingest::parse_yuan(&amount)
                         .map_err(anyhow::Error::msg)?,
                     fund_paid: true,
+                    visit: None,
                 }),
             };
             let d = opened.ledger.record(event)?;

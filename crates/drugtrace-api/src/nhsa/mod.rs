@@ -53,7 +53,7 @@
 //! | 3505, 3505A sale | `selinfo` / `selinfoDetail` | `Sale` |
 //! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
 //! | 3507, 3507A delete (商品信息删除) | `data` / `goodDetail` | a `Void` per pack of the batch: its records stay as evidence and stop counting (see `delete.rs`) |
-//! | 3513 sale-trace query | `data` | by `drug_trac_codg`, `setl_id` or `certno`/`psn_no`: reads the logs |
+//! | 3513 sale-trace query | `data` | by `drug_trac_codg`, `setl_id`, `mdtrt_id`/`mdtrt_sn` or `certno`/`psn_no`: reads the logs |
 //! | 2207 outpatient settlement (门诊结算) | `data` + `drug_trac_info` | the gate: every pack a `Sale` of one settlement, paid whole or not at all (see `settle.rs`) |
 //! | 2206 pre-settlement (预结算) | `data` + `drug_trac_info` | the gate's check, recording nothing |
 //! | 2208 settlement reversal (门诊结算撤销) | `data.setl_id` | a `SaleReturn` of each pack the settlement sold (see `reverse.rs`) |
@@ -100,6 +100,7 @@
 //! | `inv_chg_time` (3502), `purc_retn_stoin_time` (3503, 3504), `sel_retn_time` (3505, 3506), `invdate` (3501) | the event's time (below) |
 //! | `inf_time`, and every time above | local `yyyy-MM-dd HH:mm:ss`; also `yyyy/M/d H:mm:ss` (zh-CN Windows: one-digit month, day, hour), `yyyy-MM-ddHH:mm:ss`, `yyyy-MM-ddTHH:mm:ss` (fractional seconds and an offset `Z`/`±hh:mm` allowed), `yyyyMMddHHmmss` (and with `SSS`), epoch milliseconds (13 digits) or seconds (10), and a bare date `yyyy-MM-dd`, `yyyy/M/d`, `yyyyMMdd` (its midnight); local is the installation's offset; then checked against the server's clock |
 //! | `setl_id` (3505) | the sale's settlement: a resent sale with the same settlement at the same institution is answered as before and recorded once. `fixmedins_bchno` is never a settlement (clients reuse it: a constant per institution, a lot number); a sale without `setl_id` is a retry only of the identical record (same pack, institution, time, buyer, units, amount), and any other sale of the pack is judged, and blocked when the pack is sold |
+//! | `mdtrt_id`, else `mdtrt_sn` (3505); `mdtrt_id` (2207) | the sale's visit, what 3513 by visit finds; it does not identify the sale |
 //! | `certno`, else `psn_no` (3505) | the buyer, hashed at once with the installation's secret (as the file import hashes `person`); never stored raw |
 //! | `trdn_flag` 1 (split, 拆零) | the line sells or returns `sel_retn_cnt` whole units; with several codes, each code `sel_retn_cnt` / number of codes units, and the record is refused when that does not divide evenly (which pack gave the odd units is unknown); 0 or absent: each code is a whole pack |
 //! | `finl_trns_pric` × `sel_retn_cnt` | the line's amount, in fen, rounded half up, shared over its codes |
@@ -145,7 +146,9 @@
 //!   is answered `rejected` / `return_exceeds_sale` and changes nothing.
 //! - **3513** by `drug_trac_codg` shows every sale and blocked attempt of the pack, latest
 //!   first, at any institution (as the gate's `prior_sales` do). By `setl_id` it shows the
-//!   institution's sales under that settlement; by `certno` or `psn_no` a buyer's sales, at
+//!   institution's sales under that settlement; by `mdtrt_id` or `mdtrt_sn` its sales of
+//!   that visit (found under the id the sale was recorded with: `mdtrt_id` when sent, else
+//!   `mdtrt_sn`; a query may send both); by `certno` or `psn_no` a buyer's sales, at
 //!   the caller's own institution only (a regulator sees every institution's). A buyer is
 //!   found under the identity the sale was recorded with (`certno` when sent, else
 //!   `psn_no`), so a client should send both. The settlement is shown only to its own

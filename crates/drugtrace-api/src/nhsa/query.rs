@@ -1,7 +1,9 @@
 //! 3513 sale-trace query (销售药品追溯信息查询): a pack's sales, by its trace code.
 
 use drugtrace_code::TraceCode;
-use drugtrace_ledger::{Date, EventKind, InstitutionId, Lookup, PackState, SettlementId, Store};
+use drugtrace_ledger::{
+    Date, EventKind, InstitutionId, Lookup, PackState, SettlementId, Store, VisitId,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -61,13 +63,16 @@ enum Asked {
     Person(Vec<drugtrace_ledger::PersonHash>),
     /// One settlement's sales at the institution (`setl_id`).
     Settlement(SettlementId),
+    /// One visit's sales at the institution (`mdtrt_id`, `mdtrt_sn`: each id sent).
+    Visit(Vec<VisitId>),
 }
 
 /// Packs a person or settlement query looks at, at most.
 const PACKS: usize = 500;
 
 /// Answers a 3513 from `input.data`: by `drug_trac_codg` (a pack's every sale), else by
-/// `setl_id` (the institution's sales under that settlement), else by `certno` / `psn_no`
+/// `setl_id` (the institution's sales under that settlement), else by `mdtrt_id` /
+/// `mdtrt_sn` (the institution's sales of that visit), else by `certno` / `psn_no`
 /// (a buyer's sales: at the caller's own institution, or anywhere for a regulator; a buyer
 /// recorded under one identity is not found by the other). `begndate` and `enddate` narrow
 /// the sales by local day; `med_list_codg`, with a code, is checked against the catalog.
@@ -84,6 +89,15 @@ pub async fn sale_trace<S: Store + Sync + 'static>(
         Asked::Code(code)
     } else if let Some(id) = data.parsed("setl_id", SettlementId::parse)? {
         Asked::Settlement(id)
+    } else if let visits @ [_, ..] = &[
+        data.parsed("mdtrt_id", VisitId::parse)?,
+        data.parsed("mdtrt_sn", VisitId::parse)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()[..]
+    {
+        Asked::Visit(visits.to_vec())
     } else {
         let key = &state.inner.person_key;
         let ids: Vec<_> = [data.text("certno")?, data.text("psn_no")?]
@@ -94,7 +108,7 @@ pub async fn sale_trace<S: Store + Sync + 'static>(
         if ids.is_empty() {
             return Err(Fault::at(
                 &data.field_path("drug_trac_codg"),
-                "is required, or setl_id (a settlement's sales), or certno / psn_no (a buyer's)",
+                "is required, or setl_id (a settlement's sales), or mdtrt_id / mdtrt_sn (a visit's), or certno / psn_no (a buyer's)",
             )
             .into());
         }
@@ -111,6 +125,11 @@ pub async fn sale_trace<S: Store + Sync + 'static>(
         // The caller's own settlement; a regulator names the institution as the envelope's
         // `fixmedins_code`.
         Asked::Settlement(id) => Some(vec![Lookup::Settlement(me.clone(), id.clone())]),
+        Asked::Visit(ids) => Some(
+            ids.iter()
+                .map(|v| Lookup::Visit(me.clone(), v.clone()))
+                .collect(),
+        ),
         Asked::Person(ids) => Some(ids.iter().map(|p| Lookup::Person(*p)).collect()),
     };
     let code_key = match &asked {
@@ -154,7 +173,10 @@ pub async fn sale_trace<S: Store + Sync + 'static>(
             };
             let wanted = match &asked {
                 Asked::Code(_) => true,
-                Asked::Settlement(id) => s.settlement.as_ref() == Some(id),
+                Asked::Settlement(id) => s.settlement.as_ref() == Some(id) && r.event.actor == *me,
+                Asked::Visit(ids) => {
+                    s.visit.as_ref().is_some_and(|v| ids.contains(v)) && r.event.actor == *me
+                }
                 Asked::Person(ids) => {
                     s.person.is_some_and(|p| ids.contains(&p)) && sees(&r.event.actor)
                 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use drugtrace_code::{PackKey, TraceCode};
-use drugtrace_ledger::{EventKind, MovementKind, PersonKey, Sale, SaleReturn, SettlementId};
+use drugtrace_ledger::{
+    EventKind, MovementKind, PersonKey, Sale, SaleReturn, SettlementId, VisitId,
+};
 
 use super::read::{Fault, Obj, decimal};
 use super::record::{
@@ -58,6 +60,11 @@ fn sale_row(
         None => psn_no.as_deref().map(|p| person_key.hash(p)),
     };
     let fund_paid = fund_paid(rec, settlement.is_some(), psn_no.is_some())?;
+    // The platform's visit id when the client sends it, else its own visit number.
+    let visit = match rec.parsed("mdtrt_id", VisitId::parse)? {
+        Some(v) => Some(v),
+        None => rec.parsed("mdtrt_sn", VisitId::parse)?,
+    };
     let at = ctx.at(rec, "sel_retn_time")?;
     let product = product(rec)?;
     let codes = codes?;
@@ -92,6 +99,7 @@ fn sale_row(
             product: product.clone(),
             amount_fen,
             fund_paid,
+            visit: visit.clone(),
         });
         row.push(code, event(ctx, code, at, lot, kind));
         keys.push((key, path.clone()));

@@ -30,7 +30,7 @@ use drugtrace_code::{PackKey, TraceCode};
 use drugtrace_ledger::gate::{Verdict, judge};
 use drugtrace_ledger::{
     Decision, Event, EventKind, Lot, Outcome, PersonKey, Reason, Sale, SettlementId, Store,
-    Submission,
+    Submission, VisitId,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -188,6 +188,8 @@ fn read(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Request, F
     let data = input.object("data")?;
     let data = data.obj();
     let mdtrt_id = data.required("mdtrt_id")?;
+    let visit =
+        VisitId::parse(&mdtrt_id).map_err(|e| Fault::at(&data.field_path("mdtrt_id"), e))?;
     let settlement = match data.text("setl_id")? {
         Some(id) => {
             SettlementId::parse(&id).map_err(|e| Fault::at(&data.field_path("setl_id"), e))?
@@ -296,6 +298,7 @@ fn read(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Request, F
                 product: None,
                 amount_fen: 0,
                 fund_paid: true,
+                visit: Some(visit.clone()),
             }),
         });
         entries.push(Entry {
