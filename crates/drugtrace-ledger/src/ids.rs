@@ -49,6 +49,18 @@ macro_rules! text_id {
                 short_ascii($what, s, $max).map(|t| $name(t.into()))
             }
 
+            #[doc = concat!("The ", $what, " that `s` names: `s` itself when it parses, else `V` and 32 hex")]
+            /// characters of its SHA-256 digest, so that text no identifier may hold (too long,
+            /// with spaces, in another script) still names one thing, and the same each time.
+            pub fn or_digest(s: &str) -> $name {
+                $name::parse(s).unwrap_or_else(|_| {
+                    use sha2::{Digest, Sha256};
+                    let d = Sha256::digest(s.as_bytes());
+                    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+                    $name(format!("V{hex}").into())
+                })
+            }
+
             /// The identifier's text.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -181,6 +193,26 @@ impl fmt::Debug for PersonKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_no_id_may_hold_names_its_digest() {
+        assert_eq!(VisitId::or_digest("MD0001").as_str(), "MD0001");
+        let odd = VisitId::or_digest("门诊 2026-001");
+        assert_eq!(
+            odd,
+            VisitId::or_digest("门诊 2026-001"),
+            "the same each time"
+        );
+        assert_ne!(odd, VisitId::or_digest("门诊 2026-002"));
+        assert!(odd.as_str().starts_with('V') && odd.as_str().len() == 33);
+        assert_eq!(
+            VisitId::parse(odd.as_str()).unwrap(),
+            odd,
+            "a valid id itself"
+        );
+        let long = "S".repeat(65);
+        assert_eq!(SettlementId::or_digest(&long).as_str().len(), 33);
+    }
 
     #[test]
     fn ids_are_checked() {

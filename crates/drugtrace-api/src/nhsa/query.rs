@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::Failure;
 use super::read::{Fault, Obj, local_time};
-use super::record::setl_type;
+use super::record::{setl_type, visit_ids};
 use crate::keys::Role;
 use crate::{ApiError, AppState};
 
@@ -89,14 +89,7 @@ pub async fn sale_trace<S: Store + Sync + 'static>(
         Asked::Code(code)
     } else if let Some(id) = data.parsed("setl_id", SettlementId::parse)? {
         Asked::Settlement(id)
-    } else if let visits @ [_, ..] = &[
-        data.parsed("mdtrt_id", VisitId::parse)?,
-        data.parsed("mdtrt_sn", VisitId::parse)?,
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()[..]
-    {
+    } else if let visits @ [_, ..] = &visit_ids(&data)?[..] {
         Asked::Visit(visits.to_vec())
     } else {
         let key = &state.inner.person_key;

@@ -6,7 +6,7 @@ use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::TraceCode;
 use drugtrace_ledger::{
     Authority, Batch, Date, Decision, Event, EventKind, InstitutionId, Lot, Movement, MovementKind,
-    Policy, Store, Timestamp, UploadId,
+    Policy, Store, Timestamp, UploadId, VisitId,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -688,6 +688,17 @@ impl CodeResult {
     pub fn record(&self) -> usize {
         self.record
     }
+}
+
+/// The visit ids a record names, in the order a sale keeps them: the platform's `mdtrt_id`,
+/// then the institution's own `mdtrt_sn`. Each is only a lookup key, so text no identifier
+/// may hold is kept as its digest ([`VisitId::or_digest`]) rather than refusing the record.
+pub fn visit_ids(rec: &Obj<'_>) -> Result<Vec<VisitId>, Fault> {
+    Ok([rec.text("mdtrt_id")?, rec.text("mdtrt_sn")?]
+        .into_iter()
+        .flatten()
+        .map(|t| VisitId::or_digest(&t))
+        .collect())
 }
 
 /// `mdtrt_setl_type` for a sale.

@@ -3,13 +3,11 @@
 use std::collections::HashMap;
 
 use drugtrace_code::{PackKey, TraceCode};
-use drugtrace_ledger::{
-    EventKind, MovementKind, PersonKey, Sale, SaleReturn, SettlementId, VisitId,
-};
+use drugtrace_ledger::{EventKind, MovementKind, PersonKey, Sale, SaleReturn, SettlementId};
 
 use super::read::{Fault, Obj, decimal};
 use super::record::{
-    Codes, Ctx, DataType, Plan, Row, codes_of, event, milli, movement, product, split,
+    Codes, Ctx, DataType, Plan, Row, codes_of, event, milli, movement, product, split, visit_ids,
 };
 
 /// `sel_retn_cnt` has four decimals.
@@ -61,10 +59,7 @@ fn sale_row(
     };
     let fund_paid = fund_paid(rec, settlement.is_some(), psn_no.is_some())?;
     // The platform's visit id when the client sends it, else its own visit number.
-    let visit = match rec.parsed("mdtrt_id", VisitId::parse)? {
-        Some(v) => Some(v),
-        None => rec.parsed("mdtrt_sn", VisitId::parse)?,
-    };
+    let visit = visit_ids(rec)?.into_iter().next();
     let at = ctx.at(rec, "sel_retn_time")?;
     let product = product(rec)?;
     let codes = codes?;

@@ -188,8 +188,9 @@ fn read(input: &Obj<'_>, ctx: &Ctx, person_key: &PersonKey) -> Result<Request, F
     let data = input.object("data")?;
     let data = data.obj();
     let mdtrt_id = data.required("mdtrt_id")?;
-    let visit =
-        VisitId::parse(&mdtrt_id).map_err(|e| Fault::at(&data.field_path("mdtrt_id"), e))?;
+    // Only a lookup key: a visit id no identifier may hold is kept as its digest, never a
+    // reason to refuse the settlement.
+    let visit = VisitId::or_digest(&mdtrt_id);
     let settlement = match data.text("setl_id")? {
         Some(id) => {
             SettlementId::parse(&id).map_err(|e| Fault::at(&data.field_path("setl_id"), e))?
@@ -336,13 +337,7 @@ fn count(o: &Obj<'_>, name: &str) -> Result<Option<u64>, Fault> {
 /// The settlement of a visit's charge batch: `mdtrt_id:chrg_bchno` while that is a valid
 /// settlement id, else a digest of both (retries give the same one).
 fn visit_settlement(mdtrt_id: &str, chrg_bchno: &str) -> SettlementId {
-    let plain = format!("{mdtrt_id}:{chrg_bchno}");
-    SettlementId::parse(&plain).unwrap_or_else(|_| {
-        use sha2::{Digest, Sha256};
-        let d = Sha256::digest(plain.as_bytes());
-        let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-        SettlementId::parse(&format!("V{hex}")).expect("33 hex characters are a valid id")
-    })
+    SettlementId::or_digest(&format!("{mdtrt_id}:{chrg_bchno}"))
 }
 
 fn answer(req: Request, decisions: &[Decision], offset: i32, recorded: bool) -> Settled {
