@@ -1,5 +1,5 @@
 -- model: stock_imbalance
--- version: 3
+-- version: 4
 -- severity: medium
 -- level: institution
 -- truth:
@@ -10,7 +10,8 @@
 -- Each pack counts once per institution and direction: a pack received and then taken in
 -- is one pack in. The distinct packs are found first, then counted. Records reported
 -- without trace codes (`movements`) count too, in whole packs (a split quantity divided by
--- the catalog's units per pack): their sales net of returns as sold, the rest in or out.
+-- the catalog's units per pack): their sales net of returns as sold, the rest in or out;
+-- those voided by a 3507 of their batch do not count (version 4).
 WITH sold_packs AS (
     SELECT actor, COALESCE(product, code_product) AS product, code,
         SUM(CASE WHEN fund_paid THEN amount_fen ELSE 0 END) AS paid_fen,
@@ -36,6 +37,7 @@ codeless AS (
             ELSE m.quantity END AS packs
     FROM movements m
     LEFT JOIN products p ON p.insurance_code = m.product
+    WHERE NOT m.voided
 ),
 counted AS (
     SELECT actor, product, CAST(1 AS DOUBLE) AS sold, CAST(0 AS DOUBLE) AS packs_in,

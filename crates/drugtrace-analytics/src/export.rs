@@ -222,9 +222,15 @@ pub fn export<S: Store + ?Sized>(
         &props,
     )?;
     bytes += write_one(&fresh.products_path(), products_batch(catalog)?, &props)?;
+    let mut voids = std::collections::HashMap::new();
+    store.scan_movement_voids(&mut |id, v| {
+        voids.insert(id, v);
+        Ok(())
+    })?;
     let mut movements = Vec::new();
     store.scan_movements(&mut |m| {
-        movements.push(m);
+        let void = voids.remove(&m.id());
+        movements.push((m, void));
         Ok(())
     })?;
     bytes += write_one(

@@ -113,6 +113,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../models/voided_sales.sql"),
     ),
     (
+        "voided_codeless_sales.sql",
+        include_str!("../models/voided_codeless_sales.sql"),
+    ),
+    (
         "resale_network.sql",
         include_str!("../models/resale_network.sql"),
     ),

@@ -97,6 +97,9 @@ pub fn events_schema() -> SchemaRef {
 /// | `fund_paid` | boolean | a sale paid by the insurance fund |
 /// | `settlement` | text | the settlement, when named |
 /// | `upload` | text | the upload batch (`{inv_data_type}/{fixmedins_bchno}`) |
+/// | `revision` | int | 0, or how often the same record was voided before it was sent again |
+/// | `voided` | boolean | voided by a 3507 of its batch: kept as evidence, counted nowhere else |
+/// | `voided_at` | timestamp | when it was voided (local) |
 pub fn movements_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("institution", DataType::Utf8, false),
@@ -113,12 +116,19 @@ pub fn movements_schema() -> SchemaRef {
         Field::new("fund_paid", DataType::Boolean, false),
         Field::new("settlement", DataType::Utf8, true),
         Field::new("upload", DataType::Utf8, true),
+        Field::new("revision", DataType::Int32, false),
+        Field::new("voided", DataType::Boolean, false),
+        Field::new("voided_at", local_ts(), true),
     ]))
 }
 
-/// The rows of the `movements` table, with local times `offset_minutes` east of UTC.
+/// The rows of the `movements` table, each movement with its void if it has one, with local
+/// times `offset_minutes` east of UTC.
 pub fn movements_batch(
-    movements: &[drugtrace_ledger::Movement],
+    movements: &[(
+        drugtrace_ledger::Movement,
+        Option<drugtrace_ledger::MovementVoid>,
+    )],
     offset_minutes: i32,
 ) -> Result<RecordBatch, ArrowError> {
     use datafusion::arrow::array::Float64Builder;
@@ -137,7 +147,10 @@ pub fn movements_batch(
     let mut fund_paid = BooleanBuilder::new();
     let mut settlement = StringBuilder::new();
     let mut upload = StringBuilder::new();
-    for m in movements {
+    let mut revision = Int32Builder::new();
+    let mut voided = BooleanBuilder::new();
+    let mut voided_at = TimestampMillisecondBuilder::new();
+    for (m, void) in movements {
         let ms = m.at.millis();
         let local = ms + offset_ms;
         institution.append_value(m.institution.as_str());
@@ -157,6 +170,9 @@ pub fn movements_batch(
         fund_paid.append_value(m.fund_paid);
         settlement.append_option(m.settlement.as_ref().map(|s| s.as_str()));
         upload.append_option(m.upload.as_ref().map(|u| u.as_str()));
+        revision.append_value(i32::try_from(m.revision).unwrap_or(i32::MAX));
+        voided.append_value(void.is_some());
+        voided_at.append_option(void.as_ref().map(|v| v.at.millis() + offset_ms));
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(institution.finish()),
@@ -173,6 +189,9 @@ pub fn movements_batch(
         Arc::new(fund_paid.finish()),
         Arc::new(settlement.finish()),
         Arc::new(upload.finish()),
+        Arc::new(revision.finish()),
+        Arc::new(voided.finish()),
+        Arc::new(voided_at.finish()),
     ];
     RecordBatch::try_new(movements_schema(), columns)
 }

@@ -28,6 +28,7 @@ fn movement(kind: MovementKind, packs: i64, minute: i64) -> Movement {
         settlement: None,
         upload: None,
         line: 0,
+        revision: 0,
     }
 }
 
@@ -59,5 +60,51 @@ fn codeless_records_count_in_stock() {
             "sold 4 packs, took in 3, sent out 1".to_owned(),
             2500
         )]
+    );
+}
+
+/// A 3507 of a batch voids its records without codes: they stay in the `movements` table,
+/// marked, and stop counting in stock. Uploaded again after the void, they count again.
+#[test]
+fn voided_codeless_records_stop_counting() {
+    use drugtrace_ledger::{MovementVoid, UploadId};
+    let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
+    let batch = UploadId::parse("3/B1").unwrap();
+    let mut intake = movement(MovementKind::Intake, 10, 0);
+    intake.upload = Some(batch.clone());
+    let sale = movement(MovementKind::Sale, 4, 5);
+    ledger
+        .add_movements(&[intake.clone(), sale.clone()])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let held = common::warehouse(ledger.store(), dir.path());
+    assert_eq!(
+        common::findings("stock_imbalance", &held).records().count(),
+        0
+    );
+
+    let me = InstitutionId::parse(P1).unwrap();
+    let void = MovementVoid {
+        by: me.clone(),
+        at: Timestamp::from_millis(1_764_000_600_000),
+    };
+    assert_eq!(ledger.void_movements(&me, &batch, &void).unwrap(), (1, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let voided = common::warehouse(ledger.store(), dir.path());
+    let rows: Vec<String> = common::findings("stock_imbalance", &voided)
+        .records()
+        .map(|r| r.text("detail"))
+        .collect();
+    assert_eq!(rows, vec!["sold 4 packs, took in 0, sent out 0".to_owned()]);
+
+    // The batch uploaded again: the intake counts again.
+    assert_eq!(ledger.add_movements(&[intake]).unwrap(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let again = common::warehouse(ledger.store(), dir.path());
+    assert_eq!(
+        common::findings("stock_imbalance", &again)
+            .records()
+            .count(),
+        0
     );
 }

@@ -94,6 +94,7 @@ fn warehouse(dir: &Path, settle: bool) -> Warehouse {
             settlement: Some(drugtrace_ledger::SettlementId::parse("T1").unwrap()),
             upload: None,
             line: 0,
+            revision: 0,
         }])
         .unwrap();
     let mut directory = Directory::default();

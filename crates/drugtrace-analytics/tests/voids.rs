@@ -105,3 +105,118 @@ fn voids_of_fund_paid_sales_are_found() {
         "{detail:?}"
     );
 }
+
+/// A movement: a sale uploaded without a trace code in batch `upload`.
+fn codeless_sale(
+    who: &str,
+    upload: &str,
+    line: u32,
+    fund_paid: bool,
+) -> drugtrace_ledger::Movement {
+    drugtrace_ledger::Movement {
+        institution: InstitutionId::parse(who).unwrap(),
+        product: drugtrace_catalog::InsuranceCode::parse("XR05CBA198A001010100863").unwrap(),
+        at: Timestamp::from_millis(1_764_000_000_000),
+        kind: drugtrace_ledger::MovementKind::Sale,
+        quantity_milli: 1000,
+        split: false,
+        amount_fen: 1000,
+        fund_paid,
+        settlement: None,
+        upload: Some(UploadId::parse(upload).unwrap()),
+        line,
+        revision: 0,
+    }
+}
+
+/// Voids of records uploaded without codes: `voided_codeless_sales` finds the fund-paid
+/// sales among them, high when the voids of the batch covered 20 records or more, packs
+/// included; `voided_sales` counts them beside the packs of a batch.
+#[test]
+fn voids_of_codeless_fund_paid_sales_are_found() {
+    let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
+    let pharmacy = Authority::Party(InstitutionKind::Pharmacy);
+    let submit = |events: Vec<Event>| {
+        ledger
+            .submit(&[Submission {
+                events,
+                by: pharmacy,
+                settlement: false,
+            }])
+            .unwrap()
+    };
+    // Batch 4/B1: one pack and 19 records without codes, all fund-paid. Batch 4/B2: one
+    // fund-paid and one self-paid record without codes. Batch 4/B3: self-paid only.
+    submit(vec![sale(1, P1, Some("4/B1"), true, 0)]);
+    let mut moves: Vec<_> = (0..19)
+        .map(|l| codeless_sale(P1, "4/B1", l, true))
+        .collect();
+    moves.push(codeless_sale(P1, "4/B2", 0, true));
+    moves.push(codeless_sale(P1, "4/B2", 1, false));
+    moves.push(codeless_sale(P1, "4/B3", 0, false));
+    moves.push(codeless_sale(P2, "4/B2", 0, true));
+    ledger.add_movements(&moves).unwrap();
+    submit(vec![void(1, P1, "4/B1")]);
+    let me = InstitutionId::parse(P1).unwrap();
+    let at = drugtrace_ledger::MovementVoid {
+        by: me.clone(),
+        at: Timestamp::from_millis(1_764_000_000_000 + 30 * 60_000),
+    };
+    for batch in ["4/B1", "4/B2", "4/B3"] {
+        ledger
+            .void_movements(&me, &UploadId::parse(batch).unwrap(), &at)
+            .unwrap();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = common::warehouse(ledger.store(), dir.path());
+    let table = common::findings("voided_codeless_sales", &warehouse);
+    let mut found: Vec<(String, String, i64, String)> = table
+        .records()
+        .map(|r| {
+            (
+                r.text("institution"),
+                r.text("severity"),
+                r.int("amount_fen"),
+                r.text("detail"),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (
+                P1.to_owned(),
+                "high".into(),
+                19_000,
+                "19 fund-paid sales without trace codes voided with upload batch 4/B1 \
+                 (its voids covered 20 records)"
+                    .into()
+            ),
+            (
+                P1.to_owned(),
+                "medium".into(),
+                1_000,
+                "1 fund-paid sales without trace codes voided with upload batch 4/B2 \
+                 (its voids covered 2 records)"
+                    .into()
+            ),
+        ],
+        "another institution's record under the same batch number is not voided"
+    );
+    let packs = common::findings("voided_sales", &warehouse);
+    let rows: Vec<(String, String)> = packs
+        .records()
+        .map(|r| (r.text("severity"), r.text("detail")))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(
+            "high".to_owned(),
+            "fund-paid sale voided with upload batch 4/B1 (the void covered 1 packs and 19 \
+             records without codes)"
+                .to_owned()
+        )]
+    );
+}

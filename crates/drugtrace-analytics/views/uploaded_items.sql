@@ -2,7 +2,7 @@
 -- behind the upload rate (上传率) of the reports `institutions` and `regions`.
 -- An item was uploaded when the institution recorded a sale under the item's settlement id,
 -- of the item's product when the sale names one: a sale of a pack, or a sale uploaded
--- without trace codes (a row of `movements`). A settlement may hold several drugs, each
+-- without trace codes (a row of `movements` not voided). A settlement may hold several drugs, each
 -- uploaded on its own. Every item counts once, however many sales match it.
 CREATE VIEW uploaded_items AS
 SELECT s.*
@@ -14,6 +14,6 @@ WHERE EXISTS (
 )
 OR EXISTS (
     SELECT 1 FROM movements m
-    WHERE m.kind = 'sale' AND m.institution = s.institution
+    WHERE m.kind = 'sale' AND NOT m.voided AND m.institution = s.institution
         AND m.settlement = s.settlement_id AND m.product = s.insurance_code
 )

@@ -11,8 +11,9 @@ use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
     Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup, Lot,
-    Movement, MovementKind, Outcome, PackState, PersonHash, Reason, Recorded, Sale, SaleRecord,
-    SaleReturn, SettlementId, StockChange, StoreError, Timestamp, UploadId, VisitId, Void,
+    Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PersonHash, Reason,
+    Recorded, Sale, SaleRecord, SaleReturn, SettlementId, StockChange, StoreError, Timestamp,
+    UploadId, VisitId, Void,
 };
 
 /// The format written. Format 1 (before sales without a settlement id, and before blocked
@@ -20,7 +21,8 @@ use drugtrace_ledger::{
 /// rewrites such states from their logs. Format 2 events carry no upload batch; format 3
 /// adds it (and voids) at the end of an event, and its states are format 2's. Format 4 adds
 /// a sale's visit after the upload batch; its other events and its states are format 3's.
-const FORMAT: u8 = 4;
+/// Format 5 adds a movement's revision at its end; its events and states are format 4's.
+const FORMAT: u8 = 5;
 
 /// Whether `b` is a format this file reads.
 fn known_format(b: u8) -> bool {
@@ -442,13 +444,15 @@ pub fn encode_movement(m: &Movement) -> Vec<u8> {
     w.opt_str(m.settlement.as_ref().map(SettlementId::as_str));
     w.opt_str(m.upload.as_ref().map(UploadId::as_str));
     w.uv(u64::from(m.line));
+    w.uv(u64::from(m.revision));
     w.0
 }
 
 /// Decodes a movement.
 pub fn decode_movement(bytes: &[u8]) -> Result<Movement, StoreError> {
     let mut r = R(bytes);
-    if !known_format(r.u8()?) {
+    let format = r.u8()?;
+    if !known_format(format) {
         return Err(corrupt("unknown movement format"));
     }
     let institution = r.institution()?;
@@ -467,6 +471,7 @@ pub fn decode_movement(bytes: &[u8]) -> Result<Movement, StoreError> {
     let settlement = r.opt(R::settlement)?;
     let upload = r.opt(R::upload)?;
     let line = r.u32()?;
+    let revision = if format >= 5 { r.u32()? } else { 0 };
     r.done()?;
     Ok(Movement {
         institution,
@@ -480,7 +485,64 @@ pub fn decode_movement(bytes: &[u8]) -> Result<Movement, StoreError> {
         settlement,
         upload,
         line,
+        revision,
     })
+}
+
+/// The key under which a movement is found by its institution and upload batch: the two
+/// length-prefixed (so that no pair is a prefix of another), then the movement's id.
+pub fn movement_upload_key(
+    institution: &InstitutionId,
+    upload: &UploadId,
+    id: &MovementId,
+) -> Vec<u8> {
+    let mut k = movement_upload_prefix(institution, upload);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The prefix of the keys of the movements `institution` sent in batch `upload`.
+pub fn movement_upload_prefix(institution: &InstitutionId, upload: &UploadId) -> Vec<u8> {
+    let (i, u) = (institution.as_str().as_bytes(), upload.as_str().as_bytes());
+    let mut k = Vec::with_capacity(2 + i.len() + u.len() + 16);
+    k.push(i.len() as u8);
+    k.extend_from_slice(i);
+    k.push(u.len() as u8);
+    k.extend_from_slice(u);
+    k
+}
+
+/// The movement id at the end of a [`movement_upload_key`].
+pub fn movement_upload_id(k: &[u8]) -> Result<MovementId, StoreError> {
+    let tail = k
+        .len()
+        .checked_sub(16)
+        .and_then(|at| k.get(at..))
+        .ok_or_else(|| corrupt("truncated movement batch key"))?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(tail);
+    Ok(MovementId::from_bytes(id))
+}
+
+/// Encodes a movement's void.
+pub fn encode_movement_void(v: &MovementVoid) -> Vec<u8> {
+    let mut w = W::new();
+    w.u8(FORMAT);
+    w.str(v.by.as_str());
+    w.iv(v.at.millis());
+    w.0
+}
+
+/// Decodes a movement's void.
+pub fn decode_movement_void(bytes: &[u8]) -> Result<MovementVoid, StoreError> {
+    let mut r = R(bytes);
+    if !(5..=FORMAT).contains(&r.u8()?) {
+        return Err(corrupt("unknown movement void format"));
+    }
+    let by = r.institution()?;
+    let at = r.time()?;
+    r.done()?;
+    Ok(MovementVoid { by, at })
 }
 
 /// Encodes a pack's state. Its first field after the format byte is the event count, so
@@ -649,6 +711,58 @@ mod tests {
             assert_eq!(decode_state(&bytes).unwrap(), state);
             assert_eq!(state_version(&bytes).unwrap(), state.events);
         }
+    }
+
+    #[test]
+    fn movements_and_their_voids_round_trip_and_format_4_movements_are_read() {
+        let mut m = Movement {
+            institution: InstitutionId::parse("P1").unwrap(),
+            product: InsuranceCode::parse("XJ01CAA040A001010100001").unwrap(),
+            at: Timestamp::from_millis(1_750_000_000_000),
+            kind: MovementKind::StockChange(StockChange::ReturnOut),
+            quantity_milli: 2_500,
+            split: true,
+            amount_fen: 0,
+            fund_paid: false,
+            settlement: None,
+            upload: Some(UploadId::parse("3/B1").unwrap()),
+            line: 3,
+            revision: 0,
+        };
+        let bytes = encode_movement(&m);
+        assert_eq!(decode_movement(&bytes).unwrap(), m);
+        // Format 4 wrote no revision: the same bytes without the last field, format byte 4.
+        let mut older = bytes[..bytes.len() - 1].to_vec();
+        older[0] = 4;
+        assert_eq!(decode_movement(&older).unwrap(), m);
+        m.revision = 300;
+        assert_eq!(decode_movement(&encode_movement(&m)).unwrap(), m);
+
+        let v = MovementVoid {
+            by: InstitutionId::parse("P1").unwrap(),
+            at: Timestamp::from_millis(1_750_000_500_000),
+        };
+        let bytes = encode_movement_void(&v);
+        assert_eq!(decode_movement_void(&bytes).unwrap(), v);
+        for cut in 0..bytes.len() {
+            assert!(decode_movement_void(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn movement_batch_keys_are_prefix_free_and_give_back_the_id() {
+        let id = MovementId::from_bytes([7; 16]);
+        let a = InstitutionId::parse("P1").unwrap();
+        let ab = InstitutionId::parse("P1B").unwrap();
+        let b1 = UploadId::parse("B1").unwrap();
+        let b = UploadId::parse("B").unwrap();
+        let key = movement_upload_key(&a, &b1, &id);
+        assert!(key.starts_with(&movement_upload_prefix(&a, &b1)));
+        assert!(!key.starts_with(&movement_upload_prefix(&ab, &b)));
+        assert!(!movement_upload_key(&ab, &b, &id).starts_with(&movement_upload_prefix(&a, &b1)));
+        assert!(!key.starts_with(&movement_upload_prefix(&a, &b)));
+        assert_eq!(movement_upload_id(&key).unwrap(), id);
+        assert!(movement_upload_id(&key[..10]).is_err());
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! Copying a ledger from one store to another (`drugtrace migrate`): every pack's log and
-//! state, the index (written by the target with each commit) and the movements.
+//! state, the index (written by the target with each commit), the movements and their
+//! voids.
 
 use drugtrace_code::PackKey;
 
-use crate::{CommitError, Movement, PackState, PackWrite, Recorded, Store, StoreError};
+use std::collections::HashMap;
+
+use crate::{
+    CommitError, Movement, MovementId, MovementVoid, PackState, PackWrite, Recorded, Store,
+    StoreError,
+};
 
 /// What a copy did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +22,8 @@ pub struct CopyReport {
     pub already: u64,
     /// Movements new to the target.
     pub movements: u64,
+    /// Voids of movements new to the target.
+    pub movement_voids: u64,
 }
 
 /// Why a copy stopped. What was copied before stays, and a new copy resumes after it.
@@ -77,6 +85,17 @@ pub fn copy_store(
     for part in movements.chunks(CHUNK) {
         report.movements += to.add_movements(part)? as u64;
     }
+    // The voids after their movements; each void (who, when) usually covers a whole batch.
+    let mut voids: HashMap<MovementVoid, Vec<MovementId>> = HashMap::new();
+    from.scan_movement_voids(&mut |id, v| {
+        voids.entry(v).or_default().push(id);
+        Ok(())
+    })?;
+    for (void, ids) in &voids {
+        for part in ids.chunks(CHUNK) {
+            report.movement_voids += to.void_movements(part, void)? as u64;
+        }
+    }
     Ok(report)
 }
 
@@ -134,6 +153,31 @@ mod tests {
             }])
             .unwrap();
         }
+        // Three movements of one batch, two of them voided.
+        let movements: Vec<Movement> = (0..3)
+            .map(|line| Movement {
+                institution: crate::InstitutionId::parse("P1").unwrap(),
+                product: drugtrace_catalog::InsuranceCode::parse("XJ01CAA040A001010100001")
+                    .unwrap(),
+                at: crate::Timestamp::from_millis(1_750_000_000_000),
+                kind: crate::MovementKind::Intake,
+                quantity_milli: 1_000,
+                split: false,
+                amount_fen: 0,
+                fund_paid: false,
+                settlement: None,
+                upload: Some(crate::UploadId::parse("3/B1").unwrap()),
+                line,
+                revision: 0,
+            })
+            .collect();
+        s.add_movements(&movements).unwrap();
+        let void = MovementVoid {
+            by: crate::InstitutionId::parse("P1").unwrap(),
+            at: crate::Timestamp::from_millis(1_750_000_500_000),
+        };
+        let ids: Vec<MovementId> = movements[..2].iter().map(Movement::id).collect();
+        s.void_movements(&ids, &void).unwrap();
         s
     }
 
@@ -164,9 +208,21 @@ mod tests {
             );
             assert_eq!(from.pack(&pack(i)).unwrap(), to.pack(&pack(i)).unwrap());
         }
+        assert_eq!((r.movements, r.movement_voids), (3, 2));
+        let voids = |s: &MemStore| {
+            let mut v = Vec::new();
+            s.scan_movement_voids(&mut |id, void| {
+                v.push((id, void));
+                Ok(())
+            })
+            .unwrap();
+            v
+        };
+        assert_eq!(voids(&to), voids(&from));
         // Run again: everything is there already.
         let again = copy_store(&from, &to, &mut |_, _| {}).unwrap();
         assert_eq!((again.packs, again.already), (0, 5000));
+        assert_eq!((again.movements, again.movement_voids), (0, 0));
         // Into another ledger's store: refused, naming the pack.
         let other = filled(1);
         let mut rng = Rng::new(99);

@@ -7,8 +7,9 @@ use drugtrace_code::PackKey;
 
 use crate::gate::{self, Context, Verdict, judge, judge_void};
 use crate::{
-    Authority, CommitError, Event, EventKind, Lookup, Outcome, PackState, PackWrite, Policy,
-    Reason, Recorded, SaleRecord, Store, StoreError, Timestamp,
+    Authority, CommitError, Event, EventKind, InstitutionId, Lookup, MovementId, MovementVoid,
+    Outcome, PackState, PackWrite, Policy, Reason, Recorded, SaleRecord, Store, StoreError,
+    Timestamp, UploadId,
 };
 
 /// What the ledger decided about one event.
@@ -496,8 +497,58 @@ impl<S: Store> Ledger<S> {
     /// Keeps stock movements reported without trace codes, each once; returns how many were
     /// new. They are facts about an institution's stock, not about a pack: nothing judges
     /// them.
+    ///
+    /// A record whose movement was voided (3507) is kept as the same record's next
+    /// revision: the batch was voided to be uploaded again, and what is uploaded again
+    /// counts again, once.
     pub fn add_movements(&self, movements: &[crate::Movement]) -> Result<usize, StoreError> {
-        self.store.add_movements(movements)
+        let mut movements = movements.to_vec();
+        // Each round moves the records whose current revision is voided to the next one;
+        // a record is voided once per 3507 of its batch, so the rounds are few.
+        let mut pending: Vec<usize> = (0..movements.len()).collect();
+        while !pending.is_empty() {
+            let ids: Vec<MovementId> = pending.iter().map(|&i| movements[i].id()).collect();
+            let voids = self.store.movement_voids(&ids)?;
+            pending = pending
+                .into_iter()
+                .zip(voids)
+                .filter(|(_, v)| v.is_some())
+                .map(|(i, _)| i)
+                .collect();
+            for &i in &pending {
+                let m = &mut movements[i];
+                m.revision = m.revision.checked_add(1).ok_or_else(|| {
+                    StoreError::Backend("a movement was voided 2^32 times".into())
+                })?;
+            }
+        }
+        self.store.add_movements(&movements)
+    }
+
+    /// Voids every movement `institution` sent in batch `upload` that is not voided yet
+    /// (3507): each keeps `void` beside it and stops counting; nothing is removed. Returns
+    /// how many movements the batch holds and how many were newly voided. Done page by page,
+    /// each page atomic: a void that fails half-way is completed by sending it again.
+    pub fn void_movements(
+        &self,
+        institution: &InstitutionId,
+        upload: &UploadId,
+        void: &MovementVoid,
+    ) -> Result<(usize, usize), StoreError> {
+        const PAGE: usize = 5_000;
+        let (mut held, mut voided) = (0, 0);
+        let mut after: Option<MovementId> = None;
+        loop {
+            let ids = self
+                .store
+                .movements_of_upload(institution, upload, after.as_ref(), PAGE)?;
+            if ids.is_empty() {
+                return Ok((held, voided));
+            }
+            held += ids.len();
+            voided += self.store.void_movements(&ids, void)?;
+            after = ids.last().copied();
+        }
     }
 
     /// The packs with a record found by `lookup` (a settlement, an upload batch, a buyer),

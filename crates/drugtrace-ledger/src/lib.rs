@@ -39,7 +39,7 @@ pub use ids::{
 pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
 pub use lookup::Lookup;
 pub use mem::MemStore;
-pub use movement::{Movement, MovementId, MovementKind};
+pub use movement::{Movement, MovementId, MovementKind, MovementVoid};
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
 pub use state::{BlockedSale, Issue, PackState, SaleRecord, voided};
 pub use store::{CommitError, LogRuns, LogVisitor, PackWrite, Store, StoreError};

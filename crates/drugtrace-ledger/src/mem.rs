@@ -6,7 +6,8 @@ use drugtrace_code::PackKey;
 use parking_lot::Mutex;
 
 use crate::{
-    CommitError, Lookup, Movement, MovementId, PackState, PackWrite, Recorded, Store, StoreError,
+    CommitError, InstitutionId, Lookup, Movement, MovementId, MovementVoid, PackState, PackWrite,
+    Recorded, Store, StoreError, UploadId,
 };
 
 /// A store in memory, lost when dropped. Small and obviously right, it is the model that
@@ -16,6 +17,7 @@ pub struct MemStore {
     packs: Mutex<BTreeMap<PackKey, (PackState, Vec<Recorded>)>>,
     lookups: Mutex<BTreeSet<(Lookup, PackKey)>>,
     movements: Mutex<BTreeMap<MovementId, Movement>>,
+    movement_voids: Mutex<BTreeMap<MovementId, MovementVoid>>,
 }
 
 impl MemStore {
@@ -126,6 +128,54 @@ impl Store for MemStore {
     ) -> Result<(), StoreError> {
         let snapshot: Vec<Movement> = self.movements.lock().values().cloned().collect();
         snapshot.into_iter().try_for_each(visit)
+    }
+
+    fn movements_of_upload(
+        &self,
+        institution: &InstitutionId,
+        upload: &UploadId,
+        after: Option<&MovementId>,
+        limit: usize,
+    ) -> Result<Vec<MovementId>, StoreError> {
+        Ok(self
+            .movements
+            .lock()
+            .iter()
+            .filter(|(id, m)| {
+                after.is_none_or(|a| *id > a)
+                    && &m.institution == institution
+                    && m.upload.as_ref() == Some(upload)
+            })
+            .map(|(id, _)| *id)
+            .take(limit)
+            .collect())
+    }
+
+    fn void_movements(&self, ids: &[MovementId], void: &MovementVoid) -> Result<usize, StoreError> {
+        let mut voids = self.movement_voids.lock();
+        let before = voids.len();
+        for id in ids {
+            voids.entry(*id).or_insert_with(|| void.clone());
+        }
+        Ok(voids.len() - before)
+    }
+
+    fn movement_voids(&self, ids: &[MovementId]) -> Result<Vec<Option<MovementVoid>>, StoreError> {
+        let voids = self.movement_voids.lock();
+        Ok(ids.iter().map(|id| voids.get(id).cloned()).collect())
+    }
+
+    fn scan_movement_voids(
+        &self,
+        visit: &mut dyn FnMut(MovementId, MovementVoid) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let snapshot: Vec<(MovementId, MovementVoid)> = self
+            .movement_voids
+            .lock()
+            .iter()
+            .map(|(id, v)| (*id, v.clone()))
+            .collect();
+        snapshot.into_iter().try_for_each(|(id, v)| visit(id, v))
     }
 }
 

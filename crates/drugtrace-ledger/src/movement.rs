@@ -7,6 +7,13 @@
 //! most of what institutions report. It is kept as a [`Movement`]: never judged, appended
 //! once (a resent record is the same movement), and read by the warehouse's `movements`
 //! table, which `stock_imbalance` counts beside the packs.
+//!
+//! A 3507 of a batch voids its movements as it voids its packs' records: each gets a
+//! [`MovementVoid`] (who, when), kept beside it; nothing is removed, and a voided movement
+//! stops counting. The batch can then be uploaded again, often under the same number and
+//! with the same rows: a record sent again after its movement was voided is a new movement,
+//! the same record's next [`Movement::revision`], so that a resend before the void is kept
+//! once and a re-upload after it counts again.
 
 use std::fmt;
 
@@ -76,6 +83,18 @@ pub struct Movement {
     /// The record's position in the call that sent it: two identical records of one call
     /// are two movements, while the same call resent gives the same ones.
     pub line: u32,
+    /// How often this same record was voided before it was sent this time: 0 for a record
+    /// never voided. Set by [`crate::Ledger::add_movements`], not by the sender.
+    pub revision: u32,
+}
+
+/// A void of a movement (3507): who voided it and when. The movement stays, marked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MovementVoid {
+    /// The institution that voided it (always the movement's own).
+    pub by: InstitutionId,
+    /// When the void was recorded, by the server's clock.
+    pub at: Timestamp,
 }
 
 /// A movement's identity: a hash of everything it says, so that a resent record is the
@@ -130,6 +149,10 @@ impl Movement {
         );
         field(self.upload.as_ref().map_or("", |u| u.as_str()).as_bytes());
         field(&self.line.to_be_bytes());
+        // Revision 0 hashes as a movement did before revisions, so stored ids stay valid.
+        if self.revision > 0 {
+            field(&self.revision.to_be_bytes());
+        }
         let digest = h.finalize();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
@@ -154,6 +177,7 @@ mod tests {
             settlement: None,
             upload: None,
             line: 0,
+            revision: 0,
         }
     }
 
@@ -170,6 +194,9 @@ mod tests {
         let mut d = movement();
         d.line = 1;
         assert_ne!(a.id(), d.id(), "two identical records of one call");
+        let mut e = movement();
+        e.revision = 1;
+        assert_ne!(a.id(), e.id(), "sent again after a void");
         assert_eq!(
             MovementKind::StockChange(StockChange::ReturnOut).direction(),
             -1

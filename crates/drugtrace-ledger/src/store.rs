@@ -3,7 +3,9 @@
 
 use drugtrace_code::PackKey;
 
-use crate::{Lookup, Movement, PackState, Recorded};
+use crate::{
+    InstitutionId, Lookup, Movement, MovementId, MovementVoid, PackState, Recorded, UploadId,
+};
 
 /// New events for one pack and the state they lead to, written together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,13 +144,37 @@ pub trait Store: Send + Sync {
     fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError>;
 
     /// Adds the movements not stored yet ([`Movement::id`] decides: a resent record is kept
-    /// once), all or none, durably; returns how many were new.
+    /// once), all or none, durably, each findable by its institution and upload batch
+    /// ([`Store::movements_of_upload`]); returns how many were new.
     fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError>;
 
     /// Every movement, in id order.
     fn scan_movements(
         &self,
         visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// The ids of the movements `institution` sent in batch `upload`, voided or not, in id
+    /// order, those after `after` only, at most `limit` of them.
+    fn movements_of_upload(
+        &self,
+        institution: &InstitutionId,
+        upload: &UploadId,
+        after: Option<&MovementId>,
+        limit: usize,
+    ) -> Result<Vec<MovementId>, StoreError>;
+
+    /// Gives each of `ids` that has no void yet this one, all or none, durably; returns how
+    /// many were newly voided. A void is never removed or replaced.
+    fn void_movements(&self, ids: &[MovementId], void: &MovementVoid) -> Result<usize, StoreError>;
+
+    /// The void of each of `ids`, if it has one, in the order asked.
+    fn movement_voids(&self, ids: &[MovementId]) -> Result<Vec<Option<MovementVoid>>, StoreError>;
+
+    /// Every void of a movement, in movement id order.
+    fn scan_movement_voids(
+        &self,
+        visit: &mut dyn FnMut(MovementId, MovementVoid) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 }
 
@@ -194,5 +220,26 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         (**self).scan_movements(visit)
+    }
+    fn movements_of_upload(
+        &self,
+        institution: &InstitutionId,
+        upload: &UploadId,
+        after: Option<&MovementId>,
+        limit: usize,
+    ) -> Result<Vec<MovementId>, StoreError> {
+        (**self).movements_of_upload(institution, upload, after, limit)
+    }
+    fn void_movements(&self, ids: &[MovementId], void: &MovementVoid) -> Result<usize, StoreError> {
+        (**self).void_movements(ids, void)
+    }
+    fn movement_voids(&self, ids: &[MovementId]) -> Result<Vec<Option<MovementVoid>>, StoreError> {
+        (**self).movement_voids(ids)
+    }
+    fn scan_movement_voids(
+        &self,
+        visit: &mut dyn FnMut(MovementId, MovementVoid) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        (**self).scan_movement_voids(visit)
     }
 }

@@ -9,9 +9,9 @@ use drugtrace_code::{ChinaCode, PackKey};
 
 use crate::{
     Authority, Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lookup,
-    Lot, MemStore, Movement, MovementKind, Outcome, PackState, PackWrite, PersonHash, Policy,
-    Reason, RebuildMode, Recorded, Sale, SaleReturn, SettlementId, StockChange, Store, Submission,
-    Timestamp, UploadId, VisitId, Void,
+    Lot, MemStore, Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PackWrite,
+    PersonHash, Policy, Reason, RebuildMode, Recorded, Sale, SaleReturn, SettlementId, StockChange,
+    Store, Submission, Timestamp, UploadId, VisitId, Void,
 };
 
 /// A small, fast, deterministic generator (xorshift64*), so that tests need no dependency
@@ -170,6 +170,7 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     lookups_find_committed_records(make());
     ledger_voids_keep_the_evidence(make());
     movements_are_kept_once(make());
+    movement_voids_keep_the_records(make());
 }
 
 /// Movements without trace codes: each kept once however often it is added, all read back
@@ -199,6 +200,7 @@ fn movements_are_kept_once<S: Store>(s: S) {
             upload: (rng.below(2) == 0)
                 .then(|| UploadId::parse(&format!("4/B{}", rng.below(5))).expect("valid")),
             line: rng.below(3) as u32,
+            revision: 0,
         })
         .collect();
     assert_eq!(s.add_movements(&movements[..20]).unwrap(), 20);
@@ -217,6 +219,103 @@ fn movements_are_kept_once<S: Store>(s: S) {
     let mut want = movements.clone();
     want.sort_by_key(Movement::id);
     assert_eq!(read, want);
+}
+
+/// A void of a batch's movements marks each, once, and removes nothing; a record sent again
+/// after its void is kept anew as its next revision, a resend before it is not.
+fn movement_voids_keep_the_records<S: Store>(s: S) {
+    let ledger = Ledger::new(s, Catalog::default(), Policy::default());
+    let me = institution(1);
+    let other = institution(2);
+    let batch = UploadId::parse("3/B1").unwrap();
+    let later = UploadId::parse("3/B2").unwrap();
+    let record = |who: &InstitutionId, upload: &UploadId, line: u32| Movement {
+        institution: who.clone(),
+        product: InsuranceCode::parse("XA01BCD0000000000000001").expect("valid insurance code"),
+        at: Timestamp::from_millis(1_750_000_000_000),
+        kind: MovementKind::Intake,
+        quantity_milli: 5_000,
+        split: false,
+        amount_fen: 0,
+        fund_paid: false,
+        settlement: None,
+        upload: Some(upload.clone()),
+        line,
+        revision: 0,
+    };
+    let mine: Vec<Movement> = (0..7).map(|l| record(&me, &batch, l)).collect();
+    let rest = vec![record(&other, &batch, 0), record(&me, &later, 0)];
+    assert_eq!(ledger.add_movements(&mine).unwrap(), 7);
+    assert_eq!(ledger.add_movements(&rest).unwrap(), 2);
+    let store = ledger.store();
+    let mut ids: Vec<MovementId> = mine.iter().map(Movement::id).collect();
+    ids.sort();
+    let mut paged = store.movements_of_upload(&me, &batch, None, 3).unwrap();
+    assert_eq!(paged, ids[..3]);
+    paged.extend(
+        store
+            .movements_of_upload(&me, &batch, paged.last(), 10)
+            .unwrap(),
+    );
+    assert_eq!(
+        paged, ids,
+        "every movement of the batch, in id order, page after page"
+    );
+
+    let void = MovementVoid {
+        by: me.clone(),
+        at: Timestamp::from_millis(1_750_000_500_000),
+    };
+    assert_eq!(ledger.void_movements(&me, &batch, &void).unwrap(), (7, 7));
+    assert_eq!(
+        ledger.void_movements(&me, &batch, &void).unwrap(),
+        (7, 0),
+        "a void sent again voids nothing more"
+    );
+    let marked = store.movement_voids(&ids).unwrap();
+    assert!(marked.iter().all(|v| v.as_ref() == Some(&void)));
+    let untouched: Vec<MovementId> = rest.iter().map(Movement::id).collect();
+    assert_eq!(
+        store.movement_voids(&untouched).unwrap(),
+        vec![None, None],
+        "another institution's records and another batch are not voided"
+    );
+    let mut voids = Vec::new();
+    store
+        .scan_movement_voids(&mut |id, v| {
+            voids.push((id, v));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        voids,
+        ids.iter().map(|id| (*id, void.clone())).collect::<Vec<_>>()
+    );
+
+    // The batch uploaded again, the same rows: kept anew, once, and voidable again.
+    assert_eq!(
+        ledger.add_movements(&mine).unwrap(),
+        7,
+        "re-uploaded after the void"
+    );
+    assert_eq!(
+        ledger.add_movements(&mine).unwrap(),
+        0,
+        "and resent: kept once"
+    );
+    assert_eq!(ledger.void_movements(&me, &batch, &void).unwrap(), (14, 7));
+    assert_eq!(ledger.add_movements(&mine[..1]).unwrap(), 1);
+    let mut all = Vec::new();
+    store
+        .scan_movements(&mut |m| {
+            all.push(m);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(all.len(), 7 * 2 + 1 + 2, "nothing voided is removed");
+    let third: Vec<&Movement> = all.iter().filter(|m| m.revision == 2).collect();
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].line, 0);
 }
 
 /// Every lookup of every committed event finds its pack, in key order, and only its.

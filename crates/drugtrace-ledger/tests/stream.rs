@@ -155,6 +155,38 @@ impl Store for Interfering {
     ) -> Result<(), StoreError> {
         self.inner.scan_movements(visit)
     }
+    fn movements_of_upload(
+        &self,
+        institution: &drugtrace_ledger::InstitutionId,
+        upload: &drugtrace_ledger::UploadId,
+        after: Option<&drugtrace_ledger::MovementId>,
+        limit: usize,
+    ) -> Result<Vec<drugtrace_ledger::MovementId>, StoreError> {
+        self.inner
+            .movements_of_upload(institution, upload, after, limit)
+    }
+    fn void_movements(
+        &self,
+        ids: &[drugtrace_ledger::MovementId],
+        void: &drugtrace_ledger::MovementVoid,
+    ) -> Result<usize, StoreError> {
+        self.inner.void_movements(ids, void)
+    }
+    fn movement_voids(
+        &self,
+        ids: &[drugtrace_ledger::MovementId],
+    ) -> Result<Vec<Option<drugtrace_ledger::MovementVoid>>, StoreError> {
+        self.inner.movement_voids(ids)
+    }
+    fn scan_movement_voids(
+        &self,
+        visit: &mut dyn FnMut(
+            drugtrace_ledger::MovementId,
+            drugtrace_ledger::MovementVoid,
+        ) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.scan_movement_voids(visit)
+    }
 }
 
 #[test]

@@ -3,7 +3,11 @@
 //! Three keyspaces hold the [`Store`] contract: `events` (each pack's log, keyed by pack and
 //! index), `states` (each pack's current state) and `lookups` (the index: one empty value
 //! per lookup and pack, [`codec::lookup_key`]); a fourth, `movements`, keeps the stock
-//! movements reported without trace codes, keyed by their id. A commit checks versions under striped
+//! movements reported without trace codes, keyed by their id, with `movement_uploads` (one
+//! empty value per institution, batch and movement, [`codec::movement_upload_key`]) to find
+//! a batch's and `movement_voids` (by movement id) to keep their voids; `meta` notes what
+//! an older directory has been brought up to (the batch index of movements kept before it
+//! existed is written when the store is first opened by this version). A commit checks versions under striped
 //! locks (one stripe per pack hash, so writers on different packs rarely meet), writes all
 //! its events and states in one atomic fjall batch, releases the locks, and then waits for
 //! a group commit: one fsync of the journal acknowledges every writer that came before it.
@@ -26,13 +30,16 @@ use std::path::Path;
 
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    CommitError, LogRuns, Lookup, Movement, MovementId, PackState, PackWrite, Recorded, Store,
-    StoreError,
+    CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid, PackState,
+    PackWrite, Recorded, Store, StoreError, UploadId,
 };
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
 
 use group_commit::GroupCommit;
+
+/// The `meta` key saying that every movement is in the `movement_uploads` index.
+const INDEXED_UPLOADS: &[u8] = b"movement_uploads indexed";
 
 /// Lock stripes: enough that concurrent gate requests almost never share one.
 const STRIPES: usize = 4096;
@@ -55,7 +62,10 @@ pub struct FjallStore {
     states: Keyspace,
     lookups: Keyspace,
     movements: Keyspace,
-    /// Held while movements are checked and added, so that "new" is counted exactly.
+    movement_uploads: Keyspace,
+    movement_voids: Keyspace,
+    /// Held while movements or their voids are checked and added, so that "new" is counted
+    /// exactly.
     movement_lock: Mutex<()>,
     stripes: Vec<Stripe>,
     hasher: foldhash::fast::RandomState,
@@ -98,12 +108,43 @@ impl FjallStore {
         let movements = db
             .keyspace("movements", KeyspaceCreateOptions::default)
             .map_err(backend)?;
+        let movement_uploads = db
+            .keyspace("movement_uploads", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
+        let movement_voids = db
+            .keyspace("movement_voids", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
+        let meta = db
+            .keyspace("meta", KeyspaceCreateOptions::default)
+            .map_err(backend)?;
+        // Movements kept before the batch index existed are indexed once, durably, before
+        // the mark that says so.
+        if !meta.contains_key(INDEXED_UPLOADS).map_err(backend)? {
+            let mut batch = db.batch();
+            for item in movements.iter() {
+                let (_, v) = item.into_inner().map_err(backend)?;
+                let m = codec::decode_movement(&v)?;
+                if let Some(u) = &m.upload {
+                    batch.insert(
+                        &movement_uploads,
+                        codec::movement_upload_key(&m.institution, u, &m.id()),
+                        [],
+                    );
+                }
+            }
+            batch.commit().map_err(backend)?;
+            db.persist(PersistMode::SyncAll).map_err(backend)?;
+            meta.insert(INDEXED_UPLOADS, [1]).map_err(backend)?;
+            db.persist(PersistMode::SyncAll).map_err(backend)?;
+        }
         Ok(FjallStore {
             db,
             events,
             states,
             lookups,
             movements,
+            movement_uploads,
+            movement_voids,
             movement_lock: Mutex::new(()),
             stripes: (0..STRIPES)
                 .map(|_| {
@@ -308,6 +349,13 @@ impl Store for FjallStore {
             }
             seen.push(id);
             batch.insert(&self.movements, id.as_bytes(), codec::encode_movement(m));
+            if let Some(u) = &m.upload {
+                batch.insert(
+                    &self.movement_uploads,
+                    codec::movement_upload_key(&m.institution, u, &id),
+                    [],
+                );
+            }
         }
         if seen.is_empty() {
             return Ok(0);
@@ -328,6 +376,83 @@ impl Store for FjallStore {
         }
         Ok(())
     }
+
+    fn movements_of_upload(
+        &self,
+        institution: &InstitutionId,
+        upload: &UploadId,
+        after: Option<&MovementId>,
+        limit: usize,
+    ) -> Result<Vec<MovementId>, StoreError> {
+        use std::ops::Bound;
+        let prefix = codec::movement_upload_prefix(institution, upload);
+        let from = match after {
+            Some(id) => Bound::Excluded(codec::movement_upload_key(institution, upload, id)),
+            None => Bound::Included(prefix.clone()),
+        };
+        let mut ids = Vec::new();
+        for item in self.movement_uploads.range((from, Bound::Unbounded)) {
+            let k = item.key().map_err(backend)?;
+            if !k.starts_with(&prefix) || ids.len() >= limit {
+                break;
+            }
+            ids.push(codec::movement_upload_id(&k)?);
+        }
+        Ok(ids)
+    }
+
+    fn void_movements(&self, ids: &[MovementId], void: &MovementVoid) -> Result<usize, StoreError> {
+        let guard = self.movement_lock.lock();
+        let bytes = codec::encode_movement_void(void);
+        let mut batch = self.db.batch();
+        let mut fresh: Vec<&MovementId> = Vec::new();
+        for id in ids {
+            if fresh.contains(&id)
+                || self
+                    .movement_voids
+                    .contains_key(id.as_bytes())
+                    .map_err(backend)?
+            {
+                continue;
+            }
+            fresh.push(id);
+            batch.insert(&self.movement_voids, id.as_bytes(), bytes.as_slice());
+        }
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        batch.commit().map_err(backend)?;
+        drop(guard);
+        self.sync_all()?;
+        Ok(fresh.len())
+    }
+
+    fn movement_voids(&self, ids: &[MovementId]) -> Result<Vec<Option<MovementVoid>>, StoreError> {
+        ids.iter()
+            .map(|id| {
+                self.movement_voids
+                    .get(id.as_bytes())
+                    .map_err(backend)?
+                    .map(|v| codec::decode_movement_void(&v))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    fn scan_movement_voids(
+        &self,
+        visit: &mut dyn FnMut(MovementId, MovementVoid) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for item in self.movement_voids.iter() {
+            let (k, v) = item.into_inner().map_err(backend)?;
+            let id: [u8; 16] = k
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("a movement void's key is not an id".into()))?;
+            visit(MovementId::from_bytes(id), codec::decode_movement_void(&v)?)?;
+        }
+        Ok(())
+    }
 }
 
 /// Caches a state in a stripe, emptying the stripe first when it is full: crude, but O(1)
@@ -343,4 +468,59 @@ fn cache_insert(cache: &mut StripeCache, key: PackKey, state: PackState) {
 fn seeded() -> foldhash::fast::FixedState {
     use std::hash::BuildHasher as _;
     foldhash::fast::FixedState::with_seed(foldhash::fast::RandomState::default().hash_one(0u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drugtrace_catalog::InsuranceCode;
+    use drugtrace_ledger::{MovementKind, Timestamp};
+
+    /// A directory written before movements were indexed by batch: its movements are found
+    /// by batch once this version has opened it.
+    #[test]
+    fn movements_kept_before_the_batch_index_are_indexed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = InstitutionId::parse("P1").unwrap();
+        let upload = UploadId::parse("3/B1").unwrap();
+        let m = Movement {
+            institution: me.clone(),
+            product: InsuranceCode::parse("XJ01CAA040A001010100001").unwrap(),
+            at: Timestamp::from_millis(1_750_000_000_000),
+            kind: MovementKind::Intake,
+            quantity_milli: 1_000,
+            split: false,
+            amount_fen: 0,
+            fund_paid: false,
+            settlement: None,
+            upload: Some(upload.clone()),
+            line: 0,
+            revision: 0,
+        };
+        {
+            let store = FjallStore::open(dir.path()).unwrap();
+            // As an older version kept it: the movement alone, and no mark.
+            store
+                .movements
+                .insert(m.id().as_bytes(), codec::encode_movement(&m))
+                .unwrap();
+            let meta = store
+                .db
+                .keyspace("meta", KeyspaceCreateOptions::default)
+                .unwrap();
+            meta.remove(INDEXED_UPLOADS).unwrap();
+            store.db.persist(PersistMode::SyncAll).unwrap();
+            assert!(
+                store
+                    .movements_of_upload(&me, &upload, None, 10)
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        let store = FjallStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.movements_of_upload(&me, &upload, None, 10).unwrap(),
+            vec![m.id()]
+        );
+    }
 }

@@ -12,6 +12,9 @@
 //! | `drugtrace_events` | `(pack, idx)` | each recorded event |
 //! | `drugtrace_lookups` | `(lookup, pack)` | the index ([`Lookup`]) |
 //! | `drugtrace_movements` | `id` | the movements without trace codes |
+//! | `drugtrace_movement_uploads` | `(batch, id)` | which movements an institution sent in a batch ([`codec::movement_upload_prefix`]) |
+//! | `drugtrace_movement_voids` | `id` | the voids of movements (3507) |
+//! | `drugtrace_meta` | `name` | what an older database has been brought up to |
 //! | `drugtrace_secrets` | `name` | the installation's secrets every server must share (the person-hash key) |
 //! | `drugtrace_journals` | `(journal, seq)` | the shared journals ([`journal::PgJournal`]: keys, clue book, notices), one row per record |
 //!
@@ -38,6 +41,9 @@
 //! SELECT create_distributed_table('drugtrace_events', 'pack', colocate_with => 'drugtrace_packs');
 //! SELECT create_distributed_table('drugtrace_lookups', 'lookup');
 //! SELECT create_distributed_table('drugtrace_movements', 'id');
+//! SELECT create_distributed_table('drugtrace_movement_voids', 'id', colocate_with => 'drugtrace_movements');
+//! SELECT create_distributed_table('drugtrace_movement_uploads', 'batch');
+//! SELECT create_reference_table('drugtrace_meta');
 //! SELECT create_reference_table('drugtrace_secrets');
 //! SELECT create_distributed_table('drugtrace_journals', 'journal');
 //! ```
@@ -46,7 +52,7 @@
 //! subquery on the same journal) filters on the distribution column, so it stays on one shard.
 //!
 //! On YugabyteDB the primary keys above are hash-sharded on their first column by default
-//! (`pack`, `lookup`, `id`, `journal`), which is the same layout.
+//! (`pack`, `lookup`, `id`, `batch`, `journal`), which is the same layout.
 //!
 //! # A lost answer is settled, never guessed
 //! When the connection drops during a commit (a failover, a network cut), the commit may
@@ -70,7 +76,8 @@ use std::time::{Duration, Instant};
 use drugtrace_code::PackKey;
 use drugtrace_codec as codec;
 use drugtrace_ledger::{
-    CommitError, LogRuns, Lookup, Movement, PackState, PackWrite, Recorded, Store, StoreError,
+    CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid, PackState,
+    PackWrite, Recorded, Store, StoreError, UploadId,
 };
 use parking_lot::Mutex;
 use postgres::error::SqlState;
@@ -113,6 +120,19 @@ CREATE TABLE IF NOT EXISTS drugtrace_lookups (
 CREATE TABLE IF NOT EXISTS drugtrace_movements (
     id bytea PRIMARY KEY,
     movement bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drugtrace_movement_uploads (
+    batch bytea NOT NULL,
+    id bytea NOT NULL,
+    PRIMARY KEY (batch, id)
+);
+CREATE TABLE IF NOT EXISTS drugtrace_movement_voids (
+    id bytea PRIMARY KEY,
+    void bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drugtrace_meta (
+    name text PRIMARY KEY,
+    value text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS drugtrace_secrets (
     name text PRIMARY KEY,
@@ -237,6 +257,7 @@ impl PostgresStore {
         tx.batch_execute("SET LOCAL client_min_messages = warning")
             .map_err(backend)?;
         tx.batch_execute(SCHEMA).map_err(backend)?;
+        index_older_movements(&mut tx).map_err(backend)?;
         tx.commit().map_err(backend)?;
         drop(c);
         Ok(store)
@@ -440,6 +461,58 @@ impl PostgresStore {
 
 /// Whether the connection was lost (or the server went away) while a statement was in
 /// flight, so that whether it took effect is unknown.
+/// The `drugtrace_meta` row saying that every movement is in `drugtrace_movement_uploads`.
+const INDEXED_UPLOADS: &str = "movement_uploads indexed";
+
+/// Indexes by batch the movements a database kept before the batch index existed, once:
+/// in the schema's transaction, so that no server sees the mark without the index.
+fn index_older_movements(tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+    let done = tx.query_opt(
+        "SELECT 1 FROM drugtrace_meta WHERE name = $1",
+        &[&INDEXED_UPLOADS],
+    )?;
+    if done.is_some() {
+        return Ok(());
+    }
+    let portal = tx.bind("SELECT movement FROM drugtrace_movements", &[])?;
+    loop {
+        let rows = tx.query_portal(&portal, SCAN_ROWS)?;
+        if rows.is_empty() {
+            break;
+        }
+        let (mut batches, mut ids) = (Vec::new(), Vec::new());
+        for row in &rows {
+            // A movement that does not decode is reported by the scans that read it; it has
+            // no batch to index here.
+            let Ok(m) = codec::decode_movement(row.get::<_, &[u8]>(0)) else {
+                continue;
+            };
+            if let Some(u) = &m.upload {
+                batches.push(codec::movement_upload_prefix(&m.institution, u));
+                ids.push(m.id().as_bytes().to_vec());
+            }
+        }
+        tx.execute(
+            "INSERT INTO drugtrace_movement_uploads (batch, id) \
+             SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
+            &[&batches, &ids],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO drugtrace_meta (name, value) VALUES ($1, 'yes') ON CONFLICT DO NOTHING",
+        &[&INDEXED_UPLOADS],
+    )?;
+    Ok(())
+}
+
+/// A movement id read from a `bytea` column.
+fn movement_id(b: &[u8]) -> Result<MovementId, StoreError> {
+    let id: [u8; 16] = b
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a stored movement id is not 16 bytes".into()))?;
+    Ok(MovementId::from_bytes(id))
+}
+
 fn lost(e: &postgres::Error) -> bool {
     match e.code() {
         None => true,
@@ -659,9 +732,14 @@ impl Store for PostgresStore {
     fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
         let mut ids: Vec<Vec<u8>> = Vec::with_capacity(movements.len());
         let mut bytes = Vec::with_capacity(movements.len());
+        let (mut batches, mut batch_ids) = (Vec::new(), Vec::new());
         for m in movements {
             let id = m.id().as_bytes().to_vec();
             if !ids.contains(&id) {
+                if let Some(u) = &m.upload {
+                    batches.push(codec::movement_upload_prefix(&m.institution, u));
+                    batch_ids.push(id.clone());
+                }
                 ids.push(id);
                 bytes.push(codec::encode_movement(m));
             }
@@ -670,13 +748,23 @@ impl Store for PostgresStore {
             return Ok(0);
         }
         let mut c = self.conn()?;
-        let n = c
+        let mut tx = c.transaction().map_err(backend)?;
+        let n = tx
             .execute(
                 "INSERT INTO drugtrace_movements (id, movement) \
                  SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
                 &[&ids, &bytes],
             )
             .map_err(backend)?;
+        if !batches.is_empty() {
+            tx.execute(
+                "INSERT INTO drugtrace_movement_uploads (batch, id) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
+                &[&batches, &batch_ids],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
@@ -687,6 +775,84 @@ impl Store for PostgresStore {
         self.scan(
             "SELECT movement FROM drugtrace_movements ORDER BY id",
             &mut |row| visit(codec::decode_movement(row.get::<_, &[u8]>(0))?),
+        )
+    }
+
+    fn movements_of_upload(
+        &self,
+        institution: &InstitutionId,
+        upload: &UploadId,
+        after: Option<&MovementId>,
+        limit: usize,
+    ) -> Result<Vec<MovementId>, StoreError> {
+        let batch = codec::movement_upload_prefix(institution, upload);
+        // Every id is longer than the empty string, so none is "after" nothing.
+        let after: &[u8] = after.map_or(&[], |a| a.as_bytes());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.with_conn(|c| {
+            c.query(
+                "SELECT id FROM drugtrace_movement_uploads \
+                 WHERE batch = $1 AND id > $2 ORDER BY id LIMIT $3",
+                &[&batch, &after, &limit],
+            )
+        })?;
+        rows.iter().map(|r| movement_id(r.get(0))).collect()
+    }
+
+    fn void_movements(&self, ids: &[MovementId], void: &MovementVoid) -> Result<usize, StoreError> {
+        let mut keys: Vec<&[u8]> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !keys.contains(&id.as_bytes().as_slice()) {
+                keys.push(id.as_bytes());
+            }
+        }
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let bytes = codec::encode_movement_void(void);
+        let n = self.with_conn(|c| {
+            c.execute(
+                "INSERT INTO drugtrace_movement_voids (id, void) \
+                 SELECT id, $2 FROM UNNEST($1::bytea[]) AS u(id) ON CONFLICT DO NOTHING",
+                &[&keys, &bytes],
+            )
+        })?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn movement_voids(&self, ids: &[MovementId]) -> Result<Vec<Option<MovementVoid>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes().as_slice()).collect();
+        let rows = self.with_conn(|c| {
+            c.query(
+                "SELECT id, void FROM drugtrace_movement_voids WHERE id = ANY($1)",
+                &[&keys],
+            )
+        })?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            found.insert(
+                movement_id(r.get(0))?,
+                codec::decode_movement_void(r.get::<_, &[u8]>(1))?,
+            );
+        }
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
+    fn scan_movement_voids(
+        &self,
+        visit: &mut dyn FnMut(MovementId, MovementVoid) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.scan(
+            "SELECT id, void FROM drugtrace_movement_voids ORDER BY id",
+            &mut |row| {
+                visit(
+                    movement_id(row.get(0))?,
+                    codec::decode_movement_void(row.get::<_, &[u8]>(1))?,
+                )
+            },
         )
     }
 }

@@ -41,8 +41,8 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
     bar.finish_and_clear();
     writeln!(
         out,
-        "copied {} packs ({} events) and {} movements; {} packs were there already",
-        report.packs, report.events, report.movements, report.already
+        "copied {} packs ({} events), {} movements and {} voids of movements; {} packs were there already",
+        report.packs, report.events, report.movements, report.movement_voids, report.already
     )?;
     // Verify: the same counts on both sides, and the target's states equal their logs.
     let count = |s: &dyn Store| -> Result<(u64, u64)> {

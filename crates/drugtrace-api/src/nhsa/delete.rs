@@ -11,21 +11,29 @@
 //! every void in the pack's log and in the warehouse (`kind = 'void'`), and the model
 //! `voided_sales` flags voids of fund-paid sales and voids covering many records.
 //!
-//! Records uploaded without trace codes, kept as product-level movements, are not voided:
-//! a movement is not in any pack's log, and a void of them is not built yet (the answer's
-//! `packs` counts packs only).
+//! Records uploaded without trace codes, kept as product-level movements, are voided with
+//! their batch too: each movement of the caller's in it is marked with the void (who, when),
+//! stays as evidence, and stops counting in stock and upload rates. The batch can then be
+//! uploaded again: a record sent again after the void counts again, once (the movement's
+//! next revision), while one resent before it is kept once as always. A batch with many
+//! movements is voided page by page; a void that failed half-way is completed by sending it
+//! again.
 //!
 //! Stock counts (1) record nothing here, so there is nothing to void; such a record is
 //! answered `nothing_to_void`. A batch is named by type and number together, so a client
 //! that gives every type one number voids only the type it names.
 //!
 //! The answer is per record (`results`: `{record, fixmedins_bchno, inv_data_type, outcome,
-//! packs, message}`, outcome `voided`, `already_voided` for a resent void, `nothing_to_void`,
+//! packs, movements, message}`, `packs` the packs and `movements` the records without codes
+//! in the batch; outcome `voided`, `already_voided` for a resent void, `nothing_to_void`,
 //! or `refused` with the field and the problem), with `retRslt` "1" when every record was
-//! read. All voids of a call are recorded in one atomic commit.
+//! read, and the totals newly voided (`voided` packs, `voided_movements`). All the packs'
+//! voids of a call are recorded in one atomic commit, then the movements' voids.
 
 use drugtrace_code::PackKey;
-use drugtrace_ledger::{Event, EventKind, Lookup, Lot, Outcome, Store, UploadId, Void};
+use drugtrace_ledger::{
+    Event, EventKind, Lookup, Lot, MovementVoid, Outcome, Store, UploadId, Void,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,6 +46,8 @@ use crate::{ApiError, AppState};
 struct Output {
     /// Packs given a void.
     voided: usize,
+    /// Records without codes (movements) voided.
+    voided_movements: usize,
     #[serde(flatten)]
     verdict: Verdict,
     results: Vec<RecordResult>,
@@ -52,6 +62,8 @@ struct RecordResult {
     outcome: &'static str,
     /// Packs with records in the batch.
     packs: usize,
+    /// Records without codes (movements) in the batch, voided before or now.
+    movements: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
 }
@@ -63,6 +75,8 @@ struct Request {
     data: String,
     upload: Option<UploadId>,
     packs: Vec<PackKey>,
+    /// The batch's movements, and how many of them this call voided.
+    movements: (usize, usize),
 }
 
 /// A record that does not read: its batch and type as sent, and why.
@@ -104,6 +118,7 @@ pub async fn void<S: Store + Sync + 'static>(
                 data,
                 upload,
                 packs: Vec::new(),
+                movements: (0, 0),
             })
         })();
         read.push(r.map_err(|f: Fault| {
@@ -168,9 +183,31 @@ pub async fn void<S: Store + Sync + 'static>(
     } else {
         state.record(events, ctx.by).await?
     };
+    // The movements after the packs: a void that fails here is sent again, and the packs
+    // are then already voided.
+    let me = ctx.me.clone();
+    let void = MovementVoid {
+        by: ctx.me.clone(),
+        at: ctx.now,
+    };
+    let read = state
+        .blocking(move |inner| {
+            let mut read = read;
+            for req in read.iter_mut().flatten() {
+                if let Some(u) = &req.upload {
+                    req.movements = inner
+                        .ledger
+                        .void_movements(&me, u, &void)
+                        .map_err(ApiError::internal)?;
+                }
+            }
+            Ok(read)
+        })
+        .await?;
     let mut next = decisions.iter();
     let mut results = Vec::with_capacity(read.len());
     let mut voided = 0;
+    let mut voided_movements = 0;
     let mut refused = Vec::new();
     for (i, r) in read.into_iter().enumerate() {
         match r {
@@ -182,6 +219,7 @@ pub async fn void<S: Store + Sync + 'static>(
                     inv_data_type: data,
                     outcome: "refused",
                     packs: 0,
+                    movements: 0,
                     message: Some(f.0),
                 });
             }
@@ -192,10 +230,12 @@ pub async fn void<S: Store + Sync + 'static>(
                     .filter(|d| !d.replayed && d.outcome == Outcome::Accepted)
                     .count();
                 let again = mine.iter().filter(|d| d.replayed).count();
+                let (held, fresh_movements) = req.movements;
                 voided += fresh;
-                let (outcome, message) = if fresh > 0 {
+                voided_movements += fresh_movements;
+                let (outcome, message) = if fresh + fresh_movements > 0 {
                     ("voided", None)
-                } else if again > 0 {
+                } else if again > 0 || held > 0 {
                     ("already_voided", None)
                 } else if req.data == "1" {
                     (
@@ -217,6 +257,7 @@ pub async fn void<S: Store + Sync + 'static>(
                     inv_data_type: Some(req.data),
                     outcome,
                     packs: req.packs.len(),
+                    movements: held,
                     message,
                 });
             }
@@ -234,11 +275,15 @@ pub async fn void<S: Store + Sync + 'static>(
     };
     let verdict = Verdict::of(
         &problems,
-        format!("{} records read, {voided} packs voided", results.len()),
+        format!(
+            "{} records read, {voided} packs and {voided_movements} records without codes voided",
+            results.len()
+        ),
     );
     let warn = verdict.problems();
     let out = Output {
         voided,
+        voided_movements,
         verdict,
         results,
     };

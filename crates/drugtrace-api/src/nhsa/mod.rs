@@ -52,7 +52,7 @@
 //! | 3504, 3504A purchase return | `purcinfo` / `purcinfoDetail` | `StockChange(ReturnOut)` (109) |
 //! | 3505, 3505A sale | `selinfo` / `selinfoDetail` | `Sale` |
 //! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
-//! | 3507, 3507A delete (商品信息删除) | `data` / `goodDetail` | a `Void` per pack of the batch: its records stay as evidence and stop counting (see `delete.rs`) |
+//! | 3507, 3507A delete (商品信息删除) | `data` / `goodDetail` | a `Void` per pack of the batch and a `MovementVoid` per record without codes in it: the records stay as evidence and stop counting (see `delete.rs`) |
 //! | 3513 sale-trace query | `data` | by `drug_trac_codg`, `setl_id`, `mdtrt_id`/`mdtrt_sn` or `certno`/`psn_no`: reads the logs |
 //! | 2207 outpatient settlement (门诊结算) | `data` + `drug_trac_info` | the gate: every pack a `Sale` of one settlement, paid whole or not at all (see `settle.rs`) |
 //! | 2206 pre-settlement (预结算) | `data` + `drug_trac_info` | the gate's check, recording nothing |
@@ -69,7 +69,8 @@
 //! or not, a sale's amount, fund-paid and settlement, the upload batch), counted by the
 //! warehouse's `movements` table and `stock_imbalance`, and answered `movement` / `no_code`.
 //! A resent record is the same movement (its content and its position in the call identify
-//! it) and is kept once. Without a product it is answered `not_recorded` / `no_code`. Either
+//! it) and is kept once; sent again after a 3507 voided it, it counts again (its next
+//! revision), as the national 3507 deletes a batch so that it can be uploaded again. Without a product it is answered `not_recorded` / `no_code`. Either
 //! way it counts as a good record.
 //!
 //! Codes beside the records (`input.drugtracinfo` next to `input.selinfo`, as some systems
@@ -133,7 +134,9 @@
 //!   type named). A 3507 appends a void to each pack with the caller's records of that
 //!   batch; the pack's state is derived without them (a voided sale's units are unsold
 //!   again), and the records stay in the log, in the warehouse (`voided`) and before the
-//!   model `voided_sales`. A 2207 settlement's sales carry no batch and cannot be voided:
+//!   model `voided_sales`. The batch's records without codes are marked voided beside their
+//!   movements (kept, `voided` in the warehouse's `movements`, no longer counted in stock or
+//!   upload rates), before the model `voided_codeless_sales`. A 2207 settlement's sales carry no batch and cannot be voided:
 //!   the payment happened, and 2208 reverses it.
 //! - **2208 returns only the settlement's own sales**: a pack whose sale under it was
 //!   blocked gets nothing, and no other sale of the pack is touched. A resent 2208 records

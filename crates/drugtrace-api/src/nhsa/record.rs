@@ -732,6 +732,7 @@ pub fn movement(ctx: &Ctx, product: InsuranceCode, at: Timestamp, kind: Movement
         settlement: None,
         upload: None,
         line: 0,
+        revision: 0,
     }
 }
 

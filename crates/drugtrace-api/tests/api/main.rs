@@ -920,6 +920,37 @@ impl drugtrace_ledger::Store for Unreachable {
     ) -> Result<(), drugtrace_ledger::StoreError> {
         unreachable()
     }
+    fn movements_of_upload(
+        &self,
+        _: &drugtrace_ledger::InstitutionId,
+        _: &drugtrace_ledger::UploadId,
+        _: Option<&drugtrace_ledger::MovementId>,
+        _: usize,
+    ) -> Result<Vec<drugtrace_ledger::MovementId>, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn void_movements(
+        &self,
+        _: &[drugtrace_ledger::MovementId],
+        _: &drugtrace_ledger::MovementVoid,
+    ) -> Result<usize, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn movement_voids(
+        &self,
+        _: &[drugtrace_ledger::MovementId],
+    ) -> Result<Vec<Option<drugtrace_ledger::MovementVoid>>, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn scan_movement_voids(
+        &self,
+        _: &mut dyn FnMut(
+            drugtrace_ledger::MovementId,
+            drugtrace_ledger::MovementVoid,
+        ) -> Result<(), drugtrace_ledger::StoreError>,
+    ) -> Result<(), drugtrace_ledger::StoreError> {
+        unreachable()
+    }
 }
 
 /// Issue 14: the gate's batcher turned every failure of a group into a string, so a sale
