@@ -66,7 +66,7 @@ impl<S: Store + Sync + 'static> FromRequestParts<AppState<S>> for Caller {
         let authority = match &role {
             Role::Regulator => Authority::Regulator,
             Role::Institution(id) => Authority::Party(
-                kind.or_else(|| state.inner.directory.get(id.as_str()).map(|i| i.kind))
+                kind.or_else(|| state.inner.directory().get(id.as_str()).map(|i| i.kind))
                     .unwrap_or(InstitutionKind::Pharmacy),
             ),
         };

@@ -219,7 +219,7 @@ pub async fn query<S: Store + Sync + 'static>(
             manufacturer: p.manufacturer().to_owned(),
             insurance_code: p.insurance_code().to_string(),
         });
-    let directory = &state.inner.directory;
+    let directory = state.inner.directory();
     let name_of = |code: &str| directory.get(code).map(|i| i.name.clone());
     let city_of = |code: &str| directory.get(code).map(|i| i.city.clone());
     let state_now = pack.unwrap_or_default();

@@ -51,6 +51,19 @@ pub struct AppState<S> {
     inner: Arc<Inner<S>>,
 }
 
+/// The catalog and the directory shared by the servers on one database.
+struct SharedReference {
+    catalog: Arc<drugtrace_catalog::SharedImports<drugtrace_catalog::Catalog>>,
+    directory: Arc<drugtrace_catalog::SharedImports<drugtrace_catalog::Directory>>,
+}
+
+impl<S> Inner<S> {
+    /// The directory of institutions as it is now.
+    fn directory(&self) -> Arc<drugtrace_catalog::Directory> {
+        Arc::clone(&self.directory.read())
+    }
+}
+
 struct Inner<S> {
     ledger: Ledger<S>,
     /// Set on the first gate request: the batcher thread needs the state itself.
@@ -63,7 +76,11 @@ struct Inner<S> {
     keys: keys::KeyRing,
     patient_limit: RateLimiter,
     metrics: metrics::Metrics,
-    directory: drugtrace_catalog::Directory,
+    /// The directory of institutions: replaced whole when a shared one changes.
+    directory: parking_lot::RwLock<Arc<drugtrace_catalog::Directory>>,
+    /// The catalog and the directory imported for every server on a database, read on by
+    /// [`AppState::refresh_shared`]; none when they are the data directory's files.
+    reference: Option<SharedReference>,
     /// The regulator's dashboard and API, when configured.
     supervision: Option<Arc<Supervision>>,
 }
@@ -97,7 +114,8 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 keys: keys::KeyRing::fixed(keys),
                 patient_limit,
                 metrics: metrics::Metrics::default(),
-                directory: drugtrace_catalog::Directory::default(),
+                directory: parking_lot::RwLock::new(Arc::default()),
+                reference: None,
                 supervision: None,
             }),
         }
@@ -112,10 +130,24 @@ impl<S: Store + Sync + 'static> AppState<S> {
     }
 
     /// The state with a directory of institutions, whose names and cities the patient sees.
-    pub fn with_directory(mut self, directory: drugtrace_catalog::Directory) -> Self {
+    pub fn with_directory(self, directory: drugtrace_catalog::Directory) -> Self {
+        *self.inner.directory.write() = Arc::new(directory);
+        self
+    }
+
+    /// The state with the catalog and the directory of institutions imported for every
+    /// server on a database: the ledger judges by the shared catalog from now on, and
+    /// [`AppState::refresh_shared`] follows the imports other servers make.
+    pub fn with_shared_reference(
+        mut self,
+        catalog: Arc<drugtrace_catalog::SharedImports<drugtrace_catalog::Catalog>>,
+        directory: Arc<drugtrace_catalog::SharedImports<drugtrace_catalog::Directory>>,
+    ) -> Self {
+        self.inner.ledger.set_catalog(catalog.current());
+        *self.inner.directory.write() = directory.current();
         Arc::get_mut(&mut self.inner)
             .expect("the state is not shared before the server starts")
-            .directory = directory;
+            .reference = Some(SharedReference { catalog, directory });
         self
     }
 
@@ -128,8 +160,8 @@ impl<S: Store + Sync + 'static> AppState<S> {
         self
     }
 
-    /// Reads on the journals this server shares with others (the keys, the clue book, the
-    /// notices), so that what another server wrote is seen here; a server that shares
+    /// Reads on the journals this server shares with others (the keys, the catalog, the
+    /// directory of institutions, the clue book, the notices), so that what another server wrote is seen here; a server that shares
     /// nothing has nothing to read. Blocking: call it from a thread of its own, about once
     /// a second. Returns what failed, to be logged; the next call tries again.
     pub fn refresh_shared(&self) -> Result<(), String> {
@@ -137,6 +169,18 @@ impl<S: Store + Sync + 'static> AppState<S> {
         let mut failed = Vec::new();
         if let Err(e) = inner.keys.refresh() {
             failed.push(format!("keys: {e}"));
+        }
+        if let Some(r) = &inner.reference {
+            match r.catalog.refresh() {
+                Ok(true) => inner.ledger.set_catalog(r.catalog.current()),
+                Ok(false) => {}
+                Err(e) => failed.push(format!("catalog: {e}")),
+            }
+            match r.directory.refresh() {
+                Ok(true) => *inner.directory.write() = r.directory.current(),
+                Ok(false) => {}
+                Err(e) => failed.push(format!("institutions: {e}")),
+            }
         }
         if let Some(sup) = &inner.supervision {
             if let Err(e) = sup.clues().refresh() {

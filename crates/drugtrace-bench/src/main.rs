@@ -391,7 +391,7 @@ fn gate_rows(ledger: &Ledger<Arc<FjallStore>>, packs: u64, rows: &mut Vec<Row>) 
     let catalog = Catalog::default();
     let policy = Policy::default();
     let cx = gate::Context {
-        catalog: &catalog,
+        catalog: std::sync::Arc::new(catalog),
         policy: &policy,
         now: drugtrace_ledger::Timestamp::now(),
         by: drugtrace_ledger::Authority::Operator,

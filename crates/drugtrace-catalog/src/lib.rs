@@ -5,17 +5,20 @@
 //!
 //! It also keeps the directory of institutions (name, kind, province, city, place).
 //!
-//! The catalog lives in memory and is read from and written to CSV; it knows nothing of the
-//! ledger, of storage beyond its CSV file, or of HTTP.
+//! The catalog lives in memory and is read from and written to CSV, or folded from a shared
+//! journal of imports when several servers share it ([`SharedImports`]); it knows nothing of
+//! the ledger, of any database, or of HTTP.
 
 mod catalog;
 mod csv_io;
 mod institutions;
 mod insurance_code;
 mod product;
+mod shared;
 
 pub use catalog::{Catalog, CatalogError, RowRef};
 pub use csv_io::{COLUMNS, CatalogImportError, ImportSummary, RowError};
 pub use institutions::{Directory, INSTITUTION_COLUMNS, Institution, InstitutionKind};
 pub use insurance_code::{InsuranceCode, InsuranceCodeError, InsuranceCodeKind};
 pub use product::{Product, ProductError, ProductSpec};
+pub use shared::{Imported, SharedImportError, SharedImports};

@@ -25,10 +25,10 @@ pub enum Verdict {
 }
 
 /// What the gate judges by, besides the pack's state and the event.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Context<'a> {
-    /// The products (pack sizes, billed codes).
-    pub catalog: &'a Catalog,
+    /// The products (pack sizes, billed codes), as they were when judging began.
+    pub catalog: std::sync::Arc<Catalog>,
     /// The province's rules.
     pub policy: &'a Policy,
     /// The server's clock when the event is judged.

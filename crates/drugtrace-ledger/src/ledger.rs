@@ -1,6 +1,7 @@
 //! The ledger: judges events against their packs' state and records them atomically.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use drugtrace_catalog::Catalog;
 use drugtrace_code::PackKey;
@@ -76,7 +77,8 @@ pub struct RebuildReport {
 #[derive(Debug)]
 pub struct Ledger<S> {
     store: S,
-    catalog: Catalog,
+    /// Replaced whole when a shared catalog changes; each batch judges by the one it read.
+    catalog: parking_lot::RwLock<Arc<Catalog>>,
     policy: Policy,
     clock: Clock,
 }
@@ -274,10 +276,10 @@ impl Pending {
 
 impl<S: Store> Ledger<S> {
     /// A ledger over `store`.
-    pub fn new(store: S, catalog: Catalog, policy: Policy) -> Ledger<S> {
+    pub fn new(store: S, catalog: impl Into<Arc<Catalog>>, policy: Policy) -> Ledger<S> {
         Ledger {
             store,
-            catalog,
+            catalog: parking_lot::RwLock::new(catalog.into()),
             policy,
             clock: Clock(None),
         }
@@ -295,9 +297,15 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
-    /// The catalog.
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalog as it is now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read())
+    }
+
+    /// Judges by `catalog` from now on (a shared catalog another server imported into):
+    /// a batch being judged keeps the one it started with.
+    pub fn set_catalog(&self, catalog: Arc<Catalog>) {
+        *self.catalog.write() = catalog;
     }
 
     /// The policy.
@@ -309,7 +317,7 @@ impl<S: Store> Ledger<S> {
     /// checks that record nothing (a stock count's answer).
     pub fn context(&self, by: Authority) -> Context<'_> {
         Context {
-            catalog: &self.catalog,
+            catalog: self.catalog(),
             policy: &self.policy,
             now: self.clock.now(),
             by,
@@ -383,9 +391,10 @@ impl<S: Store> Ledger<S> {
         let mut order: Vec<PackKey> = Vec::with_capacity(total);
         let mut decisions = Vec::with_capacity(total);
         self.prefetch(parts, overlay, &mut pending, &mut order)?;
+        let catalog = self.catalog();
         for part in parts {
             let cx = Context {
-                catalog: &self.catalog,
+                catalog: Arc::clone(&catalog),
                 policy: &self.policy,
                 now,
                 by: part.by,

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -74,7 +75,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// Exports the data directory's ledger (opened as `opened`) into its warehouse.
 pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> Result<()> {
-    let directory = dir.directory()?;
+    let directory = match &opened.reference {
+        Some(r) => r.directory.current(),
+        None => Arc::new(dir.directory()?),
+    };
     let w = warehouse(dir);
     let opts = ExportOptions {
         offset_minutes: opened.config.local_offset_minutes,
@@ -82,7 +86,7 @@ pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> 
     };
     let s = export(
         opened.ledger.store(),
-        opened.ledger.catalog(),
+        &opened.ledger.catalog(),
         &directory,
         &w,
         &opts,

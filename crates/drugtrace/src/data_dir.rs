@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use drugtrace_catalog::Catalog;
+use drugtrace_catalog::{Catalog, Directory, SharedImports};
 use std::sync::Arc;
 
 use drugtrace_ledger::{Date, Ledger, PersonKey, Policy, Store, UnknownCodePolicy};
@@ -132,6 +132,8 @@ pub struct Opened {
     /// The database, when the packs live in one: the keys, the clue book and the notices
     /// are then its shared journals, so every server on it sees the same.
     pub database: Option<Arc<PostgresStore>>,
+    /// On a database, its catalog (the one the ledger was opened with) and directory.
+    pub reference: Option<Reference>,
 }
 
 impl DataDir {
@@ -286,16 +288,30 @@ impl DataDir {
         self.root.join(SETTLEMENTS)
     }
 
-    /// The directory of institutions (empty until one is imported).
-    pub fn directory(&self) -> Result<drugtrace_catalog::Directory> {
-        drugtrace_catalog::Directory::load_csv_file(&self.institutions_path())
+    /// The directory's own file of institutions (empty until one is imported); on a
+    /// database, [`Reference::open`]'s is the one that counts.
+    pub fn directory(&self) -> Result<Directory> {
+        Directory::load_csv_file(&self.institutions_path())
             .with_context(|| format!("reading {}", self.institutions_path().display()))
     }
 
-    /// The catalog.
+    /// The directory's own catalog file; on a database, [`Reference::open`]'s is the one
+    /// that counts.
     pub fn catalog(&self) -> Result<Catalog> {
         Catalog::load_csv_file(&self.catalog_path())
             .with_context(|| format!("reading {}", self.catalog_path().display()))
+    }
+
+    /// The catalog and the directory of institutions as they are now: the database's when
+    /// the packs live in one, else this directory's files.
+    pub fn reference(&self) -> Result<(Arc<Catalog>, Arc<Directory>)> {
+        match self.open_database()? {
+            Some(db) => {
+                let r = Reference::open(&db)?;
+                Ok((r.catalog.current(), r.directory.current()))
+            }
+            None => Ok((Arc::new(self.catalog()?), Arc::new(self.directory()?))),
+        }
     }
 
     /// Gives the database `db` this directory's secrets (the person-hash key, the identity
@@ -330,17 +346,18 @@ impl DataDir {
         Ok(())
     }
 
-    /// What opening the ledger needs besides its store, read and checked.
-    fn parts(&self) -> Result<(Config, Policy, PersonKey, Catalog)> {
+    /// What opening the ledger needs besides its store and catalog, read and checked.
+    fn parts(&self) -> Result<(Config, Policy, PersonKey)> {
         let config = self.config()?;
         let policy = config.policy()?;
-        Ok((config, policy, self.person_key()?, self.catalog()?))
+        Ok((config, policy, self.person_key()?))
     }
 
     /// Opens the ledger on the data directory's own embedded store, whatever the
     /// configuration names (for `drugtrace migrate`, which copies it).
     pub fn open_embedded(&self) -> Result<Opened> {
-        let (config, policy, person_key, catalog) = self.parts()?;
+        let (config, policy, person_key) = self.parts()?;
+        let catalog = self.catalog()?;
         let path = self.root.join(STORE);
         if !path.is_dir() {
             bail!(
@@ -355,6 +372,7 @@ impl DataDir {
             person_key,
             config,
             database: None,
+            reference: None,
         })
     }
 
@@ -380,19 +398,48 @@ impl DataDir {
 
     /// Opens the ledger and what goes with it.
     pub fn open(&self) -> Result<Opened> {
-        let (config, policy, person_key, catalog) = self.parts()?;
+        let (config, policy, person_key) = self.parts()?;
         let database = self.connect_database(&config, &person_key)?;
-        let store: Arc<dyn Store> = match &database {
-            Some(db) => Arc::clone(db) as Arc<dyn Store>,
-            None => {
-                Arc::new(FjallStore::open(&self.root.join(STORE)).context("opening the store")?)
-            }
+        let (store, reference): (Arc<dyn Store>, _) = match &database {
+            Some(db) => (Arc::clone(db) as Arc<dyn Store>, Some(Reference::open(db)?)),
+            None => (
+                Arc::new(FjallStore::open(&self.root.join(STORE)).context("opening the store")?),
+                None,
+            ),
+        };
+        let catalog = match &reference {
+            Some(r) => r.catalog.current(),
+            None => Arc::new(self.catalog()?),
         };
         Ok(Opened {
             ledger: Ledger::new(store, catalog, policy),
             person_key,
             config,
             database,
+            reference,
+        })
+    }
+}
+
+/// The catalog and the directory of institutions of a database: the fold of the imports
+/// made into it, the same for every server on it.
+pub struct Reference {
+    /// The catalog.
+    pub catalog: Arc<SharedImports<Catalog>>,
+    /// The directory of institutions.
+    pub directory: Arc<SharedImports<Directory>>,
+}
+
+impl Reference {
+    /// Reads the catalog and the directory `db` holds.
+    pub fn open(db: &Arc<PostgresStore>) -> Result<Reference> {
+        let catalog = SharedImports::open(Arc::new(db.journal(CATALOG_JOURNAL)))
+            .context("reading the database's catalog")?;
+        let directory = SharedImports::open(Arc::new(db.journal(INSTITUTIONS_JOURNAL)))
+            .context("reading the database's directory of institutions")?;
+        Ok(Reference {
+            catalog: Arc::new(catalog),
+            directory: Arc::new(directory),
         })
     }
 }
@@ -403,6 +450,10 @@ pub const KEYS_JOURNAL: &str = "keys";
 pub const CLUES_JOURNAL: &str = "clues";
 /// The shared journal of the public notices, on a database.
 pub const NOTICES_JOURNAL: &str = "notices";
+/// The shared journal of the catalog's imports, on a database.
+pub const CATALOG_JOURNAL: &str = "catalog";
+/// The shared journal of the directory of institutions' imports, on a database.
+pub const INSTITUTIONS_JOURNAL: &str = "institutions";
 
 /// Writes a file that must not exist yet, durably (see [`drugtrace_durable::create_new`]);
 /// `secret` files are readable by the owner only.

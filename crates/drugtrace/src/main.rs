@@ -358,8 +358,12 @@ fn serve(
         drugtrace_api::Keys::default(),
         patient_limit,
     )
-    .with_key_ring(keys)
-    .with_directory(dir.directory()?)
+    .with_key_ring(keys);
+    // On a database, the catalog and the directory are its imports, followed as they come.
+    let state = match opened.reference {
+        Some(r) => state.with_shared_reference(r.catalog, r.directory),
+        None => state.with_directory(dir.directory()?),
+    }
     .with_supervision(supervision);
     let state = match dir.identity_key()? {
         Some(key) => state.with_identity_key(key),
@@ -471,18 +475,33 @@ fn run(cli: Cli) -> Result<()> {
             )?;
         }
         Command::Catalog(CatalogCommand::Import { file }) => {
-            let mut catalog = dir.catalog()?;
-            let input = std::fs::File::open(&file)
-                .with_context(|| format!("opening {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file.display().to_string();
-            let summary = catalog
-                .import_csv(std::io::BufReader::new(input), &name)
-                .with_context(|| format!("importing {name}; the catalog is unchanged"))?;
-            catalog.save_csv_file(&dir.catalog_path())?;
-            writeln!(out, "{summary}; the catalog has {} products", catalog.len())?;
+            let unchanged = || format!("importing {name}; the catalog is unchanged");
+            match dir.open_database()? {
+                // On a database, for every server on it: they read it on within a second.
+                Some(db) => {
+                    let shared = data_dir::Reference::open(&db)?.catalog;
+                    let summary = shared.import(&bytes, &name).with_context(unchanged)?;
+                    let n = shared.current().len();
+                    writeln!(
+                        out,
+                        "{summary}; the database's catalog has {n} products, for every server on it"
+                    )?;
+                }
+                None => {
+                    let mut catalog = dir.catalog()?;
+                    let summary = catalog
+                        .import_csv(bytes.as_slice(), &name)
+                        .with_context(unchanged)?;
+                    catalog.save_csv_file(&dir.catalog_path())?;
+                    writeln!(out, "{summary}; the catalog has {} products", catalog.len())?;
+                }
+            }
         }
         Command::Catalog(CatalogCommand::Lookup { key }) => {
-            let catalog = dir.catalog()?;
+            let (catalog, _) = dir.reference()?;
             match show::find_product(&catalog, &key)? {
                 Some(p) => show::product(&mut out, p)?,
                 None => bail!("no product in the catalog for {key}"),
@@ -625,20 +644,33 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Institutions { file } => {
             dir.config()?;
-            let mut directory = dir.directory()?;
-            let input = std::fs::File::open(&file)
-                .with_context(|| format!("opening {}", file.display()))?;
-            let added = directory
-                .import_csv(std::io::BufReader::new(input), &file.display().to_string())
-                .with_context(|| {
-                    format!("importing {}; the directory is unchanged", file.display())
-                })?;
-            directory.save_csv_file(&dir.institutions_path())?;
-            writeln!(
-                out,
-                "{added} new institutions; the directory has {}",
-                directory.len()
-            )?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.display().to_string();
+            let unchanged = || format!("importing {name}; the directory is unchanged");
+            match dir.open_database()? {
+                Some(db) => {
+                    let shared = data_dir::Reference::open(&db)?.directory;
+                    let added = shared.import(&bytes, &name).with_context(unchanged)?;
+                    let n = shared.current().len();
+                    writeln!(
+                        out,
+                        "{added} new institutions; the database's directory has {n}, for every server on it"
+                    )?;
+                }
+                None => {
+                    let mut directory = dir.directory()?;
+                    let added = directory
+                        .import_csv(bytes.as_slice(), &name)
+                        .with_context(unchanged)?;
+                    directory.save_csv_file(&dir.institutions_path())?;
+                    writeln!(
+                        out,
+                        "{added} new institutions; the directory has {}",
+                        directory.len()
+                    )?;
+                }
+            }
         }
         Command::Settlements(SettlementsCommand::Import { file }) => {
             let offset = dir.config()?.local_offset_minutes;

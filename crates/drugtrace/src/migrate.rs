@@ -77,9 +77,44 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
             )?;
         }
     }
+    // The catalog and the directory of institutions become the database's, for every
+    // server on it: each file as one import, unless the database has its own already.
+    let reference = crate::data_dir::Reference::open(&target)?;
+    for (file, imports, what) in [
+        (dir.catalog_path(), reference.catalog.imports(), "catalog"),
+        (
+            dir.institutions_path(),
+            reference.directory.imports(),
+            "directory of institutions",
+        ),
+    ] {
+        if !file.is_file() {
+            continue;
+        }
+        if imports > 0 {
+            writeln!(
+                out,
+                "{}: the database has a {what} of its own already ({imports} imports); kept",
+                file.display()
+            )?;
+            continue;
+        }
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        let name = file.display().to_string();
+        if what == "catalog" {
+            let s = reference.catalog.import(&bytes, &name)?;
+            writeln!(out, "{name}: {s}, into the database's catalog")?;
+        } else {
+            let n = reference.directory.import(&bytes, &name)?;
+            writeln!(
+                out,
+                "{name}: {n} institutions into the database's directory"
+            )?;
+        }
+    }
     let check = Ledger::new(
         Arc::clone(&target) as Arc<dyn Store>,
-        opened.ledger.catalog().clone(),
+        opened.ledger.catalog(),
         opened.ledger.policy().clone(),
     )
     .rebuild(RebuildMode::Check)?;

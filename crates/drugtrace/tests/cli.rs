@@ -774,6 +774,59 @@ fn two_servers_on_one_database_sell_a_pack_once() {
         !data_a.join("keys.jsonl").exists(),
         "the keys live in the database, not in the data directory"
     );
+    // A catalog imported on one directory and a directory of institutions imported on the
+    // other, while both serve, reach both servers: they are journals of the database too.
+    let files = tempfile::tempdir().unwrap();
+    let catalog = files.path().join("more.csv");
+    std::fs::write(
+        &catalog,
+        "insurance_code,drug_id_prefix,generic_name,manufacturer,units_per_pack\n\
+         XJ01CAA040A001010100009,8100009,示例新药胶囊,浙江示例制药有限公司,12\n",
+    )
+    .unwrap();
+    let out = ok(drugtrace(&data_a)
+        .args(["catalog", "import"])
+        .arg(&catalog)
+        .output()
+        .unwrap());
+    assert!(out.contains("for every server on it"), "{out}");
+    let institutions = files.path().join("institutions.csv");
+    std::fs::write(
+        &institutions,
+        "code,name,kind,province,city,lat,lon\nP1,示例共享药房,pharmacy,福建省,福州市,26.08,119.30\n",
+    )
+    .unwrap();
+    let out = ok(drugtrace(&data_b)
+        .arg("institutions")
+        .arg(&institutions)
+        .output()
+        .unwrap());
+    assert!(out.contains("for every server on it"), "{out}");
+    for (addr, code, want) in [
+        (&addr_b, "81000090000000000001", "示例新药胶囊"),
+        (&addr_a, "81000090000000000001", "示例新药胶囊"),
+        (&addr_a, "81000010000000000042", "示例共享药房"),
+        (&addr_b, "81000010000000000042", "示例共享药房"),
+    ] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, body) = http(addr, "GET", &format!("/v1/codes/{code}"), "", "");
+            assert_eq!(status, 200, "{body}");
+            if body.contains(want) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{addr} never showed {want} for {code}: {body}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    let out = ok(drugtrace(&data_b)
+        .args(["catalog", "lookup", "XJ01CAA040A001010100009"])
+        .output()
+        .unwrap());
+    assert!(out.contains("示例新药胶囊"), "{out}");
     for child in [&mut a, &mut b] {
         assert!(terminate(child).success());
     }
@@ -821,6 +874,10 @@ fn migrate_copies_the_embedded_store_into_postgres() {
         out.contains("2 records copied into the shared journal keys, 0 there already"),
         "{out}"
     );
+    assert!(
+        out.contains("4 new products, into the database's catalog"),
+        "{out}"
+    );
     let again = ok(drugtrace(&data)
         .args(["migrate", "--to", &database])
         .output()
@@ -828,6 +885,10 @@ fn migrate_copies_the_embedded_store_into_postgres() {
     assert!(again.starts_with("copied 0 packs"), "{again}");
     assert!(
         again.contains("0 records copied into the shared journal keys, 2 there already"),
+        "{again}"
+    );
+    assert!(
+        again.contains("the database has a catalog of its own already (1 imports); kept"),
         "{again}"
     );
     // A server on the database accepts the migrated keys, with the file gone.

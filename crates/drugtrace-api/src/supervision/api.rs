@@ -351,7 +351,7 @@ pub(crate) async fn issue<S: Store + Sync + 'static>(
     )?;
     let sup = state.supervision()?;
     let loaded = sup.ready().await?;
-    let issued = clues::issue(sup, &loaded, &state.inner.directory, spec, who.actor).await?;
+    let issued = clues::issue(sup, &loaded, &state.inner.directory(), spec, who.actor).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({

@@ -268,7 +268,8 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
         let loaded = sup.ready().await?;
         let report = loaded.report("institutions").await?;
         let row = report.records().find(|r| r.text("institution") == code);
-        let known = state.inner.directory.get(&code);
+        let directory = state.inner.directory();
+        let known = directory.get(&code);
         let info = match (known, &row) {
             (Some(i), _) => dash::InstitutionInfo {
                 code: code.clone(),
@@ -479,7 +480,7 @@ pub(crate) async fn pack<S: Store + Sync + 'static>(
             Err(e) => return Err(e),
         };
         let cited: BTreeSet<u32> = findings.iter().flat_map(|f| f.evidence.clone()).collect();
-        let directory = &state.inner.directory;
+        let directory = state.inner.directory();
         let name = |c: &str| directory.get(c).map(|i| i.name.clone()).unwrap_or_default();
         let party = |c: &str| match directory.get(c) {
             Some(i) => format!("{} ({c})", i.name),
@@ -717,7 +718,7 @@ pub(crate) async fn clue_list<S: Store + Sync + 'static>(
         let sup = state.supervision()?;
         let loaded = sup.ready().await?;
         let (ctx, html) =
-            clue_list_page(sup, &loaded, &state.inner.directory, &uri, &params, &sel).await?;
+            clue_list_page(sup, &loaded, &state.inner.directory(), &uri, &params, &sel).await?;
         Ok(view::page(StatusCode::OK, &ctx, html))
     })
     .await
@@ -806,7 +807,7 @@ pub(crate) async fn issue<S: Store + Sync + 'static>(
             &form.model,
             &form.min_findings,
         ) {
-            Ok(spec) => clues::issue(sup, &loaded, &state.inner.directory, spec, who.actor).await,
+            Ok(spec) => clues::issue(sup, &loaded, &state.inner.directory(), spec, who.actor).await,
             Err(e) => Err(e),
         };
         match issued {
@@ -819,7 +820,7 @@ pub(crate) async fn issue<S: Store + Sync + 'static>(
                 let (ctx, html) = clue_list_page(
                     sup,
                     &loaded,
-                    &state.inner.directory,
+                    &state.inner.directory(),
                     &uri,
                     &params,
                     &Selection::default(),
@@ -1094,7 +1095,7 @@ async fn notices_page<S: Store + Sync + 'static>(
     let loaded = sup.ready().await?;
     let candidates = loaded.report("duplicated_codes").await?.rows.len();
     let catalog = state.inner.ledger.catalog();
-    let directory = &state.inner.directory;
+    let directory = state.inner.directory();
     let (rows, published) = {
         let board = sup.notices().read();
         let mut rows = Vec::new();
