@@ -60,6 +60,9 @@ pub struct CodeAnswer {
     /// The public notice of duplicated codes this code is on, if a bureau published one.
     #[serde(skip_serializing_if = "Option::is_none")]
     notice: Option<NoticeFact>,
+    /// The recall of this pack, of its batch or of its product, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recall: Option<RecallFact>,
     /// What became of the asker's identity, when one was sent: `verified`, or why it was
     /// not used (then the answer is the anonymous one).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +110,97 @@ struct NoticeFact {
     published_at: String,
     /// Times the code was sold, as the notice counted them.
     times_sold: i64,
+}
+
+#[derive(Serialize)]
+struct RecallFact {
+    /// `pack` (this pack was recalled), `batch` (its batch was), `product` (the product was
+    /// withdrawn), or `batch_unknown` (a batch of the product was recalled, and the ledger
+    /// does not know this pack's batch).
+    scope: &'static str,
+    /// The recalled batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch: Option<String>,
+    /// Why, as the recall says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// When the recall was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recalled_at: Option<String>,
+    advice: RecallAdvice,
+}
+
+#[derive(Serialize)]
+struct RecallAdvice {
+    zh: String,
+    en: String,
+}
+
+/// What the patient is told of a recall covering the pack.
+fn recall_fact(
+    recalls: &drugtrace_ledger::Recalls,
+    catalog: &drugtrace_catalog::Catalog,
+    key: &drugtrace_code::PackKey,
+    pack: &PackState,
+    offset: i32,
+) -> Option<RecallFact> {
+    use drugtrace_ledger::Covered;
+    const STOP_ZH: &str = "请停止使用，保留药盒和票据，联系购药机构退换。";
+    const STOP_EN: &str =
+        "Stop using it; keep the box and the receipt and return it to where you bought it.";
+    let covered = recalls.covering(
+        catalog,
+        key,
+        pack.batch.as_ref(),
+        drugtrace_ledger::Timestamp::now(),
+    );
+    let (scope, recall) = match covered {
+        Some(Covered::Yes(r)) if r.batch.is_some() => ("batch", Some(r)),
+        Some(Covered::Yes(r)) => ("product", Some(r)),
+        Some(Covered::BatchUnknown(r)) if !pack.recalled => ("batch_unknown", Some(r)),
+        _ if pack.recalled => ("pack", None),
+        _ => return None,
+    };
+    let batch = recall
+        .and_then(|r| r.batch.as_ref())
+        .map(|b| b.as_str().to_owned());
+    let (zh, en) = match scope {
+        "batch" => (
+            format!(
+                "该药品批号 {} 已被召回。{STOP_ZH}",
+                batch.as_deref().unwrap_or("")
+            ),
+            format!(
+                "Batch {} of this medicine has been recalled. {STOP_EN}",
+                batch.as_deref().unwrap_or("")
+            ),
+        ),
+        "product" => (
+            format!("该药品已撤市召回。{STOP_ZH}"),
+            format!("This medicine has been withdrawn. {STOP_EN}"),
+        ),
+        "batch_unknown" => (
+            format!(
+                "该药品的批号 {} 已被召回。请核对药盒上的批号：如相同，{STOP_ZH}",
+                batch.as_deref().unwrap_or("")
+            ),
+            format!(
+                "Batch {} of this medicine has been recalled. Check the batch printed on the box: if it is the same, stop using it; keep the box and the receipt and return it to where you bought it.",
+                batch.as_deref().unwrap_or("")
+            ),
+        ),
+        _ => (
+            format!("此盒药品已被召回。{STOP_ZH}"),
+            format!("This pack has been recalled. {STOP_EN}"),
+        ),
+    };
+    Some(RecallFact {
+        scope,
+        batch,
+        reason: recall.map(|r| r.reason.clone()),
+        recalled_at: recall.map(|r| r.at.to_rfc3339(offset)),
+        advice: RecallAdvice { zh, en },
+    })
 }
 
 #[derive(Serialize)]
@@ -279,7 +373,15 @@ pub async fn query<S: Store + Sync + 'static>(
                 .to_rfc3339(offset),
             times_sold: n.times_sold,
         });
+    let recall = recall_fact(
+        &state.inner.ledger.recalls(),
+        &state.inner.ledger.catalog(),
+        &key,
+        &state_now,
+        offset,
+    );
     Ok(Json(CodeAnswer {
+        recall,
         code: code.to_string(),
         case,
         product,

@@ -167,6 +167,9 @@ pub(crate) fn unavailable(e: &dyn std::any::Any) -> bool {
     let shared = |s: &SharedError| matches!(s, SharedError::Unavailable(_));
     let storage = |s: &StorageError| matches!(s, StorageError::Shared(s) if shared(s));
     let open = |s: &OpenError| matches!(s, OpenError::Shared(s) if shared(s));
+    if let Some(crate::RecallError::Shared(s)) = e.downcast_ref::<crate::RecallError>() {
+        return shared(s);
+    }
     if let Some(e) = e.downcast_ref::<drugtrace_clues::IssueError>() {
         return matches!(e, drugtrace_clues::IssueError::Storage(s) if storage(s));
     }

@@ -41,6 +41,9 @@ pub struct SaleRequest {
 struct SaleItem {
     code: String,
     insurance_code: Option<String>,
+    /// The batch (批号) printed on the pack, when the code itself carries none: a recall of
+    /// a batch is judged by it for a pack whose batch the ledger does not know.
+    batch: Option<String>,
     units: Option<u32>,
     /// Yuan, as a number or a string.
     amount: Option<Value>,
@@ -165,12 +168,23 @@ pub async fn sale<S: Store + Sync + 'static>(
                 )
             })
             .transpose()?;
+        let batch = match (code.batch(), item.batch.as_deref().map(str::trim)) {
+            (Some(b), _) => drugtrace_ledger::Batch::parse(b).ok(),
+            (None, Some(b)) if !b.is_empty() => Some(field(
+                format!("items[{i}].batch"),
+                drugtrace_ledger::Batch::parse(b),
+            )?),
+            (None, _) => None,
+        };
         events.push(Event {
             upload: None,
             pack: code.pack_key(),
             at,
             actor: actor.clone(),
-            lot: Lot::default(),
+            lot: Lot {
+                batch,
+                expiry: None,
+            },
             kind: EventKind::Sale(Sale {
                 settlement: Some(settlement.clone()),
                 person,

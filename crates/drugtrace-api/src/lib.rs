@@ -22,6 +22,7 @@ mod keys;
 mod metrics;
 mod nhsa;
 mod packs;
+mod recalls;
 mod supervision;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use identity::{
     ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
 };
 pub use keys::{KeyError, KeyRing, Keys, Role};
+pub use recalls::{RecallBook, RecallError};
 pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
 
 /// The largest request body accepted: about 10,000 events.
@@ -81,6 +83,8 @@ struct Inner<S> {
     /// The catalog and the directory imported for every server on a database, read on by
     /// [`AppState::refresh_shared`]; none when they are the data directory's files.
     reference: Option<SharedReference>,
+    /// The recalls of batches and withdrawals of products, which the ledger judges by.
+    recalls: Arc<RecallBook>,
     /// The regulator's dashboard and API, when configured.
     supervision: Option<Arc<Supervision>>,
 }
@@ -116,6 +120,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 metrics: metrics::Metrics::default(),
                 directory: parking_lot::RwLock::new(Arc::default()),
                 reference: None,
+                recalls: Arc::new(RecallBook::in_memory()),
                 supervision: None,
             }),
         }
@@ -151,6 +156,17 @@ impl<S: Store + Sync + 'static> AppState<S> {
         self
     }
 
+    /// The state with the recalls kept in `book` (the data directory's journal file, or the
+    /// database's journal shared by every server on it); without one, recalls are kept in
+    /// memory only. The ledger judges by them from now on.
+    pub fn with_recall_book(mut self, book: RecallBook) -> Self {
+        self.inner.ledger.set_recalls(book.current());
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .recalls = Arc::new(book);
+        self
+    }
+
     /// The state with `keys` instead of the fixed keys it was made with (a ring that reads a
     /// key journal shared with other servers).
     pub fn with_key_ring(mut self, keys: KeyRing) -> Self {
@@ -160,8 +176,8 @@ impl<S: Store + Sync + 'static> AppState<S> {
         self
     }
 
-    /// Reads on the journals this server shares with others (the keys, the catalog, the
-    /// directory of institutions, the clue book, the notices), so that what another server wrote is seen here; a server that shares
+    /// Reads on the journals this server shares with others (the keys, the recalls, the
+    /// catalog, the directory of institutions, the clue book, the notices), so that what another server wrote is seen here; a server that shares
     /// nothing has nothing to read. Blocking: call it from a thread of its own, about once
     /// a second. Returns what failed, to be logged; the next call tries again.
     pub fn refresh_shared(&self) -> Result<(), String> {
@@ -169,6 +185,11 @@ impl<S: Store + Sync + 'static> AppState<S> {
         let mut failed = Vec::new();
         if let Err(e) = inner.keys.refresh() {
             failed.push(format!("keys: {e}"));
+        }
+        match inner.recalls.refresh() {
+            Ok(true) => inner.ledger.set_recalls(inner.recalls.current()),
+            Ok(false) => {}
+            Err(e) => failed.push(format!("recalls: {e}")),
         }
         if let Some(r) = &inner.reference {
             match r.catalog.refresh() {
@@ -265,6 +286,10 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/v1/intake", post(intake::post::<S>))
         .route("/v1/codes/{code}", get(codes::query::<S>))
         .route("/v1/packs/{code}", get(packs::history::<S>))
+        .route(
+            "/v1/recalls",
+            post(recalls::post::<S>).get(recalls::list::<S>),
+        )
         .route("/nhsa/callService", post(nhsa::call_service::<S>))
         .route("/metrics", get(metrics::export::<S>))
         .merge(supervision::routes::<S>())

@@ -392,6 +392,7 @@ fn gate_rows(ledger: &Ledger<Arc<FjallStore>>, packs: u64, rows: &mut Vec<Row>) 
     let policy = Policy::default();
     let cx = gate::Context {
         catalog: std::sync::Arc::new(catalog),
+        recalls: std::sync::Arc::default(),
         policy: &policy,
         now: drugtrace_ledger::Timestamp::now(),
         by: drugtrace_ledger::Authority::Operator,

@@ -1,7 +1,8 @@
 //! The journal seam: an append-only sequence of records that several servers share, so that
 //! the state folded from it (the keys, the clue book, the notices) is one state however many
 //! `drugtrace serve` processes run. A table of a PostgreSQL database keeps it for servers on
-//! one database (`drugtrace-store-postgres`); [`MemoryJournal`] keeps it in one process.
+//! one database (`drugtrace-store-postgres`); [`FileJournal`] keeps it in a journal file of
+//! one server's data directory, a record a line; [`MemoryJournal`] keeps it in one process.
 //!
 //! Records are numbered from 0 and never change. A writer appends at the number it expects
 //! next, the length of the journal it has folded: when another server got there first, the
@@ -9,7 +10,10 @@
 //! missed and decides again. So two servers can never both append a change that was only
 //! valid before the other's.
 
+use std::path::Path;
 use std::sync::Mutex;
+
+use crate::{Journal, Lock, OpenError, TornTail};
 
 /// Why a shared journal could not be read or appended to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +30,10 @@ pub enum SharedError {
     /// to have been written: reading on from `at` says whether it was.
     #[error("the journal is unavailable: {0}")]
     Unavailable(String),
+    /// The record cannot be kept by this journal (a line break in a record of a journal
+    /// file). Nothing was written.
+    #[error("the record cannot be kept: {0}")]
+    Invalid(String),
 }
 
 /// An append-only sequence of records shared by several servers.
@@ -74,20 +82,97 @@ impl SharedJournal for MemoryJournal {
     }
 }
 
+/// A journal in a file of one server's data directory: each record a line, synced before
+/// an append returns, a torn last line cut off when it is opened (see [`Journal`]), so a
+/// record may hold any bytes but a line break. The file is locked while it is open: one
+/// server owns it, and only that server appends, so "another server wrote first" cannot
+/// happen here, though an append at a number other than the next is still refused.
+#[derive(Debug)]
+pub struct FileJournal {
+    inner: Mutex<FileInner>,
+}
+
+#[derive(Debug)]
+struct FileInner {
+    journal: Journal,
+    records: Vec<Vec<u8>>,
+}
+
+impl FileJournal {
+    /// Opens (creating it if needed) and locks the journal file at `path`, and reads its
+    /// records; also says what torn last line was cut off, if one was.
+    pub fn open(path: &Path) -> Result<(FileJournal, Option<TornTail>), OpenError> {
+        let opened = Journal::open(path, Lock::Exclusive)?;
+        let records = opened.lines().map(|(_, l)| l.to_vec()).collect();
+        let torn = opened.torn_tail;
+        Ok((
+            FileJournal {
+                inner: Mutex::new(FileInner {
+                    journal: opened.journal,
+                    records,
+                }),
+            },
+            torn,
+        ))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FileInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl SharedJournal for FileJournal {
+    fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>, SharedError> {
+        let inner = self.lock();
+        let from = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(inner.records.len());
+        Ok(inner.records[from..].to_vec())
+    }
+
+    fn append(&self, at: u64, record: &[u8]) -> Result<(), SharedError> {
+        if record.contains(&b'\n') {
+            return Err(SharedError::Invalid(
+                "a record of a journal file cannot hold a line break".into(),
+            ));
+        }
+        let mut inner = self.lock();
+        if at != inner.records.len() as u64 {
+            return Err(SharedError::Stale { at });
+        }
+        inner
+            .journal
+            .append(record)
+            .map_err(|e| SharedError::Unavailable(e.to_string()))?;
+        inner.records.push(record.to_vec());
+        Ok(())
+    }
+}
+
 /// What every [`SharedJournal`] must do, for each implementation's tests: `fresh` makes a new,
 /// empty journal, and a second handle on the same one.
 pub fn conformance<J: SharedJournal>(fresh: impl Fn() -> (J, J)) {
+    conformance_with(fresh, &[0, 255, b'\n']);
+}
+
+/// [`conformance`] for a journal whose records are lines ([`FileJournal`]): `odd`, a record
+/// of unusual bytes, has no line break.
+pub fn conformance_of_lines<J: SharedJournal>(fresh: impl Fn() -> (J, J)) {
+    conformance_with(fresh, &[0, 255, b'\r']);
+}
+
+fn conformance_with<J: SharedJournal>(fresh: impl Fn() -> (J, J), odd: &[u8]) {
     // Appends in order and reads back from any point.
     let (a, b) = fresh();
     assert_eq!(a.read_from(0).unwrap(), Vec::<Vec<u8>>::new());
     a.append(0, b"first").unwrap();
     a.append(1, b"").unwrap();
-    b.append(2, &[0, 255, b'\n']).unwrap();
+    b.append(2, odd).unwrap();
     assert_eq!(
         b.read_from(0).unwrap(),
-        vec![b"first".to_vec(), Vec::new(), vec![0, 255, b'\n']]
+        vec![b"first".to_vec(), Vec::new(), odd.to_vec()]
     );
-    assert_eq!(a.read_from(2).unwrap(), vec![vec![0, 255, b'\n']]);
+    assert_eq!(a.read_from(2).unwrap(), vec![odd.to_vec()]);
     assert!(a.read_from(3).unwrap().is_empty());
     assert!(a.read_from(u64::MAX).unwrap().is_empty());
 
@@ -135,5 +220,44 @@ mod tests {
             let j = Arc::new(super::MemoryJournal::default());
             (Arc::clone(&j), j)
         });
+    }
+
+    #[test]
+    fn the_file_journal_conforms_and_keeps_its_records_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = std::sync::atomic::AtomicU32::new(0);
+        super::conformance_of_lines(|| {
+            let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (j, _) = super::FileJournal::open(&dir.path().join(format!("j{i}"))).unwrap();
+            let j = Arc::new(j);
+            (Arc::clone(&j), j)
+        });
+        use super::SharedJournal;
+        let path = dir.path().join("kept.jsonl");
+        {
+            let (j, _) = super::FileJournal::open(&path).unwrap();
+            j.append(0, br#"{"a":1}"#).unwrap();
+            assert!(matches!(
+                j.append(1, b"two\nlines"),
+                Err(super::SharedError::Invalid(_))
+            ));
+            j.append(1, br#"{"b":2}"#).unwrap();
+            assert!(
+                super::FileJournal::open(&path).is_err(),
+                "locked while it is open"
+            );
+        }
+        // A torn last line (a crash in the middle of an append) is cut off on open.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, br#"{"c":"#))
+            .unwrap();
+        let (j, torn) = super::FileJournal::open(&path).unwrap();
+        assert!(torn.is_some());
+        assert_eq!(
+            j.read_from(0).unwrap(),
+            vec![br#"{"a":1}"#.to_vec(), br#"{"b":2}"#.to_vec()]
+        );
     }
 }

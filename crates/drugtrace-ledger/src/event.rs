@@ -342,6 +342,9 @@ reasons! {
     SettlementBlocked = "settlement_blocked",
     /// A void of an upload batch that has no record of the actor's left to void on the pack.
     NothingToVoid = "nothing_to_void",
+    /// A batch of the pack's product is recalled and the pack's batch is not known: check
+    /// the lot printed on the pack.
+    RecallBatchUnknown = "recall_batch_unknown",
 }
 
 impl fmt::Display for Reason {

@@ -29,6 +29,8 @@ pub enum Verdict {
 pub struct Context<'a> {
     /// The products (pack sizes, billed codes), as they were when judging began.
     pub catalog: std::sync::Arc<Catalog>,
+    /// The recalls of batches and withdrawals of products in force when judging began.
+    pub recalls: std::sync::Arc<crate::Recalls>,
     /// The province's rules.
     pub policy: &'a Policy,
     /// The server's clock when the event is judged.
@@ -38,6 +40,18 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The recall covering the pack `event` is about, in force at the instant the event is
+    /// judged at: by the batch the pack was commissioned or taken in with, else the batch the
+    /// event names.
+    pub fn recall(&self, state: &PackState, event: &Event) -> Option<crate::Covered<'_>> {
+        if self.recalls.is_empty() {
+            return None;
+        }
+        let batch = state.batch.as_ref().or(event.lot.batch.as_ref());
+        self.recalls
+            .covering(&self.catalog, &event.pack, batch, self.instant(event))
+    }
+
     /// The instant an event is judged at: the server's clock, or the event's own time within
     /// the late-upload window ([`Policy::judging_time`]); the operator's back-fill is judged
     /// at each event's own time.
@@ -200,6 +214,7 @@ fn judge_sale(
         .unwrap_or(1);
     let units = sale.units.unwrap_or(pack_units);
     let left = state.units_left().unwrap_or(pack_units);
+    let recall = cx.recall(state, event);
 
     let reject = if let Some(r) = forbidden {
         Some(r)
@@ -211,7 +226,7 @@ fn judge_sale(
         Some(Reason::AlreadySold)
     } else if units > left {
         Some(Reason::UnitsExceeded)
-    } else if state.recalled {
+    } else if state.recalled || matches!(recall, Some(crate::Covered::Yes(_))) {
         Some(Reason::Recalled)
     } else if is_expired(state, event, cx) {
         Some(Reason::Expired)
@@ -225,6 +240,9 @@ fn judge_sale(
     };
     let outcome = match reject {
         Some(r) => Outcome::Rejected(r),
+        None if matches!(recall, Some(crate::Covered::BatchUnknown(_))) => {
+            Outcome::Flagged(Reason::RecallBatchUnknown)
+        }
         None if !state.is_issued() => Outcome::Flagged(Reason::UnknownCode),
         None => Outcome::Accepted,
     };
@@ -272,10 +290,13 @@ fn judge_movement(state: &PackState, event: &Event, cx: &Context<'_>) -> Outcome
             .by_product_key(event.pack.product_key())
             .is_some_and(|p| p.insurance_code() != code)
     });
+    let recall = cx.recall(state, event);
     let flag = if state.is_sold_out() {
         Some(Reason::AlreadySold)
-    } else if state.recalled {
+    } else if state.recalled || matches!(recall, Some(crate::Covered::Yes(_))) {
         Some(Reason::Recalled)
+    } else if matches!(recall, Some(crate::Covered::BatchUnknown(_))) {
+        Some(Reason::RecallBatchUnknown)
     } else if state.destroyed {
         Some(Reason::Destroyed)
     } else if is_expired(state, event, cx) {

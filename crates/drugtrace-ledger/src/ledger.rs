@@ -9,8 +9,8 @@ use drugtrace_code::PackKey;
 use crate::gate::{self, Context, Verdict, judge, judge_void};
 use crate::{
     Authority, CommitError, Event, EventKind, InstitutionId, Lookup, MovementId, MovementVoid,
-    Outcome, PackState, PackWrite, Policy, Reason, Recorded, SaleRecord, Store, StoreError,
-    Timestamp, UploadId,
+    Outcome, PackState, PackWrite, Policy, Reason, Recalls, Recorded, SaleRecord, Store,
+    StoreError, Timestamp, UploadId,
 };
 
 /// What the ledger decided about one event.
@@ -79,6 +79,8 @@ pub struct Ledger<S> {
     store: S,
     /// Replaced whole when a shared catalog changes; each batch judges by the one it read.
     catalog: parking_lot::RwLock<Arc<Catalog>>,
+    /// Replaced whole when a recall is recorded, as the catalog is.
+    recalls: parking_lot::RwLock<Arc<Recalls>>,
     policy: Policy,
     clock: Clock,
 }
@@ -280,6 +282,7 @@ impl<S: Store> Ledger<S> {
         Ledger {
             store,
             catalog: parking_lot::RwLock::new(catalog.into()),
+            recalls: parking_lot::RwLock::new(Arc::default()),
             policy,
             clock: Clock(None),
         }
@@ -308,6 +311,16 @@ impl<S: Store> Ledger<S> {
         *self.catalog.write() = catalog;
     }
 
+    /// The recalls in force now.
+    pub fn recalls(&self) -> Arc<Recalls> {
+        Arc::clone(&self.recalls.read())
+    }
+
+    /// Judges by `recalls` from now on: every sale judged after this returns covers them.
+    pub fn set_recalls(&self, recalls: Arc<Recalls>) {
+        *self.recalls.write() = recalls;
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -318,6 +331,7 @@ impl<S: Store> Ledger<S> {
     pub fn context(&self, by: Authority) -> Context<'_> {
         Context {
             catalog: self.catalog(),
+            recalls: self.recalls(),
             policy: &self.policy,
             now: self.clock.now(),
             by,
@@ -392,9 +406,11 @@ impl<S: Store> Ledger<S> {
         let mut decisions = Vec::with_capacity(total);
         self.prefetch(parts, overlay, &mut pending, &mut order)?;
         let catalog = self.catalog();
+        let recalls = self.recalls();
         for part in parts {
             let cx = Context {
                 catalog: Arc::clone(&catalog),
+                recalls: Arc::clone(&recalls),
                 policy: &self.policy,
                 now,
                 by: part.by,

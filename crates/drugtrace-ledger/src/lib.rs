@@ -21,6 +21,7 @@ mod lookup;
 mod mem;
 mod movement;
 mod policy;
+mod recall;
 mod state;
 mod store;
 #[cfg(any(test, feature = "testkit"))]
@@ -41,6 +42,7 @@ pub use lookup::Lookup;
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind, MovementVoid};
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
+pub use recall::{Covered, Recall, RecalledProduct, Recalls};
 pub use state::{BlockedSale, Issue, PackState, SaleRecord, voided};
 pub use store::{CommitError, LogRuns, LogVisitor, PackWrite, Store, StoreError};
 pub use time::{Date, TimeError, Timestamp};

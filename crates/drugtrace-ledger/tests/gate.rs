@@ -14,7 +14,10 @@
 //! `regulator`): then they are judged as that party's, at the server's clock, which a line
 //! `now YYYY-MM-DD` sets (noon local time). A line `settle ACTOR DATE settlement=S
 //! items=A1,S2:3 [by=..] [person=..] => OUTCOME OUTCOME` is one settlement of several
-//! items (PACK or PACK:UNITS), paid whole or not at all, with an outcome per item.
+//! items (PACK or PACK:UNITS), paid whole or not at all, with an outcome per item. A line
+//! `recall PRODUCT batch=B` records a recall of a product's batch (by its letter: by drug
+//! identification code for `A` and `U`, by insurance code for `S`), `recall PRODUCT` a
+//! withdrawal of the whole product; neither has an outcome, and they cover what follows.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -24,8 +27,8 @@ use drugtrace_catalog::{Catalog, InstitutionKind, InsuranceCode};
 use drugtrace_code::{ChinaCode, PackKey};
 use drugtrace_ledger::{
     Authority, Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore,
-    Outcome, PackState, PersonKey, Policy, Reason, RebuildMode, Sale, SaleReturn, SettlementId,
-    StockChange, Store, Submission, Timestamp, UnknownCodePolicy,
+    Outcome, PackState, PersonKey, Policy, Reason, RebuildMode, RecalledProduct, Sale, SaleReturn,
+    SettlementId, StockChange, Store, Submission, Timestamp, UnknownCodePolicy,
 };
 
 const CATALOG: &str = "\
@@ -213,6 +216,34 @@ fn run_story(path: &Path) {
     for (n, line) in lines {
         if let Some(date) = line.strip_prefix("now ") {
             now.store(noon(date.trim()).millis(), Ordering::SeqCst);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("recall ")
+            && !rest.contains("=>")
+        {
+            let mut words = rest.split_whitespace();
+            let product = match words.next() {
+                Some("A") => {
+                    RecalledProduct::DrugId(drugtrace_code::DrugId::parse("8100001").unwrap())
+                }
+                Some("U") => {
+                    RecalledProduct::DrugId(drugtrace_code::DrugId::parse("8100009").unwrap())
+                }
+                Some("S") => RecalledProduct::Insurance(
+                    InsuranceCode::parse("ZB02BAF0001010100003").unwrap(),
+                ),
+                other => panic!("{}:{n}: unknown product {other:?}", path.display()),
+            };
+            let batch = fields(words).get("batch").map(|b| Batch::parse(b).unwrap());
+            let mut recalls = (*ledger.recalls()).clone();
+            recalls.add(
+                product,
+                batch,
+                "regulator".into(),
+                "story".into(),
+                Timestamp::from_millis(now.load(Ordering::SeqCst)),
+            );
+            ledger.set_recalls(Arc::new(recalls));
             continue;
         }
         let (event_text, expected) = line

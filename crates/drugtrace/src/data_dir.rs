@@ -18,6 +18,7 @@ const IDENTITY_KEY: &str = "identity.key";
 const CATALOG: &str = "catalog.csv";
 const INSTITUTIONS: &str = "institutions.csv";
 const SETTLEMENTS: &str = "settlements";
+const RECALLS: &str = "recalls.jsonl";
 const STORE: &str = "store";
 
 /// `drugtrace.toml`: the policy the gate applies.
@@ -277,6 +278,11 @@ impl DataDir {
         Ok(key)
     }
 
+    /// The recalls' journal file, when the packs live in the directory.
+    pub fn recalls_path(&self) -> PathBuf {
+        self.root.join(RECALLS)
+    }
+
     /// The directory of institutions' file.
     pub fn institutions_path(&self) -> PathBuf {
         self.root.join(INSTITUTIONS)
@@ -450,6 +456,8 @@ pub const KEYS_JOURNAL: &str = "keys";
 pub const CLUES_JOURNAL: &str = "clues";
 /// The shared journal of the public notices, on a database.
 pub const NOTICES_JOURNAL: &str = "notices";
+/// The shared journal of the recalls, on a database.
+pub const RECALLS_JOURNAL: &str = "recalls";
 /// The shared journal of the catalog's imports, on a database.
 pub const CATALOG_JOURNAL: &str = "catalog";
 /// The shared journal of the directory of institutions' imports, on a database.

@@ -326,8 +326,11 @@ fn http(addr: &str, method: &str, path: &str, key: &str, body: &str) -> (u16, St
 fn spawn_serve(data: &Path, log: &str, env: &[(&str, &str)]) -> (std::process::Child, String) {
     let config = data.join("drugtrace.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
-    std::fs::write(&config, text).unwrap();
+    // Once: a directory served again keeps its section.
+    if !text.contains("\n[serve]\n") {
+        text.push_str("\n[serve]\nlisten = \"127.0.0.1:0\"\n");
+        std::fs::write(&config, text).unwrap();
+    }
     let mut child = drugtrace(data)
         .arg("serve")
         .env_remove("DRUGTRACE_LISTEN")
@@ -388,6 +391,7 @@ fn serve_answers_and_shuts_down_gracefully() {
     assert!(m1.starts_with("dtk_") && m1 != p1);
     let keys = std::fs::read_to_string(data.join("keys.jsonl")).unwrap();
     assert!(!keys.contains(&m1), "only the key's hash is stored");
+    let regulator = create_key_as(&data, "regulator", None);
     let (mut child, addr) = spawn_serve(&data, "info", &[]);
     let (status, _) = http(&addr, "GET", "/healthz", "", "");
     assert_eq!(status, 200);
@@ -408,6 +412,15 @@ fn serve_answers_and_shuts_down_gracefully() {
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""decision":"allow""#), "{body}");
+    // A recall recorded before a restart still blocks after it (recalls.jsonl).
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/v1/recalls",
+        &regulator,
+        r#"{"drug_id":"8100001","batch":"250301","reason":"contamination"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
     let exit = terminate(&mut child);
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
     let out = ok(drugtrace(&data)
@@ -415,6 +428,17 @@ fn serve_answers_and_shuts_down_gracefully() {
         .output()
         .unwrap());
     assert!(out.contains("sales            1"), "{out}");
+    let (mut child, addr) = spawn_serve(&data, "info", &[]);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/v1/gate/sale",
+        &p1,
+        r#"{"settlement_id":"S2","institution":"P1","items":[{"code":"81000010000000000043","batch":"250301"}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""reason":"recalled""#), "{body}");
+    assert!(terminate(&mut child).success());
 }
 
 /// A synthetic province imports cleanly: its catalog, and its events with no bad line, the
@@ -827,6 +851,37 @@ fn two_servers_on_one_database_sell_a_pack_once() {
         .output()
         .unwrap());
     assert!(out.contains("示例新药胶囊"), "{out}");
+    // A recall recorded through one server blocks the batch through the other within a
+    // second or so: the recalls are a journal of the database.
+    let (status, body) = http(
+        &addr_a,
+        "POST",
+        "/v1/recalls",
+        &regulator,
+        r#"{"drug_id":"8100001","batch":"250301","reason":"contamination"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for n in 0.. {
+        let (status, body) = http(
+            &addr_b,
+            "POST",
+            "/v1/gate/sale",
+            &p1_b,
+            &format!(
+                r#"{{"settlement_id":"R{n}","institution":"P1","items":[{{"code":"810000100000000009{n:02}","batch":"250301"}}]}}"#
+            ),
+        );
+        assert_eq!(status, 200, "{body}");
+        if body.contains(r#""reason":"recalled""#) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server b never applied the recall made on a: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     for child in [&mut a, &mut b] {
         assert!(terminate(child).success());
     }

@@ -785,6 +785,7 @@ async fn the_openapi_document_matches_the_routes() {
 }
 mod nhsa;
 mod nhsa_fixtures;
+mod recalls;
 
 /// Issue 13: a settlement of [good pack, already-sold pack] was answered `block` yet sold
 /// the good pack, so the pharmacy's corrected settlement was blocked as `already_sold`.
