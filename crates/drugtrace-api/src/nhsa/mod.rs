@@ -54,6 +54,7 @@
 //! | 3506, 3506A sale return | `selinfo` / `selinfoDetail` | `SaleReturn` |
 //! | 3507, 3507A delete (商品信息删除) | `data` / `goodDetail` | a `Void` per pack of the batch and a `MovementVoid` per record without codes in it: the records stay as evidence and stop counting (see `delete.rs`) |
 //! | 3513 sale-trace query | `data` | by `drug_trac_codg`, `setl_id`, `mdtrt_id`/`mdtrt_sn` or `certno`/`psn_no`: reads the logs |
+//! | 3508–3512 stock, purchase and sale queries | — | not served: no public client shows their messages, so there are no field names to answer in; refused naming 3513 and `GET /v1/packs/{code}` instead |
 //! | 2207 outpatient settlement (门诊结算) | `data` + `drug_trac_info` | the gate: every pack a `Sale` of one settlement, paid whole or not at all (see `settle.rs`) |
 //! | 2206 pre-settlement (预结算) | `data` + `drug_trac_info` | the gate's check, recording nothing |
 //! | 2208 settlement reversal (门诊结算撤销) | `data.setl_id` | a `SaleReturn` of each pack the settlement sold (see `reverse.rs`) |
@@ -283,13 +284,20 @@ async fn serve<S: Store + Sync + 'static>(
     let role = &caller.0;
     let env = envelope::read(body, offset, now)?;
     let tx = Tx::of(&env.infno).ok_or_else(|| {
-        Fault::at(
-            "infno",
-            format!(
+        let message = match env.infno.as_str() {
+            // The national stock, purchase and sale queries: no public client shows what
+            // they send or read, so there is nothing to answer in. What the ledger holds is
+            // still there to ask for.
+            "3508" | "3509" | "3510" | "3511" | "3512" => format!(
+                "{:?} (a query of stock, purchases or sales) is not served here: ask for a pack's sales with 3513 (by drug_trac_codg, setl_id, mdtrt_id or psn_no), or for a pack's whole history with GET /v1/packs/{{code}}; supported: {SUPPORTED}",
+                env.infno
+            ),
+            _ => format!(
                 "{:?} is not supported here; supported: {SUPPORTED}",
                 env.infno
             ),
-        )
+        };
+        Fault::at("infno", message)
     })?;
     let me = match role {
         Role::Regulator if tx == Tx::SaleTrace => None,
