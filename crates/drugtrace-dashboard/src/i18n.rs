@@ -382,6 +382,11 @@ texts! {
     PublishedAt => "发布日期", "Published";
     Drug => "药品", "Drug";
     NoticeList => "公告明细", "Entries";
+    RecallList => "药品召回与撤市", "Recalls and withdrawals";
+    RecalledBy => "发布方", "Recorded by";
+    RecalledAt => "召回日期", "Recalled";
+    WholeProduct => "全部批号（撤市）", "Every batch (withdrawn)";
+    ByRegulator => "医保部门", "Insurance bureau";
     RowsCount => "共 {n} 条", "{n} in all";
 }
 

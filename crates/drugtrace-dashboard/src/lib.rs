@@ -41,7 +41,7 @@ pub use pages::institution::{
     InstitutionInfo, InstitutionPage, InstitutionStats, render_institution,
 };
 pub use pages::models::{ModelInfo, ModelsPage, render_models};
-pub use pages::notices::{Notice, NoticeInstitution, NoticesPage, render_notices};
+pub use pages::notices::{Notice, NoticeInstitution, NoticesPage, RecallEntry, render_notices};
 pub use pages::overview::{
     BLOCKED_COLOR, InstitutionRank, Overview, RegionRow, SALES_COLOR, SCANS_COLOR, Totals,
     render_overview,

@@ -11,8 +11,8 @@ use crate::{
     ClueUrls, Ctx, DayPoint, EventDetails, EventKind, EvidenceEvent, FindingRow, InstitutionInfo,
     InstitutionKind, InstitutionPage, InstitutionRank, InstitutionStats, Lang, ModelCount,
     ModelInfo, ModelLabel, ModelsPage, Notice, NoticeInstitution, NoticesPage, Outcome, Overview,
-    PackPage, PackStatus, PackSummary, Period, ProductInfo, Reason, RegionRow, Severity, SqlPage,
-    SqlTable, StockChange, Totals,
+    PackPage, PackStatus, PackSummary, Period, ProductInfo, Reason, RecallEntry, RegionRow,
+    Severity, SqlPage, SqlTable, StockChange, Totals,
 };
 
 /// An instant given as Beijing time, `2025-05-12 09:31:07`.
@@ -862,6 +862,22 @@ pub fn notices() -> NoticesPage {
                     inst("张家口市桥西区惠民诊所", "河北省", "张家口市"),
                 ],
                 published_at: published,
+            },
+        ],
+        recalls: vec![
+            RecallEntry {
+                product: "阿莫西林胶囊 0.25g×24粒".into(),
+                batch: Some("250301".into()),
+                reason: "溶出度不合格".into(),
+                by: "regulator".into(),
+                at: date(2025, 11, 5),
+            },
+            RecallEntry {
+                product: "药品标识码 8390058".into(),
+                batch: None,
+                reason: "注册证注销".into(),
+                by: "M3301001".into(),
+                at: date(2025, 10, 20),
             },
         ],
     }

@@ -506,7 +506,13 @@ fn empty_data_renders_with_no_data_messages() {
             },
             &ctx,
         ),
-        render_notices(&NoticesPage { notices: vec![] }, &ctx),
+        render_notices(
+            &NoticesPage {
+                notices: vec![],
+                recalls: vec![],
+            },
+            &ctx,
+        ),
     ] {
         check_balanced(&html);
         assert!(!html.contains("NaN"));

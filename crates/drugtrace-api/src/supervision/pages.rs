@@ -1143,7 +1143,45 @@ async fn notices_page<S: Store + Sync + 'static>(
         }
         (rows, published)
     };
-    let html = dash::render_notices(&dash::NoticesPage { notices: rows }, &ctx);
+    let recalls = state
+        .inner
+        .ledger
+        .recalls()
+        .iter()
+        .rev()
+        .map(|r| {
+            use drugtrace_ledger::RecalledProduct as P;
+            let known = match &r.product {
+                P::Insurance(c) => catalog.by_insurance_code(c),
+                P::DrugId(d) => catalog.by_drug_id(*d),
+                P::Gtin(g) => catalog.by_gtin(*g),
+            };
+            dash::RecallEntry {
+                product: match known {
+                    Some(p) => format!("{} {}", p.generic_name(), p.specification()),
+                    None => match &r.product {
+                        P::Insurance(c) => c.to_string(),
+                        P::DrugId(d) => d.to_string(),
+                        P::Gtin(g) => g.to_gtin14(),
+                    },
+                },
+                batch: r.batch.as_ref().map(|b| b.as_str().to_owned()),
+                reason: r.reason.clone(),
+                by: r.by.clone(),
+                at: drugtrace_dashboard::format::local_date(
+                    instant(r.at.millis()),
+                    ctx.utc_offset_minutes,
+                ),
+            }
+        })
+        .collect();
+    let html = dash::render_notices(
+        &dash::NoticesPage {
+            notices: rows,
+            recalls,
+        },
+        &ctx,
+    );
     Ok((
         ctx.clone(),
         view::with_section(html, &publish_section(&ctx, candidates, &published)),

@@ -505,11 +505,31 @@ async fn the_pages_show_the_province() {
     assert_eq!(r.status, 400);
     assert!(r.text().contains("role=\"alert\""));
 
+    // A recall is listed among the public notices.
+    let r = c
+        .post_json(
+            "/v1/recalls",
+            &serde_json::json!({"drug_id": "8100001", "batch": "B-2503", "reason": "溶出度不合格"}),
+            Auth::Bearer(REGULATOR_KEY),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
     let notices = c.get("/dashboard/notices", auth).await;
     assert_eq!(notices.status, 200);
     assert!(
         notices.text().contains("name=\"title\""),
         "the publish form"
+    );
+    assert!(
+        notices.text().contains("药品召回与撤市"),
+        "{}",
+        notices.text()
+    );
+    assert!(notices.text().contains("B-2503"), "{}", notices.text());
+    assert!(
+        notices.text().contains("溶出度不合格"),
+        "{}",
+        notices.text()
     );
 }
 

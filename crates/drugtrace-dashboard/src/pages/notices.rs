@@ -1,5 +1,6 @@
 //! The public notice of duplicated trace codes: codes sold and settled more than once, and
-//! the institutions that sold them.
+//! the institutions that sold them; and the recalls of batches and withdrawals of products
+//! in force.
 
 use jiff::civil::Date;
 
@@ -14,6 +15,25 @@ use crate::layout::{self, Col, Frame, Section};
 pub struct NoticesPage {
     /// The published entries, newest first.
     pub notices: Vec<Notice>,
+    /// The recalls in force, newest first.
+    pub recalls: Vec<RecallEntry>,
+}
+
+/// A recall of a batch, or (with no batch) a withdrawal of a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct RecallEntry {
+    /// The drug: generic name and specification when the catalog knows it, else how the
+    /// recall names it (`药品标识码 8100001`).
+    pub product: String,
+    /// The recalled batch; none for a withdrawal of the whole product.
+    pub batch: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Who recorded it: `regulator`, or the manufacturer's code.
+    pub by: String,
+    /// When it was recorded.
+    pub at: Date,
 }
 
 /// One duplicated code in a notice.
@@ -113,6 +133,43 @@ pub fn render_notices(data: &NoticesPage, ctx: &Ctx) -> String {
                             &[("class", Some("nowrap"))],
                             &format::date(n.published_at),
                         );
+                    });
+                }
+            });
+        });
+        let count = T::RowsCount.fill(ctx.lang, &[("n", &format::int(data.recalls.len() as u64))]);
+        layout::card(h, ctx.t(T::RecallList), Some(&count), |h| {
+            let cols = [
+                Col(ctx.t(T::Drug), false),
+                Col(ctx.t(T::LotBatch), false),
+                Col(ctx.t(T::Reason), false),
+                Col(ctx.t(T::RecalledBy), false),
+                Col(ctx.t(T::RecalledAt), false),
+            ];
+            layout::table(h, ctx, &cols, data.recalls.is_empty(), |h| {
+                for r in &data.recalls {
+                    h.el("tr", &[], |h| {
+                        h.el_text("td", &[], &r.product);
+                        match &r.batch {
+                            Some(b) => {
+                                h.el_text("td", &[("class", Some("mono"))], b);
+                            }
+                            None => {
+                                h.el_text(
+                                    "td",
+                                    &[("class", Some("bad-text"))],
+                                    ctx.t(T::WholeProduct),
+                                );
+                            }
+                        }
+                        h.el_text("td", &[], &r.reason);
+                        let by = if r.by == "regulator" {
+                            ctx.t(T::ByRegulator)
+                        } else {
+                            &r.by
+                        };
+                        h.el_text("td", &[], by);
+                        h.el_text("td", &[("class", Some("nowrap"))], &format::date(r.at));
                     });
                 }
             });
