@@ -61,8 +61,18 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
     };
     let first = (0..segments.len())
         .find(|&i| is_01(i) && gtin_shaped(i))
-        .or_else(|| (0..segments.len()).find(|&i| is_01(i)))
-        .ok_or(ParseError::NoDigitalLinkGtin)?;
+        .or_else(|| (0..segments.len()).find(|&i| is_01(i)));
+    let Some(first) = first else {
+        // `/00/{sscc}`: a logistics unit's Digital Link.
+        let sscc = segments
+            .windows(2)
+            .find(|w| w[0].1 == "00")
+            .and_then(|w| crate::Sscc::checked(w[1].1));
+        return Err(match sscc {
+            Some(sscc) => ParseError::LogisticsLabel { sscc },
+            None => ParseError::NoDigitalLinkGtin,
+        });
+    };
 
     let mut fields = Fields::default();
     for pair in segments[first..].chunks(2) {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::{Gtin, GtinError};
+use crate::{Gtin, GtinError, Sscc};
 
 /// Why a string is not a trace code (or a part of one).
 ///
@@ -128,6 +128,24 @@ pub enum ParseError {
         /// One-based character position of the `%`.
         pos: usize,
     },
+    /// An SSCC was scanned: the label of a carton or pallet, not a pack.
+    LogisticsLabel {
+        /// The SSCC.
+        sscc: Sscc,
+    },
+    /// An (00) SSCC whose check digit is wrong.
+    SsccCheckDigit {
+        /// The 18 digits as written.
+        value: String,
+    },
+    /// A Chinese code whose digits came through a keyboard layout that types them as other
+    /// characters (a scanner emulating a US keyboard on a French AZERTY one, say).
+    KeyboardLayout {
+        /// The layout the characters fit.
+        layout: &'static str,
+        /// The code as its digits.
+        meant: String,
+    },
 }
 
 /// What is wrong with a YYMMDD expiry date.
@@ -231,6 +249,18 @@ impl fmt::Display for ParseError {
             ParseError::PercentEncoding { pos } => write!(
                 f,
                 "the '%' at character {pos} is not followed by two hexadecimal digits"
+            ),
+            ParseError::LogisticsLabel { sscc } => write!(
+                f,
+                "{sscc} is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it"
+            ),
+            ParseError::SsccCheckDigit { value } => write!(
+                f,
+                "(00) SSCC {value}: the check digit is wrong (a misread label?)"
+            ),
+            ParseError::KeyboardLayout { layout, meant } => write!(
+                f,
+                "the digits came through a {layout} keyboard layout (read as digits: {meant}): set the scanner's keyboard layout to the computer's, then scan again"
             ),
         }
     }

@@ -186,6 +186,7 @@ pub(crate) struct Fields {
     serial: Option<String>,
     batch: Option<String>,
     expiry: Option<Expiry>,
+    sscc: Option<crate::Sscc>,
 }
 
 impl Fields {
@@ -210,6 +211,7 @@ impl Fields {
             "17" => self.expiry = Some(Expiry::parse_yymmdd(value)?),
             "10" => self.batch = Some(value.to_string()),
             "21" => self.serial = Some(value.to_string()),
+            "00" => self.sscc = Some(crate::Sscc::parse(value)?),
             _ => {}
         }
         self.seen.push((ai.code, value.to_string()));
@@ -224,6 +226,11 @@ impl Fields {
 
     /// The pack, once every field is in: (01) and (21) are required.
     pub(crate) fn finish(self) -> Result<Gs1Pack, ParseError> {
+        // A logistics unit's label: what was scanned is a carton or pallet, whatever else
+        // the label says.
+        if let Some(sscc) = self.sscc {
+            return Err(ParseError::LogisticsLabel { sscc });
+        }
         Ok(Gs1Pack {
             gtin: self.gtin.ok_or(ParseError::MissingGtin)?,
             serial: self.serial.ok_or(ParseError::MissingSerial)?,

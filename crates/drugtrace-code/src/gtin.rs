@@ -114,7 +114,7 @@ impl fmt::Display for Gtin {
 
 /// The GS1 mod-10 check digit of `body` (the digits before the check digit): weights 3 and 1
 /// alternate from the rightmost digit, which weighs 3.
-fn check_digit(mut body: u64) -> u8 {
+pub(crate) fn check_digit(mut body: u64) -> u8 {
     let mut sum = 0u64;
     let mut weight = 3;
     while body > 0 {

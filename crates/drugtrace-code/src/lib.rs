@@ -3,7 +3,8 @@
 //! This crate owns the identity of a pack. It knows China's 20-digit drug trace code
 //! ([`ChinaCode`], 药品追溯码: a 7-digit drug identification code, 药品标识码, then 13 digits
 //! of serial and check), GS1 element strings as read from a DataMatrix (GTIN, expiry, batch,
-//! serial) and GS1 Digital Link URIs (both give a [`Gs1Pack`]). [`TraceCode::parse`] reads
+//! serial) and GS1 Digital Link URIs (both give a [`Gs1Pack`]); it recognises a carton's or
+//! pallet's [`Sscc`] scanned by mistake, and a code typed through the wrong keyboard layout. [`TraceCode::parse`] reads
 //! any of them, after cleaning scanner noise (surrounding whitespace, full-width characters),
 //! and every kind maps to one [`PackKey`], the short byte string that storage keys packs by:
 //! two scans of one pack in different forms give equal keys.
@@ -24,6 +25,7 @@ pub(crate) mod gs1;
 mod gtin;
 mod normalize;
 mod pack_key;
+mod sscc;
 mod trace_code;
 
 pub use china::ChinaCode;
@@ -33,4 +35,5 @@ pub use expiry::Expiry;
 pub use gs1::Gs1Pack;
 pub use gtin::{Gtin, GtinError};
 pub use pack_key::{PackIdentity, PackKey, PackKeyError, ProductKey};
+pub use sscc::Sscc;
 pub use trace_code::TraceCode;

@@ -26,7 +26,10 @@ impl TraceCode {
     /// - a `]` symbology identifier: `]d2`, `]C1`, `]Q3` or `]e0` announce GS1 data; any
     ///   other (such as Code 128's `]C0`) is dropped and the rest read as below;
     /// - a leading `(`, or a group separator anywhere: a GS1 element string;
-    /// - exactly 20 digits: a Chinese code (a 20-digit string is always Chinese);
+    /// - exactly 20 digits: a Chinese code, unless it is `00` and an SSCC with a correct
+    ///   check digit (a carton's or pallet's label, refused as [`ParseError::LogisticsLabel`]);
+    /// - 20 characters of digits and `&é"'(-è_çà`: a Chinese code typed through a French
+    ///   keyboard layout, refused saying so ([`ParseError::KeyboardLayout`]);
     /// - longer than 16 characters of GS1's set 82 starting with `01`: an element string
     ///   whose scanner dropped the prefix.
     ///
@@ -89,11 +92,22 @@ fn dispatch(code: &str, prefix_allowed: bool) -> Result<TraceCode, ParseError> {
             _ => dispatch(&code[3..], false),
         };
     }
+    if let Some(meant) = azerty_digits(code) {
+        return Err(ParseError::KeyboardLayout {
+            layout: "French (AZERTY)",
+            meant,
+        });
+    }
     if code.starts_with('(') || code.contains(GS) {
         return element_string::parse(code, 0).map(TraceCode::Gs1);
     }
     let all_digits = code.bytes().all(|b| b.is_ascii_digit());
     if all_digits && code.len() == 20 {
+        // `00` and an SSCC with a correct check digit: a carton's or pallet's label, sent
+        // without its symbology prefix (see `sscc.rs` for why no Chinese code is taken).
+        if let Some(sscc) = code.strip_prefix("00").and_then(crate::Sscc::checked) {
+            return Err(ParseError::LogisticsLabel { sscc });
+        }
         return ChinaCode::parse(code).map(TraceCode::China);
     }
     if code.starts_with("01") && code.len() > 16 && code.bytes().all(is_cset82) {
@@ -114,6 +128,26 @@ fn dispatch(code: &str, prefix_allowed: bool) -> Result<TraceCode, ParseError> {
         return ChinaCode::parse(code).map(TraceCode::China);
     }
     Err(ParseError::Unrecognized)
+}
+
+/// The digits a 20-character code meant, when it is one typed through a French AZERTY
+/// layout: a scanner that types as a US keyboard sends each digit's key, and on AZERTY those
+/// keys give `&é"'(-è_çà` for 1 to 0 unless shifted.
+fn azerty_digits(code: &str) -> Option<String> {
+    const KEYS: [char; 10] = ['à', '&', 'é', '"', '\'', '(', '-', 'è', '_', 'ç'];
+    let mut meant = String::with_capacity(20);
+    let mut swapped = false;
+    for c in code.chars() {
+        if c.is_ascii_digit() {
+            meant.push(c);
+        } else if let Some(d) = KEYS.iter().position(|&k| k == c) {
+            meant.push(char::from(b'0' + d as u8));
+            swapped = true;
+        } else {
+            return None;
+        }
+    }
+    (swapped && meant.len() == 20).then_some(meant)
 }
 
 /// Whether `s` starts with the ASCII `prefix`, in any case (URI schemes are case-insensitive).

@@ -74,6 +74,26 @@ fn good_inputs() {
     );
 }
 
+/// A 20-digit string beginning with `00` is an SSCC only with a correct check digit; with a
+/// wrong one it is read as a Chinese code, as before.
+#[test]
+fn only_a_checked_sscc_is_taken_for_a_label() {
+    assert_eq!(
+        TraceCode::parse("00106141412345678907"),
+        Ok(china("00106141412345678907"))
+    );
+    // Every 20-digit `00` string is one or the other, never a panic.
+    for last in 0..10 {
+        let s = format!("0010614141234567890{last}");
+        let parsed = TraceCode::parse(&s);
+        assert_eq!(
+            matches!(parsed, Err(ParseError::LogisticsLabel { .. })),
+            last == 8,
+            "{s}: {parsed:?}"
+        );
+    }
+}
+
 #[test]
 fn bad_inputs() {
     for (input, expected) in [
@@ -83,6 +103,32 @@ fn bad_inputs() {
         ("812345678901234567890", "expected 20 digits, got 21"),
         ("0123456789012345678", "expected 20 digits, got 19"),
         ("8123x567890123456789", "character 5 is 'x', not a digit"),
+        // A carton's SSCC, bare (as most scanners send it), bracketed, raw and as a link.
+        (
+            "00106141412345678908",
+            "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
+        ),
+        (
+            "(00)106141412345678908",
+            "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
+        ),
+        (
+            "]C100106141412345678908",
+            "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
+        ),
+        (
+            "https://id.gs1.org/00/106141412345678908",
+            "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
+        ),
+        (
+            "(00)106141412345678907",
+            "(00) SSCC 106141412345678907: the check digit is wrong (a misread label?)",
+        ),
+        // A Chinese code through a French keyboard layout.
+        (
+            "_&éé\"'(-è_çà&éé\"'(-è",
+            "the digits came through a French (AZERTY) keyboard layout (read as digits: 81223456789012234567): set the scanner's keyboard layout to the computer's, then scan again",
+        ),
         (
             "6901234567892",
             "06901234567892 is a product barcode (GTIN), not the pack's trace code",
@@ -169,7 +215,9 @@ fn gs1_pack() -> impl Strategy<Value = Gs1Pack> {
 
 fn trace_code() -> impl Strategy<Value = TraceCode> {
     prop_oneof![
-        (0..10u128.pow(20)).prop_map(|v| TraceCode::China(ChinaCode::from_value(v).unwrap())),
+        // Chinese codes as issued: none begins with `00`, which an SSCC label does.
+        (10u128.pow(18)..10u128.pow(20))
+            .prop_map(|v| TraceCode::China(ChinaCode::from_value(v).unwrap())),
         gs1_pack().prop_map(TraceCode::Gs1),
     ]
 }
