@@ -3,7 +3,8 @@
 //! A pack is identified by (01) GTIN and (21) serial and described by (17) expiry and
 //! (10) batch. Real pharmaceutical packs carry a few more AIs (national reimbursement numbers
 //! 710-716, production dates, counts), so those are read and checked for form, then ignored,
-//! rather than rejecting a genuine scan. Any other AI is an error, since it more likely means
+//! rather than rejecting a genuine scan; (250) secondary serial and (8030) digital signature
+//! are read and kept with the pack. Any other AI is an error, since it more likely means
 //! a misread than an exotic pack.
 
 /// What an AI's value looks like.
@@ -34,6 +35,7 @@ const TABLE: &[(&str, Form)] = &[
     ("22", Form::Text(20)),
     ("240", Form::Text(30)),
     ("241", Form::Text(30)),
+    ("250", Form::Text(30)),
     ("30", Form::Digits(8)),
     ("37", Form::Digits(8)),
     ("710", Form::Text(20)),
@@ -43,6 +45,9 @@ const TABLE: &[(&str, Form)] = &[
     ("714", Form::Text(20)),
     ("715", Form::Text(20)),
     ("716", Form::Text(20)),
+    // The digital signature: GS1 file-safe base64 (set 64), a subset of set 82, checked as
+    // set 82.
+    ("8030", Form::Text(90)),
 ];
 
 /// A known AI and its value's form.

@@ -2,8 +2,10 @@
 //! `https://id.gs1.org/01/{gtin}/10/{lot}/21/{serial}?17=YYMMDD`.
 //!
 //! Any host and any path prefix before `/01/` are accepted, since each brand runs its own
-//! resolver. Of the query, only `17` (expiry) is read; the rest (`linkType` and friends)
-//! is about where to send a browser, not about the pack.
+//! resolver. Of the query, only `17` (expiry), `250` (secondary serial) and `8030` (digital
+//! signature) are read; the rest (`linkType` and friends) is about where to send a browser,
+//! not about the pack. The short names of Digital Link 1.x (`/gtin/`, `/lot/`, `/ser/`,
+//! `/cpv/`, `/sscc/`) are read as the AIs they stand for.
 
 use crate::gs1::Fields;
 use crate::{Gs1Pack, Gtin, ParseError, ai};
@@ -24,9 +26,19 @@ impl Gs1Pack {
         }
         uri.push_str("/21/");
         percent_encode(self.serial(), &mut uri);
+        let mut sep = '?';
         if let Some(e) = self.expiry() {
-            uri.push_str("?17=");
+            uri.push(sep);
+            uri.push_str("17=");
             uri.push_str(&e.to_yymmdd());
+            sep = '&';
+        }
+        for (ai, v) in self.kept() {
+            uri.push(sep);
+            uri.push_str(ai);
+            uri.push('=');
+            percent_encode(v, &mut uri);
+            sep = '&';
         }
         uri
     }
@@ -44,11 +56,21 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
     let query_start = uri[path_start..end].find('?').map(|i| path_start + i);
     let path_end = query_start.unwrap_or(end);
 
-    // Each path segment with the byte offset where it starts.
+    // Each path segment with the byte offset where it starts. The short names of Digital
+    // Link 1.x (`/gtin/…/lot/…/ser/…`), which resolvers must still accept, are read as the
+    // AIs they stand for.
     let mut segments = Vec::new();
     let mut offset = path_start + 1;
     for seg in uri[path_start..path_end].split('/').skip(1) {
-        segments.push((offset, seg));
+        let key = match seg {
+            "gtin" => "01",
+            "lot" => "10",
+            "ser" => "21",
+            "cpv" => "22",
+            "sscc" => "00",
+            other => other,
+        };
+        segments.push((offset, key));
         offset += seg.len() + 1;
     }
     // The primary key is the first `/01/` followed by something GTIN-shaped, so that a path
@@ -106,10 +128,18 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
     if let Some(q) = query_start {
         let mut at = q + 1;
         for param in uri[q + 1..end].split('&') {
-            if let Some(value) = param.strip_prefix("17=") {
-                let decoded = percent_decode(value, pos_of(at + 3))?;
-                let ai = ai::lookup("17").expect("17 is known");
-                fields.add(ai, &decoded, pos_of(at + 3))?;
+            // The expiry, and the attributes kept with the pack; the rest is about where
+            // to send a browser.
+            for key in ["17", "250", "8030"] {
+                if let Some(value) = param
+                    .strip_prefix(key)
+                    .and_then(|rest| rest.strip_prefix('='))
+                {
+                    let start = at + key.len() + 1;
+                    let decoded = percent_decode(value, pos_of(start))?;
+                    let ai = ai::lookup(key).expect("a known AI");
+                    fields.add(ai, &decoded, pos_of(start))?;
+                }
             }
             at += param.len() + 1;
         }

@@ -35,6 +35,9 @@ pub struct Gs1Pack {
     serial: String,
     batch: Option<String>,
     expiry: Option<Expiry>,
+    /// (250) secondary serial and (8030) digital signature, in AI order, when the code
+    /// carries them: kept with the pack, not part of its identity.
+    kept: Vec<(&'static str, String)>,
 }
 
 impl Gs1Pack {
@@ -55,6 +58,7 @@ impl Gs1Pack {
             serial: serial.to_string(),
             batch: batch.map(str::to_string),
             expiry,
+            kept: Vec::new(),
         })
     }
 
@@ -78,6 +82,28 @@ impl Gs1Pack {
         self.expiry
     }
 
+    /// The secondary serial (AI 250), when the code carries one.
+    pub fn secondary_serial(&self) -> Option<&str> {
+        self.kept_value("250")
+    }
+
+    /// The digital signature (AI 8030), when the code carries one.
+    pub fn signature(&self) -> Option<&str> {
+        self.kept_value("8030")
+    }
+
+    fn kept_value(&self, ai: &str) -> Option<&str> {
+        self.kept
+            .iter()
+            .find(|(a, _)| *a == ai)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The kept attributes, (250) then (8030), as AI and value.
+    pub(crate) fn kept(&self) -> &[(&'static str, String)] {
+        &self.kept
+    }
+
     /// The pack's canonical key: GTIN and serial, the EU rule for what identifies a pack.
     pub fn pack_key(&self) -> PackKey {
         PackKey::gs1(self.gtin, &self.serial)
@@ -95,6 +121,11 @@ impl Gs1Pack {
         if let Some(b) = &self.batch {
             s.push_str("10");
             s.push_str(b);
+            s.push(GS);
+        }
+        for (ai, v) in &self.kept {
+            s.push_str(ai);
+            s.push_str(v);
             s.push(GS);
         }
         s.push_str("21");
@@ -115,6 +146,9 @@ impl fmt::Display for Gs1Pack {
         }
         if let Some(b) = &self.batch {
             write!(f, "(10){}", escape_bracketed(b))?;
+        }
+        for (ai, v) in &self.kept {
+            write!(f, "({ai}){}", escape_bracketed(v))?;
         }
         write!(f, "(21){}", escape_bracketed(&self.serial))
     }
@@ -187,6 +221,7 @@ pub(crate) struct Fields {
     batch: Option<String>,
     expiry: Option<Expiry>,
     sscc: Option<crate::Sscc>,
+    kept: Vec<(&'static str, String)>,
 }
 
 impl Fields {
@@ -212,6 +247,10 @@ impl Fields {
             "10" => self.batch = Some(value.to_string()),
             "21" => self.serial = Some(value.to_string()),
             "00" => self.sscc = Some(crate::Sscc::parse(value)?),
+            "250" | "8030" => {
+                self.kept.push((ai.code, value.to_string()));
+                self.kept.sort_by_key(|(a, _)| a.len());
+            }
             _ => {}
         }
         self.seen.push((ai.code, value.to_string()));
@@ -236,6 +275,7 @@ impl Fields {
             serial: self.serial.ok_or(ParseError::MissingSerial)?,
             batch: self.batch,
             expiry: self.expiry,
+            kept: self.kept,
         })
     }
 }

@@ -55,6 +55,11 @@ fn good_inputs() {
             "https://id.gs1.org/01/09506000134352/10/LOT1/21/SER1?17=251231",
             &g,
         ),
+        // Digital Link 1.x short names.
+        (
+            "https://id.gs1.org/gtin/09506000134352/lot/LOT1/ser/SER1?17=251231",
+            &g,
+        ),
         (
             "HTTPS://example.com/p/01/9506000134352/10/LOT1/21/SER1?linkType=all&17=251231",
             &g,
@@ -117,6 +122,10 @@ fn bad_inputs() {
             "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
         ),
         (
+            "https://example.com/sscc/106141412345678908",
+            "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
+        ),
+        (
             "https://id.gs1.org/00/106141412345678908",
             "(00)106141412345678908 is an SSCC, the shipping label of a carton or pallet, not a pack's trace code: scan the packs inside it",
         ),
@@ -161,6 +170,10 @@ fn bad_inputs() {
         ),
         (
             "https://id.gs1.org/gtin/123",
+            "a GTIN has 8, 12, 13 or 14 digits, this one has 3",
+        ),
+        (
+            "https://id.gs1.org/product/123",
             "Digital Link path has no /01/ segment",
         ),
         (
@@ -284,4 +297,34 @@ proptest! {
         chars[at] = ch;
         parse_and_show(&chars.iter().collect::<String>());
     }
+}
+
+/// (250) secondary serial and (8030) digital signature are accepted and kept, in every form,
+/// without changing which pack the code names.
+#[test]
+fn a_secondary_serial_and_a_signature_are_kept() {
+    let bracketed = "(01)09506000134352(17)251231(10)LOT1(250)SEC-9(8030)MEUCIQDx_c-9A=(21)SER1";
+    let code = TraceCode::parse(bracketed).unwrap();
+    let TraceCode::Gs1(p) = &code else {
+        panic!("{code:?}")
+    };
+    assert_eq!(p.secondary_serial(), Some("SEC-9"));
+    assert_eq!(p.signature(), Some("MEUCIQDx_c-9A="));
+    assert_eq!(code.to_string(), bracketed);
+    assert_eq!(code.pack_key(), example("SER1", Some("LOT1")).pack_key());
+    for form in [
+        p.to_element_string(),
+        p.to_digital_link("https://id.gs1.org"),
+    ] {
+        assert_eq!(TraceCode::parse(&form).as_ref(), Ok(&code), "{form}");
+    }
+    let raw =
+        "010950600013435217251231\u{1d}8030MEUCIQDx_c-9A=\u{1d}250SEC-9\u{1d}10LOT1\u{1d}21SER1";
+    assert_eq!(TraceCode::parse(raw), Ok(code));
+    // A signature too long is refused, naming the field.
+    let long = format!("(01)09506000134352(8030){}(21)SER1", "A".repeat(91));
+    assert_eq!(
+        TraceCode::parse(&long).unwrap_err().to_string(),
+        "(8030) longer than 90 characters (it has 91)"
+    );
 }
