@@ -31,8 +31,35 @@ pub(crate) fn parse(code: &str, start: usize) -> Result<Gs1Pack, ParseError> {
             let replaced: Vec<char> = code.replace(GS_TEXT, "\u{1d}").chars().collect();
             raw(&replaced, start).map_err(|_| e)
         }
+        // A scanner that drops FNC1 runs a variable-length field into the next one. The
+        // code is still refused (a guessed split could name the wrong pack), but the error
+        // says where the separator belongs and how the code then reads.
+        Err(e) if !chars.contains(&GS) && chars.len() - first <= MAX_SEPARATOR_SEARCH => {
+            match lost_separator(&chars, first) {
+                Some((pos, pack)) => Err(ParseError::LostSeparator {
+                    pos,
+                    reads_as: pack.to_string(),
+                }),
+                None => Err(e),
+            }
+        }
         result => result,
     }
+}
+
+/// Longest raw code searched for a lost separator: one parse per place an AI could start.
+const MAX_SEPARATOR_SEARCH: usize = 120;
+
+/// The first place (one-based character position) where one group separator makes the raw
+/// code parse, and the pack it then names.
+fn lost_separator(chars: &[char], first: usize) -> Option<(usize, Gs1Pack)> {
+    (first + 3..chars.len()).find_map(|i| {
+        let head: String = chars[i..].iter().take(4).collect();
+        ai::read_prefix(&head)?;
+        let mut with = chars.to_vec();
+        with.insert(i, GS);
+        raw(&with, first).ok().map(|p| (i + 1, p))
+    })
 }
 
 /// Reads the raw form: AI, value, AI, value… where a fixed-length value ends by its length
@@ -257,11 +284,11 @@ mod tests {
                 ParseError::NotDigit { pos: 21, ch: 'x' },
             ),
             (
+                // The batch runs into the serial: a lost separator, pointed at.
                 "010950600013435210LOT21SERIAL0123456789",
-                ParseError::TooLong {
-                    ai: s("10"),
-                    max: 20,
-                    got: 21,
+                ParseError::LostSeparator {
+                    pos: 22,
+                    reads_as: s("(01)09506000134352(10)LOT(21)SERIAL0123456789"),
                 },
             ),
             ("010950600013435221", ParseError::EmptyValue { ai: s("21") }),

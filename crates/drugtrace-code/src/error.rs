@@ -138,6 +138,13 @@ pub enum ParseError {
         /// The 18 digits as written.
         value: String,
     },
+    /// A raw element string that parses only with a group separator the scanner did not send.
+    LostSeparator {
+        /// One-based character position where the separator belongs.
+        pos: usize,
+        /// The pack the code names with it, in the bracketed form.
+        reads_as: String,
+    },
     /// A Chinese code whose digits came through a keyboard layout that types them as other
     /// characters (a scanner emulating a US keyboard on a French AZERTY one, say).
     KeyboardLayout {
@@ -257,6 +264,10 @@ impl fmt::Display for ParseError {
             ParseError::SsccCheckDigit { value } => write!(
                 f,
                 "(00) SSCC {value}: the check digit is wrong (a misread label?)"
+            ),
+            ParseError::LostSeparator { pos, reads_as } => write!(
+                f,
+                "a group separator (GS, ASCII 29) seems lost before character {pos}: with it the code reads {reads_as}; set the scanner to send FNC1 as GS, then scan again"
             ),
             ParseError::KeyboardLayout { layout, meant } => write!(
                 f,

@@ -28,7 +28,7 @@ impl TraceCode {
     /// - a leading `(`, or a group separator anywhere: a GS1 element string;
     /// - exactly 20 digits: a Chinese code, unless it is `00` and an SSCC with a correct
     ///   check digit (a carton's or pallet's label, refused as [`ParseError::LogisticsLabel`]);
-    /// - 20 characters of digits and `&é"'(-è_çà`: a Chinese code typed through a French
+    /// - 20 characters of `&é"'(-è_çà` alone: a Chinese code typed through a French
     ///   keyboard layout, refused saying so ([`ParseError::KeyboardLayout`]);
     /// - longer than 16 characters of GS1's set 82 starting with `01`: an element string
     ///   whose scanner dropped the prefix.
@@ -135,19 +135,14 @@ fn dispatch(code: &str, prefix_allowed: bool) -> Result<TraceCode, ParseError> {
 /// keys give `&é"'(-è_çà` for 1 to 0 unless shifted.
 fn azerty_digits(code: &str) -> Option<String> {
     const KEYS: [char; 10] = ['à', '&', 'é', '"', '\'', '(', '-', 'è', '_', 'ç'];
+    // Unshifted, those keys never give a digit: a code with any digit in it is something
+    // else (a bare GS1 string whose serial holds `_` or `-`, say).
     let mut meant = String::with_capacity(20);
-    let mut swapped = false;
     for c in code.chars() {
-        if c.is_ascii_digit() {
-            meant.push(c);
-        } else if let Some(d) = KEYS.iter().position(|&k| k == c) {
-            meant.push(char::from(b'0' + d as u8));
-            swapped = true;
-        } else {
-            return None;
-        }
+        let d = KEYS.iter().position(|&k| k == c)?;
+        meant.push(char::from(b'0' + d as u8));
     }
-    (swapped && meant.len() == 20).then_some(meant)
+    (meant.len() == 20).then_some(meant)
 }
 
 /// Whether `s` starts with the ASCII `prefix`, in any case (URI schemes are case-insensitive).

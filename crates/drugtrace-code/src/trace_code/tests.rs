@@ -328,3 +328,16 @@ fn a_secondary_serial_and_a_signature_are_kept() {
         "(8030) longer than 90 characters (it has 91)"
     );
 }
+
+/// A scanner that drops FNC1 runs the batch into the serial: refused, saying where the
+/// separator belongs and how the code then reads.
+#[test]
+fn a_lost_group_separator_is_pointed_at() {
+    let err = TraceCode::parse("01095060001343521725123110LOT121SER1").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "a group separator (GS, ASCII 29) seems lost before character 31: with it the code reads (01)09506000134352(17)251231(10)LOT1(21)SER1; set the scanner to send FNC1 as GS, then scan again"
+    );
+    // A code that parses as it is keeps its meaning: a serial may hold `10`.
+    assert!(TraceCode::parse("010950600013435221SER10LOT").is_ok());
+}
