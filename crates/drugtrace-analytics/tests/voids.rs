@@ -53,19 +53,21 @@ fn void(n: u64, who: &str, upload: &str) -> Event {
     }
 }
 
+/// Submits `events` as a pharmacy's.
+fn submit_as_pharmacy(ledger: &Ledger<MemStore>, events: Vec<Event>) {
+    ledger
+        .submit(&[Submission {
+            events,
+            by: Authority::Party(InstitutionKind::Pharmacy),
+            settlement: false,
+        }])
+        .unwrap();
+}
+
 #[test]
 fn voids_of_fund_paid_sales_are_found() {
     let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
-    let pharmacy = Authority::Party(InstitutionKind::Pharmacy);
-    let submit = |events: Vec<Event>| {
-        ledger
-            .submit(&[Submission {
-                events,
-                by: pharmacy,
-                settlement: false,
-            }])
-            .unwrap()
-    };
+    let submit = |events: Vec<Event>| submit_as_pharmacy(&ledger, events);
     submit(vec![
         sale(1, P1, Some("4/B1"), true, 0),
         sale(2, P1, Some("4/B1"), false, 1),
@@ -135,16 +137,7 @@ fn codeless_sale(
 #[test]
 fn voids_of_codeless_fund_paid_sales_are_found() {
     let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
-    let pharmacy = Authority::Party(InstitutionKind::Pharmacy);
-    let submit = |events: Vec<Event>| {
-        ledger
-            .submit(&[Submission {
-                events,
-                by: pharmacy,
-                settlement: false,
-            }])
-            .unwrap()
-    };
+    let submit = |events: Vec<Event>| submit_as_pharmacy(&ledger, events);
     // Batch 4/B1: one pack and 19 records without codes, all fund-paid. Batch 4/B2: one
     // fund-paid and one self-paid record without codes. Batch 4/B3: self-paid only.
     submit(vec![sale(1, P1, Some("4/B1"), true, 0)]);

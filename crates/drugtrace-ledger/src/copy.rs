@@ -155,20 +155,12 @@ mod tests {
         }
         // Three movements of one batch, two of them voided.
         let movements: Vec<Movement> = (0..3)
-            .map(|line| Movement {
-                institution: crate::InstitutionId::parse("P1").unwrap(),
-                product: drugtrace_catalog::InsuranceCode::parse("XJ01CAA040A001010100001")
-                    .unwrap(),
-                at: crate::Timestamp::from_millis(1_750_000_000_000),
-                kind: crate::MovementKind::Intake,
-                quantity_milli: 1_000,
-                split: false,
-                amount_fen: 0,
-                fund_paid: false,
-                settlement: None,
-                upload: Some(crate::UploadId::parse("3/B1").unwrap()),
-                line,
-                revision: 0,
+            .map(|line| {
+                crate::testkit::movement(
+                    &crate::InstitutionId::parse("P1").unwrap(),
+                    &crate::UploadId::parse("3/B1").unwrap(),
+                    line,
+                )
             })
             .collect();
         s.add_movements(&movements).unwrap();

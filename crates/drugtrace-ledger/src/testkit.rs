@@ -221,17 +221,12 @@ fn movements_are_kept_once<S: Store>(s: S) {
     assert_eq!(read, want);
 }
 
-/// A void of a batch's movements marks each, once, and removes nothing; a record sent again
-/// after its void is kept anew as its next revision, a resend before it is not.
-fn movement_voids_keep_the_records<S: Store>(s: S) {
-    let ledger = Ledger::new(s, Catalog::default(), Policy::default());
-    let me = institution(1);
-    let other = institution(2);
-    let batch = UploadId::parse("3/B1").unwrap();
-    let later = UploadId::parse("3/B2").unwrap();
-    let record = |who: &InstitutionId, upload: &UploadId, line: u32| Movement {
+/// An intake of 5 packs reported without codes by `who` in batch `upload`, record `line` of
+/// its call: the movement the stores' tests keep, void and index.
+pub fn movement(who: &InstitutionId, upload: &UploadId, line: u32) -> Movement {
+    Movement {
         institution: who.clone(),
-        product: InsuranceCode::parse("XA01BCD0000000000000001").expect("valid insurance code"),
+        product: InsuranceCode::parse("XJ01CAA040A001010100001").expect("valid insurance code"),
         at: Timestamp::from_millis(1_750_000_000_000),
         kind: MovementKind::Intake,
         quantity_milli: 5_000,
@@ -242,7 +237,18 @@ fn movement_voids_keep_the_records<S: Store>(s: S) {
         upload: Some(upload.clone()),
         line,
         revision: 0,
-    };
+    }
+}
+
+/// A void of a batch's movements marks each, once, and removes nothing; a record sent again
+/// after its void is kept anew as its next revision, a resend before it is not.
+fn movement_voids_keep_the_records<S: Store>(s: S) {
+    let ledger = Ledger::new(s, Catalog::default(), Policy::default());
+    let me = institution(1);
+    let other = institution(2);
+    let batch = UploadId::parse("3/B1").unwrap();
+    let later = UploadId::parse("3/B2").unwrap();
+    let record = movement;
     let mine: Vec<Movement> = (0..7).map(|l| record(&me, &batch, l)).collect();
     let rest = vec![record(&other, &batch, 0), record(&me, &later, 0)];
     assert_eq!(ledger.add_movements(&mine).unwrap(), 7);

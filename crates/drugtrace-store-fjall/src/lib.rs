@@ -473,8 +473,6 @@ fn seeded() -> foldhash::fast::FixedState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use drugtrace_catalog::InsuranceCode;
-    use drugtrace_ledger::{MovementKind, Timestamp};
 
     /// A directory written before movements were indexed by batch: its movements are found
     /// by batch once this version has opened it.
@@ -483,20 +481,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let me = InstitutionId::parse("P1").unwrap();
         let upload = UploadId::parse("3/B1").unwrap();
-        let m = Movement {
-            institution: me.clone(),
-            product: InsuranceCode::parse("XJ01CAA040A001010100001").unwrap(),
-            at: Timestamp::from_millis(1_750_000_000_000),
-            kind: MovementKind::Intake,
-            quantity_milli: 1_000,
-            split: false,
-            amount_fen: 0,
-            fund_paid: false,
-            settlement: None,
-            upload: Some(upload.clone()),
-            line: 0,
-            revision: 0,
-        };
+        let m = drugtrace_ledger::testkit::movement(&me, &upload, 0);
         {
             let store = FjallStore::open(dir.path()).unwrap();
             // As an older version kept it: the movement alone, and no mark.

@@ -76,25 +76,12 @@ fn a_bad_connection_string_is_a_clear_error() {
 /// version to connect indexes them, so that a 3507 finds them.
 #[test]
 fn movements_kept_before_the_batch_index_are_indexed_on_connect() {
-    use drugtrace_ledger::{InstitutionId, Movement, MovementKind, Store, Timestamp, UploadId};
+    use drugtrace_ledger::{InstitutionId, Store, UploadId};
     let server = Server::start();
     let conninfo = server.database("older_movements");
     let me = InstitutionId::parse("P1").unwrap();
     let upload = UploadId::parse("3/B1").unwrap();
-    let m = Movement {
-        institution: me.clone(),
-        product: drugtrace_catalog::InsuranceCode::parse("XJ01CAA040A001010100001").unwrap(),
-        at: Timestamp::from_millis(1_750_000_000_000),
-        kind: MovementKind::Intake,
-        quantity_milli: 1_000,
-        split: false,
-        amount_fen: 0,
-        fund_paid: false,
-        settlement: None,
-        upload: Some(upload.clone()),
-        line: 0,
-        revision: 0,
-    };
+    let m = testkit::movement(&me, &upload, 0);
     drop(PostgresStore::connect(&conninfo).unwrap());
     // As an older version left it: the movement alone, and no mark.
     let mut c = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();

@@ -126,6 +126,18 @@ impl App {
         self.post_with(path, body, key.as_deref()).await
     }
 
+    /// Gets `path` with no key and reads the answer as JSON.
+    async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn post_with(&self, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
         let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
         if let Some(k) = key {
@@ -733,15 +745,7 @@ async fn intake_flags_packs_before_they_are_dispensed() {
 #[tokio::test]
 async fn the_openapi_document_matches_the_routes() {
     let app = spawn_app().await;
-    let spec: Value = app
-        .http
-        .get(format!("{}/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = app.get_json("/openapi.json").await;
     // The routers: the API's own and the supervision routes it merges.
     let sources = [
         include_str!("../../src/lib.rs"),

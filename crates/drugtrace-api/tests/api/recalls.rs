@@ -152,15 +152,7 @@ async fn a_batch_recall_blocks_packs_never_seen_and_is_told_at_intake_and_to_the
     assert_eq!(withdrawn["items"][0]["reason"], "recalled", "{withdrawn}");
 
     // Public, newest first.
-    let list: Value = app
-        .http
-        .get(format!("{}/v1/recalls", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = app.get_json("/v1/recalls").await;
     let recalls = list["recalls"].as_array().unwrap();
     assert_eq!(recalls.len(), 2, "{list}");
     assert_eq!(recalls[0]["scope"], "product");
