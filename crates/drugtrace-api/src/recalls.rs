@@ -10,14 +10,14 @@
 //! recalled again records nothing and is answered with the recall already in force. A recall
 //! is never withdrawn.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use drugtrace_catalog::{Catalog, InsuranceCode};
 use drugtrace_code::{DrugId, Gtin};
-use drugtrace_durable::{SharedError, SharedJournal};
+use drugtrace_durable::{Fold, FoldError, Folded, SharedError, SharedJournal};
 use drugtrace_ledger::{Authority, Batch, Recall, RecalledProduct, Recalls, Store, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -90,35 +90,57 @@ struct Record {
     at_ms: i64,
 }
 
-struct Folded {
-    records: u64,
-    recalls: Arc<Recalls>,
+/// The recalls as their journal folds them, shared with the ledger that judges by them.
+#[derive(Clone, Default)]
+struct Folding(Arc<Recalls>);
+
+impl Fold for Folding {
+    type Applied = Recall;
+    type Error = String;
+    fn apply(&mut self, bytes: &[u8]) -> Result<Recall, String> {
+        let r: Record = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let product = r.product.parse()?;
+        let batch = r
+            .batch
+            .as_deref()
+            .map(Batch::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::make_mut(&mut self.0)
+            .add(
+                product,
+                batch,
+                r.by,
+                r.reason,
+                Timestamp::from_millis(r.at_ms),
+            )
+            .clone())
+    }
+}
+
+impl From<FoldError<String>> for RecallError {
+    fn from(e: FoldError<String>) -> Self {
+        match e {
+            FoldError::Shared(e) => RecallError::Shared(e),
+            FoldError::Corrupt { at, message } => RecallError::Corrupt { at, message },
+            // A record this server wrote itself: it always reads.
+            FoldError::Refused(message) => RecallError::Corrupt { at: 0, message },
+        }
+    }
 }
 
 /// The recalls, folded from their journal.
+#[derive(Debug)]
 pub struct RecallBook {
-    journal: Arc<dyn SharedJournal>,
-    folded: Mutex<Folded>,
-}
-
-impl std::fmt::Debug for RecallBook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecallBook").finish_non_exhaustive()
-    }
+    folded: Folded<Folding>,
 }
 
 impl RecallBook {
     /// Folds every recall `journal` holds.
     pub fn open(journal: Arc<dyn SharedJournal>) -> Result<RecallBook, RecallError> {
-        let book = RecallBook {
-            journal,
-            folded: Mutex::new(Folded {
-                records: 0,
-                recalls: Arc::default(),
-            }),
-        };
-        book.refresh()?;
-        Ok(book)
+        Ok(RecallBook {
+            folded: Folded::open(journal)?,
+        })
     }
 
     /// Recalls kept in this process only, lost when it ends: for tests, and for a state
@@ -128,19 +150,14 @@ impl RecallBook {
             .expect("an empty journal folds")
     }
 
-    fn lock(&self) -> MutexGuard<'_, Folded> {
-        self.folded.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The recalls in force as folded so far.
     pub fn current(&self) -> Arc<Recalls> {
-        Arc::clone(&self.lock().recalls)
+        Arc::clone(&self.folded.current().0)
     }
 
     /// Reads on and folds what other servers recorded; whether there was anything.
     pub fn refresh(&self) -> Result<bool, RecallError> {
-        let mut folded = self.lock();
-        catch_up(&*self.journal, &mut folded)
+        Ok(self.folded.refresh()?)
     }
 
     /// Records a recall, or finds the same one in force already (then `false`).
@@ -155,61 +172,15 @@ impl RecallBook {
         let line = serde_json::to_vec(&Record {
             product: ProductRef::of(&product),
             batch: batch.as_ref().map(|b| b.as_str().to_owned()),
-            by: by.clone(),
-            reason: reason.clone(),
+            by,
+            reason,
             at_ms: at.millis(),
         })
         .expect("a record serializes");
-        let mut folded = self.lock();
-        loop {
-            catch_up(&*self.journal, &mut folded)?;
-            if let Some(same) = folded.recalls.same_as(&product, batch.as_ref()) {
-                return Ok((same.clone(), false));
-            }
-            match self.journal.append(folded.records, &line) {
-                Ok(()) => {
-                    let mut next = (*folded.recalls).clone();
-                    let recall = next.add(product, batch, by, reason, at).clone();
-                    folded.records += 1;
-                    folded.recalls = Arc::new(next);
-                    return Ok((recall, true));
-                }
-                // Another server recorded first: read it and decide again.
-                Err(SharedError::Stale { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Ok(self.folded.append(&line, |folded| {
+            folded.0.same_as(&product, batch.as_ref()).cloned()
+        })?)
     }
-}
-
-fn catch_up(journal: &dyn SharedJournal, folded: &mut Folded) -> Result<bool, RecallError> {
-    let records = journal.read_from(folded.records)?;
-    if records.is_empty() {
-        return Ok(false);
-    }
-    let mut next = (*folded.recalls).clone();
-    for (i, bytes) in records.iter().enumerate() {
-        let at = folded.records + i as u64;
-        let corrupt = |message: String| RecallError::Corrupt { at, message };
-        let r: Record = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-        let product = r.product.parse().map_err(corrupt)?;
-        let batch = r
-            .batch
-            .as_deref()
-            .map(Batch::parse)
-            .transpose()
-            .map_err(|e| corrupt(e.to_string()))?;
-        next.add(
-            product,
-            batch,
-            r.by,
-            r.reason,
-            Timestamp::from_millis(r.at_ms),
-        );
-    }
-    folded.records += records.len() as u64;
-    folded.recalls = Arc::new(next);
-    Ok(true)
 }
 
 /// `POST /v1/recalls`: the product by exactly one of its three names, the batch unless the

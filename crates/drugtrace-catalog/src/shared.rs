@@ -9,9 +9,9 @@
 //! another import got there first, the importer folds it and judges its file again, so two
 //! imports can never both be accepted against a catalog that only held before the other.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use drugtrace_durable::{SharedError, SharedJournal};
+use drugtrace_durable::{Fold, FoldError, Folded, SharedError, SharedJournal};
 
 use crate::{Catalog, CatalogImportError, Directory, ImportSummary};
 
@@ -59,6 +59,36 @@ pub enum SharedImportError {
     },
 }
 
+/// Why a record does not apply: it is not an import record, or its file does not import.
+#[derive(Debug)]
+enum RecordError {
+    NotAnImport,
+    Import(CatalogImportError),
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::NotAnImport => f.write_str("not an import record"),
+            RecordError::Import(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<FoldError<RecordError>> for SharedImportError {
+    fn from(e: FoldError<RecordError>) -> Self {
+        match e {
+            FoldError::Shared(e) => SharedImportError::Shared(e),
+            FoldError::Corrupt { at, message } => SharedImportError::Corrupt { at, message },
+            FoldError::Refused(RecordError::Import(e)) => SharedImportError::Import(e),
+            FoldError::Refused(RecordError::NotAnImport) => SharedImportError::Corrupt {
+                at: 0,
+                message: "not an import record".into(),
+            },
+        }
+    }
+}
+
 /// A record: the source's length (4 bytes, big-endian), the source, then the CSV bytes.
 fn encode(source: &str, csv: &[u8]) -> Vec<u8> {
     let mut r = Vec::with_capacity(4 + source.len() + csv.len());
@@ -74,108 +104,58 @@ fn decode(record: &[u8]) -> Option<(&str, &[u8])> {
     Some((source, record.get(4 + len..)?))
 }
 
-/// The state folded so far: how many records, and what they make.
-struct Folded<T> {
-    records: u64,
-    value: Arc<T>,
+/// A catalog or directory as its imports fold it, shared with whoever holds it: an import
+/// copies it once, and handing it out copies nothing.
+#[derive(Clone, Default)]
+struct Imports<T>(Arc<T>);
+
+impl<T: Imported> Fold for Imports<T> {
+    type Applied = T::Summary;
+    type Error = RecordError;
+    fn apply(&mut self, record: &[u8]) -> Result<T::Summary, RecordError> {
+        let (source, csv) = decode(record).ok_or(RecordError::NotAnImport)?;
+        // An import is all rows or none, so a refused file leaves the value as it was.
+        Arc::make_mut(&mut self.0)
+            .import(csv, source)
+            .map_err(RecordError::Import)
+    }
 }
 
 /// A catalog or directory folded from a shared journal of imports.
+#[derive(Debug)]
 pub struct SharedImports<T: Imported> {
-    journal: Arc<dyn SharedJournal>,
-    folded: Mutex<Folded<T>>,
-}
-
-impl<T: Imported> std::fmt::Debug for SharedImports<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedImports")
-            .field("journal", &self.journal)
-            .finish_non_exhaustive()
-    }
+    folded: Folded<Imports<T>>,
 }
 
 impl<T: Imported> SharedImports<T> {
     /// Folds every import `journal` holds.
     pub fn open(journal: Arc<dyn SharedJournal>) -> Result<SharedImports<T>, SharedImportError> {
-        let shared = SharedImports {
-            journal,
-            folded: Mutex::new(Folded {
-                records: 0,
-                value: Arc::new(T::default()),
-            }),
-        };
-        shared.refresh()?;
-        Ok(shared)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Folded<T>> {
-        self.folded.lock().unwrap_or_else(|e| e.into_inner())
+        Ok(SharedImports {
+            folded: Folded::open(journal)?,
+        })
     }
 
     /// What the imports folded so far make.
     pub fn current(&self) -> Arc<T> {
-        Arc::clone(&self.lock().value)
+        Arc::clone(&self.folded.current().0)
     }
 
     /// How many imports are folded.
     pub fn imports(&self) -> u64 {
-        self.lock().records
+        self.folded.records()
     }
 
     /// Reads on and folds the imports other servers added; returns whether there were any.
     pub fn refresh(&self) -> Result<bool, SharedImportError> {
-        let mut folded = self.lock();
-        catch_up(&*self.journal, &mut folded)
+        Ok(self.folded.refresh()?)
     }
 
     /// Imports `csv` (named `source`) for every server: judged against every import before
     /// it, appended, folded here. A file that does not import adds nothing.
     pub fn import(&self, csv: &[u8], source: &str) -> Result<T::Summary, SharedImportError> {
-        let record = encode(source, csv);
-        let mut folded = self.lock();
-        loop {
-            catch_up(&*self.journal, &mut folded)?;
-            let mut next = T::clone(&folded.value);
-            let summary = next.import(csv, source)?;
-            match self.journal.append(folded.records, &record) {
-                Ok(()) => {
-                    folded.records += 1;
-                    folded.value = Arc::new(next);
-                    return Ok(summary);
-                }
-                // Another import came first: fold it and judge this one again.
-                Err(SharedError::Stale { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (summary, _) = self.folded.append(&encode(source, csv), |_| None)?;
+        Ok(summary)
     }
-}
-
-/// Folds the records after those folded; whether there were any.
-fn catch_up<T: Imported>(
-    journal: &dyn SharedJournal,
-    folded: &mut Folded<T>,
-) -> Result<bool, SharedImportError> {
-    let records = journal.read_from(folded.records)?;
-    if records.is_empty() {
-        return Ok(false);
-    }
-    let mut next = T::clone(&folded.value);
-    for (i, record) in records.iter().enumerate() {
-        let at = folded.records + i as u64;
-        let (source, csv) = decode(record).ok_or_else(|| SharedImportError::Corrupt {
-            at,
-            message: "not an import record".into(),
-        })?;
-        next.import(csv, source)
-            .map_err(|e| SharedImportError::Corrupt {
-                at,
-                message: e.to_string(),
-            })?;
-    }
-    folded.records += records.len() as u64;
-    folded.value = Arc::new(next);
-    Ok(true)
 }
 
 #[cfg(test)]

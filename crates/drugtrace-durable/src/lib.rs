@@ -24,7 +24,7 @@
 mod journal;
 pub mod shared;
 
-pub use shared::{FileJournal, MemoryJournal, SharedError, SharedJournal};
+pub use shared::{FileJournal, Fold, FoldError, Folded, MemoryJournal, SharedError, SharedJournal};
 
 pub use journal::{
     Journal, Lock, OpenError, Opened, StorageError, TornTail, WholeLines, lines, read_lines,

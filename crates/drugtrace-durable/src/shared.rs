@@ -149,6 +149,135 @@ impl SharedJournal for FileJournal {
     }
 }
 
+/// A state folded from a journal's records, one after the other: the catalog from its
+/// imports, the recalls from theirs.
+pub trait Fold: Clone + Default + Send + Sync + 'static {
+    /// What applying a record says it did (an import's summary, the recall added).
+    type Applied;
+    /// Why a record does not apply.
+    type Error: std::fmt::Display;
+    /// Applies `record`; on error `self` is unchanged.
+    fn apply(&mut self, record: &[u8]) -> Result<Self::Applied, Self::Error>;
+}
+
+/// Why a folded journal could not be read or added to.
+#[derive(Debug)]
+pub enum FoldError<E> {
+    /// The journal could not be read or written.
+    Shared(SharedError),
+    /// A record already in the journal does not apply: the journal was written by
+    /// something else, and nothing past it is folded.
+    Corrupt {
+        /// The record's number.
+        at: u64,
+        /// Why it does not apply.
+        message: String,
+    },
+    /// The record offered does not apply to what is folded: nothing was appended.
+    Refused(E),
+}
+
+impl<E> From<SharedError> for FoldError<E> {
+    fn from(e: SharedError) -> Self {
+        FoldError::Shared(e)
+    }
+}
+
+/// What a journal's records fold to, kept up to date: the one place that reads a shared
+/// journal on, applies what other servers appended, and appends a record judged against
+/// everything before it. An append goes at the number folded up to; when another server
+/// got there first, its record is folded and the new one judged again, so no two servers
+/// append changes that were each valid only before the other's.
+pub struct Folded<T: Fold> {
+    journal: std::sync::Arc<dyn SharedJournal>,
+    state: Mutex<(u64, std::sync::Arc<T>)>,
+}
+
+impl<T: Fold> std::fmt::Debug for Folded<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Folded")
+            .field("journal", &self.journal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Fold> Folded<T> {
+    /// Folds every record `journal` holds.
+    pub fn open(journal: std::sync::Arc<dyn SharedJournal>) -> Result<Self, FoldError<T::Error>> {
+        let folded = Folded {
+            journal,
+            state: Mutex::new((0, std::sync::Arc::default())),
+        };
+        folded.refresh()?;
+        Ok(folded)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, std::sync::Arc<T>)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the records folded so far make.
+    pub fn current(&self) -> std::sync::Arc<T> {
+        std::sync::Arc::clone(&self.lock().1)
+    }
+
+    /// How many records are folded.
+    pub fn records(&self) -> u64 {
+        self.lock().0
+    }
+
+    /// Reads on and folds what other servers appended; whether there was anything.
+    pub fn refresh(&self) -> Result<bool, FoldError<T::Error>> {
+        let mut state = self.lock();
+        self.catch_up(&mut state)
+    }
+
+    /// Appends `record` and folds it, judged against every record before it, unless
+    /// `already` finds that what it would add is folded already (then `false` and what
+    /// `already` found, and nothing is appended).
+    pub fn append(
+        &self,
+        record: &[u8],
+        already: impl Fn(&T) -> Option<T::Applied>,
+    ) -> Result<(T::Applied, bool), FoldError<T::Error>> {
+        let mut state = self.lock();
+        loop {
+            self.catch_up(&mut state)?;
+            if let Some(found) = already(&state.1) {
+                return Ok((found, false));
+            }
+            let mut next = T::clone(&state.1);
+            let applied = next.apply(record).map_err(FoldError::Refused)?;
+            match self.journal.append(state.0, record) {
+                Ok(()) => {
+                    *state = (state.0 + 1, std::sync::Arc::new(next));
+                    return Ok((applied, true));
+                }
+                // Another server appended first: fold it and judge this record again.
+                Err(SharedError::Stale { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Folds the records after those folded; whether there were any.
+    fn catch_up(&self, state: &mut (u64, std::sync::Arc<T>)) -> Result<bool, FoldError<T::Error>> {
+        let records = self.journal.read_from(state.0)?;
+        if records.is_empty() {
+            return Ok(false);
+        }
+        let mut next = T::clone(&state.1);
+        for (i, record) in records.iter().enumerate() {
+            next.apply(record).map_err(|e| FoldError::Corrupt {
+                at: state.0 + i as u64,
+                message: e.to_string(),
+            })?;
+        }
+        *state = (state.0 + records.len() as u64, std::sync::Arc::new(next));
+        Ok(true)
+    }
+}
+
 /// What every [`SharedJournal`] must do, for each implementation's tests: `fresh` makes a new,
 /// empty journal, and a second handle on the same one.
 pub fn conformance<J: SharedJournal>(fresh: impl Fn() -> (J, J)) {
