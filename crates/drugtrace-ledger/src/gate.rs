@@ -40,16 +40,23 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The recall covering the pack `event` is about, in force at the instant the event is
-    /// judged at: by the batch the pack was commissioned or taken in with, else the batch the
-    /// event names.
+    /// The recall covering the pack `event` is about: by the batch the pack was
+    /// commissioned or taken in with, else the batch the event names. A recall covers every
+    /// party's event judged after it was recorded, by the server's clock: the late-upload
+    /// window does not apply, or a sale claimed a day earlier would pay for a recalled pack.
+    /// Only the operator's back-fill, judged at each event's own time, is covered from the
+    /// recall's time on.
     pub fn recall(&self, state: &PackState, event: &Event) -> Option<crate::Covered<'_>> {
         if self.recalls.is_empty() {
             return None;
         }
         let batch = state.batch.as_ref().or(event.lot.batch.as_ref());
-        self.recalls
-            .covering(&self.catalog, &event.pack, batch, self.instant(event))
+        let at = if self.by.trusts_event_times() {
+            event.at
+        } else {
+            self.now
+        };
+        self.recalls.covering(&self.catalog, &event.pack, batch, at)
     }
 
     /// The instant an event is judged at: the server's clock, or the event's own time within

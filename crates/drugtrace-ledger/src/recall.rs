@@ -152,8 +152,8 @@ impl Recalls {
 
     /// The recall in force at `at` that covers `pack`, whose batch is `batch` when one is
     /// known: a recall that surely covers it before one that may, the first recorded among
-    /// equals. A recall is in force from when it was recorded: a sale made before it, and
-    /// uploaded late, is not covered.
+    /// equals. A recall is in force from when it was recorded: an event judged at a moment
+    /// before that (an old record imported by the operator) is not covered.
     pub fn covering(
         &self,
         catalog: &Catalog,

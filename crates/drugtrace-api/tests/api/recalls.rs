@@ -83,6 +83,17 @@ async fn a_batch_recall_blocks_packs_never_seen_and_is_told_at_intake_and_to_the
     .await;
     assert_eq!(blocked["decision"], "block", "{blocked}");
     assert_eq!(blocked["items"][0]["reason"], "recalled", "{blocked}");
+    // Claiming the sale happened before the recall does not slip it through.
+    let yesterday = yesterday_rfc3339();
+    let (status, backdated) = app
+        .post(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "R0", "institution": PHARMACY, "at": yesterday,
+                    "items": [{"code": "81000010000000000900", "batch": "250301"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{backdated}");
+    assert_eq!(backdated["items"][0]["reason"], "recalled", "{backdated}");
     let other = sell(
         &app,
         "R2",
@@ -159,4 +170,12 @@ async fn a_batch_recall_blocks_packs_never_seen_and_is_told_at_intake_and_to_the
     assert_eq!(recalls[1]["batch"], "250301");
     assert_eq!(recalls[1]["by"], "regulator");
     assert_eq!(recalls[1]["reason"], "溶出度不合格");
+}
+
+/// Yesterday at this time, as the RFC 3339 the gate reads.
+fn yesterday_rfc3339() -> String {
+    drugtrace_ledger::Timestamp::from_millis(
+        drugtrace_ledger::Timestamp::now().millis() - 24 * 3_600_000,
+    )
+    .to_rfc3339(480)
 }
