@@ -31,7 +31,7 @@ fn local_ts() -> DataType {
 /// | `day` | date | the local date of `at` |
 /// | `recorded_at` | timestamp | when the ledger recorded it (local time) |
 /// | `actor` | text | the reporting institution |
-/// | `kind` | text | `commission`, `ship`, `receive`, `intake`, `stock_change`, `sale`, `sale_return`, `destroy`, `recall`, `void` |
+/// | `kind` | text | `commission`, `ship`, `receive`, `intake`, `stock_change`, `sale`, `sale_return`, `destroy`, `recall`, `void`, `pack_into`, `fill`, `unpack`, `open` |
 /// | `outcome` | text | `accepted`, `flagged` or `rejected` |
 /// | `reason` | text | why flagged or rejected (`already_sold`, `expired`, …) |
 /// | `batch`, `expiry` | text, date | the lot the scan carried |
@@ -46,7 +46,8 @@ fn local_ts() -> DataType {
 /// | `fund_paid` | boolean | whether the insurance fund pays the sale |
 /// | `upload` | text | the upload batch the actor sent it in (`{inv_data_type}/{fixmedins_bchno}`), if named; for a `void`, the batch it voids |
 /// | `voided` | boolean | whether a later `void` of its upload batch covers it: it stays as evidence, but no longer counts as applied |
-/// | `voids` | int | for a `void`: how many records it covers |
+/// | `voids` | int | for a `void`: how many records it covers; for a `fill`, how many boxes went in |
+/// | `case_code` | text | for a `pack_into`: the case the pack was packed into |
 pub fn events_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Arc::new(Schema::new(vec![
@@ -75,6 +76,7 @@ pub fn events_schema() -> SchemaRef {
             Field::new("upload", DataType::Utf8, true),
             Field::new("voided", DataType::Boolean, false),
             Field::new("voids", DataType::Int32, true),
+            Field::new("case_code", DataType::Utf8, true),
         ]))
     });
     SCHEMA.clone()
@@ -333,6 +335,7 @@ pub struct EventRows {
     upload: StringBuilder,
     voided: BooleanBuilder,
     voids: Int32Builder,
+    case_code: StringBuilder,
     len: usize,
 }
 
@@ -368,6 +371,7 @@ impl EventRows {
             upload: StringBuilder::new(),
             voided: BooleanBuilder::new(),
             voids: Int32Builder::new(),
+            case_code: StringBuilder::new(),
             len: 0,
         }
     }
@@ -425,6 +429,7 @@ impl EventRows {
         let mut fund_paid = None;
         let mut voids = None;
         let mut upload = e.upload.as_ref().map(|u| u.as_str());
+        let mut case_code = None;
         let kind = match &e.kind {
             EventKind::Commission => "commission",
             EventKind::Ship { to } => {
@@ -466,6 +471,16 @@ impl EventRows {
                 upload = Some(v.upload.as_str());
                 "void"
             }
+            EventKind::PackInto { case } => {
+                case_code = Some(case.to_string());
+                "pack_into"
+            }
+            EventKind::Fill { boxes } => {
+                voids = Some(boxes.len() as i32);
+                "fill"
+            }
+            EventKind::Unpack => "unpack",
+            EventKind::Open => "open",
         };
         self.kind.append_value(kind);
         self.counterparty.append_option(counterparty);
@@ -480,6 +495,7 @@ impl EventRows {
         self.upload.append_option(upload);
         self.voided.append_value(voided);
         self.voids.append_option(voids);
+        self.case_code.append_option(case_code);
         self.len += 1;
     }
 
@@ -512,6 +528,7 @@ impl EventRows {
             Arc::new(self.upload.finish()),
             Arc::new(self.voided.finish()),
             Arc::new(self.voids.finish()),
+            Arc::new(self.case_code.finish()),
         ];
         RecordBatch::try_new(events_schema(), columns)
     }

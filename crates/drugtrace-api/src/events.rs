@@ -34,6 +34,9 @@ struct EventAnswer {
     outcome: &'static str,
     reason: Option<&'static str>,
     replayed: bool,
+    /// For an event on a case: what each box inside got (a filling: each box put in).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    boxes: Vec<crate::packs::BoxAnswer>,
 }
 
 #[derive(Serialize)]
@@ -157,6 +160,7 @@ pub async fn post<S: Store + Sync + 'static>(
             outcome: d.outcome.as_str(),
             reason: d.outcome.reason().map(|r| r.as_str()),
             replayed: d.replayed,
+            boxes: crate::packs::box_answers(d),
         })
         .collect();
     Ok(Json(EventsAnswer {

@@ -2,7 +2,8 @@
 //! note's packs and learns at once, before it dispenses any, which were already sold
 //! elsewhere, were never issued, are recalled, expired or destroyed, or are not the product
 //! the note says. The intakes are recorded, atomically, whatever they show: a pack taken in
-//! after being sold is evidence.
+//! after being sold is evidence. A case code (箱码) takes in every box still inside it, each
+//! box with its own record and status.
 
 use axum::Json;
 use axum::extract::State;
@@ -39,7 +40,7 @@ struct IntakeItem {
 
 #[derive(Serialize)]
 pub struct IntakeAnswer {
-    /// Packs that may be dispensed.
+    /// Packs that may be dispensed (the boxes of a case each count).
     ok: usize,
     /// Packs that must be set aside and checked.
     flagged: usize,
@@ -53,6 +54,9 @@ struct ItemAnswer {
     /// `destroyed`, `product_mismatch`.
     status: &'static str,
     prior_sales: Vec<PriorSale>,
+    /// For a case: each box taken in with it, and its status.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    boxes: Vec<crate::packs::BoxAnswer>,
 }
 
 pub async fn post<S: Store + Sync + 'static>(
@@ -132,12 +136,24 @@ pub async fn post<S: Store + Sync + 'static>(
             code,
             status: d.outcome.reason().map_or("ok", |r| r.as_str()),
             prior_sales: prior_sales(d, offset),
+            boxes: crate::packs::box_answers(d),
         })
         .collect();
-    let ok = items.iter().filter(|i| i.status == "ok").count();
+    // A case counts as its boxes.
+    let statuses: Vec<&str> = items
+        .iter()
+        .flat_map(|i| {
+            if i.boxes.is_empty() {
+                vec![i.status]
+            } else {
+                i.boxes.iter().map(|b| b.status).collect()
+            }
+        })
+        .collect();
+    let ok = statuses.iter().filter(|s| **s == "ok").count();
     Ok(Json(IntakeAnswer {
         ok,
-        flagged: items.len() - ok,
+        flagged: statuses.len() - ok,
         items,
     }))
 }

@@ -23,6 +23,7 @@ mod metrics;
 mod nhsa;
 mod packs;
 mod recalls;
+mod relations;
 mod supervision;
 
 use std::sync::Arc;
@@ -286,6 +287,8 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/v1/intake", post(intake::post::<S>))
         .route("/v1/codes/{code}", get(codes::query::<S>))
         .route("/v1/packs/{code}", get(packs::history::<S>))
+        .route("/v1/packs/{code}/children", get(packs::children::<S>))
+        .route("/v1/relations", post(relations::post::<S>))
         .route(
             "/v1/recalls",
             post(recalls::post::<S>).get(recalls::list::<S>),

@@ -1,10 +1,11 @@
 //! `GET /v1/packs/{code}`: a pack's history. A regulator sees every event; an institution
-//! sees only the events it reported itself.
+//! sees only the events it reported itself. `GET /v1/packs/{code}/children`: what a case
+//! (箱码) holds, the query a pharmacy makes at intake.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use drugtrace_code::TraceCode;
-use drugtrace_ledger::{EventKind, Store};
+use drugtrace_ledger::Store;
 use serde::Serialize;
 
 use crate::access::Caller;
@@ -31,21 +32,6 @@ struct EventView {
     reason: Option<&'static str>,
 }
 
-fn kind_name(k: &EventKind) -> &'static str {
-    match k {
-        EventKind::Commission => "commission",
-        EventKind::Ship { .. } => "ship",
-        EventKind::Receive { .. } => "receive",
-        EventKind::Intake(_) => "intake",
-        EventKind::StockChange(_) => "stock_change",
-        EventKind::Sale(_) => "sale",
-        EventKind::SaleReturn(_) => "sale_return",
-        EventKind::Destroy => "destroy",
-        EventKind::Recall => "recall",
-        EventKind::Void(_) => "void",
-    }
-}
-
 pub async fn history<S: Store + Sync + 'static>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -69,7 +55,7 @@ pub async fn history<S: Store + Sync + 'static>(
             at: r.event.at.to_rfc3339(offset),
             recorded_at: r.recorded_at.to_rfc3339(offset),
             institution: r.event.actor.to_string(),
-            kind: kind_name(&r.event.kind),
+            kind: r.event.kind.name(),
             outcome: r.outcome.as_str(),
             reason: r.outcome.reason().map(|x| x.as_str()),
         })
@@ -78,5 +64,120 @@ pub async fn history<S: Store + Sync + 'static>(
         code: code.to_string(),
         complete: own.is_none(),
         events,
+    }))
+}
+
+/// What one box of a case got, in an answer about the case.
+#[derive(Serialize)]
+pub struct BoxAnswer {
+    code: String,
+    /// `ok`, or the reason the box was flagged or refused.
+    pub(crate) status: &'static str,
+    outcome: &'static str,
+}
+
+/// The boxes of a decision about a case.
+pub(crate) fn box_answers(d: &drugtrace_ledger::Decision) -> Vec<BoxAnswer> {
+    d.boxes
+        .iter()
+        .map(|(pack, outcome)| BoxAnswer {
+            code: pack.to_string(),
+            status: outcome.reason().map_or("ok", |r| r.as_str()),
+            outcome: outcome.as_str(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct Children {
+    code: String,
+    /// Whether boxes were ever packed into it.
+    is_case: bool,
+    /// The party holding the case now.
+    holder: Option<String>,
+    /// The case it is inside itself, if any.
+    inside: Option<String>,
+    /// What is inside now, in the order it was packed.
+    children: Vec<Child>,
+    /// Boxes packed into it that are no longer inside, and why.
+    left: Vec<LeftBox>,
+}
+
+#[derive(Serialize)]
+struct Child {
+    code: String,
+    /// Whether it is a case itself (then ask for its own children).
+    is_case: bool,
+    /// Boxes inside it, for a case.
+    children: usize,
+    batch: Option<String>,
+    expiry: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LeftBox {
+    code: String,
+    /// `sold`, `taken_out`, `in_another_case`, `destroyed` or `moved_on` (shipped, taken
+    /// in or counted on its own).
+    why: &'static str,
+}
+
+pub async fn children<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    _caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Json<Children>, ApiError> {
+    let code = TraceCode::parse(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
+    let key = code.pack_key();
+    let (case, items) = state
+        .blocking(move |inner| {
+            let case = inner.ledger.pack(&key).map_err(ApiError::internal)?;
+            let items = inner
+                .ledger
+                .case_contents(&key)
+                .map_err(ApiError::internal)?;
+            Ok((case, items))
+        })
+        .await?;
+    let Some(case) = case else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_code",
+            format!("no record of {code}: the code was never scanned, packed or issued"),
+        ));
+    };
+    let mut children = Vec::new();
+    let mut left = Vec::new();
+    for item in items {
+        let s = &item.state;
+        if item.inside {
+            children.push(Child {
+                code: item.pack.to_string(),
+                is_case: s.is_case,
+                children: s.contents.len(),
+                batch: s.batch.as_ref().map(|b| b.to_string()),
+                expiry: s.expiry.map(|d| d.to_string()),
+            });
+            continue;
+        }
+        let why = match &s.case {
+            _ if s.destroyed => "destroyed",
+            _ if s.sales.iter().any(|x| x.units_out() > 0) => "sold",
+            None => "taken_out",
+            Some(l) if l.case != key => "in_another_case",
+            Some(_) => "moved_on",
+        };
+        left.push(LeftBox {
+            code: item.pack.to_string(),
+            why,
+        });
+    }
+    Ok(Json(Children {
+        code: code.to_string(),
+        is_case: case.is_case,
+        holder: case.holder.as_ref().map(|h| h.to_string()),
+        inside: case.case.as_ref().map(|l| l.case.to_string()),
+        children,
+        left,
     }))
 }

@@ -10,8 +10,8 @@
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    Batch, BlockedSale, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup, Lot,
-    Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PersonHash, Reason,
+    Batch, BlockedSale, CaseLink, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup,
+    Lot, Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PersonHash, Reason,
     Recorded, Sale, SaleRecord, SaleReturn, SettlementId, StockChange, StoreError, Timestamp,
     UploadId, VisitId, Void,
 };
@@ -22,7 +22,9 @@ use drugtrace_ledger::{
 /// adds it (and voids) at the end of an event, and its states are format 2's. Format 4 adds
 /// a sale's visit after the upload batch; its other events and its states are format 3's.
 /// Format 5 adds a movement's revision at its end; its events and states are format 4's.
-const FORMAT: u8 = 5;
+/// Format 6 adds the packaging events (packing into a case, filling, unpacking, opening)
+/// and a state's case link, case bit and contents at its end.
+const FORMAT: u8 = 6;
 
 /// Whether `b` is a format this file reads.
 fn known_format(b: u8) -> bool {
@@ -124,6 +126,16 @@ impl W {
             }
         }
     }
+    fn key(&mut self, k: &PackKey) {
+        self.uv(k.as_bytes().len() as u64);
+        self.0.extend_from_slice(k.as_bytes());
+    }
+    fn keys(&mut self, ks: &[PackKey]) {
+        self.uv(ks.len() as u64);
+        for k in ks {
+            self.key(k);
+        }
+    }
     fn person(&mut self, p: Option<&PersonHash>) {
         match p {
             None => self.u8(0),
@@ -192,6 +204,19 @@ impl<'a> R<'a> {
         } else {
             Ok(None)
         }
+    }
+    fn key(&mut self) -> Result<PackKey, StoreError> {
+        let n = usize::try_from(self.uv()?).map_err(|_| corrupt("length out of range"))?;
+        PackKey::from_bytes(self.bytes(n)?).map_err(|e| corrupt(&format!("pack key: {e}")))
+    }
+    fn keys(&mut self) -> Result<Vec<PackKey>, StoreError> {
+        let n = self.uv()?;
+        // Each key takes at least two bytes: a count past what is left is corrupt, not an
+        // allocation to attempt.
+        if n > self.0.len() as u64 {
+            return Err(corrupt("key count past the value's end"));
+        }
+        (0..n).map(|_| self.key()).collect()
     }
     fn person(&mut self) -> Result<Option<PersonHash>, StoreError> {
         self.opt(|r| {
@@ -334,6 +359,16 @@ pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
                 w.uv(u64::from(*i));
             }
         }
+        EventKind::PackInto { case } => {
+            w.u8(10);
+            w.key(case);
+        }
+        EventKind::Fill { boxes } => {
+            w.u8(11);
+            w.keys(boxes);
+        }
+        EventKind::Unpack => w.u8(12),
+        EventKind::Open => w.u8(13),
     }
     w.opt_str(e.upload.as_ref().map(UploadId::as_str));
     if let EventKind::Sale(s) = &e.kind {
@@ -398,6 +433,10 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             }
             EventKind::Void(Void { upload, voids })
         }
+        10 if format >= 6 => EventKind::PackInto { case: r.key()? },
+        11 if format >= 6 => EventKind::Fill { boxes: r.keys()? },
+        12 if format >= 6 => EventKind::Unpack,
+        13 if format >= 6 => EventKind::Open,
         t => return Err(corrupt(&format!("event kind tag {t}"))),
     };
     let upload = if format >= 3 { r.opt(R::upload)? } else { None };
@@ -589,8 +628,18 @@ pub fn encode_state(s: &PackState) -> Vec<u8> {
         w.iv(b.amount_fen);
     }
     w.uv(u64::from(s.blocked_count));
-    w.u8(u8::from(s.recalled) | (u8::from(s.destroyed) << 1));
+    w.u8(u8::from(s.recalled) | (u8::from(s.destroyed) << 1) | (u8::from(s.is_case) << 2));
     w.opt_iv(s.last_at.map(Timestamp::millis));
+    match &s.case {
+        None => w.u8(0),
+        Some(l) => {
+            w.u8(1);
+            w.key(&l.case);
+            w.uv(u64::from(l.index));
+            outcome(&mut w, l.outcome);
+        }
+    }
+    w.keys(&s.contents);
     w.0
 }
 
@@ -672,6 +721,18 @@ pub fn decode_state(bytes: &[u8]) -> Result<PackState, StoreError> {
     let blocked_count = r.u32()?;
     let bits = r.u8()?;
     let last_at = r.opt(R::time)?;
+    let (case, contents) = if format >= 6 {
+        let case = r.opt(|r| {
+            Ok(CaseLink {
+                case: r.key()?,
+                index: r.u32()?,
+                outcome: read_outcome(r)?,
+            })
+        })?;
+        (case, r.keys()?)
+    } else {
+        (None, Vec::new())
+    };
     r.done()?;
     Ok(PackState {
         events,
@@ -687,6 +748,9 @@ pub fn decode_state(bytes: &[u8]) -> Result<PackState, StoreError> {
         recalled: bits & 1 != 0,
         destroyed: bits & 2 != 0,
         last_at,
+        case,
+        is_case: bits & 4 != 0,
+        contents,
     })
 }
 
@@ -813,6 +877,17 @@ mod tests {
             while n < 200 {
                 let mut rec = arbitrary_recorded(&mut rng, pack(1), 0);
                 if format == 2 && matches!(rec.event.kind, EventKind::Void(_)) {
+                    continue;
+                }
+                if matches!(
+                    rec.event.kind,
+                    EventKind::PackInto { .. }
+                        | EventKind::Fill { .. }
+                        | EventKind::Unpack
+                        | EventKind::Open
+                ) {
+                    // Packaging came in format 6: an older value cannot hold it.
+                    assert!(decode_recorded(pack(1), &as_older_format(&mut rec, 5)).is_err());
                     continue;
                 }
                 let bytes = as_older_format(&mut rec, format);

@@ -326,6 +326,10 @@ texts! {
     EventDestroy => "销毁", "Destroyed";
     EventRecall => "召回", "Recalled";
     EventVoid => "上传作废", "Upload voided";
+    EventPackInto => "装箱", "Packed into case";
+    EventFill => "箱内装入", "Case filled";
+    EventUnpack => "拆箱取出", "Taken out of case";
+    EventOpen => "开箱", "Case opened";
     OutcomeAccepted => "已受理", "Accepted";
     OutcomeFlagged => "预警", "Flagged";
     OutcomeRejected => "已拦截", "Rejected";

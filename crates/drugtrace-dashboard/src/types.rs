@@ -182,6 +182,14 @@ pub enum EventKind {
     Recall,
     /// The institution voided its records of an upload batch (3507); they stay as evidence.
     Void,
+    /// Packed into a case (the case's code is the counterparty).
+    PackInto,
+    /// A case was filled with boxes (their number is the units).
+    Fill,
+    /// Taken out of its case.
+    Unpack,
+    /// A case was opened.
+    Open,
 }
 
 impl EventKind {
@@ -198,6 +206,10 @@ impl EventKind {
             EventKind::Destroy => T::EventDestroy,
             EventKind::Recall => T::EventRecall,
             EventKind::Void => T::EventVoid,
+            EventKind::PackInto => T::EventPackInto,
+            EventKind::Fill => T::EventFill,
+            EventKind::Unpack => T::EventUnpack,
+            EventKind::Open => T::EventOpen,
         }
     }
 }

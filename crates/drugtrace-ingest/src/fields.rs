@@ -30,6 +30,7 @@ pub const FIELDS: &[&str] = &[
     "amount",
     "fund_paid",
     "visit_id",
+    "case",
 ];
 
 const PERSON: usize = 12;
@@ -54,12 +55,14 @@ fn extra_fields(kind: &str) -> Option<&'static [&'static str]> {
             "visit_id",
         ],
         "sale_return" => &["settlement_id", "units"],
+        "pack" => &["case"],
+        "unpack" | "open" => &[],
         _ => return None,
     })
 }
 
-const TYPES: &str =
-    "commission, ship, receive, intake, stock_change, sale, sale_return, destroy, recall";
+const TYPES: &str = "commission, ship, receive, intake, stock_change, sale, sale_return, destroy, \
+                     recall, pack, unpack, open";
 
 /// What parsing needs besides the record: the secret person identities are hashed with, and
 /// the time zone of times written without one.
@@ -228,6 +231,14 @@ impl<'a> Record<'a> {
                 units: units(self)?,
             }),
             "destroy" => EventKind::Destroy,
+            "pack" => {
+                let case = TraceCode::parse(self.req("case")?).map_err(|e| err("case", e))?;
+                EventKind::PackInto {
+                    case: case.pack_key(),
+                }
+            }
+            "unpack" => EventKind::Unpack,
+            "open" => EventKind::Open,
             _ => EventKind::Recall,
         };
         Ok(Event {

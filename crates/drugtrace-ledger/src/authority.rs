@@ -36,6 +36,8 @@ impl Authority {
     /// - Shipping, receiving, intake and incoming stock changes: any party of the chain
     ///   (the pack moved, whatever we think of it; the gate flags what is odd).
     /// - Void: any party, of its own records only (the ledger picks them).
+    /// - Packing into a case, filling, unpacking and opening one: the pack's holder, or
+    ///   anyone while nobody holds it (a manufacturer's relation upload may come first).
     pub fn forbids(
         self,
         kind: &EventKind,
@@ -67,6 +69,10 @@ impl Authority {
             | EventKind::Intake(_)
             | EventKind::StockChange(_)
             | EventKind::Void(_) => None,
+            EventKind::PackInto { .. }
+            | EventKind::Fill { .. }
+            | EventKind::Unpack
+            | EventKind::Open => (state.holder.is_some() && !holds).then_some(Reason::NotHolder),
         }
     }
 }

@@ -68,6 +68,64 @@ pub enum EventKind {
     /// 3507, 商品信息删除). Nothing is removed: the voided records stay in the log as
     /// evidence, and the pack's state is derived as if they had not been applied.
     Void(Void),
+    /// The pack was put into a case (装箱, an aggregation): the box's side. A box is inside
+    /// its case until it is taken out ([`EventKind::Unpack`]), sold, or moves on without
+    /// it; the ledger records the case's side ([`EventKind::Fill`]) in the same commit.
+    PackInto {
+        /// The case.
+        case: PackKey,
+    },
+    /// Boxes were put into this pack, a case: the case's side of a packing. Submitted with
+    /// its boxes (a manufacturer's relation upload, an EPCIS aggregation), each box is
+    /// judged as a [`EventKind::PackInto`]; as recorded, it lists the boxes that went in.
+    Fill {
+        /// The boxes.
+        boxes: Vec<PackKey>,
+    },
+    /// The pack was taken out of its case (拆箱): the box's side.
+    Unpack,
+    /// The pack, a case, was opened and everything still inside taken out: each box inside
+    /// gets its [`EventKind::Unpack`] in the same commit.
+    Open,
+}
+
+impl EventKind {
+    /// The kind's name in `snake_case`, as the API, the warehouse and reports say it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Commission => "commission",
+            EventKind::Ship { .. } => "ship",
+            EventKind::Receive { .. } => "receive",
+            EventKind::Intake(_) => "intake",
+            EventKind::StockChange(_) => "stock_change",
+            EventKind::Sale(_) => "sale",
+            EventKind::SaleReturn(_) => "sale_return",
+            EventKind::Destroy => "destroy",
+            EventKind::Recall => "recall",
+            EventKind::Void(_) => "void",
+            EventKind::PackInto { .. } => "pack_into",
+            EventKind::Fill { .. } => "fill",
+            EventKind::Unpack => "unpack",
+            EventKind::Open => "open",
+        }
+    }
+
+    /// Whether an event of this kind on a case happens to every box inside it too: the
+    /// case's movements, its destruction or recall, its opening and the void of its
+    /// upload. A sale is not among them: a case is not sold ([`Reason::CaseNotSold`]).
+    pub fn moves_contents(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Ship { .. }
+                | EventKind::Receive { .. }
+                | EventKind::Intake(_)
+                | EventKind::StockChange(_)
+                | EventKind::Destroy
+                | EventKind::Recall
+                | EventKind::Open
+                | EventKind::Void(_)
+        )
+    }
 }
 
 /// A void of an upload batch's records on one pack.
@@ -345,6 +403,17 @@ reasons! {
     /// A batch of the pack's product is recalled and the pack's batch is not known: check
     /// the lot printed on the pack.
     RecallBatchUnknown = "recall_batch_unknown",
+    /// A case code (箱码) was billed or returned: its boxes are sold one by one.
+    CaseNotSold = "case_not_sold",
+    /// The box was packed into a case while still inside another one it had not been
+    /// taken out of.
+    InAnotherCase = "in_another_case",
+    /// A box with units sold and not returned was packed into a case.
+    SoldPackInCase = "sold_pack_in_case",
+    /// A pack cannot go into itself or into a case inside it.
+    CaseCycle = "case_cycle",
+    /// An unpacking of a pack that is in no case and holds nothing.
+    NotInCase = "not_in_case",
 }
 
 impl fmt::Display for Reason {

@@ -103,7 +103,56 @@ pub fn judge(state: &PackState, event: &Event, cx: &Context<'_>) -> Verdict {
         EventKind::Void(_) => {
             Verdict::Record(event.clone(), Outcome::Rejected(Reason::NothingToVoid))
         }
+        EventKind::PackInto { case } => judge_packing(state, event, case),
+        EventKind::Fill { .. } => Verdict::Record(event.clone(), Outcome::Accepted),
+        EventKind::Unpack => {
+            let outcome = if state.case.is_some() {
+                Outcome::Accepted
+            } else {
+                Outcome::Rejected(Reason::NotInCase)
+            };
+            Verdict::Record(event.clone(), outcome)
+        }
+        EventKind::Open => {
+            let outcome = if state.is_case {
+                Outcome::Accepted
+            } else {
+                Outcome::Rejected(Reason::NotInCase)
+            };
+            Verdict::Record(event.clone(), outcome)
+        }
     }
+}
+
+/// Packing a box into `case`, on the box's state alone: a resent packing into the case it
+/// is in is answered as before; a box with units out with a buyer is packed but flagged
+/// (sold packs going back into cases is how resold packs re-enter the chain), as are a
+/// destroyed box and a code never issued. Whether it is still inside another case, or
+/// would make a loop, takes other packs' states: the ledger judges that.
+fn judge_packing(state: &PackState, event: &Event, case: &drugtrace_code::PackKey) -> Verdict {
+    if *case == event.pack {
+        return Verdict::Record(event.clone(), Outcome::Rejected(Reason::CaseCycle));
+    }
+    if let Some(link) = state.case.as_ref().filter(|l| l.case == *case) {
+        return Verdict::Replay {
+            outcome: link.outcome,
+            index: link.index,
+        };
+    }
+    let out_with_buyer = state.sales.iter().any(|s| s.units_out() > 0);
+    let flag = if out_with_buyer {
+        Some(Reason::SoldPackInCase)
+    } else if state.destroyed {
+        Some(Reason::Destroyed)
+    } else if !state.is_issued() && !state.is_case {
+        Some(Reason::UnknownCode)
+    } else {
+        None
+    };
+    Verdict::Record(
+        event.clone(),
+        flag.map_or(Outcome::Accepted, Outcome::Flagged),
+    )
 }
 
 /// Judges a void against the pack's whole log (`log`, in order) and the state it folds to
@@ -225,6 +274,8 @@ fn judge_sale(
 
     let reject = if let Some(r) = forbidden {
         Some(r)
+    } else if state.is_case {
+        Some(Reason::CaseNotSold)
     } else if units == 0 {
         Some(Reason::ZeroUnits)
     } else if state.destroyed {
@@ -264,6 +315,7 @@ fn judge_sale(
 fn judge_return(state: &PackState, event: &Event, ret: &SaleReturn) -> Verdict {
     let mut resolved = event.clone();
     let outcome = match state.returnable_sale(ret.settlement.as_ref()) {
+        _ if state.is_case => Outcome::Rejected(Reason::CaseNotSold),
         _ if ret.units == Some(0) => Outcome::Rejected(Reason::ZeroUnits),
         None => Outcome::Rejected(Reason::ReturnWithoutSale),
         Some(i) => {
@@ -310,7 +362,8 @@ fn judge_movement(state: &PackState, event: &Event, cx: &Context<'_>) -> Outcome
         Some(Reason::Expired)
     } else if mismatch {
         Some(Reason::ProductMismatch)
-    } else if !state.is_issued() {
+    } else if !state.is_issued() && !state.is_case {
+        // A case is known by what was packed into it; its boxes are judged on their own.
         Some(Reason::UnknownCode)
     } else {
         None

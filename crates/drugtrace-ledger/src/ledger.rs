@@ -26,6 +26,9 @@ pub struct Decision {
     /// For sales and for events flagged `already_sold`: the pack's sales before this event,
     /// the evidence behind a block.
     pub prior_sales: Vec<SaleRecord>,
+    /// For an event on a case: what was recorded on each box inside it (at every level,
+    /// a pallet's cases and their boxes), or, for a filling, on each box put in.
+    pub boxes: Vec<(PackKey, Outcome)>,
 }
 
 impl Decision {
@@ -33,6 +36,17 @@ impl Decision {
     pub fn allows_payment(&self) -> bool {
         self.outcome.is_applied()
     }
+}
+
+/// A box a case was filled with, for [`Ledger::case_contents`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseItem {
+    /// The box.
+    pub pack: PackKey,
+    /// Its state.
+    pub state: PackState,
+    /// Whether it is still inside the case.
+    pub inside: bool,
 }
 
 /// Why events could not be recorded. Nothing of the batch was recorded.
@@ -191,7 +205,27 @@ fn step(
     now: Timestamp,
     no_sale: bool,
 ) -> Decision {
-    let replay = |p: &Pending, outcome: Outcome, index: u32| Decision {
+    if no_sale && let Some(index) = gate::collateral_retry(&p.state, event) {
+        return replay(p, Outcome::Rejected(Reason::SettlementBlocked), index);
+    }
+    let verdict = verdict(p, event, cx);
+    settle_verdict(p, verdict, now, no_sale)
+}
+
+/// What the gate says of `event` on its pack's pending state.
+fn verdict(p: &Pending, event: &Event, cx: &Context<'_>) -> Verdict {
+    match (&event.kind, &p.log) {
+        (EventKind::Void(_), Some(log)) => {
+            let whole: Vec<Recorded> = log.iter().chain(&p.events).cloned().collect();
+            judge_void(&p.state, &whole, event, cx)
+        }
+        _ => judge(&p.state, event, cx),
+    }
+}
+
+/// The answer to a retry: the earlier outcome at its position, nothing recorded.
+fn replay(p: &Pending, outcome: Outcome, index: u32) -> Decision {
+    Decision {
         outcome,
         index,
         replayed: true,
@@ -202,17 +236,12 @@ fn step(
             .filter(|s| s.index < index)
             .cloned()
             .collect(),
-    };
-    if no_sale && let Some(index) = gate::collateral_retry(&p.state, event) {
-        return replay(p, Outcome::Rejected(Reason::SettlementBlocked), index);
+        boxes: Vec::new(),
     }
-    let verdict = match (&event.kind, &p.log) {
-        (EventKind::Void(_), Some(log)) => {
-            let whole: Vec<Recorded> = log.iter().chain(&p.events).cloned().collect();
-            judge_void(&p.state, &whole, event, cx)
-        }
-        _ => judge(&p.state, event, cx),
-    };
+}
+
+/// Records what `verdict` says on the pack's pending write and applies it.
+fn settle_verdict(p: &mut Pending, verdict: Verdict, now: Timestamp, no_sale: bool) -> Decision {
     match verdict {
         Verdict::Replay { outcome, index } => replay(p, outcome, index),
         Verdict::Record(event, mut outcome) => {
@@ -244,9 +273,23 @@ fn step(
                 index: p.state.events - 1,
                 replayed: false,
                 prior_sales,
+                boxes: Vec::new(),
             }
         }
     }
+}
+
+/// How deep cases nest at most (a pallet of cases of boxes is three levels).
+const MAX_LEVELS: usize = 16;
+
+/// What judging one batch works on: the pending writes, the overlay under them, and the
+/// context and clock of the submission being judged.
+struct Judging<'a, 'c> {
+    pending: &'a mut PendingMap,
+    order: &'a mut Vec<PackKey>,
+    overlay: &'a Overlay,
+    cx: &'a Context<'c>,
+    now: Timestamp,
 }
 
 /// A judged batch on its way to the committer thread.
@@ -422,8 +465,14 @@ impl<S: Store> Ledger<S> {
             };
             let start = decisions.len();
             for event in part.events {
-                let p = self.pending(&mut pending, &mut order, overlay, event)?;
-                decisions.push(step(p, event, &cx, now, false));
+                let mut b = Judging {
+                    pending: &mut pending,
+                    order: &mut order,
+                    overlay,
+                    cx: &cx,
+                    now,
+                };
+                decisions.push(self.judge_one(&mut b, event, false)?);
             }
             let blocked = decisions[start..]
                 .iter()
@@ -434,8 +483,14 @@ impl<S: Store> Ledger<S> {
                 marks.restore(&mut pending, &mut order);
                 decisions.truncate(start);
                 for event in part.events {
-                    let p = self.pending(&mut pending, &mut order, overlay, event)?;
-                    decisions.push(step(p, event, &cx, now, true));
+                    let mut b = Judging {
+                        pending: &mut pending,
+                        order: &mut order,
+                        overlay,
+                        cx: &cx,
+                        now,
+                    };
+                    decisions.push(self.judge_one(&mut b, event, true)?);
                 }
             }
         }
@@ -452,6 +507,318 @@ impl<S: Store> Ledger<S> {
             })
             .collect();
         Ok((decisions, writes))
+    }
+
+    /// Judges one submitted event and records it, with what it does to other packs: a
+    /// packing's other side, and the boxes inside a case that moves.
+    fn judge_one(
+        &self,
+        b: &mut Judging<'_, '_>,
+        event: &Event,
+        no_sale: bool,
+    ) -> Result<Decision, StoreError> {
+        let (cx, now) = (b.cx, b.now);
+        match &event.kind {
+            EventKind::PackInto { case } => return self.pack_into(b, event, *case),
+            EventKind::Fill { boxes } => return self.fill(b, event, boxes),
+            _ => {}
+        }
+        let p = self.pending(b, event)?;
+        let case = (p.state.is_case && event.kind.moves_contents()).then(|| p.state.clone());
+        let mut d = step(p, event, cx, now, no_sale);
+        if let Some(case) = case
+            && d.outcome.is_applied()
+            && !d.replayed
+        {
+            d.boxes = self.move_contents(b, event, case)?;
+        }
+        Ok(d)
+    }
+
+    /// Records `event`, applied to a case whose state before it was `case`, on every box
+    /// still inside, and on theirs in turn: a case's movements are its boxes' movements,
+    /// each box getting its own event in the same commit. Opening a case takes each box out
+    /// of it; a void reaches the boxes its batch's records reached.
+    fn move_contents(
+        &self,
+        b: &mut Judging<'_, '_>,
+        event: &Event,
+        case: PackState,
+    ) -> Result<Vec<(PackKey, Outcome)>, StoreError> {
+        let (cx, now) = (b.cx, b.now);
+        let mut out = Vec::new();
+        let mut seen: std::collections::HashSet<PackKey, foldhash::fast::RandomState> =
+            std::collections::HashSet::default();
+        seen.insert(event.pack);
+        let mut todo = vec![(event.pack, case)];
+        while let Some((key, case)) = todo.pop() {
+            self.load(b, &case.contents)?;
+            for child in &case.contents {
+                if !seen.insert(*child) {
+                    continue;
+                }
+                let Some(p) = b.pending.get(child) else {
+                    continue;
+                };
+                let inside = match &event.kind {
+                    EventKind::Void(_) => p.state.case.as_ref().is_some_and(|l| l.case == key),
+                    _ => p.state.is_inside(&key, &case),
+                };
+                if !inside {
+                    continue;
+                }
+                let mut e = event.clone();
+                e.pack = *child;
+                e.lot = crate::Lot::default();
+                if matches!(e.kind, EventKind::Open) {
+                    e.kind = EventKind::Unpack;
+                }
+                let p = self.pending(b, &e)?;
+                let verdict = verdict(p, &e, cx);
+                // A void reaches only the boxes its batch's records reached.
+                if matches!(
+                    verdict,
+                    Verdict::Replay { .. } | Verdict::Record(_, Outcome::Rejected(_))
+                ) && matches!(e.kind, EventKind::Void(_))
+                {
+                    continue;
+                }
+                let nested = (p.state.is_case && e.kind.moves_contents()).then(|| p.state.clone());
+                let d = settle_verdict(p, verdict, now, false);
+                out.push((*child, d.outcome));
+                if let Some(nested) = nested
+                    && d.outcome.is_applied()
+                    && !d.replayed
+                {
+                    todo.push((*child, nested));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Packs the box `event` is about into `case`: judged on the box (a resent packing is
+    /// answered as before; a sold box, or one still inside another case, is flagged; a
+    /// pack into itself or a case inside it is refused), and, when applied, listed in the
+    /// case's filling in the same commit.
+    fn pack_into(
+        &self,
+        b: &mut Judging<'_, '_>,
+        event: &Event,
+        case: PackKey,
+    ) -> Result<Decision, StoreError> {
+        let (cx, now) = (b.cx, b.now);
+        let case_event = Event {
+            pack: case,
+            at: event.at,
+            actor: event.actor.clone(),
+            lot: crate::Lot::default(),
+            kind: EventKind::Fill { boxes: Vec::new() },
+            upload: event.upload.clone(),
+        };
+        let case_state = self.slot(b, case)?.state.clone();
+        let refused =
+            b.cx.by
+                .forbids(&case_event.kind, &event.actor, &case_state)
+                .or(self
+                    .is_within(b, case, event.pack)?
+                    .then_some(Reason::CaseCycle));
+        // Still inside another case, where that case is (not a link a box left behind).
+        let elsewhere = (self.slot(b, event.pack)?.state.case.as_ref())
+            .map(|l| l.case)
+            .filter(|c| *c != case);
+        let in_another = match elsewhere {
+            Some(other) => {
+                let other_state = self.slot(b, other)?.state.clone();
+                self.slot(b, event.pack)?
+                    .state
+                    .is_inside(&other, &other_state)
+            }
+            None => false,
+        };
+        let p = self.pending(b, event)?;
+        let verdict = match (verdict(p, event, cx), refused) {
+            (Verdict::Record(e, Outcome::Accepted | Outcome::Flagged(_)), Some(r)) => {
+                Verdict::Record(e, Outcome::Rejected(r))
+            }
+            (Verdict::Record(e, outcome), None) => {
+                let outcome = match outcome {
+                    Outcome::Accepted | Outcome::Flagged(Reason::UnknownCode) if in_another => {
+                        Outcome::Flagged(Reason::InAnotherCase)
+                    }
+                    o => o,
+                };
+                Verdict::Record(e, outcome)
+            }
+            (v, _) => v,
+        };
+        let d = settle_verdict(p, verdict, now, false);
+        if d.outcome.is_applied() && !d.replayed {
+            let c = self.slot(b, case)?;
+            let merge = c.events.last_mut().filter(|r| {
+                r.outcome.is_applied()
+                    && r.event.actor == event.actor
+                    && r.event.at == event.at
+                    && r.event.upload == event.upload
+                    && matches!(r.event.kind, EventKind::Fill { .. })
+            });
+            match merge {
+                Some(r) => {
+                    if let EventKind::Fill { boxes } = &mut r.event.kind
+                        && !boxes.contains(&event.pack)
+                    {
+                        boxes.push(event.pack);
+                    }
+                    if !c.state.contents.contains(&event.pack) {
+                        c.state.contents.push(event.pack);
+                    }
+                }
+                None => {
+                    let mut fill = case_event;
+                    fill.kind = EventKind::Fill {
+                        boxes: vec![event.pack],
+                    };
+                    settle_verdict(c, Verdict::Record(fill, Outcome::Accepted), now, false);
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// Whether `pack` is `case` or a case `case` is inside, at any level: packing `case`'s
+    /// box into it would make a loop.
+    fn is_within(
+        &self,
+        b: &mut Judging<'_, '_>,
+        case: PackKey,
+        pack: PackKey,
+    ) -> Result<bool, StoreError> {
+        let mut at = case;
+        for _ in 0..MAX_LEVELS {
+            if at == pack {
+                return Ok(true);
+            }
+            match &self.slot(b, at)?.state.case {
+                Some(l) => at = l.case,
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// A filling submitted on the case: each box is packed into it as by its own
+    /// [`EventKind::PackInto`], and the answer lists what each got.
+    fn fill(
+        &self,
+        b: &mut Judging<'_, '_>,
+        event: &Event,
+        boxes: &[PackKey],
+    ) -> Result<Decision, StoreError> {
+        let (cx, now) = (b.cx, b.now);
+        self.load(b, boxes)?;
+        let p = self.pending(b, event)?;
+        if let Some(r) = cx.by.forbids(&event.kind, &event.actor, &p.state) {
+            return Ok(settle_verdict(
+                p,
+                Verdict::Record(event.clone(), Outcome::Rejected(r)),
+                now,
+                false,
+            ));
+        }
+        let mut out = Vec::new();
+        let mut first_refusal = None;
+        for pack in boxes {
+            if out.iter().any(|(k, _)| k == pack) {
+                continue;
+            }
+            let e = Event {
+                pack: *pack,
+                at: event.at,
+                actor: event.actor.clone(),
+                lot: crate::Lot::default(),
+                kind: EventKind::PackInto { case: event.pack },
+                upload: event.upload.clone(),
+            };
+            let d = self.pack_into(b, &e, event.pack)?;
+            if let Outcome::Rejected(r) = d.outcome {
+                first_refusal.get_or_insert(r);
+            }
+            out.push((*pack, d.outcome));
+        }
+        let p = self.pending(b, event)?;
+        let filled = p.events.last().filter(|r| {
+            r.event.actor == event.actor
+                && r.event.at == event.at
+                && matches!(r.event.kind, EventKind::Fill { .. })
+        });
+        let mut d = match filled {
+            Some(r) => Decision {
+                outcome: r.outcome,
+                index: r.index,
+                replayed: false,
+                prior_sales: Vec::new(),
+                boxes: Vec::new(),
+            },
+            None => {
+                // Nothing went in: each box was refused, or every packing was a resend.
+                let outcome = match first_refusal {
+                    Some(r) => Outcome::Rejected(r),
+                    None if !boxes.is_empty() => {
+                        return Ok(Decision {
+                            outcome: Outcome::Accepted,
+                            index: p.state.events.saturating_sub(1),
+                            replayed: true,
+                            prior_sales: Vec::new(),
+                            boxes: out,
+                        });
+                    }
+                    None => Outcome::Rejected(Reason::NotInCase),
+                };
+                settle_verdict(p, Verdict::Record(event.clone(), outcome), now, false)
+            }
+        };
+        d.boxes = out;
+        Ok(d)
+    }
+
+    /// The pending write of pack `key`, read from the overlay or the store on first use.
+    fn slot<'p>(
+        &self,
+        b: &'p mut Judging<'_, '_>,
+        key: PackKey,
+    ) -> Result<&'p mut Pending, StoreError> {
+        Ok(match b.pending.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let state = match b.overlay.get(&key) {
+                    Some(s) => s.clone(),
+                    None => self.store.pack(&key)?.unwrap_or_default(),
+                };
+                b.order.push(key);
+                v.insert(Pending::new(state))
+            }
+        })
+    }
+
+    /// Reads the states of `keys` not yet pending (nor in the overlay) in one call.
+    fn load(&self, b: &mut Judging<'_, '_>, keys: &[PackKey]) -> Result<(), StoreError> {
+        let missing: Vec<PackKey> = keys
+            .iter()
+            .filter(|k| !b.pending.contains_key(*k) && !b.overlay.contains_key(*k))
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let states = self.store.packs(&missing)?;
+        for (key, state) in missing.into_iter().zip(states) {
+            b.order.push(key);
+            b.pending
+                .insert(key, Pending::new(state.unwrap_or_default()));
+        }
+        Ok(())
     }
 
     /// Reads the states of a batch's packs (those not in the overlay) in one call, so that a
@@ -488,24 +855,13 @@ impl<S: Store> Ledger<S> {
     /// for a void, with the pack's committed log.
     fn pending<'p>(
         &self,
-        pending: &'p mut PendingMap,
-        order: &mut Vec<PackKey>,
-        overlay: &Overlay,
+        b: &'p mut Judging<'_, '_>,
         event: &Event,
     ) -> Result<&'p mut Pending, StoreError> {
         let key = event.pack;
-        let p = match pending.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let state = match overlay.get(&key) {
-                    Some(s) => s.clone(),
-                    None => self.store.pack(&key)?.unwrap_or_default(),
-                };
-                order.push(key);
-                v.insert(Pending::new(state))
-            }
-        };
-        if matches!(event.kind, EventKind::Void(_)) && p.log.is_none() {
+        let void = matches!(event.kind, EventKind::Void(_));
+        let p = self.slot(b, key)?;
+        if void && p.log.is_none() {
             let log = self.store.history(&key)?;
             if log.len() != p.expected as usize {
                 // Judged over a batch still being committed: `record_stream` lets that one
@@ -667,6 +1023,32 @@ impl<S: Store> Ledger<S> {
     /// A pack's state.
     pub fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
         self.store.pack(key)
+    }
+
+    /// What the case `case` was filled with, each box with its state and whether it is
+    /// still inside (packed in and not taken out, sold or moved on without the case since);
+    /// empty for a pack that is no case.
+    pub fn case_contents(&self, case: &PackKey) -> Result<Vec<CaseItem>, StoreError> {
+        let Some(state) = self.store.pack(case)? else {
+            return Ok(Vec::new());
+        };
+        if state.contents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let boxes = self.store.packs(&state.contents)?;
+        Ok(state
+            .contents
+            .iter()
+            .zip(boxes)
+            .map(|(pack, b)| {
+                let b = b.unwrap_or_default();
+                CaseItem {
+                    pack: *pack,
+                    inside: b.is_inside(case, &state),
+                    state: b,
+                }
+            })
+            .collect())
     }
 
     /// A pack's whole log.

@@ -37,12 +37,12 @@ pub use event::{
 pub use ids::{
     Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId, UploadId, VisitId,
 };
-pub use ledger::{Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
+pub use ledger::{CaseItem, Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
 pub use lookup::Lookup;
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind, MovementVoid};
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};
 pub use recall::{Covered, Recall, RecalledProduct, Recalls};
-pub use state::{BlockedSale, Issue, PackState, SaleRecord, voided};
+pub use state::{BlockedSale, CaseLink, Issue, PackState, SaleRecord, voided};
 pub use store::{CommitError, LogRuns, LogVisitor, PackWrite, Store, StoreError};
 pub use time::{Date, TimeError, Timestamp};

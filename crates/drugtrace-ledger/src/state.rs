@@ -1,6 +1,7 @@
 //! A pack's state: a fold over its log, never anything more.
 
 use drugtrace_catalog::InsuranceCode;
+use drugtrace_code::PackKey;
 
 use crate::{
     Batch, Date, EventKind, InstitutionId, Outcome, PersonHash, Reason, Recorded, SaleKey,
@@ -41,6 +42,26 @@ pub struct PackState {
     pub destroyed: bool,
     /// When the latest event happened.
     pub last_at: Option<Timestamp>,
+    /// The case the pack was last packed into and not taken out of since, nor sold from.
+    /// Whether it is still inside also takes it being where the case is
+    /// ([`PackState::is_inside`]): a box that moved on without its case left it.
+    pub case: Option<CaseLink>,
+    /// Whether the pack is a case: boxes were packed into it.
+    pub is_case: bool,
+    /// For a case: the boxes packed into it since it was last opened, in order. Each box's
+    /// own state says whether it is still inside.
+    pub contents: Vec<PackKey>,
+}
+
+/// A box's packing into a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLink {
+    /// The case.
+    pub case: PackKey,
+    /// The packing's position in the box's log.
+    pub index: u32,
+    /// What the gate said of the packing, for answering a resent one as before.
+    pub outcome: Outcome,
 }
 
 /// The log positions the applied voids of a pack's log cover: records that stay as evidence
@@ -208,6 +229,8 @@ impl PackState {
                 // The seller had the pack (many never upload their intake), and a split
                 // pack's rest stays on its shelf.
                 self.holder = Some(e.actor.clone());
+                // A box sold from a case has left it.
+                self.case = None;
                 let pack_units = s.pack_units.unwrap_or(1);
                 self.pack_units.get_or_insert(pack_units);
                 self.sales.push(SaleRecord {
@@ -235,7 +258,40 @@ impl PackState {
             EventKind::Recall => self.recalled = true,
             // A void changes what came before it: only a fold of the whole log applies it.
             EventKind::Void(_) => {}
+            EventKind::PackInto { case } => {
+                // Packing takes the box in hand: the case and its boxes are where its
+                // packer is.
+                self.holder = Some(e.actor.clone());
+                self.case = Some(CaseLink {
+                    case: *case,
+                    index: r.index,
+                    outcome: r.outcome,
+                });
+            }
+            EventKind::Fill { boxes } => {
+                self.holder = Some(e.actor.clone());
+                self.is_case = true;
+                for b in boxes {
+                    if !self.contents.contains(b) {
+                        self.contents.push(*b);
+                    }
+                }
+            }
+            EventKind::Unpack => self.case = None,
+            EventKind::Open => self.contents.clear(),
         }
+    }
+
+    /// Whether this pack, a box, is inside the case `case` whose state is `case_state`:
+    /// packed into it and not taken out, sold or destroyed since, where the case is, and
+    /// with nothing happened to it alone since the case last moved. A box shipped, taken in
+    /// or counted on its own has left its case, whether its system recorded the unpacking
+    /// or not (most do not).
+    pub fn is_inside(&self, case: &PackKey, case_state: &PackState) -> bool {
+        self.case.as_ref().is_some_and(|l| l.case == *case)
+            && self.holder == case_state.holder
+            && self.last_at <= case_state.last_at
+            && !self.destroyed
     }
 
     /// Rebuilds a state from a pack's whole log. Records a void names are skipped, as if

@@ -70,7 +70,8 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
                 .expect("valid insurance code")
         })
     };
-    let kind = match rng.below(10) {
+    let other_pack = |rng: &mut Rng| pack(rng.below(1_000_000));
+    let kind = match rng.below(14) {
         0 => EventKind::Commission,
         1 => EventKind::Ship {
             to: maybe_inst(rng),
@@ -113,6 +114,14 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
             let voids = (0..n).map(|_| rng.below(8) as u32).collect();
             EventKind::Void(Void { upload, voids })
         }
+        10 => EventKind::PackInto {
+            case: other_pack(rng),
+        },
+        11 => EventKind::Fill {
+            boxes: (0..rng.below(4)).map(|_| other_pack(rng)).collect(),
+        },
+        12 => EventKind::Unpack,
+        13 => EventKind::Open,
         _ => EventKind::Recall,
     };
     Event {

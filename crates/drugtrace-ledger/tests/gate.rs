@@ -18,6 +18,13 @@
 //! `recall PRODUCT batch=B` records a recall of a product's batch (by its letter: by drug
 //! identification code for `A` and `U`, by insurance code for `S`), `recall PRODUCT` a
 //! withdrawal of the whole product; neither has an outcome, and they cover what follows.
+//!
+//! Cases: `C` is a case code (drug identification code 8100005, not in the catalog).
+//! `pack BOX ACTOR DATE case=CASE` packs a box into a case, `fill CASE ACTOR DATE
+//! boxes=A1,A2` fills a case with boxes, `unpack BOX ...` takes a box out, `open CASE ...`
+//! opens a case. After the outcome, `| A1=OUTCOME A2=OUTCOME` lists what the boxes inside a
+//! case (or put into it) got, in any order. A line `contents CASE = A1,A2` (or `=` alone)
+//! says what is inside a case now.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,6 +50,7 @@ fn pack(token: &str) -> PackKey {
         "A" => 8_100_001,
         "S" => 8_100_003,
         "U" => 8_100_009,
+        "C" => 8_100_005,
         other => panic!("unknown product letter {other}"),
     };
     let serial: u128 = serial.parse().expect("a numeric serial");
@@ -171,6 +179,14 @@ fn event(line: &str, people: &PersonKey) -> (Event, Authority) {
         }),
         "destroy" => EventKind::Destroy,
         "recall" => EventKind::Recall,
+        "pack" => EventKind::PackInto {
+            case: pack(kv["case"]),
+        },
+        "fill" => EventKind::Fill {
+            boxes: kv["boxes"].split(',').map(pack).collect(),
+        },
+        "unpack" => EventKind::Unpack,
+        "open" => EventKind::Open,
         other => panic!("unknown kind {other}"),
     };
     let by = authority(&kv);
@@ -246,9 +262,33 @@ fn run_story(path: &Path) {
             ledger.set_recalls(Arc::new(recalls));
             continue;
         }
+        if let Some(rest) = line.strip_prefix("contents ") {
+            let (case, want) = rest.split_once('=').expect("contents CASE = BOXES");
+            let mut want: Vec<PackKey> = want
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(pack)
+                .collect();
+            let mut got: Vec<PackKey> = ledger
+                .case_contents(&pack(case.trim()))
+                .unwrap()
+                .into_iter()
+                .filter(|i| i.inside)
+                .map(|i| i.pack)
+                .collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{}:{n}: {line}", path.display());
+            continue;
+        }
         let (event_text, expected) = line
             .split_once("=>")
             .unwrap_or_else(|| panic!("{}:{n}: no `=> OUTCOME`", path.display()));
+        let (expected, want_boxes) = match expected.split_once('|') {
+            Some((e, b)) => (e, Some(b)),
+            None => (expected, None),
+        };
         let (events, by, settlement) = if event_text.starts_with("settle ") {
             let (events, by) = settlement(event_text, &people);
             (events, by, true)
@@ -273,6 +313,19 @@ fn run_story(path: &Path) {
             .remove(0);
         let got: Vec<(bool, Outcome)> = decisions.iter().map(|d| (d.replayed, d.outcome)).collect();
         assert_eq!(got, wants, "{}:{n}: {line}", path.display());
+        if let Some(want_boxes) = want_boxes {
+            let mut want: Vec<(PackKey, Outcome)> = want_boxes
+                .split_whitespace()
+                .map(|w| {
+                    let (b, o) = w.split_once('=').expect("BOX=OUTCOME");
+                    (pack(b), outcome(o).1)
+                })
+                .collect();
+            let mut got = decisions[0].boxes.clone();
+            want.sort_by_key(|(k, _)| *k);
+            got.sort_by_key(|(k, _)| *k);
+            assert_eq!(got, want, "{}:{n}: the boxes of {line}", path.display());
+        }
         for d in &decisions {
             if d.outcome == Outcome::Rejected(Reason::AlreadySold) {
                 assert!(

@@ -133,6 +133,10 @@ fn history_line(out: &mut impl Write, r: &Recorded, offset: i32) -> Result<()> {
         EventKind::Destroy => "destroy".to_owned(),
         EventKind::Recall => "recall".to_owned(),
         EventKind::Void(v) => format!("void of upload {} ({} records)", v.upload, v.voids.len()),
+        EventKind::PackInto { case } => format!("packed into case {case}"),
+        EventKind::Fill { boxes } => format!("filled with {} boxes", boxes.len()),
+        EventKind::Unpack => "taken out of its case".to_owned(),
+        EventKind::Open => "case opened".to_owned(),
     };
     writeln!(
         out,

@@ -169,6 +169,7 @@ async fn check<S: Store + Sync + 'static>(
                     index,
                     replayed,
                     prior_sales: pack.sales.clone(),
+                    boxes: Vec::new(),
                 });
             }
             Ok(out)

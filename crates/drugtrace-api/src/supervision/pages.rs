@@ -423,6 +423,16 @@ fn evidence(
             d.units = Some(v.voids.len() as u32);
             dash::EventKind::Void
         }
+        EventKind::PackInto { case } => {
+            d.counterparty = Some(case.to_string());
+            dash::EventKind::PackInto
+        }
+        EventKind::Fill { boxes } => {
+            d.units = Some(boxes.len() as u32);
+            dash::EventKind::Fill
+        }
+        EventKind::Unpack => dash::EventKind::Unpack,
+        EventKind::Open => dash::EventKind::Open,
     };
     dash::EvidenceEvent {
         seq: r.index,

@@ -138,6 +138,18 @@ impl App {
             .unwrap()
     }
 
+    /// Gets `path` with `key` and reads the answer as JSON.
+    async fn get_with(&self, path: &str, key: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     async fn post_with(&self, path: &str, body: &Value, key: Option<&str>) -> (u16, Value) {
         let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
         if let Some(k) = key {
@@ -787,6 +799,7 @@ async fn the_openapi_document_matches_the_routes() {
     assert_eq!(docs.status().as_u16(), 200);
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
 }
+mod cases;
 mod nhsa;
 mod nhsa_fixtures;
 mod recalls;
