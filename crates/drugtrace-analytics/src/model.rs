@@ -113,6 +113,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../models/voided_sales.sql"),
     ),
     (
+        "case_box_diverted.sql",
+        include_str!("../models/case_box_diverted.sql"),
+    ),
+    (
         "voided_codeless_sales.sql",
         include_str!("../models/voided_codeless_sales.sql"),
     ),
