@@ -24,7 +24,8 @@
 //! boxes=A1,A2` fills a case with boxes, `unpack BOX ...` takes a box out, `open CASE ...`
 //! opens a case. After the outcome, `| A1=OUTCOME A2=OUTCOME` lists what the boxes inside a
 //! case (or put into it) got, in any order. A line `contents CASE = A1,A2` (or `=` alone)
-//! says what is inside a case now.
+//! says what is inside a case now. `upload=U` names the upload batch an event came in;
+//! `void PACK ACTOR DATE upload=U` voids the actor's records of that batch.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ use drugtrace_code::{ChinaCode, PackKey};
 use drugtrace_ledger::{
     Authority, Batch, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lot, MemStore,
     Outcome, PackState, PersonKey, Policy, Reason, RebuildMode, RecalledProduct, Sale, SaleReturn,
-    SettlementId, StockChange, Store, Submission, Timestamp, UnknownCodePolicy,
+    SettlementId, StockChange, Store, Submission, Timestamp, UnknownCodePolicy, UploadId, Void,
 };
 
 const CATALOG: &str = "\
@@ -187,12 +188,20 @@ fn event(line: &str, people: &PersonKey) -> (Event, Authority) {
         },
         "unpack" => EventKind::Unpack,
         "open" => EventKind::Open,
+        "void" => EventKind::Void(Void {
+            upload: UploadId::parse(kv["upload"]).unwrap(),
+            voids: Vec::new(),
+        }),
         other => panic!("unknown kind {other}"),
     };
     let by = authority(&kv);
+    let upload = match kind {
+        EventKind::Void(_) => None,
+        _ => kv.get("upload").map(|u| UploadId::parse(u).unwrap()),
+    };
     (
         Event {
-            upload: None,
+            upload,
             pack: key,
             at,
             actor,
