@@ -96,9 +96,59 @@ pub async fn post<S: Store + Sync + 'static>(
             format!("{} items; a delivery has 1 to {MAX_ITEMS}", req.items.len()),
         ));
     }
+    // A carton's or pallet's SSCC is taken in as the case it is, when something was packed
+    // into it; otherwise the scan is refused as the shipping label it is.
+    let mut labels = Vec::new();
+    for (i, item) in req.items.iter().enumerate() {
+        if let Err(drugtrace_code::ParseError::LogisticsLabel { sscc }) =
+            TraceCode::parse(&item.code)
+        {
+            labels.push((i, sscc));
+        }
+    }
+    let known: Vec<bool> = if labels.is_empty() {
+        Vec::new()
+    } else {
+        let keys: Vec<_> = labels.iter().map(|(_, s)| s.pack_key()).collect();
+        state
+            .blocking(move |inner| {
+                keys.iter()
+                    .map(|k| {
+                        Ok(inner
+                            .ledger
+                            .pack(k)
+                            .map_err(ApiError::internal)?
+                            .is_some_and(|p| p.is_case))
+                    })
+                    .collect()
+            })
+            .await?
+    };
     let mut events = Vec::with_capacity(req.items.len());
     let mut codes = Vec::with_capacity(req.items.len());
     for (i, item) in req.items.iter().enumerate() {
+        if let Some(n) = labels.iter().position(|(at, _)| *at == i) {
+            let sscc = labels[n].1;
+            if !known[n] {
+                return Err(field(
+                    format!("items[{i}].code"),
+                    &drugtrace_code::ParseError::LogisticsLabel { sscc },
+                ));
+            }
+            events.push(Event {
+                upload: None,
+                pack: sscc.pack_key(),
+                at,
+                actor: actor.clone(),
+                lot: Lot::default(),
+                kind: EventKind::Intake(Intake {
+                    supplier: supplier.clone(),
+                    product: None,
+                }),
+            });
+            codes.push(sscc.to_string());
+            continue;
+        }
         let code =
             TraceCode::parse(&item.code).map_err(|e| field(format!("items[{i}].code"), &e))?;
         let product = item

@@ -13,6 +13,7 @@
 mod access;
 mod batcher;
 mod codes;
+mod epcis;
 mod error;
 mod events;
 mod gate;
@@ -34,6 +35,7 @@ use axum::routing::{get, post};
 use drugtrace_ledger::{Ledger, PersonKey, Store};
 
 pub use access::{BadProxyEntry, RateLimiter, TrustedProxies, X_FORWARDED_FOR};
+pub use epcis::{CaptureBook, CaptureError};
 pub use error::ApiError;
 pub use identity::{
     ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
@@ -86,6 +88,8 @@ struct Inner<S> {
     reference: Option<SharedReference>,
     /// The recalls of batches and withdrawals of products, which the ledger judges by.
     recalls: Arc<RecallBook>,
+    /// The EPCIS events trading partners captured.
+    captures: Arc<CaptureBook>,
     /// The regulator's dashboard and API, when configured.
     supervision: Option<Arc<Supervision>>,
 }
@@ -122,6 +126,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 directory: parking_lot::RwLock::new(Arc::default()),
                 reference: None,
                 recalls: Arc::new(RecallBook::in_memory()),
+                captures: Arc::new(CaptureBook::in_memory()),
                 supervision: None,
             }),
         }
@@ -165,6 +170,16 @@ impl<S: Store + Sync + 'static> AppState<S> {
         Arc::get_mut(&mut self.inner)
             .expect("the state is not shared before the server starts")
             .recalls = Arc::new(book);
+        self
+    }
+
+    /// The state with the EPCIS events kept in `book` (the data directory's journal file, or
+    /// the database's journal shared by every server on it); without one, captures are kept
+    /// in memory only.
+    pub fn with_capture_book(mut self, book: CaptureBook) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .captures = Arc::new(book);
         self
     }
 
@@ -289,6 +304,10 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/v1/packs/{code}", get(packs::history::<S>))
         .route("/v1/packs/{code}/children", get(packs::children::<S>))
         .route("/v1/relations", post(relations::post::<S>))
+        .route("/epcis/capture", post(epcis::capture::<S>))
+        .route("/epcis/capture/{id}", get(epcis::job::<S>))
+        .route("/epcis/events", get(epcis::events::<S>))
+        .route("/epcis/epcs/{epc}/events", get(epcis::epc_events::<S>))
         .route(
             "/v1/recalls",
             post(recalls::post::<S>).get(recalls::list::<S>),

@@ -127,8 +127,9 @@ pub async fn children<S: Store + Sync + 'static>(
     _caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Json<Children>, ApiError> {
-    let code = TraceCode::parse(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
-    let key = code.pack_key();
+    let key =
+        drugtrace_code::parse_case(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
+    let code = key;
     let (case, items) = state
         .blocking(move |inner| {
             let case = inner.ledger.pack(&key).map_err(ApiError::internal)?;

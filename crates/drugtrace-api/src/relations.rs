@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
-use drugtrace_code::{PackKey, TraceCode};
+use drugtrace_code::PackKey;
 use drugtrace_ledger::{Event, EventKind, Lot, Store, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
@@ -79,9 +79,9 @@ pub async fn post<S: Store + Sync + 'static>(
             rows.len()
         )));
     }
+    // Either side may be a carton's or pallet's SSCC: a case of cases, or a case.
     let parse = |at: &str, name: &str, v: &str| -> Result<PackKey, ApiError> {
-        TraceCode::parse(v)
-            .map(|c| c.pack_key())
+        drugtrace_code::parse_case(v)
             .map_err(|e| ApiError::field(format!("{at}.{name}"), e.to_string()))
     };
     let now = Timestamp::now();

@@ -138,7 +138,9 @@ pub fn to_json_line(e: &Event, out: &mut String) {
     use std::fmt::Write;
     let code = match e.pack.identity() {
         drugtrace_code::PackIdentity::China(v) => format!("{v:020}"),
-        drugtrace_code::PackIdentity::Gs1 { .. } => unreachable!("benchmark packs are Chinese"),
+        drugtrace_code::PackIdentity::Gs1 { .. } | drugtrace_code::PackIdentity::Sscc(_) => {
+            unreachable!("benchmark packs are Chinese")
+        }
     };
     let at = e.at.to_rfc3339(480);
     let kind = match &e.kind {

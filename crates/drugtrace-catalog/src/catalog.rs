@@ -144,6 +144,7 @@ impl Catalog {
         match key {
             ProductKey::DrugId(d) => self.by_drug_id(d),
             ProductKey::Gtin(g) => self.by_gtin(g),
+            ProductKey::Logistics => None,
         }
     }
 

@@ -36,4 +36,4 @@ pub use gs1::Gs1Pack;
 pub use gtin::{Gtin, GtinError};
 pub use pack_key::{PackIdentity, PackKey, PackKeyError, ProductKey};
 pub use sscc::Sscc;
-pub use trace_code::TraceCode;
+pub use trace_code::{TraceCode, parse_case};

@@ -8,6 +8,10 @@ use crate::{DrugId, Gtin};
 const TAG_CHINA: u8 = 0x01;
 /// Tag byte of a key made from a GS1 GTIN + serial.
 const TAG_GS1: u8 = 0x02;
+/// Tag byte of a key made from an SSCC: a logistics unit (carton, pallet), only ever a case.
+const TAG_SSCC: u8 = 0x03;
+/// Bytes of an SSCC's value (it is below 10^18 < 2^64).
+const SSCC_BYTES: usize = 8;
 /// Bytes of a Chinese code's value (it is below 10^20 < 2^72).
 const CHINA_BYTES: usize = 9;
 /// Bytes of a GTIN-14's value (it is below 10^14 < 2^48).
@@ -67,6 +71,8 @@ pub enum PackIdentity {
         /// The pack's serial (AI 21).
         serial: String,
     },
+    /// A logistics unit's SSCC: a carton or pallet, which only ever holds packs.
+    Sscc(crate::Sscc),
 }
 
 impl PackKey {
@@ -92,6 +98,17 @@ impl PackKey {
         bytes[1 + GTIN_BYTES..end].copy_from_slice(serial.as_bytes());
         PackKey {
             len: end as u8,
+            bytes,
+        }
+    }
+
+    /// The key of a logistics unit's SSCC.
+    pub(crate) fn sscc(value: u64) -> PackKey {
+        let mut bytes = [0u8; MAX_KEY];
+        bytes[0] = TAG_SSCC;
+        bytes[1..=SSCC_BYTES].copy_from_slice(&value.to_be_bytes());
+        PackKey {
+            len: (1 + SSCC_BYTES) as u8,
             bytes,
         }
     }
@@ -132,6 +149,16 @@ impl PackKey {
                     .ok_or(PackKeyError::Value)?;
                 PackKey::gs1(gtin, serial)
             }
+            TAG_SSCC => {
+                if b.len() != 1 + SSCC_BYTES {
+                    return Err(PackKeyError::Length { len: b.len() });
+                }
+                let value = u64::from_be_bytes(b[1..].try_into().expect("length checked"));
+                let digits = format!("{value:018}");
+                crate::Sscc::checked(&digits)
+                    .ok_or(PackKeyError::Value)?
+                    .pack_key()
+            }
             other => return Err(PackKeyError::UnknownTag(other)),
         };
         Ok(key)
@@ -144,6 +171,11 @@ impl PackKey {
             let mut v = [0u8; 16];
             v[16 - CHINA_BYTES..].copy_from_slice(&b[1..]);
             PackIdentity::China(u128::from_be_bytes(v))
+        } else if b[0] == TAG_SSCC {
+            let value = u64::from_be_bytes(b[1..].try_into().expect("an SSCC key's length"));
+            PackIdentity::Sscc(
+                crate::Sscc::checked(&format!("{value:018}")).expect("a key holds a valid SSCC"),
+            )
         } else {
             let mut v = [0u8; 8];
             v[8 - GTIN_BYTES..].copy_from_slice(&b[1..=GTIN_BYTES]);
@@ -160,7 +192,13 @@ impl PackKey {
                 DrugId::from_value((v / 10u128.pow(13)) as u32).expect("seven digits"),
             ),
             PackIdentity::Gs1 { gtin, .. } => ProductKey::Gtin(gtin),
+            PackIdentity::Sscc(_) => ProductKey::Logistics,
         }
+    }
+
+    /// Whether the key is a logistics unit's SSCC: a case, never a pack that is sold.
+    pub fn is_sscc(&self) -> bool {
+        self.bytes[0] == TAG_SSCC
     }
 }
 
@@ -183,6 +221,7 @@ impl fmt::Display for PackKey {
                 "(01){gtin}(21){}",
                 crate::element_string::escape_bracketed(&serial)
             ),
+            PackIdentity::Sscc(s) => write!(f, "{s}"),
         }
     }
 }
@@ -201,6 +240,8 @@ pub enum ProductKey {
     DrugId(DrugId),
     /// A GS1 GTIN.
     Gtin(Gtin),
+    /// A logistics unit (an SSCC): it names no product.
+    Logistics,
 }
 
 impl fmt::Display for ProductKey {
@@ -208,6 +249,7 @@ impl fmt::Display for ProductKey {
         match self {
             ProductKey::DrugId(d) => write!(f, "{d}"),
             ProductKey::Gtin(g) => write!(f, "(01){g}"),
+            ProductKey::Logistics => f.write_str("a logistics unit (SSCC)"),
         }
     }
 }

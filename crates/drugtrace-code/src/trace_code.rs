@@ -184,3 +184,14 @@ impl From<Gs1Pack> for TraceCode {
 
 #[cfg(test)]
 mod tests;
+
+/// Parses a code where a case (箱码) may stand: a trace code as [`TraceCode::parse`] reads it,
+/// or a logistics unit's SSCC (a carton or pallet label, in any form a scanner sends it),
+/// as the key the unit is kept under ([`crate::Sscc::pack_key`]).
+pub fn parse_case(s: &str) -> Result<PackKey, ParseError> {
+    match TraceCode::parse(s) {
+        Ok(code) => Ok(code.pack_key()),
+        Err(ParseError::LogisticsLabel { sscc }) => Ok(sscc.pack_key()),
+        Err(e) => Err(e),
+    }
+}

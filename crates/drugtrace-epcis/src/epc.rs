@@ -477,6 +477,16 @@ impl Epc {
         }
     }
 
+    /// The key drugtrace keeps the identified thing under: a pack's (an SGTIN), or a
+    /// carton's or pallet's as a case (an SSCC). Other identifiers name no pack.
+    pub fn case_key(&self) -> Option<PackKey> {
+        match self {
+            Epc::Sgtin(s) => Some(s.pack_key()),
+            Epc::Sscc(s) => Some(s.sscc.pack_key()),
+            _ => None,
+        }
+    }
+
     /// The SSCC, for a logistic unit.
     pub fn sscc(&self) -> Option<Sscc> {
         match self {

@@ -162,7 +162,21 @@ impl<'a> Record<'a> {
                 return Err(err(FIELDS[i], format!("does not apply to a {kind} event")));
             }
         }
-        let code = TraceCode::parse(self.req("code")?).map_err(|e| err("code", e))?;
+        // A carton's or pallet's SSCC stands where a case may: in its packing, opening and
+        // movements; never in a commission, a sale or a return (an SSCC names no pack).
+        let raw_code = self.req("code")?;
+        let (code, key) = match TraceCode::parse(raw_code) {
+            Ok(c) => {
+                let key = c.pack_key();
+                (Some(c), key)
+            }
+            Err(drugtrace_code::ParseError::LogisticsLabel { sscc })
+                if !matches!(kind, "commission" | "sale" | "sale_return") =>
+            {
+                (None, sscc.pack_key())
+            }
+            Err(e) => return Err(err("code", e)),
+        };
         let at = Timestamp::parse(self.req("at")?, ctx.local_offset_minutes)
             .map_err(|e| err("at", e))?;
         // The file's history may run past today (a synthetic province's does); an edge that
@@ -170,7 +184,7 @@ impl<'a> Record<'a> {
         Policy::check_not_too_early(at, ctx.local_offset_minutes).map_err(|e| err("at", e))?;
         let actor =
             InstitutionId::parse(self.req("institution")?).map_err(|e| err("institution", e))?;
-        let lot = self.lot(&code, at)?;
+        let lot = self.lot(code.as_ref(), at)?;
         let institution = |name| self.parse(name, InstitutionId::parse);
         let insurance = || self.parse("insurance_code", InsuranceCode::parse);
         let units = |rec: &Self| {
@@ -232,10 +246,9 @@ impl<'a> Record<'a> {
             }),
             "destroy" => EventKind::Destroy,
             "pack" => {
-                let case = TraceCode::parse(self.req("case")?).map_err(|e| err("case", e))?;
-                EventKind::PackInto {
-                    case: case.pack_key(),
-                }
+                let case =
+                    drugtrace_code::parse_case(self.req("case")?).map_err(|e| err("case", e))?;
+                EventKind::PackInto { case }
             }
             "unpack" => EventKind::Unpack,
             "open" => EventKind::Open,
@@ -243,7 +256,7 @@ impl<'a> Record<'a> {
         };
         Ok(Event {
             upload: None,
-            pack: code.pack_key(),
+            pack: key,
             at,
             actor,
             lot,
@@ -253,11 +266,15 @@ impl<'a> Record<'a> {
 
     /// Batch and expiry from the record's fields and from the code itself (GS1 codes carry
     /// both); when both say one, they must agree.
-    fn lot(&self, code: &TraceCode, at: Timestamp) -> Result<Lot, RecordError> {
+    fn lot(&self, code: Option<&TraceCode>, at: Timestamp) -> Result<Lot, RecordError> {
         let batch = self.parse("batch", Batch::parse)?;
         let expiry = self.parse("expiry", Date::parse)?;
-        let code_batch = code.batch().and_then(|b| Batch::parse(b).ok());
-        let code_expiry = code.expiry().and_then(|x| Date::from_expiry(x, at));
+        let code_batch = code
+            .and_then(TraceCode::batch)
+            .and_then(|b| Batch::parse(b).ok());
+        let code_expiry = code
+            .and_then(TraceCode::expiry)
+            .and_then(|x| Date::from_expiry(x, at));
         if let (Some(a), Some(b)) = (&batch, &code_batch)
             && a != b
         {

@@ -274,7 +274,7 @@ fn judge_sale(
 
     let reject = if let Some(r) = forbidden {
         Some(r)
-    } else if state.is_case {
+    } else if state.is_case || event.pack.is_sscc() {
         Some(Reason::CaseNotSold)
     } else if units == 0 {
         Some(Reason::ZeroUnits)
@@ -315,7 +315,7 @@ fn judge_sale(
 fn judge_return(state: &PackState, event: &Event, ret: &SaleReturn) -> Verdict {
     let mut resolved = event.clone();
     let outcome = match state.returnable_sale(ret.settlement.as_ref()) {
-        _ if state.is_case => Outcome::Rejected(Reason::CaseNotSold),
+        _ if state.is_case || event.pack.is_sscc() => Outcome::Rejected(Reason::CaseNotSold),
         _ if ret.units == Some(0) => Outcome::Rejected(Reason::ZeroUnits),
         None => Outcome::Rejected(Reason::ReturnWithoutSale),
         Some(i) => {

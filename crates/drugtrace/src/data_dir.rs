@@ -19,6 +19,7 @@ const CATALOG: &str = "catalog.csv";
 const INSTITUTIONS: &str = "institutions.csv";
 const SETTLEMENTS: &str = "settlements";
 const RECALLS: &str = "recalls.jsonl";
+const CAPTURES: &str = "epcis.jsonl";
 const STORE: &str = "store";
 
 /// `drugtrace.toml`: the policy the gate applies.
@@ -283,6 +284,11 @@ impl DataDir {
         self.root.join(RECALLS)
     }
 
+    /// The journal of EPCIS captures (`epcis.jsonl`).
+    pub fn captures_path(&self) -> PathBuf {
+        self.root.join(CAPTURES)
+    }
+
     /// The directory of institutions' file.
     pub fn institutions_path(&self) -> PathBuf {
         self.root.join(INSTITUTIONS)
@@ -458,6 +464,8 @@ pub const CLUES_JOURNAL: &str = "clues";
 pub const NOTICES_JOURNAL: &str = "notices";
 /// The shared journal of the recalls, on a database.
 pub const RECALLS_JOURNAL: &str = "recalls";
+/// The shared journal of EPCIS captures, on a database.
+pub const CAPTURES_JOURNAL: &str = "epcis";
 /// The shared journal of the catalog's imports, on a database.
 pub const CATALOG_JOURNAL: &str = "catalog";
 /// The shared journal of the directory of institutions' imports, on a database.

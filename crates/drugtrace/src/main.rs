@@ -359,27 +359,43 @@ fn serve(
         patient_limit,
     )
     .with_key_ring(keys);
-    // The recalls: the database's journal, shared by every server on it, or the directory's.
-    let recall_journal: Arc<dyn drugtrace_durable::SharedJournal> = match &opened.database {
-        Some(db) => Arc::new(db.journal(data_dir::RECALLS_JOURNAL)),
-        None => {
-            let path = dir.recalls_path();
-            let (journal, torn) = drugtrace_durable::FileJournal::open(&path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            if let Some(t) = torn {
-                tracing::warn!(
-                    line = t.line,
-                    bytes = t.bytes,
-                    "cut off the torn last line of {} (a crash during a write, never acknowledged)",
-                    path.display()
-                );
+    // The recalls and the EPCIS captures: the database's journals, shared by every server on
+    // it, or the directory's files.
+    let journal = |name: &str,
+                   path: std::path::PathBuf|
+     -> anyhow::Result<Arc<dyn drugtrace_durable::SharedJournal>> {
+        Ok(match &opened.database {
+            Some(db) => Arc::new(db.journal(name)),
+            None => {
+                let (journal, torn) = drugtrace_durable::FileJournal::open(&path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                if let Some(t) = torn {
+                    tracing::warn!(
+                        line = t.line,
+                        bytes = t.bytes,
+                        "cut off the torn last line of {} (a crash during a write, never acknowledged)",
+                        path.display()
+                    );
+                }
+                Arc::new(journal)
             }
-            Arc::new(journal)
-        }
+        })
     };
-    let state = state.with_recall_book(
-        drugtrace_api::RecallBook::open(recall_journal).context("reading the recalls")?,
-    );
+    let state = state
+        .with_recall_book(
+            drugtrace_api::RecallBook::open(journal(
+                data_dir::RECALLS_JOURNAL,
+                dir.recalls_path(),
+            )?)
+            .context("reading the recalls")?,
+        )
+        .with_capture_book(
+            drugtrace_api::CaptureBook::open(journal(
+                data_dir::CAPTURES_JOURNAL,
+                dir.captures_path(),
+            )?)
+            .context("reading the EPCIS captures")?,
+        );
     // On a database, the catalog and the directory are its imports, followed as they come.
     let state = match opened.reference {
         Some(r) => state.with_shared_reference(r.catalog, r.directory),

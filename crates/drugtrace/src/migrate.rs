@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use drugtrace_durable::SharedJournal;
 
-use crate::data_dir::{CLUES_JOURNAL, DataDir, KEYS_JOURNAL, NOTICES_JOURNAL, RECALLS_JOURNAL};
+use crate::data_dir::{
+    CAPTURES_JOURNAL, CLUES_JOURNAL, DataDir, KEYS_JOURNAL, NOTICES_JOURNAL, RECALLS_JOURNAL,
+};
 
 /// Copies the embedded store of `dir` into the database `to` and verifies the copy: the same
 /// packs and events, and every state the fold of its log (`rebuild --check` on the target).
@@ -68,6 +70,7 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
         (files.clue_journal(), CLUES_JOURNAL, true),
         (files.notices, NOTICES_JOURNAL, true),
         (dir.recalls_path(), RECALLS_JOURNAL, true),
+        (dir.captures_path(), CAPTURES_JOURNAL, true),
     ] {
         let (copied, there) = copy_journal(&file, &target.journal(name), ordered)?;
         if copied + there > 0 {

@@ -200,3 +200,82 @@ async fn bad_relations_are_refused_naming_what_is_wrong() {
         .await;
     assert_eq!(status, 404, "{answer}");
 }
+
+/// A pallet labelled only with an SSCC holds a case: relations name it as a parent, intake
+/// of its label records every box at every level, and it is never sold; an SSCC nothing was
+/// packed into is refused at intake as the shipping label it is.
+#[tokio::test]
+async fn a_pallet_known_by_its_sscc_is_taken_in_whole() {
+    let app = spawn_app().await;
+    let pallet = "00106141412345678908";
+    let boxes = ["81000010000000000601", "81000010000000000602"];
+    let case = "81000090000000000002";
+    let events: Vec<Value> = boxes.iter().map(|b| commission(b)).collect();
+    let (status, answer) = app.post("/v1/events", &Value::Array(events)).await;
+    assert_eq!(status, 200, "{answer}");
+    let rows = [
+        (pallet, ""),
+        (case, pallet),
+        (boxes[0], case),
+        (boxes[1], case),
+    ];
+    let (status, answer) = app
+        .post_with(
+            "/v1/relations",
+            &relation_answer(&rows),
+            Some(&key_of(MAKER)),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["recorded"], 3, "{answer}");
+    assert_eq!(
+        answer["relations"][0]["parent_code"],
+        "(00)106141412345678908"
+    );
+    let inside = children(&app, pallet).await;
+    assert_eq!(codes(&inside["children"]), [case], "{inside}");
+    assert_eq!(inside["children"][0]["is_case"], true, "{inside}");
+
+    let ship = json!([{"type": "ship", "code": pallet, "at": "2025-03-02 09:00:00",
+                       "institution": MAKER, "to": PHARMACY}]);
+    let (status, shipped) = app.post("/v1/events", &ship).await;
+    assert_eq!(status, 200, "{shipped}");
+    assert_eq!(
+        shipped["events"][0]["boxes"].as_array().unwrap().len(),
+        3,
+        "{shipped}"
+    );
+    let (status, intake) = app
+        .post(
+            "/v1/intake",
+            &json!({"institution": PHARMACY, "items": [{"code": format!("(00){}", &pallet[2..])}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{intake}");
+    assert_eq!(intake["ok"], 3, "{intake}");
+
+    // A label nothing was packed into is refused, naming what it is.
+    let (status, refused) = app
+        .post(
+            "/v1/intake",
+            &json!({"institution": PHARMACY, "items": [{"code": "00106141410000000019"}]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("SSCC"), "{refused}");
+    // A pallet is never sold.
+    let (status, sale) = app
+        .post(
+            "/v1/gate/sale",
+            &json!({"settlement_id": "C9", "institution": PHARMACY, "items": [{"code": pallet}]}),
+        )
+        .await;
+    assert!(
+        status == 400 || sale["decision"] == "block",
+        "{status} {sale}"
+    );
+    assert!(
+        sale.to_string().contains("SSCC") || sale.to_string().contains("case_not_sold"),
+        "{sale}"
+    );
+}

@@ -800,6 +800,7 @@ async fn the_openapi_document_matches_the_routes() {
     assert!(docs.text().await.unwrap().contains("/openapi.json"));
 }
 mod cases;
+mod epcis;
 mod nhsa;
 mod nhsa_fixtures;
 mod recalls;

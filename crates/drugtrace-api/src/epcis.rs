@@ -1,0 +1,817 @@
+//! GS1 EPCIS 2.0 over its REST binding, under `/epcis`: `POST /epcis/capture` takes an
+//! EPCIS document (JSON-LD or XML) from a trading partner, `GET /epcis/capture/{id}` tells
+//! how a capture went, `GET /epcis/events` and `GET /epcis/epcs/{epc}/events` query what was
+//! captured with the standard's filters.
+//!
+//! Capture does two things with each event. It keeps the event itself, as sent, in the
+//! capture journal (the data directory's `epcis.jsonl`, or the database's journal shared by
+//! every server on it), under its CBV 2.0 event hash id, so that the same event sent again is
+//! captured once; and it records what the event means for packs in the ledger, judged like
+//! any other report of the caller's, in one atomic commit for the whole document:
+//!
+//! | EPCIS | ledger |
+//! |---|---|
+//! | ObjectEvent ADD, bizStep `commissioning` | a commission per pack (lot and expiry from the ILMD) |
+//! | bizStep `shipping`, `departing` | a shipment |
+//! | bizStep `receiving`, `arriving` | a receipt |
+//! | bizStep `accepting` | a purchase intake |
+//! | bizStep `dispensing`, `retail_selling` | a sale (the patient pays; insurance settles through the gate) |
+//! | bizStep `destroying`, `decommissioning` | a destruction |
+//! | disposition `recalled` | a recall |
+//! | AggregationEvent ADD (or OBSERVE without a movement) | a filling of the parent with the children |
+//! | AggregationEvent DELETE | the children taken out; without children, the parent opened |
+//! | AggregationEvent OBSERVE with a movement's bizStep | that movement of the parent, and so of everything inside |
+//!
+//! An event drugtrace cannot keep is refused with the reason (a transaction,
+//! transformation or association event; a bizStep it does not map; quantities of a class
+//! instead of packs): by default the whole capture is then refused and nothing is kept
+//! (`GS1-Capture-Error-Behaviour: rollback`); with `proceed` the rest is captured.
+//!
+//! The captured events are held in memory, folded from the journal: this serves the partners
+//! that speak EPCIS, not the nation's scans, which reach the ledger directly.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use drugtrace_code::PackKey;
+use drugtrace_durable::{Fold, FoldError, Folded, SharedError, SharedJournal};
+use drugtrace_epcis::{Action, Document, Epc, EventType};
+use drugtrace_ledger::{Batch, Date, Event, EventKind, Intake, Lot, Sale, Store, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::access::Caller;
+use crate::keys::Role;
+use crate::{ApiError, AppState};
+
+/// Events in one capture at most.
+const MAX_EVENTS: usize = 10_000;
+/// Events in one page of a query answer at most.
+const MAX_PER_PAGE: usize = 1_000;
+
+/// Why the capture journal could not be read or added to.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The journal could not be read or written.
+    #[error("the EPCIS capture journal: {0}")]
+    Shared(#[from] SharedError),
+    /// A record in the journal does not read.
+    #[error("the EPCIS capture journal's record {at}: {message}")]
+    Corrupt {
+        /// The record's number.
+        at: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl From<FoldError<String>> for CaptureError {
+    fn from(e: FoldError<String>) -> Self {
+        match e {
+            FoldError::Shared(e) => CaptureError::Shared(e),
+            FoldError::Corrupt { at, message } => CaptureError::Corrupt { at, message },
+            FoldError::Refused(message) => CaptureError::Corrupt { at: 0, message },
+        }
+    }
+}
+
+/// One capture as its journal keeps it: who sent it, when, how errors were to be treated,
+/// the events kept (as JSON-LD with their context) and the events refused.
+#[derive(Serialize, Deserialize)]
+struct CaptureRecord {
+    by: String,
+    at_ms: i64,
+    behaviour: String,
+    events: Vec<Value>,
+    errors: Vec<CaptureProblem>,
+}
+
+/// An event of a capture that was refused.
+#[derive(Clone, Serialize, Deserialize)]
+struct CaptureProblem {
+    /// Its place in the document, from 0.
+    index: usize,
+    reason: String,
+}
+
+/// A captured event.
+struct Captured {
+    hash: String,
+    by: String,
+    event: drugtrace_epcis::Event,
+}
+
+/// A capture as `GET /epcis/capture/{id}` tells it.
+#[derive(Clone)]
+struct Job {
+    at_ms: i64,
+    behaviour: String,
+    events: usize,
+    errors: Vec<CaptureProblem>,
+    by: String,
+}
+
+/// Everything captured, folded from the journal.
+#[derive(Clone, Default)]
+struct Folding {
+    events: Vec<Arc<Captured>>,
+    by_hash: HashMap<String, usize>,
+    jobs: Vec<Job>,
+}
+
+impl Fold for Folding {
+    type Applied = u64;
+    type Error = String;
+    fn apply(&mut self, bytes: &[u8]) -> Result<u64, String> {
+        let r: CaptureRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let mut kept = 0;
+        for v in &r.events {
+            let doc = Document::from_json_value(v).map_err(|e| e.to_string())?;
+            for event in doc.into_events() {
+                let hash = event.hash_id();
+                // Two servers may capture one event at once: it is kept once.
+                if self.by_hash.contains_key(&hash) {
+                    continue;
+                }
+                self.by_hash.insert(hash.clone(), self.events.len());
+                self.events.push(Arc::new(Captured {
+                    hash,
+                    by: r.by.clone(),
+                    event,
+                }));
+                kept += 1;
+            }
+        }
+        self.jobs.push(Job {
+            at_ms: r.at_ms,
+            behaviour: r.behaviour,
+            events: kept,
+            errors: r.errors,
+            by: r.by,
+        });
+        Ok(self.jobs.len() as u64)
+    }
+}
+
+/// The captured EPCIS events, folded from their journal.
+#[derive(Debug)]
+pub struct CaptureBook {
+    folded: Folded<Folding>,
+}
+
+impl std::fmt::Debug for Folding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} EPCIS events in {} captures",
+            self.events.len(),
+            self.jobs.len()
+        )
+    }
+}
+
+impl CaptureBook {
+    /// Folds every capture `journal` holds.
+    pub fn open(journal: Arc<dyn SharedJournal>) -> Result<CaptureBook, CaptureError> {
+        Ok(CaptureBook {
+            folded: Folded::open(journal)?,
+        })
+    }
+
+    /// Captures kept in this process only, lost when it ends: for tests, and for a state
+    /// made without a journal.
+    pub fn in_memory() -> CaptureBook {
+        CaptureBook::open(Arc::new(drugtrace_durable::MemoryJournal::default()))
+            .expect("an empty journal folds")
+    }
+
+    fn current(&self) -> Result<Arc<Folding>, CaptureError> {
+        // Other servers on the same journal captured too: read on first.
+        self.folded.refresh()?;
+        Ok(self.folded.current())
+    }
+}
+
+/// How a capture treats an event it cannot keep.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    Rollback,
+    Proceed,
+}
+
+impl Behaviour {
+    fn name(self) -> &'static str {
+        match self {
+            Behaviour::Rollback => "rollback",
+            Behaviour::Proceed => "proceed",
+        }
+    }
+}
+
+/// One event's part in a capture's answer.
+#[derive(Serialize)]
+struct EventAnswer {
+    index: usize,
+    #[serde(rename = "eventID")]
+    event_id: String,
+    /// `captured`, `already` (the same event was captured before) or `refused`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// What the ledger recorded for each pack the event names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    packs: Vec<PackAnswer>,
+    /// For an event kept with nothing for the ledger to record: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PackAnswer {
+    code: String,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// For a case: what each box inside got.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    boxes: Vec<crate::packs::BoxAnswer>,
+}
+
+pub async fn capture<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let me = caller.institution()?.clone();
+    let behaviour = match headers
+        .get("gs1-capture-error-behaviour")
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        None | Some("rollback") => Behaviour::Rollback,
+        Some("proceed") => Behaviour::Proceed,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "GS1-Capture-Error-Behaviour {other:?}: rollback or proceed"
+            )));
+        }
+    };
+    let body = body?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?
+        .trim_start_matches('\u{feff}');
+    let doc = Document::read(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let events = doc.events();
+    if events.is_empty() {
+        return Err(ApiError::bad_request("the document holds no event"));
+    }
+    if events.len() > MAX_EVENTS {
+        return Err(ApiError::bad_request(format!(
+            "{} events; at most {MAX_EVENTS} in one capture",
+            events.len()
+        )));
+    }
+    let book = Arc::clone(&state.inner.captures);
+    let known = {
+        let book = Arc::clone(&book);
+        state
+            .blocking(move |_| book.current().map_err(ApiError::internal))
+            .await?
+    };
+    let now = Timestamp::now();
+    let offset = state.inner.local_offset_minutes;
+    let mut answers = Vec::with_capacity(events.len());
+    let mut ledger_events: Vec<Event> = Vec::new();
+    // For each event to keep: its place in the answers and its ledger events' range.
+    let mut kept: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    let mut errors = Vec::new();
+    let mut in_this = std::collections::HashSet::new();
+    for (index, e) in events.iter().enumerate() {
+        let hash = e.hash_id();
+        if known.by_hash.contains_key(&hash) || !in_this.insert(hash.clone()) {
+            answers.push(EventAnswer {
+                index,
+                event_id: hash,
+                status: "already",
+                reason: None,
+                packs: Vec::new(),
+                note: None,
+            });
+            continue;
+        }
+        let mapped = meaning(e, &me, now, offset);
+        match mapped {
+            Ok(mine) => {
+                let start = ledger_events.len();
+                ledger_events.extend(mine);
+                kept.push((answers.len(), start..ledger_events.len()));
+                answers.push(EventAnswer {
+                    index,
+                    event_id: hash,
+                    status: "captured",
+                    reason: None,
+                    packs: Vec::new(),
+                    note: None,
+                });
+            }
+            Err(reason) => {
+                errors.push(CaptureProblem {
+                    index,
+                    reason: reason.clone(),
+                });
+                answers.push(EventAnswer {
+                    index,
+                    event_id: hash,
+                    status: "refused",
+                    reason: Some(reason),
+                    packs: Vec::new(),
+                    note: None,
+                });
+            }
+        }
+    }
+    if behaviour == Behaviour::Rollback && !errors.is_empty() {
+        let body = json!({
+            "type": "epcisException:CaptureLimitExceededException",
+            "title": format!("{} of {} events cannot be kept; nothing was captured (send GS1-Capture-Error-Behaviour: proceed to capture the rest)", errors.len(), events.len()),
+            "status": 400,
+            "events": answers,
+        });
+        return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+    }
+    let decisions = if ledger_events.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .record(ledger_events.clone(), caller.authority())
+            .await?
+    };
+    for (at, range) in &kept {
+        if range.is_empty() {
+            let step = events[answers[*at].index]
+                .biz_step()
+                .map_or("none".to_owned(), |b| {
+                    b.cbv_name().map_or(b.to_uri(), str::to_owned)
+                });
+            answers[*at].note = Some(format!(
+                "kept for the EPCIS query; bizStep {step} records nothing about the packs in the ledger"
+            ));
+        }
+        answers[*at].packs = range
+            .clone()
+            .map(|i| PackAnswer {
+                code: ledger_events[i].pack.to_string(),
+                outcome: decisions[i].outcome.as_str(),
+                reason: decisions[i].outcome.reason().map(|r| r.as_str()),
+                boxes: crate::packs::box_answers(&decisions[i]),
+            })
+            .collect();
+    }
+    let record = CaptureRecord {
+        by: me.to_string(),
+        at_ms: now.millis(),
+        behaviour: behaviour.name().to_owned(),
+        events: kept
+            .iter()
+            .map(|(at, _)| events[answers[*at].index].to_json_ld_with_context())
+            .collect(),
+        errors,
+    };
+    let line = serde_json::to_vec(&record).map_err(ApiError::internal)?;
+    let id = state
+        .blocking(move |_| {
+            book.folded
+                .append(&line, |_| None)
+                .map(|(id, _)| id)
+                .map_err(|e| ApiError::internal(CaptureError::from(e)))
+        })
+        .await?;
+    let location = format!("/epcis/capture/{id}");
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "captureID": id.to_string(),
+            "running": false,
+            "success": answers.iter().all(|a| a.status != "refused"),
+            "events": answers,
+        })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// The ledger events an EPCIS event means, reported by `actor`, or why it cannot be kept.
+fn meaning(
+    e: &drugtrace_epcis::Event,
+    actor: &drugtrace_ledger::InstitutionId,
+    now: Timestamp,
+    offset: i32,
+) -> Result<Vec<Event>, String> {
+    let at = Timestamp::from_millis(e.event_time().as_millisecond());
+    drugtrace_ledger::Policy::check_claimed_time(at, now, offset)
+        .map_err(|t| format!("eventTime: {t}"))?;
+    let step = e
+        .biz_step()
+        .map(|b| b.cbv_name().unwrap_or("(not a CBV term)"));
+    let recalled = e.disposition().and_then(|d| d.cbv_name()) == Some("recalled");
+    let event = |pack: PackKey, lot: Lot, kind: EventKind| Event {
+        pack,
+        at,
+        actor: actor.clone(),
+        lot,
+        kind,
+        upload: None,
+    };
+    let movement = |step: Option<&str>| -> Option<EventKind> {
+        Some(match step? {
+            "shipping" | "departing" => EventKind::Ship { to: None },
+            "receiving" | "arriving" => EventKind::Receive { from: None },
+            "accepting" => EventKind::Intake(Intake {
+                supplier: None,
+                product: None,
+            }),
+            "destroying" | "decommissioning" => EventKind::Destroy,
+            _ => return None,
+        })
+    };
+    let keys = |list: &[Epc], field: &str| -> Result<Vec<PackKey>, String> {
+        list.iter()
+            .enumerate()
+            .map(|(i, epc)| {
+                epc.case_key().ok_or_else(|| {
+                    format!("{field}[{i}] {}: names no pack or case (an SGTIN or an SSCC), which is what drugtrace keeps", epc.as_written())
+                })
+            })
+            .collect()
+    };
+    match e.kind() {
+        EventType::Object => {
+            if !e.quantity_list().is_empty() && e.epc_list().is_empty() {
+                return Err("quantityList names amounts of a product class, not packs: drugtrace keeps packs by their serial (epcList)".into());
+            }
+            let packs = keys(e.epc_list(), "epcList")?;
+            if packs.is_empty() {
+                return Err("epcList is empty: the event names no pack".into());
+            }
+            let lot = ilmd_lot(e)?;
+            let kind = if recalled {
+                EventKind::Recall
+            } else if e.action() == Some(Action::Delete) {
+                return Err("an ObjectEvent DELETE ends its EPCs' life without saying how: send decommissioning, destroying or dispensing".into());
+            } else if step == Some("commissioning") {
+                if e.action() != Some(Action::Add) {
+                    return Err("commissioning is an ADD".into());
+                }
+                EventKind::Commission
+            } else if matches!(step, Some("dispensing" | "retail_selling")) {
+                EventKind::Sale(Sale {
+                    settlement: None,
+                    person: None,
+                    units: None,
+                    pack_units: None,
+                    product: None,
+                    amount_fen: 0,
+                    fund_paid: false,
+                    visit: None,
+                })
+            } else if let Some(kind) = movement(step) {
+                kind
+            } else {
+                // An observation of packs (an inspection, a sensor reading) is kept for the
+                // EPCIS query as evidence about them; the ledger records nothing for it.
+                return Ok(Vec::new());
+            };
+            let lot = |p: &PackKey| {
+                if matches!(kind, EventKind::Commission) && !p.is_sscc() {
+                    lot.clone()
+                } else {
+                    Lot::default()
+                }
+            };
+            Ok(packs
+                .iter()
+                .map(|p| event(*p, lot(p), kind.clone()))
+                .collect())
+        }
+        EventType::Aggregation => {
+            let Some(parent) = e.parent_id() else {
+                return Err(
+                    "parentID is missing: drugtrace keeps an aggregation as what its parent holds"
+                        .into(),
+                );
+            };
+            let parent = parent.case_key().ok_or_else(|| {
+                format!(
+                    "parentID {}: names no pack or case (an SGTIN or an SSCC)",
+                    parent.as_written()
+                )
+            })?;
+            if !e.child_quantity_list().is_empty() && e.child_epcs().is_empty() {
+                return Err("childQuantityList names amounts of a product class, not packs: drugtrace keeps the packs in a case by their serial (childEPCs)".into());
+            }
+            let children = keys(e.child_epcs(), "childEPCs")?;
+            match e.action() {
+                Some(Action::Delete) if children.is_empty() => {
+                    Ok(vec![event(parent, Lot::default(), EventKind::Open)])
+                }
+                Some(Action::Delete) => Ok(children
+                    .iter()
+                    .map(|c| event(*c, Lot::default(), EventKind::Unpack))
+                    .collect()),
+                Some(Action::Observe) if movement(step).is_some() || recalled => {
+                    let kind = if recalled {
+                        EventKind::Recall
+                    } else {
+                        movement(step).expect("checked")
+                    };
+                    Ok(vec![event(parent, Lot::default(), kind)])
+                }
+                _ if children.is_empty() => {
+                    Err("childEPCs is empty: nothing is put into the parent".into())
+                }
+                _ => Ok(vec![event(
+                    parent,
+                    Lot::default(),
+                    EventKind::Fill { boxes: children },
+                )]),
+            }
+        }
+        other => Err(format!(
+            "a {} is not kept: drugtrace keeps ObjectEvents and AggregationEvents, what happens to packs and cases",
+            other.name()
+        )),
+    }
+}
+
+/// The lot and expiry a commissioning's ILMD gives (`cbvmda:lotNumber`,
+/// `cbvmda:itemExpirationDate`).
+fn ilmd_lot(e: &drugtrace_epcis::Event) -> Result<Lot, String> {
+    let Some(ilmd) = e.ilmd() else {
+        return Ok(Lot::default());
+    };
+    let field = |name: &str| {
+        ilmd.iter()
+            .find(|(k, _)| k.rsplit([':', '#', '/']).next() == Some(name))
+            .and_then(|(_, v)| v.as_str())
+    };
+    let batch = field("lotNumber")
+        .map(|b| Batch::parse(b).map_err(|e| format!("ilmd lotNumber: {e}")))
+        .transpose()?;
+    let expiry = field("itemExpirationDate")
+        .map(|d| Date::parse(d).map_err(|e| format!("ilmd itemExpirationDate: {e}")))
+        .transpose()?;
+    Ok(Lot { batch, expiry })
+}
+
+pub async fn job<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let book = Arc::clone(&state.inner.captures);
+    let folded = state
+        .blocking(move |_| book.current().map_err(ApiError::internal))
+        .await?;
+    let job = id
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|n| folded.jobs.get(n))
+        .filter(|j| sees(&caller, &j.by))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_capture",
+                format!("no capture {id} of yours"),
+            )
+        })?;
+    let offset = state.inner.local_offset_minutes;
+    let at = Timestamp::from_millis(job.at_ms).to_rfc3339(offset);
+    Ok(Json(json!({
+        "captureID": id,
+        "createdAt": at,
+        "finishedAt": at,
+        "running": false,
+        "success": job.errors.is_empty(),
+        "captureErrorBehaviour": job.behaviour,
+        "events": job.events,
+        "errors": job.errors.iter().map(|p| json!({"index": p.index, "reason": p.reason})).collect::<Vec<_>>(),
+    })))
+}
+
+/// Whether the caller may see what `by` captured: a regulator sees everything, a party
+/// what it captured itself.
+fn sees(caller: &Caller, by: &str) -> bool {
+    match &caller.0 {
+        Role::Regulator => true,
+        Role::Institution(i) => i.as_str() == by,
+    }
+}
+
+/// The standard query's filters drugtrace answers.
+#[derive(Default)]
+struct Filters {
+    event_types: Option<Vec<String>>,
+    ge_time: Option<i64>,
+    lt_time: Option<i64>,
+    actions: Option<Vec<String>>,
+    biz_steps: Option<Vec<String>>,
+    dispositions: Option<Vec<String>>,
+    match_epc: Option<Vec<Epc>>,
+    match_parent: Option<Vec<Epc>>,
+    match_any: Option<Vec<Epc>>,
+    event_ids: Option<Vec<String>>,
+    per_page: usize,
+    offset: usize,
+}
+
+fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
+    let list = |v: &str| -> Vec<String> {
+        v.split(['|', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let time = |name: &str, v: &str| -> Result<i64, ApiError> {
+        v.parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .map_err(|e| {
+                ApiError::field(
+                    name.to_owned(),
+                    format!("{v:?} is not an RFC 3339 time: {e}"),
+                )
+            })
+    };
+    let epcs = |name: &str, v: &str| -> Result<Vec<Epc>, ApiError> {
+        list(v)
+            .iter()
+            .map(|s| Epc::parse(s).map_err(|e| ApiError::field(name.to_owned(), e.to_string())))
+            .collect()
+    };
+    let vocab = |name: &str, v: &str| -> Result<Vec<String>, ApiError> {
+        list(v)
+            .iter()
+            .map(|s| {
+                drugtrace_epcis::BizStep::parse(s)
+                    .map(|b| b.to_uri())
+                    .or_else(|_| drugtrace_epcis::Disposition::parse(s).map(|d| d.to_uri()))
+                    .map_err(|e| ApiError::field(name.to_owned(), e.to_string()))
+            })
+            .collect()
+    };
+    let mut f = Filters {
+        per_page: 30,
+        ..Filters::default()
+    };
+    for (k, v) in params {
+        match k.as_str() {
+            "eventType" => f.event_types = Some(list(v)),
+            "GE_eventTime" => f.ge_time = Some(time(k, v)?),
+            "LT_eventTime" => f.lt_time = Some(time(k, v)?),
+            "EQ_action" => f.actions = Some(list(v)),
+            "EQ_bizStep" => f.biz_steps = Some(vocab(k, v)?),
+            "EQ_disposition" => f.dispositions = Some(vocab(k, v)?),
+            "MATCH_epc" => f.match_epc = Some(epcs(k, v)?),
+            "MATCH_parentID" => f.match_parent = Some(epcs(k, v)?),
+            "MATCH_anyEPC" => f.match_any = Some(epcs(k, v)?),
+            "EQ_eventID" => f.event_ids = Some(list(v)),
+            "perPage" => {
+                f.per_page = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::field("perPage", format!("{v:?}: 1 to {MAX_PER_PAGE}"))
+                    })?;
+            }
+            "nextPageToken" => {
+                f.offset = v.parse().map_err(|_| {
+                    ApiError::field(
+                        "nextPageToken",
+                        format!("{v:?} is not a token this server gave"),
+                    )
+                })?;
+            }
+            other => {
+                return Err(ApiError::field(
+                    other.to_owned(),
+                    "is not a query parameter drugtrace answers (eventType, GE_eventTime, LT_eventTime, EQ_action, EQ_bizStep, EQ_disposition, MATCH_epc, MATCH_parentID, MATCH_anyEPC, EQ_eventID, perPage, nextPageToken)",
+                ));
+            }
+        }
+    }
+    Ok(f)
+}
+
+impl Filters {
+    fn matches(&self, c: &Captured) -> bool {
+        let e = &c.event;
+        let t = e.event_time().as_millisecond();
+        let vocab_in = |want: &Option<Vec<String>>, got: Option<String>| {
+            want.as_ref()
+                .is_none_or(|w| got.is_some_and(|g| w.contains(&g)))
+        };
+        let any_of = |want: &Option<Vec<Epc>>, got: Vec<&Epc>| {
+            want.as_ref()
+                .is_none_or(|w| got.iter().any(|g| w.iter().any(|x| x == *g)))
+        };
+        self.event_types
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|n| n == e.kind().name()))
+            && self.ge_time.is_none_or(|g| t >= g)
+            && self.lt_time.is_none_or(|l| t < l)
+            && self
+                .actions
+                .as_ref()
+                .is_none_or(|w| e.action().is_some_and(|a| w.iter().any(|n| n == a.name())))
+            && vocab_in(&self.biz_steps, e.biz_step().map(|b| b.to_uri()))
+            && vocab_in(&self.dispositions, e.disposition().map(|d| d.to_uri()))
+            && self.event_ids.as_ref().is_none_or(|w| {
+                w.iter()
+                    .any(|id| *id == c.hash || Some(id.as_str()) == e.event_id())
+            })
+            && any_of(
+                &self.match_epc,
+                e.epc_list().iter().chain(e.child_epcs()).collect(),
+            )
+            && any_of(&self.match_parent, e.parent_id().into_iter().collect())
+            && any_of(
+                &self.match_any,
+                e.epc_list()
+                    .iter()
+                    .chain(e.child_epcs())
+                    .chain(e.parent_id())
+                    .chain(e.input_epc_list())
+                    .chain(e.output_epc_list())
+                    .collect(),
+            )
+    }
+}
+
+pub async fn events<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    answer(state, caller, params).await
+}
+
+pub async fn epc_events<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(epc): Path<String>,
+    Query(mut params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    Epc::parse(&epc).map_err(|e| ApiError::field("epc", e.to_string()))?;
+    params.insert("MATCH_anyEPC".into(), epc);
+    answer(state, caller, params).await
+}
+
+async fn answer<S: Store + Sync + 'static>(
+    state: AppState<S>,
+    caller: Caller,
+    params: HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let f = filters(&params)?;
+    let book = Arc::clone(&state.inner.captures);
+    let folded = state
+        .blocking(move |_| book.current().map_err(ApiError::internal))
+        .await?;
+    let found: Vec<&Arc<Captured>> = folded
+        .events
+        .iter()
+        .filter(|c| sees(&caller, &c.by) && f.matches(c))
+        .skip(f.offset)
+        .take(f.per_page + 1)
+        .collect();
+    let more = found.len() > f.per_page;
+    let page: Vec<drugtrace_epcis::Event> = found
+        .iter()
+        .take(f.per_page)
+        .map(|c| c.event.clone())
+        .collect();
+    let created =
+        jiff::Timestamp::from_millisecond(Timestamp::now().millis()).map_err(ApiError::internal)?;
+    let doc = Document::query_answer("SimpleEventQuery", None, created, page);
+    let mut response = Json(doc.to_json_ld()).into_response();
+    if more {
+        let next = f.offset + f.per_page;
+        if let Ok(v) = HeaderValue::from_str(&format!("<?nextPageToken={next}>; rel=\"next\"")) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&next.to_string()) {
+            response.headers_mut().insert("gs1-next-page-token", v);
+        }
+    }
+    Ok(response)
+}

@@ -1,0 +1,255 @@
+//! Issue 15: GS1 EPCIS 2.0 over its REST binding. Every GS1 example document in
+//! `../shared/epcis` is captured (each event kept, or refused with the reason when it says
+//! nothing drugtrace keeps about packs) and queried back; a capture sent again keeps
+//! nothing new; the standard filters select what they name; a party sees only its own.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{App, REGULATOR_KEY, key_of, spawn_app};
+
+const MAKER: &str = "M3301001";
+
+fn examples() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/epcis");
+    let mut out = Vec::new();
+    let mut todo = vec![root.join("JSON"), root.join("XML")];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|e| e == "jsonld" || e == "json" || e == "xml")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn capture(app: &App, body: String, ctype: &str, behaviour: Option<&str>) -> (u16, Value) {
+    let mut req = app
+        .http
+        .post(format!("{}/epcis/capture", app.url))
+        .bearer_auth(key_of(MAKER))
+        .header("content-type", ctype)
+        .body(body);
+    if let Some(b) = behaviour {
+        req = req.header("GS1-Capture-Error-Behaviour", b);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Every event `key` sees that the query `query` selects, following the pages.
+async fn query(app: &App, query: &str, key: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut url = format!("{}/epcis/events?perPage=50{query}", app.url);
+        if let Some(t) = &token {
+            url.push_str(&format!("&nextPageToken={t}"));
+        }
+        let r = app.http.get(url).bearer_auth(key).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        token = r
+            .headers()
+            .get("gs1-next-page-token")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["type"], "EPCISQueryDocument", "{body}");
+        let list = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        events.extend(list);
+        if token.is_none() {
+            return events;
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_gs1_example_is_captured_or_refused_with_its_reason_and_queried_back() {
+    let app = spawn_app().await;
+    let files = examples();
+    assert!(
+        files.len() > 60,
+        "the GS1 examples are there: {}",
+        files.len()
+    );
+    let (mut captured, mut refused_events, mut refused_files) = (Vec::new(), 0, 0);
+    let mut ledger_packs = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let ctype = if f.extension().is_some_and(|e| e == "xml") {
+            "application/xml"
+        } else {
+            "application/ld+json"
+        };
+        let (status, answer) = capture(&app, text, ctype, Some("proceed")).await;
+        let name = f.display().to_string();
+        if status == 400 {
+            // Not an event document (a capture job's status, master data), or no event.
+            let says = answer["error"]["message"].as_str().unwrap_or_default();
+            assert!(!says.is_empty(), "{name}: a refusal says why: {answer}");
+            refused_files += 1;
+            continue;
+        }
+        assert_eq!(status, 202, "{name}: {answer}");
+        for e in answer["events"].as_array().unwrap() {
+            match e["status"].as_str().unwrap() {
+                "captured" => {
+                    captured.push(e["eventID"].as_str().unwrap().to_owned());
+                    ledger_packs += e["packs"].as_array().map_or(0, Vec::len);
+                }
+                "already" => {}
+                "refused" => {
+                    assert!(
+                        e["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                        "{name}: {e}"
+                    );
+                    refused_events += 1;
+                }
+                other => panic!("{name}: status {other}"),
+            }
+        }
+    }
+    assert!(captured.len() >= 30, "{} captured", captured.len());
+    assert!(refused_events > 0 && refused_files > 0);
+    assert!(
+        ledger_packs > 0,
+        "captured events recorded what they say about packs"
+    );
+    eprintln!(
+        "{} files: {} events captured, {refused_events} refused, {refused_files} files refused, {ledger_packs} ledger records",
+        files.len(),
+        captured.len()
+    );
+
+    // Queried back: all of them, each by its hash id.
+    let all = query(&app, "", &key_of(MAKER)).await;
+    assert_eq!(all.len(), captured.len());
+    for id in &captured {
+        let found = query(
+            &app,
+            &format!("&EQ_eventID={}", urlencode(id)),
+            &key_of(MAKER),
+        )
+        .await;
+        assert_eq!(found.len(), 1, "{id}");
+    }
+    // The regulator sees them too, another party none of them.
+    assert_eq!(query(&app, "", REGULATOR_KEY).await.len(), captured.len());
+    assert!(query(&app, "", &key_of("P1")).await.is_empty());
+
+    // Filters select what they name.
+    let shipping = query(&app, "&EQ_bizStep=shipping", &key_of(MAKER)).await;
+    assert!(!shipping.is_empty());
+    for e in &shipping {
+        assert!(e["bizStep"].as_str().unwrap().ends_with("shipping"), "{e}");
+    }
+    let later = query(&app, "&GE_eventTime=2019-01-01T00:00:00Z", &key_of(MAKER)).await;
+    assert!(!later.is_empty() && later.len() < all.len());
+    let aggregations = query(&app, "&eventType=AggregationEvent", &key_of(MAKER)).await;
+    assert!(!aggregations.is_empty());
+    for e in &aggregations {
+        assert_eq!(e["type"], "AggregationEvent");
+    }
+    let epc = "urn:epc:id:sgtin:0614141.107346.2018";
+    let by_urn = query(&app, &format!("&MATCH_epc={epc}"), &key_of(MAKER)).await;
+    assert!(!by_urn.is_empty(), "an example names {epc}");
+    // The Digital Link of the same pack finds the same events.
+    let link = "https://id.gs1.org/01/10614141073464/21/2018";
+    let r = app
+        .http
+        .get(format!("{}/epcis/epcs/{}/events", app.url, urlencode(link)))
+        .bearer_auth(key_of(MAKER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    let n = body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(n >= by_urn.len().min(50), "{body}");
+    // A filter drugtrace does not answer is refused, naming it.
+    let r = app
+        .http
+        .get(format!("{}/epcis/events?EQ_readPointColour=red", app.url))
+        .bearer_auth(key_of(MAKER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("EQ_readPointColour"));
+
+    // A capture sent again keeps nothing new; its job is told.
+    let again = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/epcis/JSON/Example_9.6.1-ObjectEvent.jsonld"),
+    )
+    .unwrap();
+    let (status, answer) = capture(&app, again.clone(), "application/ld+json", None).await;
+    assert_eq!(status, 202, "{answer}");
+    for e in answer["events"].as_array().unwrap() {
+        assert_eq!(e["status"], "already", "{e}");
+    }
+    let id = answer["captureID"].as_str().unwrap();
+    let r = app
+        .http
+        .get(format!("{}/epcis/capture/{id}", app.url))
+        .bearer_auth(key_of(MAKER))
+        .send()
+        .await
+        .unwrap();
+    let job: Value = r.json().await.unwrap();
+    assert_eq!(job["success"], true, "{job}");
+    assert_eq!(job["running"], false, "{job}");
+    assert_eq!(query(&app, "", &key_of(MAKER)).await.len(), captured.len());
+}
+
+#[tokio::test]
+async fn by_default_a_capture_with_an_event_drugtrace_cannot_keep_keeps_nothing() {
+    let app = spawn_app().await;
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/epcis/JSON/Example_9.6.4-TransformationEvent.jsonld"),
+    )
+    .unwrap();
+    let (status, answer) = capture(&app, doc, "application/ld+json", None).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.to_string().contains("TransformationEvent"),
+        "{answer}"
+    );
+    assert!(query(&app, "", &key_of(MAKER)).await.is_empty());
+    // What is not EPCIS at all is refused saying what is wrong.
+    let (status, answer) = capture(
+        &app,
+        "{\"type\": \"Nope\"}".into(),
+        "application/json",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = capture(&app, "<EPCISDocument".into(), "application/xml", None).await;
+    assert_eq!(status, 400);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
