@@ -52,6 +52,8 @@ use crate::{ApiError, AppState};
 
 /// Events in one capture at most.
 const MAX_EVENTS: usize = 10_000;
+/// Packs one capture may name at most, over all its events.
+const MAX_PACKS: usize = 50_000;
 /// Events in one page of a query answer at most.
 const MAX_PER_PAGE: usize = 1_000;
 
@@ -335,6 +337,12 @@ pub async fn capture<S: Store + Sync + 'static>(
                 });
             }
         }
+    }
+    if ledger_events.len() > MAX_PACKS {
+        return Err(ApiError::bad_request(format!(
+            "the document names {} packs; at most {MAX_PACKS} in one capture: send it in parts",
+            ledger_events.len()
+        )));
     }
     if behaviour == Behaviour::Rollback && !errors.is_empty() {
         let body = json!({
