@@ -250,6 +250,71 @@ pub async fn post<S: Store + Sync + 'static>(
     body: Result<Json<RecallRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<RecordAnswer>), ApiError> {
     let Json(req) = body?;
+    let (recall, recorded) = record(&state, req, &caller, None).await?;
+    let catalog = state.inner.ledger.catalog();
+    let offset = state.inner.local_offset_minutes;
+    let status = if recorded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(RecordAnswer {
+            recorded,
+            recall: view(&recall, &catalog, offset),
+        }),
+    ))
+}
+
+/// A recall request from the dashboard's form: the product by the code `named_by` says.
+#[derive(Deserialize)]
+pub(crate) struct RecallForm {
+    #[serde(default)]
+    named_by: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    batch: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl RecallForm {
+    /// The request the form makes.
+    pub(crate) fn request(self) -> Result<RecallRequest, ApiError> {
+        let product = Some(self.product.trim().to_owned()).filter(|p| !p.is_empty());
+        let mut req = RecallRequest {
+            insurance_code: None,
+            drug_id: None,
+            gtin: None,
+            batch: Some(self.batch.trim().to_owned()).filter(|b| !b.is_empty()),
+            reason: self.reason,
+        };
+        match self.named_by.as_str() {
+            "insurance_code" => req.insurance_code = product,
+            "drug_id" => req.drug_id = product,
+            "gtin" => req.gtin = product,
+            other => {
+                return Err(ApiError::field(
+                    "named_by",
+                    format!("{other:?}: insurance_code, drug_id or gtin"),
+                ));
+            }
+        }
+        Ok(req)
+    }
+}
+
+/// Records the recall `req` asks for on behalf of `caller` (a regulator, or the product's
+/// manufacturer as the catalog names it), authored by `author` when given (a dashboard
+/// user), else by the caller; or finds the same one in force already (then `false`).
+pub(crate) async fn record<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    req: RecallRequest,
+    caller: &Caller,
+    author: Option<String>,
+) -> Result<(Recall, bool), ApiError> {
     let names: Vec<(&str, &String)> = [
         ("insurance_code", &req.insurance_code),
         ("drug_id", &req.drug_id),
@@ -328,9 +393,10 @@ pub async fn post<S: Store + Sync + 'static>(
             ));
         }
     };
+    let by = author.unwrap_or(by);
     let at = Timestamp::now();
     let reason = reason.to_owned();
-    let (recall, recorded) = state
+    state
         .blocking(move |inner| {
             let (recall, recorded) = inner
                 .recalls
@@ -340,20 +406,7 @@ pub async fn post<S: Store + Sync + 'static>(
             inner.ledger.set_recalls(inner.recalls.current());
             Ok((recall, recorded))
         })
-        .await?;
-    let offset = state.inner.local_offset_minutes;
-    let status = if recorded {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(RecordAnswer {
-            recorded,
-            recall: view(&recall, &catalog, offset),
-        }),
-    ))
+        .await
 }
 
 #[derive(Serialize)]

@@ -391,6 +391,15 @@ texts! {
     RecalledAt => "召回日期", "Recalled";
     WholeProduct => "全部批号（撤市）", "Every batch (withdrawn)";
     ByRegulator => "医保部门", "Insurance bureau";
+    RecordRecall => "发布召回或撤市", "Record a recall or withdrawal";
+    RecordRecallIntro => "自发布时起，闸口拒付该药品该批号（不填批号即全部批号）的每一盒，包括系统从未见过的；入库核验与群众查询同时提示。召回不可撤销。", "From the moment it is recorded, the gate refuses payment for every pack of the product's batch (every batch when none is given), packs never seen before included; intake checks and patients are told. A recall cannot be undone.";
+    RecallNamedBy => "药品标识方式", "Product named by";
+    RecallByInsurance => "医保药品编码", "Insurance drug code";
+    RecallByDrugId => "药品标识码（追溯码前7位）", "Drug identification code (first 7 digits)";
+    RecallByGtin => "商品条码（GTIN）", "GTIN";
+    RecallProduct => "编码", "Code";
+    RecallBatch => "批号（撤市留空）", "Batch (empty to withdraw)";
+    RecallSubmit => "发布召回", "Record the recall";
     RowsCount => "共 {n} 条", "{n} in all";
 }
 

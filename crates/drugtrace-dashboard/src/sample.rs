@@ -880,6 +880,7 @@ pub fn notices() -> NoticesPage {
                 at: date(2025, 10, 20),
             },
         ],
+        recall_form: Some("/dashboard/recalls".into()),
     }
 }
 

@@ -510,6 +510,7 @@ fn empty_data_renders_with_no_data_messages() {
             &NoticesPage {
                 notices: vec![],
                 recalls: vec![],
+                recall_form: None,
             },
             &ctx,
         ),

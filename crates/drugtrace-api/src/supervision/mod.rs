@@ -690,6 +690,7 @@ pub(crate) fn routes<S: Store + Sync + 'static>() -> Router<AppState<S>> {
             "/dashboard/notices",
             get(pages::notices::<S>).post(pages::publish::<S>),
         )
+        .route("/dashboard/recalls", post(pages::record_recall::<S>))
 }
 
 /// Whether `code` may name an institution in a URL: ASCII letters and digits only, at most

@@ -1189,6 +1189,7 @@ async fn notices_page<S: Store + Sync + 'static>(
         &dash::NoticesPage {
             notices: rows,
             recalls,
+            recall_form: Some(format!("{BASE}/recalls")),
         },
         &ctx,
     );
@@ -1324,6 +1325,41 @@ pub(crate) async fn publish<S: Store + Sync + 'static>(
         let sup = state.supervision()?;
         let loaded = sup.ready().await?;
         match super::api::publish_report(sup, &loaded, &form.title, None, who.actor).await {
+            Ok(_) => Ok(view::see_other(&with_lang(format!("{BASE}/notices"), lang))),
+            Err(e) if e.status().is_client_error() => {
+                let (ctx, html) = notices_page(&state, sup, &uri).await?;
+                Ok(view::page(
+                    e.status(),
+                    &ctx,
+                    view::with_alert(html, e.message()),
+                ))
+            }
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+/// `POST /dashboard/recalls`: records a recall from the notices page's form, authored by
+/// the signed-in regulator, then shows the notices with it.
+pub(crate) async fn record_recall<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    who: DashboardUser,
+    uri: Uri,
+    Form(form): Form<crate::recalls::RecallForm>,
+) -> Response {
+    let lang = view::lang_of(&uri);
+    respond(&uri, async {
+        let sup = state.supervision()?;
+        let regulator = crate::access::Caller(
+            crate::keys::Role::Regulator,
+            drugtrace_ledger::Authority::Regulator,
+        );
+        let recorded = match form.request() {
+            Ok(req) => crate::recalls::record(&state, req, &regulator, Some(who.actor)).await,
+            Err(e) => Err(e),
+        };
+        match recorded {
             Ok(_) => Ok(view::see_other(&with_lang(format!("{BASE}/notices"), lang))),
             Err(e) if e.status().is_client_error() => {
                 let (ctx, html) = notices_page(&state, sup, &uri).await?;

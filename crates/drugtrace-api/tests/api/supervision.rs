@@ -531,6 +531,58 @@ async fn the_pages_show_the_province() {
         "{}",
         notices.text()
     );
+
+    // The regulator records one in the page's form: it is in force, listed, and authored.
+    assert!(
+        notices.text().contains("name=\"named_by\""),
+        "the recall form"
+    );
+    let r = c
+        .post_form(
+            "/dashboard/recalls",
+            &[
+                ("named_by", "drug_id"),
+                ("product", "8100001"),
+                ("batch", "FORM-2511"),
+                ("reason", "包装密封不严"),
+            ],
+            auth,
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), "/dashboard/notices");
+    let notices = c.get("/dashboard/notices", auth).await;
+    assert!(notices.text().contains("FORM-2511"), "{}", notices.text());
+    assert!(notices.text().contains("包装密封不严"));
+    let public = c.get("/v1/recalls", Auth::None).await.json();
+    let listed = public["recalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["batch"] == "FORM-2511")
+        .cloned()
+        .expect("the form's recall is public");
+    assert_ne!(
+        listed["by"], "regulator",
+        "authored by the signed-in user: {listed}"
+    );
+    // A wrong field is shown on the page again, naming it; nothing is recorded.
+    let r = c
+        .post_form(
+            "/dashboard/recalls",
+            &[
+                ("named_by", "drug_id"),
+                ("product", "81"),
+                ("batch", "FORM-2512"),
+                ("reason", "x"),
+            ],
+            auth,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("role=\"alert\""));
+    let public = c.get("/v1/recalls", Auth::None).await.json();
+    assert!(!public.to_string().contains("FORM-2512"));
 }
 
 /// The upload rate (上传率) comes from the imported settlement items: each institution's

@@ -17,6 +17,8 @@ pub struct NoticesPage {
     pub notices: Vec<Notice>,
     /// The recalls in force, newest first.
     pub recalls: Vec<RecallEntry>,
+    /// Where the form that records a recall posts; none shows no form.
+    pub recall_form: Option<String>,
 }
 
 /// A recall of a batch, or (with no batch) a withdrawal of a product.
@@ -174,5 +176,78 @@ pub fn render_notices(data: &NoticesPage, ctx: &Ctx) -> String {
                 }
             });
         });
+        if let Some(action) = &data.recall_form {
+            recall_form(h, ctx, action);
+        }
     })
+}
+
+/// The form a regulator records a recall with: the product by one of its codes, the batch
+/// (none withdraws the product), and why.
+fn recall_form(h: &mut crate::html::Html, ctx: &Ctx, action: &str) {
+    h.el("details", &[("class", Some("card"))], |h| {
+        h.el_text("summary", &[], ctx.t(T::RecordRecall));
+        h.el_text(
+            "p",
+            &[("class", Some("intro"))],
+            ctx.t(T::RecordRecallIntro),
+        );
+        let action = ctx.href(action);
+        h.el(
+            "form",
+            &[
+                ("class", Some("form-grid")),
+                ("method", Some("post")),
+                ("action", Some(&action)),
+            ],
+            |h| {
+                layout::field(h, ctx.t(T::RecallNamedBy), "field", |h| {
+                    let options: Vec<(String, String)> = [
+                        ("insurance_code", T::RecallByInsurance),
+                        ("drug_id", T::RecallByDrugId),
+                        ("gtin", T::RecallByGtin),
+                    ]
+                    .into_iter()
+                    .map(|(v, l)| (v.to_owned(), ctx.t(l).to_owned()))
+                    .collect();
+                    layout::select(h, "named_by", None, &options, Some("insurance_code"));
+                });
+                for (label, name, required) in [
+                    (T::RecallProduct, "product", true),
+                    (T::RecallBatch, "batch", false),
+                ] {
+                    layout::field(h, ctx.t(label), "field", |h| {
+                        h.void(
+                            "input",
+                            &[
+                                ("type", Some("text")),
+                                ("name", Some(name)),
+                                ("maxlength", Some("40")),
+                                ("required", required.then_some("")),
+                            ],
+                        );
+                    });
+                }
+                h.el("label", &[("class", Some("field wide"))], |h| {
+                    h.el_text("span", &[], ctx.t(T::Reason));
+                    h.void(
+                        "input",
+                        &[
+                            ("type", Some("text")),
+                            ("name", Some("reason")),
+                            ("required", Some("")),
+                            ("maxlength", Some("500")),
+                        ],
+                    );
+                });
+                h.el("div", &[], |h| {
+                    h.el_text(
+                        "button",
+                        &[("type", Some("submit"))],
+                        ctx.t(T::RecallSubmit),
+                    );
+                });
+            },
+        );
+    });
 }
