@@ -1,25 +1,93 @@
 -- model: duplicate_sale
--- version: 1
+-- version: 2
 -- severity: high
 -- level: code
 -- truth: resale_ring, cloned_code, repeat_sale_3plus
 -- title.zh: 重复销售
 -- title.en: Duplicate sale
--- about.zh: 同一追溯码被销售两次及以上。每次结算计一次；第二次起的销售（因已售出而被拦截或判定的）各为一条线索，医保基金支付的为高风险。
--- about.en: One code sold two times or more. Each settlement counts once; every sale after the pack was already sold is one finding, high when the fund pays for it.
+-- about.zh: 同一追溯码被销售两次及以上。每次结算尝试计一次，含被闸口拦截的（已售、串换、过期、召回等）；同一机构为同一参保人在 30 分钟内对同一盒药的多次结算视为一次更正。第二次起的销售各为一条线索，医保基金支付的为高风险。
+-- about.en: One code sold two times or more. Every settlement attempt counts, refused ones included (already sold, billed as another product, expired, recalled…); attempts by one institution for one buyer on one pack, each within 30 minutes of the one before, are one settlement being corrected and count once. Every sale after the pack was already sold is one finding, high when the fund pays for it.
 --
--- A sale counts when it was applied, or refused only because the pack was sold already
--- (split sales of one pack are one pack's worth, not repeats).
-WITH sales AS (
-    SELECT code, seq, at, actor, settlement, person, product, amount_fen, fund_paid, reason
+-- Version 2. An attempt is a sale that went through, or one refused for what the pack or its
+-- billing was (split sales refused for their units are split_beyond_units'); voided records
+-- are not sales. The correction window: attempts on one pack by one institution for one
+-- (known) buyer, each at most 30 minutes after the one before, form a burst; a burst counts
+-- its attempts that stand (went through and were not given back whole) or, when none stands,
+-- its last attempt alone. An attempt is a repeat when the units of the counted attempts
+-- before it (a refused one holds the units it billed, one that went through what it had not
+-- given back by then) and its own exceed the pack's.
+WITH attempts AS (
+    SELECT code, seq, at, at_s, actor, settlement, person, product, units, pack_units,
+        amount_fen, fund_paid, outcome
     FROM events
-    WHERE kind = 'sale' AND (outcome <> 'rejected' OR reason = 'already_sold')
+    WHERE kind = 'sale' AND NOT voided
+        AND (outcome <> 'rejected'
+            OR reason IN ('already_sold', 'product_mismatch', 'expired', 'recalled', 'destroyed',
+                'unknown_code'))
 ),
-repeated AS (
-    SELECT code, COUNT(*) AS times, MIN(seq) AS first_seq
-    FROM sales
-    GROUP BY code
-    HAVING SUM(CASE WHEN reason = 'already_sold' THEN 1 ELSE 0 END) > 0
+returns AS (
+    SELECT code, actor, settlement, at_s, units
+    FROM events
+    WHERE kind = 'sale_return' AND outcome <> 'rejected' AND NOT voided
+),
+given_back AS (
+    SELECT a.code, a.seq, SUM(r.units) AS units
+    FROM attempts a
+    JOIN returns r ON r.code = a.code AND r.actor = a.actor
+        AND (r.settlement = a.settlement OR (r.settlement IS NULL AND a.settlement IS NULL))
+    WHERE a.outcome <> 'rejected'
+    GROUP BY a.code, a.seq
+),
+marked AS (
+    SELECT a.*,
+        CASE WHEN a.outcome <> 'rejected' AND COALESCE(g.units, 0) < a.units THEN 1 ELSE 0 END
+            AS stands,
+        CASE WHEN a.person IS NULL THEN 1
+            WHEN a.at_s - LAG(a.at_s) OVER (PARTITION BY a.code, a.actor, a.person
+                ORDER BY a.at_s, a.seq) <= 1800 THEN 0
+            ELSE 1 END AS starts_burst
+    FROM attempts a
+    LEFT JOIN given_back g ON g.code = a.code AND g.seq = a.seq
+),
+numbered AS (
+    SELECT *,
+        SUM(starts_burst) OVER (PARTITION BY code, actor, person ORDER BY at_s, seq
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS burst
+    FROM marked
+),
+bursts AS (
+    SELECT *,
+        MAX(stands) OVER (PARTITION BY code, actor, person, burst) AS burst_stands,
+        ROW_NUMBER() OVER (PARTITION BY code, actor, person, burst ORDER BY at_s DESC, seq DESC)
+            AS from_last
+    FROM numbered
+),
+counted AS (
+    SELECT code, seq, at, at_s, actor, settlement, person, product, units, pack_units,
+        amount_fen, fund_paid, outcome
+    FROM bursts
+    WHERE stands = 1 OR (burst_stands = 0 AND from_last = 1)
+),
+earlier AS (
+    SELECT x.code, x.seq, e.seq AS e_seq, e.actor AS e_actor, e.settlement AS e_settlement,
+        e.outcome AS e_outcome, e.units AS e_units, x.at_s AS x_at_s
+    FROM counted x
+    JOIN counted e ON e.code = x.code AND (e.at_s < x.at_s OR (e.at_s = x.at_s AND e.seq < x.seq))
+),
+held AS (
+    SELECT p.code, p.seq, p.e_seq,
+        p.e_units - COALESCE(SUM(CASE WHEN p.e_outcome <> 'rejected' AND r.at_s <= p.x_at_s
+            THEN r.units ELSE 0 END), 0) AS units
+    FROM earlier p
+    LEFT JOIN returns r ON r.code = p.code AND r.actor = p.e_actor
+        AND (r.settlement = p.e_settlement OR (r.settlement IS NULL AND p.e_settlement IS NULL))
+    GROUP BY p.code, p.seq, p.e_seq, p.e_units
+),
+before AS (
+    SELECT code, seq, SUM(units) AS units FROM held GROUP BY code, seq
+),
+firsts AS (
+    SELECT code, MIN(seq) AS first_seq, COUNT(*) AS times FROM counted GROUP BY code
 )
 SELECT
     CASE WHEN s.fund_paid THEN 'high' ELSE 'medium' END AS severity,
@@ -31,9 +99,10 @@ SELECT
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
     CAST(f.seq AS VARCHAR) || ',' || CAST(s.seq AS VARCHAR) AS evidence,
-    'sold ' || CAST(r.times AS VARCHAR) || ' times; this sale came after the pack was sold at '
+    'sold ' || CAST(c.times AS VARCHAR) || ' times; this sale came after the pack was sold at '
         || f.actor AS detail
-FROM sales s
-JOIN repeated r ON r.code = s.code
-JOIN sales f ON f.code = r.code AND f.seq = r.first_seq
-WHERE s.reason = 'already_sold'
+FROM counted s
+JOIN before b ON b.code = s.code AND b.seq = s.seq
+JOIN firsts c ON c.code = s.code
+JOIN counted f ON f.code = c.code AND f.seq = c.first_seq
+WHERE b.units + s.units > s.pack_units

@@ -6,12 +6,24 @@ use drugtrace_catalog::{Catalog, Directory};
 use drugtrace_ledger::Store;
 
 /// `store` exported (empty catalog and directory, default options) into `dir/warehouse`.
+#[allow(dead_code)] // Not every test binary that shares this module uses each helper.
 pub fn warehouse(store: &dyn Store, dir: &std::path::Path) -> Warehouse {
+    warehouse_with(store, &Catalog::default(), &Directory::default(), dir)
+}
+
+/// `store` exported with `catalog` and `directory` (default options) into `dir/warehouse`.
+#[allow(dead_code)] // Not every test binary that shares this module uses each helper.
+pub fn warehouse_with(
+    store: &dyn Store,
+    catalog: &Catalog,
+    directory: &Directory,
+    dir: &std::path::Path,
+) -> Warehouse {
     let warehouse = Warehouse::new(dir.join("warehouse"));
     export(
         store,
-        &Catalog::default(),
-        &Directory::default(),
+        catalog,
+        directory,
         &warehouse,
         &ExportOptions::default(),
         &mut |_| {},
