@@ -29,6 +29,13 @@
 //!
 //! The captured events are held in memory, folded from the journal: this serves the partners
 //! that speak EPCIS, not the nation's scans, which reach the ledger directly.
+//!
+//! Subscriptions (`POST /epcis/queries/SimpleEventQuery/subscriptions`, `stream: true`, the
+//! query's filters as URL parameters) deliver each capture's new matching events to the
+//! subscriber's `dest` as an `EPCISQueryDocument`, signed in the `GS1-Signature` header with
+//! HMAC-SHA256 under the subscriber's `signatureToken` (hex), retried with back-off. A
+//! subscription is kept in the same journal; a delivery still failing after its retries, or
+//! cut off by a restart, is not tried again (the events stay in the query).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -94,6 +101,28 @@ struct CaptureRecord {
     errors: Vec<CaptureProblem>,
 }
 
+/// A record of the capture journal: a capture, a subscription, or its end.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Capture(CaptureRecord),
+    Subscribe { subscribe: Subscription },
+    Unsubscribe { unsubscribe: String, by: String },
+}
+
+/// A stream subscription to the simple event query.
+#[derive(Clone, Serialize, Deserialize)]
+struct Subscription {
+    id: String,
+    by: String,
+    dest: String,
+    /// The subscriber's secret the deliveries are signed with.
+    token: Option<String>,
+    /// The query's filters, as the URL gave them.
+    params: HashMap<String, String>,
+    at_ms: i64,
+}
+
 /// An event of a capture that was refused.
 #[derive(Clone, Serialize, Deserialize)]
 struct CaptureProblem {
@@ -125,13 +154,25 @@ struct Folding {
     events: Vec<Arc<Captured>>,
     by_hash: HashMap<String, usize>,
     jobs: Vec<Job>,
+    subscriptions: Vec<Subscription>,
 }
 
 impl Fold for Folding {
     type Applied = u64;
     type Error = String;
     fn apply(&mut self, bytes: &[u8]) -> Result<u64, String> {
-        let r: CaptureRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let r = match serde_json::from_slice(bytes).map_err(|e| e.to_string())? {
+            Entry::Capture(r) => r,
+            Entry::Subscribe { subscribe } => {
+                self.subscriptions.push(subscribe);
+                return Ok(0);
+            }
+            Entry::Unsubscribe { unsubscribe, by } => {
+                self.subscriptions
+                    .retain(|s| !(s.id == unsubscribe && s.by == by));
+                return Ok(0);
+            }
+        };
         let mut kept = 0;
         for v in &r.events {
             let doc = Document::from_json_value(v).map_err(|e| e.to_string())?;
@@ -391,15 +432,22 @@ pub async fn capture<S: Store + Sync + 'static>(
             .collect(),
         errors,
     };
-    let line = serde_json::to_vec(&record).map_err(ApiError::internal)?;
-    let id = state
-        .blocking(move |_| {
-            book.folded
-                .append(&line, |_| None)
-                .map(|(id, _)| id)
-                .map_err(|e| ApiError::internal(CaptureError::from(e)))
-        })
-        .await?;
+    let line = serde_json::to_vec(&Entry::Capture(record)).map_err(ApiError::internal)?;
+    let before = known.events.len();
+    let (id, after) = {
+        let book = Arc::clone(&book);
+        state
+            .blocking(move |_| {
+                let id = book
+                    .folded
+                    .append(&line, |_| None)
+                    .map(|(id, _)| id)
+                    .map_err(|e| ApiError::internal(CaptureError::from(e)))?;
+                Ok((id, book.folded.current()))
+            })
+            .await?
+    };
+    deliver(&after, before.min(after.events.len()));
     let location = format!("/epcis/capture/{id}");
     let mut response = (
         StatusCode::ACCEPTED,
@@ -822,4 +870,272 @@ async fn answer<S: Store + Sync + 'static>(
         }
     }
     Ok(response)
+}
+
+/// Sends the events captured at positions `from..` to every subscription whose filters and
+/// visibility they match, each delivery on its own task.
+fn deliver(folded: &Folding, from: usize) {
+    let fresh = &folded.events[from..];
+    if fresh.is_empty() || folded.subscriptions.is_empty() {
+        return;
+    }
+    for sub in &folded.subscriptions {
+        let Ok(f) = filters(&sub.params) else {
+            continue;
+        };
+        let caller = if sub.by == "regulator" {
+            Role::Regulator
+        } else {
+            match drugtrace_ledger::InstitutionId::parse(&sub.by) {
+                Ok(i) => Role::Institution(i),
+                Err(_) => continue,
+            }
+        };
+        let sees = |by: &str| match &caller {
+            Role::Regulator => true,
+            Role::Institution(i) => i.as_str() == by,
+        };
+        let events: Vec<drugtrace_epcis::Event> = fresh
+            .iter()
+            .filter(|c| sees(&c.by) && f.matches(c))
+            .map(|c| c.event.clone())
+            .collect();
+        if events.is_empty() {
+            continue;
+        }
+        let Ok(now) = jiff::Timestamp::from_millisecond(Timestamp::now().millis()) else {
+            continue;
+        };
+        let doc = Document::query_answer("SimpleEventQuery", Some(&sub.id), now, events);
+        let body = doc.to_json_ld().to_string();
+        let sub = sub.clone();
+        tokio::spawn(async move { send(&sub, body).await });
+    }
+}
+
+/// Delivers `body` to `sub.dest`, signed, retrying with back-off: 1, 2, 4, 8 and 16 s.
+async fn send(sub: &Subscription, body: String) {
+    let client = reqwest::Client::new();
+    let signature = sub.token.as_ref().map(|t| sign(t, body.as_bytes()));
+    let mut wait = std::time::Duration::from_secs(1);
+    for attempt in 1..=6 {
+        let mut req = client
+            .post(&sub.dest)
+            .header("content-type", "application/ld+json")
+            .timeout(std::time::Duration::from_secs(10))
+            .body(body.clone());
+        if let Some(s) = &signature {
+            req = req.header("GS1-Signature", s);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) => {
+                tracing::warn!(subscription = %sub.id, dest = %sub.dest, status = %r.status(), attempt, "EPCIS delivery refused")
+            }
+            Err(e) => {
+                tracing::warn!(subscription = %sub.id, dest = %sub.dest, error = %e, attempt, "EPCIS delivery failed")
+            }
+        }
+        if attempt < 6 {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+    tracing::error!(subscription = %sub.id, dest = %sub.dest, "EPCIS delivery given up after 6 attempts");
+}
+
+/// The `GS1-Signature` of `body`: HMAC-SHA256 under `token`, in hex.
+pub fn sign(token: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `POST /epcis/queries/SimpleEventQuery/subscriptions`: `{"dest": "http://…",
+/// "signatureToken": "…", "stream": true}`, the filters as URL parameters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    dest: String,
+    #[serde(rename = "signatureToken")]
+    signature_token: Option<String>,
+    stream: Option<bool>,
+    schedule: Option<Value>,
+    #[serde(rename = "reportIfEmpty")]
+    report_if_empty: Option<bool>,
+    #[serde(rename = "initialRecordTime")]
+    initial_record_time: Option<String>,
+}
+
+fn only_simple(query: &str) -> Result<(), ApiError> {
+    if query == "SimpleEventQuery" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_query",
+            format!(
+                "no query {query:?}: drugtrace answers SimpleEventQuery, with its filters as URL parameters"
+            ),
+        ))
+    }
+}
+
+fn owner(caller: &Caller) -> String {
+    match &caller.0 {
+        Role::Regulator => "regulator".to_owned(),
+        Role::Institution(i) => i.to_string(),
+    }
+}
+
+pub async fn subscribe<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(query): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Result<Json<SubscribeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    only_simple(&query)?;
+    let Json(req) = body?;
+    if req.schedule.is_some() || req.report_if_empty.is_some() {
+        return Err(ApiError::field(
+            "schedule",
+            "scheduled subscriptions are not served: subscribe with \"stream\": true",
+        ));
+    }
+    if req.initial_record_time.is_some() {
+        return Err(ApiError::field(
+            "initialRecordTime",
+            "not served: a stream subscription gets what is captured from now on; query /epcis/events for what came before",
+        ));
+    }
+    if req.stream != Some(true) {
+        return Err(ApiError::field(
+            "stream",
+            "must be true: a stream subscription (drugtrace serves no schedules)",
+        ));
+    }
+    let dest = req.dest.trim().to_owned();
+    if !dest.starts_with("http://") || reqwest::Url::parse(&dest).is_err() {
+        return Err(ApiError::field(
+            "dest",
+            format!(
+                "{dest:?}: an http:// URL (this server delivers over plain HTTP: put TLS in front of the receiver's side, e.g. a proxy)"
+            ),
+        ));
+    }
+    if req
+        .signature_token
+        .as_ref()
+        .is_some_and(|t| t.len() < 16 || t.len() > 256)
+    {
+        return Err(ApiError::field("signatureToken", "16 to 256 characters"));
+    }
+    // The filters are checked now, so a delivery never meets one it cannot read.
+    filters(&params)?;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let now = Timestamp::now();
+    let sub = Subscription {
+        id: id.clone(),
+        by: owner(&caller),
+        dest: dest.clone(),
+        token: req.signature_token,
+        params,
+        at_ms: now.millis(),
+    };
+    let line =
+        serde_json::to_vec(&Entry::Subscribe { subscribe: sub }).map_err(ApiError::internal)?;
+    let book = Arc::clone(&state.inner.captures);
+    state
+        .blocking(move |_| {
+            book.folded
+                .append(&line, |_| None)
+                .map_err(|e| ApiError::internal(CaptureError::from(e)))
+        })
+        .await?;
+    let offset = state.inner.local_offset_minutes;
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({"subscriptionID": id, "dest": dest, "stream": true, "createdAt": now.to_rfc3339(offset)})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "/epcis/queries/SimpleEventQuery/subscriptions/{id}"
+    )) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+pub async fn subscriptions<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(query): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    only_simple(&query)?;
+    let book = Arc::clone(&state.inner.captures);
+    let folded = state
+        .blocking(move |_| book.current().map_err(ApiError::internal))
+        .await?;
+    let me = owner(&caller);
+    let offset = state.inner.local_offset_minutes;
+    let list: Vec<Value> = folded
+        .subscriptions
+        .iter()
+        .filter(|s| s.by == me)
+        .map(|s| {
+            json!({"subscriptionID": s.id, "dest": s.dest, "stream": true,
+                   "createdAt": Timestamp::from_millis(s.at_ms).to_rfc3339(offset),
+                   "filters": s.params, "signed": s.token.is_some()})
+        })
+        .collect();
+    Ok(Json(json!({"subscriptions": list})))
+}
+
+pub async fn unsubscribe<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((query, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    only_simple(&query)?;
+    let me = owner(&caller);
+    let book = Arc::clone(&state.inner.captures);
+    let folded = {
+        let book = Arc::clone(&book);
+        state
+            .blocking(move |_| book.current().map_err(ApiError::internal))
+            .await?
+    };
+    if !folded
+        .subscriptions
+        .iter()
+        .any(|s| s.id == id && s.by == me)
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_subscription",
+            format!("no subscription {id} of yours"),
+        ));
+    }
+    let line = serde_json::to_vec(&Entry::Unsubscribe {
+        unsubscribe: id,
+        by: me,
+    })
+    .map_err(ApiError::internal)?;
+    state
+        .blocking(move |_| {
+            book.folded
+                .append(&line, |_| None)
+                .map_err(|e| ApiError::internal(CaptureError::from(e)))
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -35,7 +35,7 @@ use axum::routing::{get, post};
 use drugtrace_ledger::{Ledger, PersonKey, Store};
 
 pub use access::{BadProxyEntry, RateLimiter, TrustedProxies, X_FORWARDED_FOR};
-pub use epcis::{CaptureBook, CaptureError};
+pub use epcis::{CaptureBook, CaptureError, sign as epcis_signature};
 pub use error::ApiError;
 pub use identity::{
     ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
@@ -308,6 +308,14 @@ pub fn router<S: Store + Sync + 'static>(state: AppState<S>) -> Router {
         .route("/epcis/capture/{id}", get(epcis::job::<S>))
         .route("/epcis/events", get(epcis::events::<S>))
         .route("/epcis/epcs/{epc}/events", get(epcis::epc_events::<S>))
+        .route(
+            "/epcis/queries/{query}/subscriptions",
+            get(epcis::subscriptions::<S>).post(epcis::subscribe::<S>),
+        )
+        .route(
+            "/epcis/queries/{query}/subscriptions/{id}",
+            axum::routing::delete(epcis::unsubscribe::<S>),
+        )
         .route(
             "/v1/recalls",
             post(recalls::post::<S>).get(recalls::list::<S>),

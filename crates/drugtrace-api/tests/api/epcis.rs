@@ -253,3 +253,129 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A stream subscription delivers each capture's new matching events to its webhook, signed
+/// with HMAC-SHA256 under the subscriber's token; what does not match is not sent, an
+/// ended subscription gets nothing, and a bad subscription is refused naming the field.
+#[tokio::test]
+async fn a_subscription_delivers_new_matching_events_signed() {
+    use axum::routing::post;
+    let app = spawn_app().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, String)>();
+    let hook = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let sig = headers
+                    .get("gs1-signature")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                tx.send((sig, body)).unwrap();
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dest = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+
+    let token = "a-secret-of-the-subscriber-0123";
+    let subscribe = |body: Value, query: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .http
+                .post(format!(
+                    "{}/epcis/queries/SimpleEventQuery/subscriptions{query}",
+                    app.url
+                ))
+                .bearer_auth(key_of(MAKER))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    for (bad, says) in [
+        (
+            serde_json::json!({"dest": "ftp://x/y", "stream": true}),
+            "dest",
+        ),
+        (serde_json::json!({"dest": dest, "stream": false}), "stream"),
+        (
+            serde_json::json!({"dest": dest, "schedule": {"hour": "1"}}),
+            "schedule",
+        ),
+        (
+            serde_json::json!({"dest": dest, "stream": true, "signatureToken": "short"}),
+            "signatureToken",
+        ),
+    ] {
+        let (status, answer) = subscribe(bad.clone(), "").await;
+        assert_eq!(status, 400, "{bad}: {answer}");
+        assert!(answer.to_string().contains(says), "{bad}: {answer}");
+    }
+    let (status, answer) = subscribe(
+        serde_json::json!({"dest": dest, "stream": true, "signatureToken": token}),
+        "?EQ_bizStep=shipping",
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let id = answer["subscriptionID"].as_str().unwrap().to_owned();
+
+    // A receiving event does not match; the shipping one is delivered, signed.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/epcis/JSON");
+    let doc = std::fs::read_to_string(shared.join("Example_9.6.1-ObjectEvent.jsonld")).unwrap();
+    let (status, answer) = capture(&app, doc, "application/ld+json", Some("proceed")).await;
+    assert_eq!(status, 202, "{answer}");
+    let (sig, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a delivery within 10 s")
+        .unwrap();
+    assert_eq!(
+        sig.as_deref(),
+        Some(drugtrace_api::epcis_signature(token, body.as_bytes()).as_str())
+    );
+    let delivered: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        delivered["epcisBody"]["queryResults"]["subscriptionID"], id,
+        "{delivered}"
+    );
+    let events = delivered["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        assert!(e["bizStep"].as_str().unwrap().ends_with("shipping"), "{e}");
+    }
+
+    // Ended, it gets nothing more.
+    let r = app
+        .http
+        .delete(format!(
+            "{}/epcis/queries/SimpleEventQuery/subscriptions/{id}",
+            app.url
+        ))
+        .bearer_auth(key_of(MAKER))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    // The same events a year later: new events, a shipping one among them.
+    let doc = std::fs::read_to_string(shared.join("Example_9.6.1-ObjectEvent.jsonld"))
+        .unwrap()
+        .replace("2005-", "2006-");
+    let (status, answer) = capture(&app, doc, "application/ld+json", Some("proceed")).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(
+        answer["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "captured"),
+        "{answer}"
+    );
+    let more = tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv()).await;
+    assert!(more.is_err(), "nothing after the subscription ended");
+}
