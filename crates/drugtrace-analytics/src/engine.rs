@@ -104,7 +104,10 @@ pub fn memory_limit() -> Result<usize, AnalyticsError> {
 
 /// The views every session has, over the tables above: rules that more than one report
 /// (or a regulator's own query) uses, written once. Each file is one `CREATE VIEW`.
-const VIEWS: &[&str] = &[include_str!("../views/uploaded_items.sql")];
+const VIEWS: &[&str] = &[
+    include_str!("../views/uploaded_items.sql"),
+    include_str!("../views/counted_sale_attempts.sql"),
+];
 
 /// DataFusion over one warehouse.
 pub struct Analytics {
@@ -115,7 +118,8 @@ pub struct Analytics {
 impl Analytics {
     /// Opens the warehouse at `warehouse` (written by [`crate::export`]); its tables are
     /// `events`, `institutions`, `products`, `settlements` (empty unless imported) and,
-    /// after a model run, `findings`; and the [`VIEWS`] over them (`uploaded_items`).
+    /// after a model run, `findings`; and the [`VIEWS`] over them (`uploaded_items`,
+    /// `counted_sale_attempts`).
     pub async fn open(warehouse: &Warehouse) -> Result<Analytics, AnalyticsError> {
         Self::open_with_pool(warehouse, None).await
     }
