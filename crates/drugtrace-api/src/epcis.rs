@@ -106,15 +106,25 @@ struct CaptureRecord {
 #[serde(untagged)]
 enum Entry {
     Capture(CaptureRecord),
-    Subscribe { subscribe: Subscription },
-    Unsubscribe { unsubscribe: String, by: String },
+    Subscribe {
+        subscribe: Subscription,
+    },
+    Unsubscribe {
+        unsubscribe: String,
+        by: String,
+        regulator: bool,
+    },
 }
 
 /// A stream subscription to the simple event query.
 #[derive(Clone, Serialize, Deserialize)]
 struct Subscription {
     id: String,
+    /// The subscriber: its institution, or `regulator`.
     by: String,
+    /// Whether a regulator subscribed (and sees every party's captures): kept apart from
+    /// `by`, so that no institution's code can pass for a regulator.
+    regulator: bool,
     dest: String,
     /// The subscriber's secret the deliveries are signed with.
     token: Option<String>,
@@ -167,9 +177,13 @@ impl Fold for Folding {
                 self.subscriptions.push(subscribe);
                 return Ok(0);
             }
-            Entry::Unsubscribe { unsubscribe, by } => {
+            Entry::Unsubscribe {
+                unsubscribe,
+                by,
+                regulator,
+            } => {
                 self.subscriptions
-                    .retain(|s| !(s.id == unsubscribe && s.by == by));
+                    .retain(|s| !(s.id == unsubscribe && s.by == by && s.regulator == regulator));
                 return Ok(0);
             }
         };
@@ -320,13 +334,7 @@ pub async fn capture<S: Store + Sync + 'static>(
             events.len()
         )));
     }
-    let book = Arc::clone(&state.inner.captures);
-    let known = {
-        let book = Arc::clone(&book);
-        state
-            .blocking(move |_| book.current().map_err(ApiError::internal))
-            .await?
-    };
+    let known = folded(&state).await?;
     let now = Timestamp::now();
     let offset = state.inner.local_offset_minutes;
     let mut answers = Vec::with_capacity(events.len());
@@ -432,21 +440,8 @@ pub async fn capture<S: Store + Sync + 'static>(
             .collect(),
         errors,
     };
-    let line = serde_json::to_vec(&Entry::Capture(record)).map_err(ApiError::internal)?;
     let before = known.events.len();
-    let (id, after) = {
-        let book = Arc::clone(&book);
-        state
-            .blocking(move |_| {
-                let id = book
-                    .folded
-                    .append(&line, |_| None)
-                    .map(|(id, _)| id)
-                    .map_err(|e| ApiError::internal(CaptureError::from(e)))?;
-                Ok((id, book.folded.current()))
-            })
-            .await?
-    };
+    let (id, after) = append(&state, &Entry::Capture(record)).await?;
     deliver(&after, before.min(after.events.len()));
     let location = format!("/epcis/capture/{id}");
     let mut response = (
@@ -633,16 +628,13 @@ pub async fn job<S: Store + Sync + 'static>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let book = Arc::clone(&state.inner.captures);
-    let folded = state
-        .blocking(move |_| book.current().map_err(ApiError::internal))
-        .await?;
+    let folded = folded(&state).await?;
     let job = id
         .parse::<usize>()
         .ok()
         .and_then(|n| n.checked_sub(1))
         .and_then(|n| folded.jobs.get(n))
-        .filter(|j| sees(&caller, &j.by))
+        .filter(|j| sees(&caller.0, &j.by))
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -664,13 +656,40 @@ pub async fn job<S: Store + Sync + 'static>(
     })))
 }
 
-/// Whether the caller may see what `by` captured: a regulator sees everything, a party
-/// what it captured itself.
-fn sees(caller: &Caller, by: &str) -> bool {
-    match &caller.0 {
+/// Whether `role` may see what `by` captured: a regulator sees everything, a party what it
+/// captured itself.
+fn sees(role: &Role, by: &str) -> bool {
+    match role {
         Role::Regulator => true,
         Role::Institution(i) => i.as_str() == by,
     }
+}
+
+/// Everything captured, read on from the journal first (other servers capture too).
+async fn folded<S: Store + Sync + 'static>(state: &AppState<S>) -> Result<Arc<Folding>, ApiError> {
+    let book = Arc::clone(&state.inner.captures);
+    state
+        .blocking(move |_| book.current().map_err(ApiError::internal))
+        .await
+}
+
+/// Appends `entry` to the capture journal; what applying it said (a capture's number), and
+/// everything captured after it.
+async fn append<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    entry: &Entry,
+) -> Result<(u64, Arc<Folding>), ApiError> {
+    let line = serde_json::to_vec(entry).map_err(ApiError::internal)?;
+    let book = Arc::clone(&state.inner.captures);
+    state
+        .blocking(move |_| {
+            let (applied, _) = book
+                .folded
+                .append(&line, |_| None)
+                .map_err(|e| ApiError::internal(CaptureError::from(e)))?;
+            Ok((applied, book.folded.current()))
+        })
+        .await
 }
 
 /// The standard query's filters drugtrace answers.
@@ -839,14 +858,11 @@ async fn answer<S: Store + Sync + 'static>(
     params: HashMap<String, String>,
 ) -> Result<Response, ApiError> {
     let f = filters(&params)?;
-    let book = Arc::clone(&state.inner.captures);
-    let folded = state
-        .blocking(move |_| book.current().map_err(ApiError::internal))
-        .await?;
+    let folded = folded(&state).await?;
     let found: Vec<&Arc<Captured>> = folded
         .events
         .iter()
-        .filter(|c| sees(&caller, &c.by) && f.matches(c))
+        .filter(|c| sees(&caller.0, &c.by) && f.matches(c))
         .skip(f.offset)
         .take(f.per_page + 1)
         .collect();
@@ -883,7 +899,7 @@ fn deliver(folded: &Folding, from: usize) {
         let Ok(f) = filters(&sub.params) else {
             continue;
         };
-        let caller = if sub.by == "regulator" {
+        let role = if sub.regulator {
             Role::Regulator
         } else {
             match drugtrace_ledger::InstitutionId::parse(&sub.by) {
@@ -891,13 +907,9 @@ fn deliver(folded: &Folding, from: usize) {
                 Err(_) => continue,
             }
         };
-        let sees = |by: &str| match &caller {
-            Role::Regulator => true,
-            Role::Institution(i) => i.as_str() == by,
-        };
         let events: Vec<drugtrace_epcis::Event> = fresh
             .iter()
-            .filter(|c| sees(&c.by) && f.matches(c))
+            .filter(|c| sees(&role, &c.by) && f.matches(c))
             .map(|c| c.event.clone())
             .collect();
         if events.is_empty() {
@@ -987,10 +999,11 @@ fn only_simple(query: &str) -> Result<(), ApiError> {
     }
 }
 
-fn owner(caller: &Caller) -> String {
+/// Who a subscription is the caller's as: its institution, or a regulator.
+fn owner(caller: &Caller) -> (String, bool) {
     match &caller.0 {
-        Role::Regulator => "regulator".to_owned(),
-        Role::Institution(i) => i.to_string(),
+        Role::Regulator => ("regulator".to_owned(), true),
+        Role::Institution(i) => (i.to_string(), false),
     }
 }
 
@@ -1043,24 +1056,17 @@ pub async fn subscribe<S: Store + Sync + 'static>(
     getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let now = Timestamp::now();
+    let me = owner(&caller);
     let sub = Subscription {
         id: id.clone(),
-        by: owner(&caller),
+        by: me.0,
+        regulator: me.1,
         dest: dest.clone(),
         token: req.signature_token,
         params,
         at_ms: now.millis(),
     };
-    let line =
-        serde_json::to_vec(&Entry::Subscribe { subscribe: sub }).map_err(ApiError::internal)?;
-    let book = Arc::clone(&state.inner.captures);
-    state
-        .blocking(move |_| {
-            book.folded
-                .append(&line, |_| None)
-                .map_err(|e| ApiError::internal(CaptureError::from(e)))
-        })
-        .await?;
+    append(&state, &Entry::Subscribe { subscribe: sub }).await?;
     let offset = state.inner.local_offset_minutes;
     let mut response = (
         StatusCode::CREATED,
@@ -1081,16 +1087,13 @@ pub async fn subscriptions<S: Store + Sync + 'static>(
     Path(query): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     only_simple(&query)?;
-    let book = Arc::clone(&state.inner.captures);
-    let folded = state
-        .blocking(move |_| book.current().map_err(ApiError::internal))
-        .await?;
+    let folded = folded(&state).await?;
     let me = owner(&caller);
     let offset = state.inner.local_offset_minutes;
     let list: Vec<Value> = folded
         .subscriptions
         .iter()
-        .filter(|s| s.by == me)
+        .filter(|s| (s.by.clone(), s.regulator) == me)
         .map(|s| {
             json!({"subscriptionID": s.id, "dest": s.dest, "stream": true,
                    "createdAt": Timestamp::from_millis(s.at_ms).to_rfc3339(offset),
@@ -1106,18 +1109,12 @@ pub async fn unsubscribe<S: Store + Sync + 'static>(
     Path((query, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     only_simple(&query)?;
-    let me = owner(&caller);
-    let book = Arc::clone(&state.inner.captures);
-    let folded = {
-        let book = Arc::clone(&book);
-        state
-            .blocking(move |_| book.current().map_err(ApiError::internal))
-            .await?
-    };
+    let (me, regulator) = owner(&caller);
+    let folded = folded(&state).await?;
     if !folded
         .subscriptions
         .iter()
-        .any(|s| s.id == id && s.by == me)
+        .any(|s| s.id == id && s.by == me && s.regulator == regulator)
     {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -1125,17 +1122,14 @@ pub async fn unsubscribe<S: Store + Sync + 'static>(
             format!("no subscription {id} of yours"),
         ));
     }
-    let line = serde_json::to_vec(&Entry::Unsubscribe {
-        unsubscribe: id,
-        by: me,
-    })
-    .map_err(ApiError::internal)?;
-    state
-        .blocking(move |_| {
-            book.folded
-                .append(&line, |_| None)
-                .map_err(|e| ApiError::internal(CaptureError::from(e)))
-        })
-        .await?;
+    append(
+        &state,
+        &Entry::Unsubscribe {
+            unsubscribe: id,
+            by: me,
+            regulator,
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -323,6 +323,19 @@ async fn a_subscription_delivers_new_matching_events_signed() {
     .await;
     assert_eq!(status, 201, "{answer}");
     let id = answer["subscriptionID"].as_str().unwrap().to_owned();
+    // Another party's subscription, without filters, is sent nothing of the maker's.
+    let r = app
+        .http
+        .post(format!(
+            "{}/epcis/queries/SimpleEventQuery/subscriptions",
+            app.url
+        ))
+        .bearer_auth(key_of("P1"))
+        .json(&serde_json::json!({"dest": dest, "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
 
     // A receiving event does not match; the shipping one is delivered, signed.
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/epcis/JSON");
@@ -377,5 +390,8 @@ async fn a_subscription_delivers_new_matching_events_signed() {
         "{answer}"
     );
     let more = tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv()).await;
-    assert!(more.is_err(), "nothing after the subscription ended");
+    assert!(
+        more.is_err(),
+        "nothing after the subscription ended, and nothing ever to the other party: {more:?}"
+    );
 }
