@@ -98,59 +98,62 @@ pub async fn post<S: Store + Sync + 'static>(
     }
     // A carton's or pallet's SSCC is taken in as the case it is, when something was packed
     // into it; otherwise the scan is refused as the shipping label it is.
-    let mut labels = Vec::new();
-    for (i, item) in req.items.iter().enumerate() {
-        if let Err(drugtrace_code::ParseError::LogisticsLabel { sscc }) =
-            TraceCode::parse(&item.code)
-        {
-            labels.push((i, sscc));
-        }
-    }
-    let known: Vec<bool> = if labels.is_empty() {
-        Vec::new()
+    let parsed: Vec<Result<TraceCode, drugtrace_code::ParseError>> = req
+        .items
+        .iter()
+        .map(|item| TraceCode::parse(&item.code))
+        .collect();
+    let labels: Vec<drugtrace_code::PackKey> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Err(drugtrace_code::ParseError::LogisticsLabel { sscc }) => Some(sscc.pack_key()),
+            _ => None,
+        })
+        .collect();
+    let cases: std::collections::HashSet<drugtrace_code::PackKey> = if labels.is_empty() {
+        Default::default()
     } else {
-        let keys: Vec<_> = labels.iter().map(|(_, s)| s.pack_key()).collect();
         state
             .blocking(move |inner| {
-                keys.iter()
-                    .map(|k| {
-                        Ok(inner
-                            .ledger
-                            .pack(k)
-                            .map_err(ApiError::internal)?
-                            .is_some_and(|p| p.is_case))
-                    })
-                    .collect()
+                let mut cases = std::collections::HashSet::new();
+                for k in labels {
+                    if inner
+                        .ledger
+                        .pack(&k)
+                        .map_err(ApiError::internal)?
+                        .is_some_and(|p| p.is_case)
+                    {
+                        cases.insert(k);
+                    }
+                }
+                Ok(cases)
             })
             .await?
     };
     let mut events = Vec::with_capacity(req.items.len());
     let mut codes = Vec::with_capacity(req.items.len());
-    for (i, item) in req.items.iter().enumerate() {
-        if let Some(n) = labels.iter().position(|(at, _)| *at == i) {
-            let sscc = labels[n].1;
-            if !known[n] {
-                return Err(field(
-                    format!("items[{i}].code"),
-                    &drugtrace_code::ParseError::LogisticsLabel { sscc },
-                ));
+    for (i, (item, parsed)) in req.items.iter().zip(parsed).enumerate() {
+        let code = match parsed {
+            Ok(code) => code,
+            Err(drugtrace_code::ParseError::LogisticsLabel { sscc })
+                if cases.contains(&sscc.pack_key()) =>
+            {
+                events.push(Event {
+                    upload: None,
+                    pack: sscc.pack_key(),
+                    at,
+                    actor: actor.clone(),
+                    lot: Lot::default(),
+                    kind: EventKind::Intake(Intake {
+                        supplier: supplier.clone(),
+                        product: None,
+                    }),
+                });
+                codes.push(sscc.to_string());
+                continue;
             }
-            events.push(Event {
-                upload: None,
-                pack: sscc.pack_key(),
-                at,
-                actor: actor.clone(),
-                lot: Lot::default(),
-                kind: EventKind::Intake(Intake {
-                    supplier: supplier.clone(),
-                    product: None,
-                }),
-            });
-            codes.push(sscc.to_string());
-            continue;
-        }
-        let code =
-            TraceCode::parse(&item.code).map_err(|e| field(format!("items[{i}].code"), &e))?;
+            Err(e) => return Err(field(format!("items[{i}].code"), &e)),
+        };
         let product = item
             .insurance_code
             .as_deref()

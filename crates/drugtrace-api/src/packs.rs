@@ -129,7 +129,6 @@ pub async fn children<S: Store + Sync + 'static>(
 ) -> Result<Json<Children>, ApiError> {
     let key =
         drugtrace_code::parse_case(&code).map_err(|e| ApiError::field("code", e.to_string()))?;
-    let code = key;
     let (case, items) = state
         .blocking(move |inner| {
             let case = inner.ledger.pack(&key).map_err(ApiError::internal)?;
@@ -144,7 +143,7 @@ pub async fn children<S: Store + Sync + 'static>(
         return Err(ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "unknown_code",
-            format!("no record of {code}: the code was never scanned, packed or issued"),
+            format!("no record of {key}: the code was never scanned, packed or issued"),
         ));
     };
     let mut children = Vec::new();
@@ -174,7 +173,7 @@ pub async fn children<S: Store + Sync + 'static>(
         });
     }
     Ok(Json(Children {
-        code: code.to_string(),
+        code: key.to_string(),
         is_case: case.is_case,
         holder: case.holder.as_ref().map(|h| h.to_string()),
         inside: case.case.as_ref().map(|l| l.case.to_string()),

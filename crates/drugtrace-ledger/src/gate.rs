@@ -144,7 +144,7 @@ fn judge_packing(state: &PackState, event: &Event, case: &drugtrace_code::PackKe
         Some(Reason::SoldPackInCase)
     } else if state.destroyed {
         Some(Reason::Destroyed)
-    } else if !state.is_issued() && !state.is_case {
+    } else if is_unknown(state) {
         Some(Reason::UnknownCode)
     } else {
         None
@@ -274,7 +274,7 @@ fn judge_sale(
 
     let reject = if let Some(r) = forbidden {
         Some(r)
-    } else if state.is_case || event.pack.is_sscc() {
+    } else if is_a_case(state, event) {
         Some(Reason::CaseNotSold)
     } else if units == 0 {
         Some(Reason::ZeroUnits)
@@ -315,7 +315,7 @@ fn judge_sale(
 fn judge_return(state: &PackState, event: &Event, ret: &SaleReturn) -> Verdict {
     let mut resolved = event.clone();
     let outcome = match state.returnable_sale(ret.settlement.as_ref()) {
-        _ if state.is_case || event.pack.is_sscc() => Outcome::Rejected(Reason::CaseNotSold),
+        _ if is_a_case(state, event) => Outcome::Rejected(Reason::CaseNotSold),
         _ if ret.units == Some(0) => Outcome::Rejected(Reason::ZeroUnits),
         None => Outcome::Rejected(Reason::ReturnWithoutSale),
         Some(i) => {
@@ -362,13 +362,24 @@ fn judge_movement(state: &PackState, event: &Event, cx: &Context<'_>) -> Outcome
         Some(Reason::Expired)
     } else if mismatch {
         Some(Reason::ProductMismatch)
-    } else if !state.is_issued() && !state.is_case {
-        // A case is known by what was packed into it; its boxes are judged on their own.
+    } else if is_unknown(state) {
         Some(Reason::UnknownCode)
     } else {
         None
     };
     flag.map_or(Outcome::Accepted, Outcome::Flagged)
+}
+
+/// Whether `event`'s pack is a case (boxes were packed into it, or it is a logistics unit's
+/// SSCC), which is never sold or returned: its boxes are.
+fn is_a_case(state: &PackState, event: &Event) -> bool {
+    state.is_case || event.pack.is_sscc()
+}
+
+/// Whether the pack is unknown: no manufacturer issued it, and it is no case (a case is
+/// known by what was packed into it; its boxes are judged on their own).
+fn is_unknown(state: &PackState) -> bool {
+    !state.is_issued() && !state.is_case
 }
 
 /// Whether the pack is past its expiry on the day it is judged at ([`Context::instant`]), not

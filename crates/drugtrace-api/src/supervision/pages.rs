@@ -1320,24 +1320,40 @@ pub(crate) async fn publish<S: Store + Sync + 'static>(
     uri: Uri,
     Form(form): Form<PublishForm>,
 ) -> Response {
-    let lang = view::lang_of(&uri);
     respond(&uri, async {
         let sup = state.supervision()?;
         let loaded = sup.ready().await?;
-        match super::api::publish_report(sup, &loaded, &form.title, None, who.actor).await {
-            Ok(_) => Ok(view::see_other(&with_lang(format!("{BASE}/notices"), lang))),
-            Err(e) if e.status().is_client_error() => {
-                let (ctx, html) = notices_page(&state, sup, &uri).await?;
-                Ok(view::page(
-                    e.status(),
-                    &ctx,
-                    view::with_alert(html, e.message()),
-                ))
-            }
-            Err(e) => Err(e),
-        }
+        let published = super::api::publish_report(sup, &loaded, &form.title, None, who.actor)
+            .await
+            .map(|_| ());
+        back_to_notices(&state, sup, &uri, published).await
     })
     .await
+}
+
+/// After a form on the notices page: to the notices when `done`, else the page again with
+/// the client's mistake in an alert.
+async fn back_to_notices<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    sup: &Arc<Supervision>,
+    uri: &Uri,
+    done: Result<(), ApiError>,
+) -> Result<Response, ApiError> {
+    match done {
+        Ok(()) => Ok(view::see_other(&with_lang(
+            format!("{BASE}/notices"),
+            view::lang_of(uri),
+        ))),
+        Err(e) if e.status().is_client_error() => {
+            let (ctx, html) = notices_page(state, sup, uri).await?;
+            Ok(view::page(
+                e.status(),
+                &ctx,
+                view::with_alert(html, e.message()),
+            ))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `POST /dashboard/recalls`: records a recall from the notices page's form, authored by
@@ -1348,7 +1364,6 @@ pub(crate) async fn record_recall<S: Store + Sync + 'static>(
     uri: Uri,
     Form(form): Form<crate::recalls::RecallForm>,
 ) -> Response {
-    let lang = view::lang_of(&uri);
     respond(&uri, async {
         let sup = state.supervision()?;
         let regulator = crate::access::Caller(
@@ -1356,21 +1371,12 @@ pub(crate) async fn record_recall<S: Store + Sync + 'static>(
             drugtrace_ledger::Authority::Regulator,
         );
         let recorded = match form.request() {
-            Ok(req) => crate::recalls::record(&state, req, &regulator, Some(who.actor)).await,
+            Ok(req) => crate::recalls::record(&state, req, &regulator, Some(who.actor))
+                .await
+                .map(|_| ()),
             Err(e) => Err(e),
         };
-        match recorded {
-            Ok(_) => Ok(view::see_other(&with_lang(format!("{BASE}/notices"), lang))),
-            Err(e) if e.status().is_client_error() => {
-                let (ctx, html) = notices_page(&state, sup, &uri).await?;
-                Ok(view::page(
-                    e.status(),
-                    &ctx,
-                    view::with_alert(html, e.message()),
-                ))
-            }
-            Err(e) => Err(e),
-        }
+        back_to_notices(&state, sup, &uri, recorded).await
     })
     .await
 }
