@@ -29,6 +29,10 @@
 //! serialization failure between two commits is reported as a conflict on their packs, which
 //! the ledger judges again.
 //!
+//! The statements a request runs (a commit's four, the reads of packs, logs and lookups) are
+//! prepared once per connection and kept with it: an unprepared statement is parsed and
+//! planned on every call and costs a round trip more (a parse, then an execution).
+//!
 //! # The SQL subset
 //! Only what Citus distributed tables and YugabyteDB also run: `CREATE TABLE IF NOT EXISTS`
 //! with primary keys, single-table `INSERT … ON CONFLICT … RETURNING`, `UPDATE … FROM
@@ -81,7 +85,7 @@ use drugtrace_ledger::{
 };
 use parking_lot::Mutex;
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config, NoTls, Statement};
 
 /// Rows fetched at a time by the scans.
 const SCAN_ROWS: i32 = 10_000;
@@ -160,8 +164,41 @@ pub struct PostgresStore {
 /// The store's connections: those idle, and how many are open (idle or lent).
 #[derive(Default)]
 struct Pool {
-    idle: Vec<Client>,
+    idle: Vec<Session>,
     open: usize,
+}
+
+/// A connection and the statements prepared on it. A statement the store runs often is
+/// parsed and planned once per connection ([`Session::prepared`]) instead of once per call,
+/// which also saves a round trip per call: an unprepared query is a parse, then an execute.
+pub(crate) struct Session {
+    client: Client,
+    prepared: std::collections::HashMap<&'static str, Statement>,
+}
+
+impl Session {
+    /// `sql` prepared on this connection, once.
+    pub(crate) fn prepared(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -193,18 +230,18 @@ impl Drop for PostgresStore {
 /// A connection borrowed from the store, given back when dropped (unless it broke).
 struct Conn<'a> {
     store: &'a PostgresStore,
-    client: Option<Client>,
+    client: Option<Session>,
 }
 
 impl std::ops::Deref for Conn<'_> {
-    type Target = Client;
-    fn deref(&self) -> &Client {
+    type Target = Session;
+    fn deref(&self) -> &Session {
         self.client.as_ref().expect("held until dropped")
     }
 }
 
 impl std::ops::DerefMut for Conn<'_> {
-    fn deref_mut(&mut self) -> &mut Client {
+    fn deref_mut(&mut self) -> &mut Session {
         self.client.as_mut().expect("held until dropped")
     }
 }
@@ -289,7 +326,10 @@ impl PostgresStore {
                 return match self.config.connect(NoTls) {
                     Ok(client) => Ok(Conn {
                         store: self,
-                        client: Some(client),
+                        client: Some(Session {
+                            client,
+                            prepared: std::collections::HashMap::new(),
+                        }),
                     }),
                     Err(e) => {
                         self.closed(1);
@@ -334,7 +374,7 @@ impl PostgresStore {
     /// failed-over server), once more on a new one. Only for operations that may run twice.
     pub(crate) fn with_conn<T>(
         &self,
-        f: impl Fn(&mut Client) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut Session) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let mut c = self.conn()?;
         match f(&mut c) {
@@ -370,9 +410,15 @@ impl PostgresStore {
     }
 
     fn try_commit(
-        c: &mut Client,
+        c: &mut Session,
         writes: &[PackWrite],
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
+        // Prepared before the transaction begins, so that a commit is a `BEGIN`, four
+        // executions and a `COMMIT` once the connection has run one.
+        let insert_new = c.prepared(INSERT_NEW_PACKS)?;
+        let update = c.prepared(UPDATE_PACKS)?;
+        let insert_events = c.prepared(INSERT_EVENTS)?;
+        let insert_lookups = c.prepared(INSERT_LOOKUPS)?;
         let mut tx = c.transaction()?;
         // The state rows, in two statements whatever the number of packs: new packs inserted
         // if absent, known ones updated at the version judged against. Each returns the
@@ -399,23 +445,12 @@ impl PostgresStore {
         let mut written: std::collections::HashSet<Vec<u8>> =
             std::collections::HashSet::with_capacity(writes.len());
         if !new_packs.is_empty() {
-            for row in tx.query(
-                "INSERT INTO drugtrace_packs (pack, version, state) \
-                 SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
-                 ON CONFLICT (pack) DO NOTHING RETURNING pack",
-                &[&new_packs, &new_versions, &new_states],
-            )? {
+            for row in tx.query(&insert_new, &[&new_packs, &new_versions, &new_states])? {
                 written.insert(row.get::<_, Vec<u8>>(0));
             }
         }
         if !packs.is_empty() {
-            for row in tx.query(
-                "UPDATE drugtrace_packs AS p SET version = u.version, state = u.state \
-                 FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[], $4::integer[]) \
-                     AS u(pack, version, state, expected) \
-                 WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack",
-                &[&packs, &versions, &states, &expected],
-            )? {
+            for row in tx.query(&update, &[&packs, &versions, &states, &expected])? {
                 written.insert(row.get::<_, Vec<u8>>(0));
             }
         }
@@ -442,22 +477,27 @@ impl PostgresStore {
                 }
             }
         }
-        tx.execute(
-            "INSERT INTO drugtrace_events (pack, idx, recorded) \
-             SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[])",
-            &[&packs, &idxs, &recs],
-        )?;
+        tx.execute(&insert_events, &[&packs, &idxs, &recs])?;
         if !lookups.is_empty() {
-            tx.execute(
-                "INSERT INTO drugtrace_lookups (lookup, pack) \
-                 SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING",
-                &[&lookups, &lookup_packs],
-            )?;
+            tx.execute(&insert_lookups, &[&lookups, &lookup_packs])?;
         }
         tx.commit()?;
         Ok(Ok(()))
     }
 }
+
+/// A commit's statements (see [`PostgresStore::try_commit`]).
+const INSERT_NEW_PACKS: &str = "INSERT INTO drugtrace_packs (pack, version, state) \
+     SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
+     ON CONFLICT (pack) DO NOTHING RETURNING pack";
+const UPDATE_PACKS: &str = "UPDATE drugtrace_packs AS p SET version = u.version, state = u.state \
+     FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[], $4::integer[]) \
+         AS u(pack, version, state, expected) \
+     WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack";
+const INSERT_EVENTS: &str = "INSERT INTO drugtrace_events (pack, idx, recorded) \
+     SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[])";
+const INSERT_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
+     SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING";
 
 /// Whether the connection was lost (or the server went away) while a statement was in
 /// flight, so that whether it took effect is unknown.
@@ -546,7 +586,7 @@ impl PostgresStore {
     /// [`SETTLE_FOR`]; then its last error.
     pub(crate) fn read_back<T>(
         &self,
-        read: impl Fn(&mut Client) -> Result<T, postgres::Error>,
+        read: impl Fn(&mut Session) -> Result<T, postgres::Error>,
     ) -> Result<T, StoreError> {
         let deadline = Instant::now() + SETTLE_FOR;
         loop {
@@ -573,10 +613,8 @@ impl Store for PostgresStore {
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
         let pack = codec::pack_prefix(key);
         let row = self.with_conn(|c| {
-            c.query_opt(
-                "SELECT state FROM drugtrace_packs WHERE pack = $1",
-                &[&pack],
-            )
+            let q = c.prepared("SELECT state FROM drugtrace_packs WHERE pack = $1")?;
+            c.query_opt(&q, &[&pack])
         })?;
         row.map(|r| codec::decode_state(r.get::<_, &[u8]>(0)))
             .transpose()
@@ -585,10 +623,10 @@ impl Store for PostgresStore {
     fn packs(&self, keys: &[PackKey]) -> Result<Vec<Option<PackState>>, StoreError> {
         let wanted: Vec<Vec<u8>> = keys.iter().map(codec::pack_prefix).collect();
         let rows = self.with_conn(|c| {
-            c.query(
+            let q = c.prepared(
                 "SELECT pack, state FROM drugtrace_packs WHERE pack = ANY($1::bytea[])",
-                &[&wanted],
-            )
+            )?;
+            c.query(&q, &[&wanted])
         })?;
         let mut found: std::collections::HashMap<Vec<u8>, PackState> =
             std::collections::HashMap::with_capacity(rows.len());
@@ -635,10 +673,9 @@ impl Store for PostgresStore {
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
         let pack = codec::pack_prefix(key);
         let rows = self.with_conn(|c| {
-            c.query(
-                "SELECT recorded FROM drugtrace_events WHERE pack = $1 ORDER BY idx",
-                &[&pack],
-            )
+            let q =
+                c.prepared("SELECT recorded FROM drugtrace_events WHERE pack = $1 ORDER BY idx")?;
+            c.query(&q, &[&pack])
         })?;
         rows.iter()
             .map(|r| codec::decode_recorded(*key, r.get::<_, &[u8]>(0)))
@@ -703,10 +740,10 @@ impl Store for PostgresStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let lookup = lookup.key();
         let rows = self.with_conn(|c| {
-            c.query(
+            let q = c.prepared(
                 "SELECT pack FROM drugtrace_lookups WHERE lookup = $1 ORDER BY pack LIMIT $2",
-                &[&lookup, &limit],
-            )
+            )?;
+            c.query(&q, &[&lookup, &limit])
         })?;
         rows.iter()
             .map(|r| codec::key_pack(r.get::<_, &[u8]>(0)))
@@ -826,10 +863,9 @@ impl Store for PostgresStore {
         }
         let keys: Vec<&[u8]> = ids.iter().map(|id| id.as_bytes().as_slice()).collect();
         let rows = self.with_conn(|c| {
-            c.query(
-                "SELECT id, void FROM drugtrace_movement_voids WHERE id = ANY($1)",
-                &[&keys],
-            )
+            let q =
+                c.prepared("SELECT id, void FROM drugtrace_movement_voids WHERE id = ANY($1)")?;
+            c.query(&q, &[&keys])
         })?;
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for r in &rows {
