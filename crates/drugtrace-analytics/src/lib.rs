@@ -35,7 +35,8 @@ pub use model::{Level, Model, model, models};
 pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
 pub use reports::{REPORTS, Report, report};
 pub use settlements::{
-    SETTLEMENT_COLUMNS, SettlementError, SettlementImport, import_settlements, settlement_parts,
+    SETTLEMENT_COLUMNS, SettlementError, SettlementImport, Settlements, SharedSettlements,
+    import_settlements, settlement_parts,
 };
 pub use table::{Record, Table, Value};
 

@@ -7,6 +7,12 @@
 //! under a temporary name, synced and renamed, so readers never see half a part. An item is
 //! one (`settlement_id`, `institution`, `insurance_code`): importing a file again adds
 //! nothing. The directory lives outside the warehouse, which an export replaces whole.
+//!
+//! Servers on one database share their items through [`SharedSettlements`]: each import is
+//! one record of a shared journal, the bytes of its part, judged against every part before
+//! it and appended at the number it read up to, so two imports at once add nothing twice.
+//! Each server keeps the journal's parts in a directory of its own, which the warehouse
+//! reads as it reads a directory's.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -31,7 +37,7 @@ use drugtrace_ledger::{InstitutionId, SettlementId, Timestamp};
 use crate::AnalyticsError;
 use crate::export::{ExportOptions, Warehouse, writer_properties};
 use crate::schema::settlements_schema;
-use drugtrace_durable::Staged;
+use drugtrace_durable::{SharedError, SharedJournal, Staged};
 
 /// The columns of the settlement system's export, as [`import_settlements`] reads them:
 /// the sale fields of the event files under the same names. `units` (default: the whole
@@ -120,6 +126,22 @@ pub enum SettlementError {
     /// Reading the parts imported before, or writing the new one, failed.
     #[error(transparent)]
     Store(#[from] AnalyticsError),
+    /// The database's journal of settlement parts could not be read or appended to.
+    #[error("the database's settlement items: {0}")]
+    Shared(String),
+    /// The directory kept for the database's parts holds parts the database does not.
+    #[error(
+        "{dir} holds {local} settlement parts but the database only {shared}: it was kept for \
+         another database; remove it and it is written again from this one"
+    )]
+    ForeignCache {
+        /// The directory.
+        dir: PathBuf,
+        /// Its parts.
+        local: usize,
+        /// The database's.
+        shared: usize,
+    },
 }
 
 /// What an import did.
@@ -429,6 +451,43 @@ pub fn import_settlements(
     let mut input = File::open(file).map_err(io_at(file))?;
     check_whole(&mut input, file, &name)?;
 
+    let _lock = lock_dir(dir)?;
+    let parts = settlement_parts(dir).map_err(io_at(dir))?;
+    let mut seen = imported_keys(&parts)?;
+    let number = parts
+        .iter()
+        .filter_map(|p| part_number(p))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let part = part_path(dir, number);
+
+    // An import that fails or adds nothing leaves no part: its staged file is dropped.
+    let (summary, staged) = write_part(
+        BufReader::new(input),
+        &name,
+        offset_minutes,
+        &mut seen,
+        || Staged::new(&part).map_err(io_at(&part)),
+    )?;
+    let Some(staged) = staged else {
+        return Ok(summary);
+    };
+    staged.commit().map_err(io_at(&part))?;
+    Ok(SettlementImport {
+        part: Some(part),
+        ..summary
+    })
+}
+
+/// Part number `n` (from 1) of `dir`.
+fn part_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("part-{n:06}.parquet"))
+}
+
+/// Takes `dir`'s lock (creating the directory), so that imports and copies into it take
+/// turns, and removes what those that never finished left; held until dropped.
+fn lock_dir(dir: &Path) -> Result<File, SettlementError> {
     fs::create_dir_all(dir).map_err(io_at(dir))?;
     let lock_path = dir.join(".lock");
     let lock = File::options()
@@ -439,32 +498,196 @@ pub fn import_settlements(
         .map_err(io_at(&lock_path))?;
     lock.lock().map_err(io_at(&lock_path))?;
     remove_temporary_files(dir)?;
-    let parts = settlement_parts(dir).map_err(io_at(dir))?;
-    let mut seen = imported_keys(&parts)?;
-    let number = parts
-        .iter()
-        .filter_map(|p| part_number(p))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let part = dir.join(format!("part-{number:06}.parquet"));
+    Ok(lock)
+}
 
-    // An import that fails or adds nothing leaves no part: its staged file is dropped.
-    let (summary, staged) = write_part(
-        BufReader::new(input),
-        &name,
-        offset_minutes,
-        &mut seen,
-        &part,
-    )?;
-    let Some(staged) = staged else {
-        return Ok(summary);
-    };
-    staged.commit().map_err(io_at(&part))?;
-    Ok(SettlementImport {
-        part: Some(part),
-        ..summary
+/// The settlement items of every server on one database: a shared journal whose record
+/// `n` is the Parquet bytes of part `n + 1`, and the directory where this server keeps a
+/// copy of each part (which [`crate::Warehouse::with_settlements`] reads).
+#[derive(Debug, Clone)]
+pub struct SharedSettlements {
+    journal: Arc<dyn SharedJournal>,
+    dir: PathBuf,
+    /// Whether the copy in `dir` was found to be of this journal (checked once).
+    matched: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SharedSettlements {
+    /// The parts of `journal`, kept in `dir`.
+    pub fn new(journal: Arc<dyn SharedJournal>, dir: impl Into<PathBuf>) -> SharedSettlements {
+        SharedSettlements {
+            journal,
+            dir: dir.into(),
+            matched: Arc::default(),
+        }
+    }
+
+    /// Where this server keeps the parts.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Copies into [`Self::dir`] the parts of the journal it lacks; returns how many.
+    pub fn sync(&self) -> Result<usize, SettlementError> {
+        let _lock = lock_dir(&self.dir)?;
+        self.sync_locked()
+    }
+
+    fn sync_locked(&self) -> Result<usize, SettlementError> {
+        use std::sync::atomic::Ordering;
+        let local = contiguous_parts(&self.dir)?;
+        let new = self.read(local)?;
+        if local > 0 && new.is_empty() && !self.matched.load(Ordering::Relaxed) {
+            // Nothing new, or a journal shorter than the copy: another database's.
+            if self.read(local - 1)?.is_empty() {
+                return Err(SettlementError::ForeignCache {
+                    dir: self.dir.clone(),
+                    local,
+                    shared: self.read(0)?.len(),
+                });
+            }
+        }
+        self.matched.store(true, Ordering::Relaxed);
+        for (i, bytes) in new.iter().enumerate() {
+            write_whole(&part_path(&self.dir, (local + i + 1) as u64), bytes)?;
+        }
+        Ok(new.len())
+    }
+
+    fn read(&self, from: usize) -> Result<Vec<Vec<u8>>, SettlementError> {
+        self.journal
+            .read_from(from as u64)
+            .map_err(|e| SettlementError::Shared(e.to_string()))
+    }
+
+    /// Imports the settlement items of CSV `file` for every server on the database, as
+    /// [`import_settlements`] does into a directory: judged against every part the database
+    /// holds and appended as the next; when another server appended first, judged again.
+    pub fn import(
+        &self,
+        file: &Path,
+        offset_minutes: i32,
+    ) -> Result<SettlementImport, SettlementError> {
+        let name = file.display().to_string();
+        let _lock = lock_dir(&self.dir)?;
+        loop {
+            self.sync_locked()?;
+            let mut input = File::open(file).map_err(io_at(file))?;
+            check_whole(&mut input, file, &name)?;
+            let parts = settlement_parts(&self.dir).map_err(io_at(&self.dir))?;
+            let mut seen = imported_keys(&parts)?;
+            let (summary, bytes) = write_part(
+                BufReader::new(input),
+                &name,
+                offset_minutes,
+                &mut seen,
+                || Ok(Vec::new()),
+            )?;
+            let Some(bytes) = bytes else {
+                return Ok(summary);
+            };
+            match self.journal.append(parts.len() as u64, &bytes) {
+                Ok(()) => {
+                    let part = part_path(&self.dir, parts.len() as u64 + 1);
+                    write_whole(&part, &bytes)?;
+                    return Ok(SettlementImport {
+                        part: Some(part),
+                        ..summary
+                    });
+                }
+                Err(SharedError::Stale { .. }) => continue,
+                Err(e) => return Err(SettlementError::Shared(e.to_string())),
+            }
+        }
+    }
+
+    /// Appends the parts of directory `from` (a data directory's own imports), in order, to
+    /// a journal that has none yet; returns how many, or `None` when the journal has parts
+    /// of its own already (which are kept).
+    pub fn adopt(&self, from: &Path) -> Result<Option<usize>, SettlementError> {
+        let parts = settlement_parts(from).map_err(io_at(from))?;
+        if !self.read(0)?.is_empty() {
+            return Ok(None);
+        }
+        for (at, part) in parts.iter().enumerate() {
+            let bytes = fs::read(part).map_err(io_at(part))?;
+            self.journal
+                .append(at as u64, &bytes)
+                .map_err(|e| SettlementError::Shared(e.to_string()))?;
+        }
+        Ok(Some(parts.len()))
+    }
+}
+
+/// Where a server's settlement items are kept: its data directory's parts, or the
+/// database's, shared by every server on it.
+#[derive(Debug, Clone)]
+pub enum Settlements {
+    /// The parts imported into this directory ([`import_settlements`]).
+    Directory(PathBuf),
+    /// The database's parts, copied into a directory of this server's.
+    Shared(SharedSettlements),
+}
+
+impl Settlements {
+    /// The directory holding the parts, which [`crate::Warehouse::with_settlements`] reads.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Settlements::Directory(d) => d,
+            Settlements::Shared(s) => s.dir(),
+        }
+    }
+
+    /// Imports the items of CSV `file` ([`import_settlements`], [`SharedSettlements::import`]).
+    pub fn import(
+        &self,
+        file: &Path,
+        offset_minutes: i32,
+    ) -> Result<SettlementImport, SettlementError> {
+        match self {
+            Settlements::Directory(d) => import_settlements(d, file, offset_minutes),
+            Settlements::Shared(s) => s.import(file, offset_minutes),
+        }
+    }
+
+    /// Brings [`Self::dir`] up to date with what other servers imported; returns the parts
+    /// copied (none for a directory's own).
+    pub fn sync(&self) -> Result<usize, SettlementError> {
+        match self {
+            Settlements::Directory(_) => Ok(0),
+            Settlements::Shared(s) => s.sync(),
+        }
+    }
+}
+
+/// Writes a part whole (replaced atomically, synced with its directory).
+fn write_whole(part: &Path, bytes: &[u8]) -> Result<(), SettlementError> {
+    drugtrace_durable::replace_bytes(part, bytes).map_err(|e| match e {
+        drugtrace_durable::ReplaceError::Fill(source) => SettlementError::Io {
+            path: part.to_path_buf(),
+            source,
+        },
+        drugtrace_durable::ReplaceError::Io { path, source } => {
+            SettlementError::Io { path, source }
+        }
     })
+}
+
+/// How many parts `dir` holds, numbered from 1 without a gap (as a copy of a journal is).
+fn contiguous_parts(dir: &Path) -> Result<usize, SettlementError> {
+    let parts = settlement_parts(dir).map_err(io_at(dir))?;
+    for (i, p) in parts.iter().enumerate() {
+        if part_number(p) != Some(i as u64 + 1) {
+            return Err(SettlementError::Io {
+                path: p.clone(),
+                source: io::Error::other(format!(
+                    "expected part {} here: a copy of the database's parts has no gaps",
+                    i + 1
+                )),
+            });
+        }
+    }
+    Ok(parts.len())
 }
 
 /// Removes the temporary files of imports that never finished.
@@ -484,13 +707,13 @@ fn remove_temporary_files(dir: &Path) -> Result<(), SettlementError> {
 
 /// Reads every row of `input`, writing the new items to a file staged to become `part`
 /// (started only when there is one); the summary has no part yet.
-fn write_part(
+fn write_part<W: io::Write + Send>(
     input: impl Read,
     name: &str,
     offset_minutes: i32,
     seen: &mut HashSet<Box<str>>,
-    part: &Path,
-) -> Result<(SettlementImport, Option<Staged>), SettlementError> {
+    mut open: impl FnMut() -> Result<W, SettlementError>,
+) -> Result<(SettlementImport, Option<W>), SettlementError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let csv_err = |e: csv::Error| SettlementError::Csv {
         file: name.to_owned(),
@@ -499,7 +722,7 @@ fn write_part(
     };
     let columns = Columns::from_header(&reader.headers().map_err(csv_err)?.clone(), name)?;
     let props = writer_properties(&ExportOptions::default());
-    let mut writer: Option<ArrowWriter<Staged>> = None;
+    let mut writer: Option<ArrowWriter<W>> = None;
     let mut rows = Rows::new();
     let mut summary = SettlementImport {
         rows: 0,
@@ -535,7 +758,7 @@ fn write_part(
         rows.fund_paid.append_value(item.fund_paid);
         rows.len += 1;
         if rows.len >= BATCH_ROWS {
-            write_batch(&mut writer, &mut rows, part, &props)?;
+            write_batch(&mut writer, &mut rows, &mut open, &props)?;
         }
     }
     if summary.rows == 0 {
@@ -544,7 +767,7 @@ fn write_part(
         });
     }
     if rows.len > 0 {
-        write_batch(&mut writer, &mut rows, part, &props)?;
+        write_batch(&mut writer, &mut rows, &mut open, &props)?;
     }
     let staged = match writer {
         Some(w) => Some(w.into_inner().map_err(AnalyticsError::from)?),
@@ -553,16 +776,16 @@ fn write_part(
     Ok((summary, staged))
 }
 
-fn write_batch(
-    writer: &mut Option<ArrowWriter<Staged>>,
+fn write_batch<W: io::Write + Send>(
+    writer: &mut Option<ArrowWriter<W>>,
     rows: &mut Rows,
-    part: &Path,
+    open: &mut impl FnMut() -> Result<W, SettlementError>,
     props: &datafusion::parquet::file::properties::WriterProperties,
 ) -> Result<(), SettlementError> {
     let w = match writer {
         Some(w) => w,
         None => {
-            let file = Staged::new(part).map_err(io_at(part))?;
+            let file = open()?;
             let w = ArrowWriter::try_new(file, settlements_schema(), Some(props.clone()))
                 .map_err(AnalyticsError::from)?;
             writer.insert(w)
@@ -727,5 +950,79 @@ mod tests {
                 .len(),
             3
         );
+    }
+
+    /// A journal that lets another server append a record just before the first append
+    /// made through it, as a server racing this one would.
+    #[derive(Debug)]
+    struct Raced {
+        inner: drugtrace_durable::MemoryJournal,
+        rival: std::sync::Mutex<Option<Vec<u8>>>,
+    }
+
+    impl SharedJournal for Raced {
+        fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>, SharedError> {
+            self.inner.read_from(from)
+        }
+
+        fn append(&self, at: u64, record: &[u8]) -> Result<(), SharedError> {
+            if let Some(r) = self.rival.lock().unwrap().take() {
+                self.inner.append(at, &r)?;
+            }
+            self.inner.append(at, record)
+        }
+    }
+
+    #[test]
+    fn servers_on_one_database_share_their_items_and_never_add_one_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = |name: &str, rows: &[&str]| {
+            let path = dir.path().join(name);
+            fs::write(&path, format!("{HEADER}{}", rows.concat())).unwrap();
+            path
+        };
+        let s2 = ROW.replace("S1", "S2");
+        let s3 = ROW.replace("S1", "S3");
+        // What a rival server imports (S1, S2) while this one judges S2, S3 without it.
+        let scratch = dir.path().join("scratch");
+        import_settlements(&scratch, &csv("rival.csv", &[ROW, &s2]), 480).unwrap();
+        let rival = fs::read(scratch.join("part-000001.parquet")).unwrap();
+        let journal: Arc<dyn SharedJournal> = Arc::new(Raced {
+            inner: drugtrace_durable::MemoryJournal::default(),
+            rival: std::sync::Mutex::new(Some(rival)),
+        });
+        let one = SharedSettlements::new(Arc::clone(&journal), dir.path().join("one"));
+        let two = SharedSettlements::new(Arc::clone(&journal), dir.path().join("two"));
+
+        // The first append finds the rival's part there: judged again, only S3 is new.
+        let a = one.import(&csv("a.csv", &[&s2, &s3]), 480).unwrap();
+        assert_eq!((a.rows, a.added, a.skipped), (2, 1, 1));
+        assert_eq!(a.part, Some(one.dir().join("part-000002.parquet")));
+        assert_eq!(journal.read_from(0).unwrap().len(), 2);
+
+        // The other server copies both parts, and adds nothing it now has.
+        assert_eq!(two.sync().unwrap(), 2);
+        assert_eq!(two.sync().unwrap(), 0);
+        let keys = imported_keys(&settlement_parts(two.dir()).unwrap()).unwrap();
+        assert_eq!(keys.len(), 3);
+        let again = two.import(&csv("b.csv", &[ROW, &s3]), 480).unwrap();
+        assert_eq!((again.added, again.skipped, again.part), (0, 2, None));
+
+        // A copy kept for another database is refused, naming the directory.
+        let other = SharedSettlements::new(
+            Arc::new(drugtrace_durable::MemoryJournal::default()),
+            two.dir(),
+        );
+        let e = other.sync().unwrap_err().to_string();
+        assert!(e.contains("another database") && e.contains("two"), "{e}");
+
+        // A data directory's own parts are adopted by a database with none, once.
+        let fresh = SharedSettlements::new(
+            Arc::new(drugtrace_durable::MemoryJournal::default()),
+            dir.path().join("three"),
+        );
+        assert_eq!(fresh.adopt(&scratch).unwrap(), Some(1));
+        assert_eq!(fresh.adopt(&scratch).unwrap(), None);
+        assert_eq!(fresh.sync().unwrap(), 1);
     }
 }

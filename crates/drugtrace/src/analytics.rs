@@ -13,6 +13,7 @@ use drugtrace_analytics::{
 };
 
 use crate::data_dir::{DataDir, Opened};
+use drugtrace_store_postgres::PostgresStore;
 
 /// What `drugtrace analytics` does.
 #[derive(Subcommand)]
@@ -61,9 +62,19 @@ pub enum Command {
     },
 }
 
-/// The warehouse of a data directory, with its imported settlement items.
-pub fn warehouse(dir: &DataDir) -> Warehouse {
-    Warehouse::new(dir.root().join("warehouse")).with_settlements(dir.settlements_path())
+/// The warehouse of a data directory, with its imported settlement items: on `database`,
+/// the database's, brought up to date first.
+pub fn warehouse(dir: &DataDir, database: Option<&Arc<PostgresStore>>) -> Result<Warehouse> {
+    let settlements = dir.settlements(database);
+    settlements
+        .sync()
+        .context("copying the database's settlement items")?;
+    Ok(Warehouse::new(dir.root().join("warehouse")).with_settlements(settlements.dir()))
+}
+
+/// [`warehouse`], on the database the directory names, if any.
+fn warehouse_of(dir: &DataDir) -> Result<Warehouse> {
+    warehouse(dir, dir.open_database()?.as_ref())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -79,7 +90,7 @@ pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> 
         Some(r) => r.directory.current(),
         None => Arc::new(dir.directory()?),
     };
-    let w = warehouse(dir);
+    let w = warehouse(dir, opened.database.as_ref())?;
     let opts = ExportOptions {
         offset_minutes: opened.config.local_offset_minutes,
         ..ExportOptions::default()
@@ -109,7 +120,7 @@ pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> 
 
 /// Runs every model over the data directory's warehouse and keeps the findings.
 pub fn run_models(dir: &DataDir, out: &mut dyn Write) -> Result<()> {
-    let w = warehouse(dir);
+    let w = warehouse_of(dir)?;
     runtime()?.block_on(async {
         let analytics = Analytics::open(&w).await?;
         let mut lines = Vec::new();
@@ -165,7 +176,7 @@ pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
         }
         Command::Evaluate { truth } => {
             let cases = read_truth(&truth)?;
-            let w = warehouse(dir);
+            let w = warehouse_of(dir)?;
             runtime()?.block_on(async {
                 let analytics = Analytics::open(&w).await?;
                 if !w.findings_path().is_file() {
@@ -211,7 +222,7 @@ pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
             max_rows,
             timeout,
         } => {
-            let w = warehouse(dir);
+            let w = warehouse_of(dir)?;
             runtime()?.block_on(async {
                 let analytics = Analytics::open(&w).await?;
                 let r = analytics
@@ -244,7 +255,7 @@ pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
             })
         }
         Command::Bench { repeat, json } => {
-            let w = warehouse(dir);
+            let w = warehouse_of(dir)?;
             runtime()?.block_on(async {
                 let analytics = Analytics::open(&w).await?;
                 let mut total = 0.0;

@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use drugtrace_analytics::{Settlements, SharedSettlements};
 use drugtrace_catalog::{Catalog, Directory, SharedImports};
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ const IDENTITY_KEY: &str = "identity.key";
 const CATALOG: &str = "catalog.csv";
 const INSTITUTIONS: &str = "institutions.csv";
 const SETTLEMENTS: &str = "settlements";
+const SHARED_SETTLEMENTS: &str = "settlements.shared";
 const RECALLS: &str = "recalls.jsonl";
 const CAPTURES: &str = "epcis.jsonl";
 const STORE: &str = "store";
@@ -300,6 +302,18 @@ impl DataDir {
         self.root.join(SETTLEMENTS)
     }
 
+    /// The settlement items: the directory's own parts, or, on `database`, the database's,
+    /// which every server on it shares (a copy of them kept in `settlements.shared/`).
+    pub fn settlements(&self, database: Option<&Arc<PostgresStore>>) -> Settlements {
+        match database {
+            Some(db) => Settlements::Shared(SharedSettlements::new(
+                Arc::new(db.journal(SETTLEMENTS_JOURNAL)),
+                self.root.join(SHARED_SETTLEMENTS),
+            )),
+            None => Settlements::Directory(self.settlements_path()),
+        }
+    }
+
     /// The directory's own file of institutions (empty until one is imported); on a
     /// database, [`Reference::open`]'s is the one that counts.
     pub fn directory(&self) -> Result<Directory> {
@@ -462,6 +476,8 @@ pub const KEYS_JOURNAL: &str = "keys";
 pub const CLUES_JOURNAL: &str = "clues";
 /// The shared journal of the public notices, on a database.
 pub const NOTICES_JOURNAL: &str = "notices";
+/// The shared journal of the settlement items' parts, on a database.
+pub const SETTLEMENTS_JOURNAL: &str = "settlements";
 /// The shared journal of the recalls, on a database.
 pub const RECALLS_JOURNAL: &str = "recalls";
 /// The shared journal of EPCIS captures, on a database.

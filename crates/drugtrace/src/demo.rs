@@ -151,7 +151,9 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
     // The settlement system's items: the upload rate counts those with an uploaded sale.
     let settlements = province.join("settlements.csv");
     writeln!(out, "== settlements {}", settlements.display())?;
-    let s = drugtrace_analytics::import_settlements(&data.settlements_path(), &settlements, offset)
+    let s = data
+        .settlements(opened.database.as_ref())
+        .import(&settlements, offset)
         .context("importing the synthesized settlements")?;
     writeln!(out, "   {s}")?;
 

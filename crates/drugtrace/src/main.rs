@@ -326,8 +326,13 @@ fn serve(
         .init();
     let opened = dir.open()?;
     let keys = drugtrace_api::Keys::load(&drugtrace_api::Keys::path(dir.root()))?;
+    let settlements = dir.settlements(opened.database.as_ref());
+    settlements
+        .sync()
+        .context("copying the database's settlement items")?;
     let paths = drugtrace_api::SupervisionPaths {
         truth,
+        settlements: settlements.dir().to_path_buf(),
         ..drugtrace_api::SupervisionPaths::in_data_dir(dir.root())
     };
     // On a database, the keys, clues and notices are its journals, shared by every server
@@ -422,7 +427,13 @@ fn serve(
                 let mut failing = false;
                 loop {
                     std::thread::sleep(std::time::Duration::from_secs(1));
-                    match state.refresh_shared() {
+                    let read = state.refresh_shared().and(
+                        settlements
+                            .sync()
+                            .map(|_| ())
+                            .map_err(|e| format!("settlement items: {e}")),
+                    );
+                    match read {
                         Ok(()) if failing => {
                             tracing::info!("the shared journals are read again");
                             failing = false;
@@ -711,7 +722,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Settlements(SettlementsCommand::Import { file }) => {
             let offset = dir.config()?.local_offset_minutes;
-            let s = drugtrace_analytics::import_settlements(&dir.settlements_path(), &file, offset)
+            let s = dir
+                .settlements(dir.open_database()?.as_ref())
+                .import(&file, offset)
                 .with_context(|| {
                     format!("importing {}; no settled item was added", file.display())
                 })?;

@@ -116,6 +116,24 @@ pub fn migrate(dir: &DataDir, to: &str, out: &mut dyn Write) -> Result<()> {
             )?;
         }
     }
+    // The settlement items likewise, unless the database has some of its own.
+    if let drugtrace_analytics::Settlements::Shared(shared) = dir.settlements(Some(&target)) {
+        let own = dir.settlements_path();
+        match shared.adopt(&own)? {
+            Some(0) => {}
+            Some(n) => writeln!(
+                out,
+                "{}: {n} parts of settlement items into the database",
+                own.display()
+            )?,
+            None if drugtrace_analytics::settlement_parts(&own)?.is_empty() => {}
+            None => writeln!(
+                out,
+                "{}: the database has settlement items of its own already; kept",
+                own.display()
+            )?,
+        }
+    }
     let check = Ledger::new(
         Arc::clone(&target) as Arc<dyn Store>,
         opened.ledger.catalog(),

@@ -851,6 +851,46 @@ fn two_servers_on_one_database_sell_a_pack_once() {
         .output()
         .unwrap());
     assert!(out.contains("示例新药胶囊"), "{out}");
+    // Settlement items imported on one directory are the database's: the other server
+    // copies them within a second or so, and importing them there again adds nothing.
+    let items = files.path().join("settlements.csv");
+    std::fs::write(
+        &items,
+        "settlement_id,institution,at,insurance_code,amount\n\
+         S1,P1,2025-03-02 10:00:00,XJ01CAA040A001010100009,12.50\n\
+         S2,P1,2025-03-02 11:00:00,XJ01CAA040A001010100009,12.50\n",
+    )
+    .unwrap();
+    let out = ok(drugtrace(&data_b)
+        .args(["settlements", "import"])
+        .arg(&items)
+        .output()
+        .unwrap());
+    assert!(out.contains("2 settled items added"), "{out}");
+    assert!(
+        !data_b.join("settlements").exists(),
+        "the items live in the database, not in the data directory"
+    );
+    let copied = data_a
+        .join("settlements.shared")
+        .join("part-000001.parquet");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !copied.is_file() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server a never copied the items imported on b"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = ok(drugtrace(&data_a)
+        .args(["settlements", "import"])
+        .arg(&items)
+        .output()
+        .unwrap());
+    assert!(
+        out.contains("0 settled items added, 2 already imported"),
+        "{out}"
+    );
     // A recall recorded through one server blocks the batch through the other within a
     // second or so: the recalls are a journal of the database.
     let (status, body) = http(
@@ -919,11 +959,27 @@ fn migrate_copies_the_embedded_store_into_postgres() {
         .unwrap());
     let pharmacy = create_key(&data, "pharmacy", "P1");
     create_key_as(&data, "regulator", None);
+    let items = dir.path().join("settlements.csv");
+    std::fs::write(
+        &items,
+        "settlement_id,institution,at,insurance_code,amount\n\
+         S1,P1,2025-03-02 10:00:00,XJ01CAA040A001010100863,12.50\n",
+    )
+    .unwrap();
+    ok(drugtrace(&data)
+        .args(["settlements", "import"])
+        .arg(&items)
+        .output()
+        .unwrap());
     let out = ok(drugtrace(&data)
         .args(["migrate", "--to", &database])
         .output()
         .unwrap());
     assert!(out.contains("0 packs were there already"), "{out}");
+    assert!(
+        out.contains("1 parts of settlement items into the database"),
+        "{out}"
+    );
     assert!(out.contains("verified:"), "{out}");
     assert!(
         out.contains("2 records copied into the shared journal keys, 0 there already"),
@@ -944,6 +1000,10 @@ fn migrate_copies_the_embedded_store_into_postgres() {
     );
     assert!(
         again.contains("the database has a catalog of its own already (1 imports); kept"),
+        "{again}"
+    );
+    assert!(
+        again.contains("the database has settlement items of its own already; kept"),
         "{again}"
     );
     // A server on the database accepts the migrated keys, with the file gone.
@@ -969,6 +1029,15 @@ fn migrate_copies_the_embedded_store_into_postgres() {
         .output()
         .unwrap());
     assert_eq!(before, after);
+    let out = ok(drugtrace(&data)
+        .args(["--database", &database, "settlements", "import"])
+        .arg(&items)
+        .output()
+        .unwrap());
+    assert!(
+        out.contains("0 settled items added, 1 already imported"),
+        "{out}"
+    );
     let check = ok(drugtrace(&data)
         .args(["--database", &database, "rebuild", "--check"])
         .output()
