@@ -171,6 +171,7 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     empty_store_reads_nothing(make());
     commit_reads_back(make());
     conflicts_write_nothing(make());
+    bulk_commits_read_back(make());
     scans_visit_everything_in_key_order(make());
     put_states_leaves_logs(make());
     racing_writers_one_wins(make());
@@ -479,6 +480,36 @@ fn conflicts_write_nothing<S: Store>(s: S) {
     }
     assert_eq!(s.pack(&pack(2)).unwrap(), None);
     assert_eq!(s.history(&pack(1)).unwrap(), first.events);
+}
+
+/// A commit the size of an import's batch (a store may write those another way): every
+/// event and state read back, and a stale pack among a bulk commit's still writes nothing.
+fn bulk_commits_read_back<S: Store>(s: S) {
+    let mut rng = Rng::new(12);
+    let writes: Vec<PackWrite> = (0..600)
+        .map(|n| append(&mut rng, pack(n), &[], 2 + (n % 3) as u32))
+        .collect();
+    s.commit(writes.clone()).unwrap();
+    for w in &writes {
+        assert_eq!(s.history(&w.key).unwrap(), w.events);
+        assert_eq!(s.pack(&w.key).unwrap(), Some(w.state.clone()));
+    }
+    let mut next: Vec<PackWrite> = writes[..500]
+        .iter()
+        .map(|w| append(&mut rng, w.key, &w.events, 3))
+        .collect();
+    next.push(append(&mut rng, pack(599), &[], 3));
+    match s.commit(next) {
+        Err(CommitError::Conflict(keys)) => assert_eq!(keys, vec![pack(599)]),
+        other => panic!("expected a conflict on pack 599, got {other:?}"),
+    }
+    for w in &writes {
+        assert_eq!(
+            s.history(&w.key).unwrap(),
+            w.events,
+            "nothing of it written"
+        );
+    }
 }
 
 fn scans_visit_everything_in_key_order<S: Store>(s: S) {
