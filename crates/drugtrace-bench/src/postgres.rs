@@ -1,6 +1,8 @@
 //! `drugtrace-bench --postgres`: the ledger on PostgreSQL beside the ledger on fjall, the
 //! same workloads in the same run. The server is a throwaway one on loopback
-//! (`scripts/postgres`), with the default durability (`synchronous_commit = on`, fsync on).
+//! (`scripts/postgres`), with the default durability (`synchronous_commit = on`, fsync on),
+//! unless `BENCH_DATABASE` names an empty database to use instead (such as one on the
+//! cluster of `scripts/cluster up`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,9 +27,18 @@ struct Figures {
 
 /// The rows comparing PostgreSQL with fjall.
 pub fn rows(dir: &Path, events: u64, batch: usize) -> Result<Vec<Row>> {
-    let server = Server::start();
+    // An empty database of the caller's (the 3-node cluster of `scripts/cluster`), or a
+    // throwaway server's.
+    let (_server, conninfo) = match std::env::var("BENCH_DATABASE") {
+        Ok(c) if !c.trim().is_empty() => (None, c),
+        _ => {
+            let server = Server::start();
+            let c = server.database("bench");
+            (Some(server), c)
+        }
+    };
     let pg: Arc<dyn Store> =
-        Arc::new(PostgresStore::connect(&server.database("bench")).map_err(anyhow::Error::msg)?);
+        Arc::new(PostgresStore::connect(&conninfo).map_err(anyhow::Error::msg)?);
     let fjall: Arc<dyn Store> = Arc::new(FjallStore::open(&dir.join("pg-baseline"))?);
     let packs = events / 5;
     let ours = measure(pg, packs, batch)?;
