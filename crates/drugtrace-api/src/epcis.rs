@@ -620,7 +620,11 @@ fn ilmd_lot(e: &drugtrace_epcis::Event) -> Result<Lot, String> {
     let expiry = field("itemExpirationDate")
         .map(|d| Date::parse(d).map_err(|e| format!("ilmd itemExpirationDate: {e}")))
         .transpose()?;
-    Ok(Lot { batch, expiry })
+    Ok(Lot {
+        batch,
+        expiry,
+        ..Lot::default()
+    })
 }
 
 pub async fn job<S: Store + Sync + 'static>(

@@ -184,6 +184,7 @@ pub async fn sale<S: Store + Sync + 'static>(
             lot: Lot {
                 batch,
                 expiry: None,
+                ..Lot::of_code(&code, at)
             },
             kind: EventKind::Sale(Sale {
                 settlement: Some(settlement.clone()),

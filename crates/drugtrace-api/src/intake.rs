@@ -160,14 +160,7 @@ pub async fn post<S: Store + Sync + 'static>(
             .map(InsuranceCode::parse)
             .transpose()
             .map_err(|e| field(format!("items[{i}].insurance_code"), &e))?;
-        let lot = Lot {
-            batch: code
-                .batch()
-                .and_then(|b| drugtrace_ledger::Batch::parse(b).ok()),
-            expiry: code
-                .expiry()
-                .and_then(|x| drugtrace_ledger::Date::from_expiry(x, at)),
-        };
+        let lot = Lot::of_code(&code, at);
         events.push(Event {
             upload: None,
             pack: code.pack_key(),

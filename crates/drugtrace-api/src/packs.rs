@@ -30,6 +30,12 @@ struct EventView {
     kind: &'static str,
     outcome: &'static str,
     reason: Option<&'static str>,
+    /// The secondary serial (AI 250) the scanned GS1 code carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secondary_serial: Option<String>,
+    /// The digital signature (AI 8030) the scanned GS1 code carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
 }
 
 pub async fn history<S: Store + Sync + 'static>(
@@ -58,6 +64,8 @@ pub async fn history<S: Store + Sync + 'static>(
             kind: r.event.kind.name(),
             outcome: r.outcome.as_str(),
             reason: r.outcome.reason().map(|x| x.as_str()),
+            secondary_serial: r.event.lot.secondary_serial().map(str::to_owned),
+            signature: r.event.lot.signature().map(str::to_owned),
         })
         .collect();
     Ok(Json(History {

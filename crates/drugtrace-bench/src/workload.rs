@@ -44,6 +44,7 @@ fn stage_event(n: u64, stage: u64) -> Event {
         Lot {
             batch: Batch::parse(&format!("B{}", n / 10_000)).ok(),
             expiry: Date::from_ymd(2028, 12, 31),
+            ..Lot::default()
         }
     } else {
         Lot::default()

@@ -70,6 +70,22 @@ impl TraceCode {
             TraceCode::Gs1(p) => p.expiry(),
         }
     }
+
+    /// The secondary serial (AI 250), which only GS1 codes carry.
+    pub fn secondary_serial(&self) -> Option<&str> {
+        match self {
+            TraceCode::China(_) => None,
+            TraceCode::Gs1(p) => p.secondary_serial(),
+        }
+    }
+
+    /// The digital signature (AI 8030), which only GS1 codes carry.
+    pub fn signature(&self) -> Option<&str> {
+        match self {
+            TraceCode::China(_) => None,
+            TraceCode::Gs1(p) => p.signature(),
+        }
+    }
 }
 
 /// Chooses the parser for a normalized code. `prefix_allowed` is false once a symbology

@@ -10,10 +10,10 @@
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    Batch, BlockedSale, CaseLink, Date, Event, EventKind, InstitutionId, Intake, Issue, Lookup,
-    Lot, Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PersonHash, Reason,
-    Recorded, Sale, SaleRecord, SaleReturn, SettlementId, StockChange, StoreError, Timestamp,
-    UploadId, VisitId, Void,
+    Batch, BlockedSale, CaseLink, CodeExtra, Date, Event, EventKind, InstitutionId, Intake, Issue,
+    Lookup, Lot, Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PersonHash,
+    Reason, Recorded, Sale, SaleRecord, SaleReturn, SettlementId, StockChange, StoreError,
+    Timestamp, UploadId, VisitId, Void,
 };
 
 /// The format written. Format 1 (before sales without a settlement id, and before blocked
@@ -23,8 +23,10 @@ use drugtrace_ledger::{
 /// a sale's visit after the upload batch; its other events and its states are format 3's.
 /// Format 5 adds a movement's revision at its end; its events and states are format 4's.
 /// Format 6 adds the packaging events (packing into a case, filling, unpacking, opening)
-/// and a state's case link, case bit and contents at its end.
-const FORMAT: u8 = 6;
+/// and a state's case link, case bit and contents at its end. Format 7 ends an event with
+/// what else its GS1 code carried (a byte of which follow, then the secondary serial (250)
+/// and the signature (8030)); its states and movements are format 6's.
+const FORMAT: u8 = 7;
 
 /// Whether `b` is a format this file reads.
 fn known_format(b: u8) -> bool {
@@ -374,6 +376,11 @@ pub fn encode_recorded(rec: &Recorded) -> Vec<u8> {
     if let EventKind::Sale(s) = &e.kind {
         w.opt_str(s.visit.as_ref().map(VisitId::as_str));
     }
+    let (serial, signature) = (e.lot.secondary_serial(), e.lot.signature());
+    w.u8(u8::from(serial.is_some()) | u8::from(signature.is_some()) << 1);
+    for s in [serial, signature].into_iter().flatten() {
+        w.str(s);
+    }
     w.0
 }
 
@@ -445,6 +452,28 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
     {
         s.visit = r.opt(R::visit)?;
     }
+    let mut extra = None;
+    if format >= 7 {
+        let present = r.u8()?;
+        if present > 0b11 {
+            return Err(corrupt(&format!("code attributes byte {present}")));
+        }
+        let mut read = |bit: u8| -> Result<Option<String>, StoreError> {
+            Ok(if present & bit != 0 {
+                Some(r.str()?.to_owned())
+            } else {
+                None
+            })
+        };
+        let secondary_serial = read(1)?;
+        let signature = read(2)?;
+        if present != 0 {
+            extra = Some(Box::new(CodeExtra {
+                secondary_serial,
+                signature,
+            }));
+        }
+    }
     r.done()?;
     Ok(Recorded {
         index,
@@ -453,7 +482,11 @@ pub fn decode_recorded(pack: PackKey, bytes: &[u8]) -> Result<Recorded, StoreErr
             pack,
             at,
             actor,
-            lot: Lot { batch, expiry },
+            lot: Lot {
+                batch,
+                expiry,
+                extra,
+            },
             kind,
             upload,
         },
@@ -845,9 +878,13 @@ mod tests {
     }
 
     /// Clears what formats before `format` cannot hold and lays `rec` out as that format
-    /// wrote it: format 3 had no visit on a sale, format 2 no upload batch either.
+    /// wrote it: format 6 had no code attributes (250, 8030), format 3 no visit on a sale,
+    /// format 2 no upload batch either.
     fn as_older_format(rec: &mut Recorded, format: u8) -> Vec<u8> {
-        let sale = if let EventKind::Sale(s) = &mut rec.event.kind {
+        rec.event.lot.extra = None;
+        let sale = if let EventKind::Sale(s) = &mut rec.event.kind
+            && format < 4
+        {
             s.visit = None;
             true
         } else {
@@ -858,6 +895,11 @@ mod tests {
         }
         let mut bytes = encode_recorded(rec);
         bytes[0] = format;
+        assert_eq!(
+            bytes.pop(),
+            Some(0),
+            "no code attributes: one byte at the end"
+        );
         if sale {
             assert_eq!(bytes.pop(), Some(0), "no visit: one absent byte at the end");
         }
@@ -868,24 +910,27 @@ mod tests {
     }
 
     /// Format 2 events (before upload batches and voids) read as events without an upload,
-    /// and format 3 sales as sales without a visit.
+    /// format 3 sales as sales without a visit, and format 6 events as events whose code
+    /// carried no secondary serial or signature.
     #[test]
-    fn format_2_and_3_events_are_still_read() {
+    fn format_2_3_and_6_events_are_still_read() {
         let mut rng = Rng::new(9);
-        for format in [2, 3] {
+        for format in [2, 3, 6] {
             let mut n = 0;
             while n < 200 {
                 let mut rec = arbitrary_recorded(&mut rng, pack(1), 0);
                 if format == 2 && matches!(rec.event.kind, EventKind::Void(_)) {
                     continue;
                 }
-                if matches!(
-                    rec.event.kind,
-                    EventKind::PackInto { .. }
-                        | EventKind::Fill { .. }
-                        | EventKind::Unpack
-                        | EventKind::Open
-                ) {
+                if format < 6
+                    && matches!(
+                        rec.event.kind,
+                        EventKind::PackInto { .. }
+                            | EventKind::Fill { .. }
+                            | EventKind::Unpack
+                            | EventKind::Open
+                    )
+                {
                     // Packaging came in format 6: an older value cannot hold it.
                     assert!(decode_recorded(pack(1), &as_older_format(&mut rec, 5)).is_err());
                     continue;
@@ -895,6 +940,27 @@ mod tests {
                 n += 1;
             }
         }
+    }
+
+    /// A GS1 code's secondary serial and signature are kept with the event, one byte saying
+    /// which follow; any other value of that byte is corrupt.
+    #[test]
+    fn code_attributes_round_trip_and_bad_ones_are_corrupt() {
+        let mut rng = Rng::new(10);
+        let mut rec = arbitrary_recorded(&mut rng, pack(1), 0);
+        for (serial, signature) in [(Some("SEC-0001"), Some("MEUCIQD4")), (None, Some("MEUC"))] {
+            rec.event.lot.extra = Some(Box::new(CodeExtra {
+                secondary_serial: serial.map(str::to_owned),
+                signature: signature.map(str::to_owned),
+            }));
+            let bytes = encode_recorded(&rec);
+            assert_eq!(decode_recorded(pack(1), &bytes).unwrap(), rec);
+        }
+        rec.event.lot.extra = None;
+        let mut bytes = encode_recorded(&rec);
+        *bytes.last_mut().unwrap() = 4;
+        let e = decode_recorded(pack(1), &bytes).unwrap_err().to_string();
+        assert!(e.contains("code attributes byte 4"), "{e}");
     }
 
     /// Stores written before format 2 stay readable: a sale and a state with a blocked

@@ -265,16 +265,13 @@ impl<'a> Record<'a> {
     }
 
     /// Batch and expiry from the record's fields and from the code itself (GS1 codes carry
-    /// both); when both say one, they must agree.
+    /// both, and maybe a secondary serial and a signature); when both say one, they must
+    /// agree.
     fn lot(&self, code: Option<&TraceCode>, at: Timestamp) -> Result<Lot, RecordError> {
         let batch = self.parse("batch", Batch::parse)?;
         let expiry = self.parse("expiry", Date::parse)?;
-        let code_batch = code
-            .and_then(TraceCode::batch)
-            .and_then(|b| Batch::parse(b).ok());
-        let code_expiry = code
-            .and_then(TraceCode::expiry)
-            .and_then(|x| Date::from_expiry(x, at));
+        let of_code = code.map(|c| Lot::of_code(c, at)).unwrap_or_default();
+        let (code_batch, code_expiry) = (of_code.batch.clone(), of_code.expiry);
         if let (Some(a), Some(b)) = (&batch, &code_batch)
             && a != b
         {
@@ -294,6 +291,7 @@ impl<'a> Record<'a> {
         Ok(Lot {
             batch: batch.or(code_batch),
             expiry: expiry.or(code_expiry),
+            ..of_code
         })
     }
 }

@@ -63,6 +63,7 @@ fn to_shelf(key: PackKey) -> [Event; 4] {
     commission.lot = Lot {
         batch: Some(Batch::parse("250301").expect("a valid batch")),
         expiry: Date::from_ymd(2027, 2, 28),
+        ..Lot::default()
     };
     [
         commission,

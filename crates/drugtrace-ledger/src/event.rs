@@ -3,7 +3,7 @@
 use std::fmt;
 
 use drugtrace_catalog::InsuranceCode;
-use drugtrace_code::PackKey;
+use drugtrace_code::{PackKey, TraceCode};
 
 use crate::{Batch, Date, InstitutionId, PersonHash, SettlementId, Timestamp, UploadId, VisitId};
 
@@ -26,13 +26,54 @@ pub struct Event {
     pub upload: Option<UploadId>,
 }
 
-/// A pack's batch and expiry.
+/// A pack's batch and expiry, and what else the scanned code carried about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lot {
     /// The production batch (批号).
     pub batch: Option<Batch>,
     /// The last day of use (有效期至).
     pub expiry: Option<Date>,
+    /// What else the scanned GS1 code carried, when it carried any (boxed: few codes do,
+    /// and every event has a lot).
+    pub extra: Option<Box<CodeExtra>>,
+}
+
+/// What a GS1 code carries besides its pack's identity, batch and expiry, kept as evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeExtra {
+    /// The secondary serial (AI 250).
+    pub secondary_serial: Option<String>,
+    /// The digital signature (AI 8030): whoever holds the maker's public key can check that
+    /// the pack's code was signed by it.
+    pub signature: Option<String>,
+}
+
+impl Lot {
+    /// What scanned `code` says of its pack besides which pack it is: a GS1 code's batch,
+    /// expiry (its `YYMMDD` read as of `at`), secondary serial and signature; nothing for a
+    /// Chinese code, whose commission says its batch and expiry.
+    pub fn of_code(code: &TraceCode, at: Timestamp) -> Lot {
+        Lot {
+            batch: code.batch().and_then(|b| Batch::parse(b).ok()),
+            expiry: code.expiry().and_then(|x| Date::from_expiry(x, at)),
+            extra: (code.secondary_serial().is_some() || code.signature().is_some()).then(|| {
+                Box::new(CodeExtra {
+                    secondary_serial: code.secondary_serial().map(str::to_owned),
+                    signature: code.signature().map(str::to_owned),
+                })
+            }),
+        }
+    }
+
+    /// The secondary serial (AI 250) the scanned code carried.
+    pub fn secondary_serial(&self) -> Option<&str> {
+        self.extra.as_ref()?.secondary_serial.as_deref()
+    }
+
+    /// The digital signature (AI 8030) the scanned code carried.
+    pub fn signature(&self) -> Option<&str> {
+        self.extra.as_ref()?.signature.as_deref()
+    }
 }
 
 /// What happened to a pack. The names follow the chain: a manufacturer commissions (赋码),

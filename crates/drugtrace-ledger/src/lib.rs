@@ -31,7 +31,7 @@ mod time;
 pub use authority::Authority;
 pub use copy::{CopyError, CopyReport, copy_store};
 pub use event::{
-    Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleKey, SaleReturn,
+    CodeExtra, Event, EventKind, Intake, Lot, Outcome, Reason, Recorded, Sale, SaleKey, SaleReturn,
     StockChange, Void,
 };
 pub use ids::{

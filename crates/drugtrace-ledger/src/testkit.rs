@@ -8,10 +8,10 @@ use drugtrace_catalog::{Catalog, InsuranceCode};
 use drugtrace_code::{ChinaCode, PackKey};
 
 use crate::{
-    Authority, Batch, CommitError, Date, Event, EventKind, InstitutionId, Intake, Ledger, Lookup,
-    Lot, MemStore, Movement, MovementId, MovementKind, MovementVoid, Outcome, PackState, PackWrite,
-    PersonHash, Policy, Reason, RebuildMode, Recorded, Sale, SaleReturn, SettlementId, StockChange,
-    Store, Submission, Timestamp, UploadId, VisitId, Void,
+    Authority, Batch, CodeExtra, CommitError, Date, Event, EventKind, InstitutionId, Intake,
+    Ledger, Lookup, Lot, MemStore, Movement, MovementId, MovementKind, MovementVoid, Outcome,
+    PackState, PackWrite, PersonHash, Policy, Reason, RebuildMode, Recorded, Sale, SaleReturn,
+    SettlementId, StockChange, Store, Submission, Timestamp, UploadId, VisitId, Void,
 };
 
 /// A small, fast, deterministic generator (xorshift64*), so that tests need no dependency
@@ -63,6 +63,19 @@ pub fn arbitrary_event(rng: &mut Rng, key: PackKey) -> Event {
         expiry: (rng.below(2) == 0)
             .then(|| Date::from_days_since_epoch(20_000 + rng.below(3000) as i32))
             .flatten(),
+        // One of the two, or both: never an empty one, which is stored as none.
+        extra: match rng.below(6) {
+            0 => Some((true, false)),
+            1 => Some((false, true)),
+            2 => Some((true, true)),
+            _ => None,
+        }
+        .map(|(serial, signature)| {
+            Box::new(CodeExtra {
+                secondary_serial: serial.then(|| format!("S{}", rng.below(1_000_000))),
+                signature: signature.then(|| format!("{:016X}", rng.next_u64())),
+            })
+        }),
     };
     let product = |rng: &mut Rng| {
         (rng.below(2) == 0).then(|| {

@@ -148,6 +148,7 @@ fn event(line: &str, people: &PersonKey) -> (Event, Authority) {
     let lot = Lot {
         batch: kv.get("batch").map(|v| Batch::parse(v).unwrap()),
         expiry: kv.get("expiry").map(|v| Date::parse(v).unwrap()),
+        ..Lot::default()
     };
     let kind = match kind {
         "commission" => EventKind::Commission,

@@ -47,6 +47,7 @@ fn whole_chain(n: u64) -> PackWrite {
     commission.lot = Lot {
         batch: Some(Batch::parse("250301").expect("a valid batch")),
         expiry: Date::from_ymd(2027, 2, 28),
+        ..Lot::default()
     };
     let events = [
         commission,

@@ -71,7 +71,11 @@ impl Ctx {
                 })?
                 .flatten(),
         };
-        Ok(Lot { batch, expiry })
+        Ok(Lot {
+            batch,
+            expiry,
+            ..Lot::of_code(code, at)
+        })
     }
 }
 

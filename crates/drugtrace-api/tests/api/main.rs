@@ -1024,3 +1024,37 @@ async fn a_sale_while_the_storage_is_unreachable_is_a_retryable_503() {
         );
     }
 }
+
+/// Issue 15: a GS1 code's secondary serial (250) and digital signature (8030) are kept with
+/// every event recorded from it, and a regulator reads them back in the pack's history.
+#[tokio::test]
+async fn a_gs1_codes_secondary_serial_and_signature_are_kept_with_its_events() {
+    let app = spawn_app().await;
+    let code = "(01)09506000134352(17)301231(10)LOT1(250)SEC-9(8030)MEUCIQDx_c-9A=(21)SER250";
+    let (status, body) = app
+        .post(
+            "/v1/events",
+            &json!([{"type": "commission", "code": code, "at": "2025-03-01 09:00:00", "institution": "M3301001"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The same pack scanned without them (a label printed without the signature) is the
+    // same pack; its event has none.
+    let plain = "(01)09506000134352(17)301231(10)LOT1(21)SER250";
+    let (status, body) = app
+        .post(
+            "/v1/events",
+            &json!([{"type": "ship", "code": plain, "at": "2025-03-02 09:00:00", "institution": "M3301001"}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, history) = app
+        .get_with("/v1/packs/(01)09506000134352(21)SER250", REGULATOR_KEY)
+        .await;
+    assert_eq!(status, 200, "{history}");
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{history}");
+    assert_eq!(events[0]["secondary_serial"], "SEC-9", "{history}");
+    assert_eq!(events[0]["signature"], "MEUCIQDx_c-9A=", "{history}");
+    assert!(events[1].get("signature").is_none(), "{history}");
+}
