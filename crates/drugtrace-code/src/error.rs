@@ -145,6 +145,14 @@ pub enum ParseError {
         /// The pack the code names with it, in the bracketed form.
         reads_as: String,
     },
+    /// A compressed GS1 Digital Link (its last path segment bits in base64) that does not
+    /// decode.
+    CompressedLink {
+        /// One-based character position of the segment character where the trouble starts.
+        pos: usize,
+        /// What is wrong.
+        problem: CompressedProblem,
+    },
     /// A Chinese code whose digits came through a keyboard layout that types them as other
     /// characters (a scanner emulating a US keyboard on a French AZERTY one, say).
     KeyboardLayout {
@@ -153,6 +161,53 @@ pub enum ParseError {
         /// The code as its digits.
         meant: String,
     },
+}
+
+/// What is wrong with a compressed GS1 Digital Link. An `ai` is an application identifier's
+/// digits, or the key of a key=value pair that is not GS1's (empty while its key is unread).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CompressedProblem {
+    /// The bits where an AI starts name none of GS1's compression tables (as hexadecimal
+    /// digits, such as `"D7"`, or the digits read so far, such as `"05"`).
+    UnknownAi {
+        /// The hexadecimal digits read.
+        code: String,
+    },
+    /// An AI that GS1's compression tables give no layout for (one defined after them, such
+    /// as 8030), so nothing after it can be read.
+    NoCompressedForm {
+        /// The AI.
+        ai: String,
+    },
+    /// The link ends inside an AI or its value.
+    Truncated {
+        /// The AI.
+        ai: String,
+    },
+    /// A text's encoding indicator is one GS1 reserves (5 to 7).
+    Encoding {
+        /// The AI.
+        ai: String,
+        /// The indicator read.
+        indicator: u8,
+    },
+    /// A number whose bits hold more digits than its length allows.
+    NumberTooLarge {
+        /// The AI.
+        ai: String,
+        /// The digits allowed.
+        digits: usize,
+    },
+    /// A character outside GS1's character set 82 in a text field.
+    BadChar {
+        /// The AI.
+        ai: String,
+        /// The character.
+        ch: char,
+    },
+    /// Bits after the last value that are not the zero padding of the last character.
+    Padding,
 }
 
 /// What is wrong with a YYMMDD expiry date.
@@ -269,6 +324,9 @@ impl fmt::Display for ParseError {
                 f,
                 "a group separator (GS, ASCII 29) seems lost before character {pos}: with it the code reads {reads_as}; set the scanner to send FNC1 as GS, then scan again"
             ),
+            ParseError::CompressedLink { pos, problem } => {
+                write!(f, "compressed Digital Link, at character {pos}: {problem}")
+            }
             ParseError::KeyboardLayout { layout, meant } => write!(
                 f,
                 "the digits came through a {layout} keyboard layout (read as digits: {meant}): set the scanner's keyboard layout to the computer's, then scan again"
@@ -287,6 +345,54 @@ impl fmt::Display for ExpiryProblem {
             }
             ExpiryProblem::NotLeapYear { yy } => {
                 write!(f, "29 February needs a leap year, and {yy:02} is not one")
+            }
+        }
+    }
+}
+
+/// An AI with its field's name, `(21) serial`, or a key that is not GS1's.
+fn describe(ai: &str) -> String {
+    if ai.is_empty() {
+        "a key=value pair".to_string()
+    } else if ai.bytes().all(|b| b.is_ascii_digit()) {
+        format!("({ai}){}", field_name(ai))
+    } else {
+        format!("the key {ai:?}")
+    }
+}
+
+impl fmt::Display for CompressedProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompressedProblem::UnknownAi { code } => write!(
+                f,
+                "its bits read {code}, which starts no application identifier GS1's compression tables know"
+            ),
+            CompressedProblem::NoCompressedForm { ai } => write!(
+                f,
+                "{} has no compressed form, so nothing after it can be read",
+                describe(ai)
+            ),
+            CompressedProblem::Truncated { ai } => {
+                write!(f, "the link ends inside {}", describe(ai))
+            }
+            CompressedProblem::Encoding { ai, indicator } => write!(
+                f,
+                "{} has encoding indicator {indicator}, which GS1 reserves",
+                describe(ai)
+            ),
+            CompressedProblem::NumberTooLarge { ai, digits } => write!(
+                f,
+                "the number in {} has more than its {digits} digits",
+                describe(ai)
+            ),
+            CompressedProblem::BadChar { ai, ch } => write!(
+                f,
+                "{} holds {ch:?}, which is not in GS1 character set 82",
+                describe(ai)
+            ),
+            CompressedProblem::Padding => {
+                write!(f, "the bits after the last value are not zero padding")
             }
         }
     }

@@ -3,7 +3,7 @@
 //! This crate owns the identity of a pack. It knows China's 20-digit drug trace code
 //! ([`ChinaCode`], 药品追溯码: a 7-digit drug identification code, 药品标识码, then 13 digits
 //! of serial and check), GS1 element strings as read from a DataMatrix (GTIN, expiry, batch,
-//! serial) and GS1 Digital Link URIs (both give a [`Gs1Pack`]); it recognises a carton's or
+//! serial) and GS1 Digital Link URIs, uncompressed or compressed (both give a [`Gs1Pack`]); it recognises a carton's or
 //! pallet's [`Sscc`] scanned by mistake, and a code typed through the wrong keyboard layout. [`TraceCode::parse`] reads
 //! any of them, after cleaning scanner noise (surrounding whitespace, full-width characters),
 //! and every kind maps to one [`PackKey`], the short byte string that storage keys packs by:
@@ -16,6 +16,7 @@
 
 mod ai;
 mod china;
+mod compressed;
 mod digital_link;
 mod drug_id;
 mod element_string;
@@ -30,7 +31,7 @@ mod trace_code;
 
 pub use china::ChinaCode;
 pub use drug_id::{DrugId, DrugIdError};
-pub use error::{ExpiryProblem, ParseError};
+pub use error::{CompressedProblem, ExpiryProblem, ParseError};
 pub use expiry::Expiry;
 pub use gs1::Gs1Pack;
 pub use gtin::{Gtin, GtinError};

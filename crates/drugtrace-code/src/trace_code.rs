@@ -22,7 +22,7 @@ pub enum TraceCode {
 impl TraceCode {
     /// Parses what a scanner or a person sent, after normalization, by its form:
     ///
-    /// - `http://` or `https://` (any case): a GS1 Digital Link;
+    /// - `http://` or `https://` (any case): a GS1 Digital Link, uncompressed or compressed;
     /// - a `]` symbology identifier: `]d2`, `]C1`, `]Q3` or `]e0` announce GS1 data; any
     ///   other (such as Code 128's `]C0`) is dropped and the rest read as below;
     /// - a leading `(`, or a group separator anywhere: a GS1 element string;

@@ -253,7 +253,11 @@ proptest! {
     #[test]
     fn every_form_gives_one_pack(p in gs1_pack()) {
         let key = p.pack_key();
-        for form in [p.to_element_string(), p.to_digital_link("https://id.gs1.org")] {
+        for form in [
+            p.to_element_string(),
+            p.to_digital_link("https://id.gs1.org"),
+            p.to_compressed_digital_link("https://id.gs1.org"),
+        ] {
             let parsed = TraceCode::parse(&form);
             prop_assert_eq!(&parsed, &Ok(TraceCode::Gs1(p.clone())), "{:?}", form);
             prop_assert_eq!(parsed.unwrap().pack_key(), key);
@@ -284,11 +288,44 @@ proptest! {
         parse_and_show(&s);
     }
 
+    /// With a secondary serial and a signature too: the compressed form keeps both.
     #[test]
-    fn no_damaged_code_panics(code in trace_code(), form in 0..3usize, cut in any::<prop::sample::Index>(), ch in any::<char>()) {
+    fn compressed_links_round_trip(p in gs1_pack(), kept in proptest::option::of((cset82(30), "[A-Za-z0-9_=-]{1,90}"))) {
+        let p = match kept {
+            Some((secondary, signature)) => {
+                let bracketed = format!(
+                    "{}(250){}(8030){signature}",
+                    p,
+                    crate::element_string::escape_bracketed(&secondary)
+                );
+                let TraceCode::Gs1(p) = TraceCode::parse(&bracketed).unwrap() else { unreachable!() };
+                p
+            }
+            None => p,
+        };
+        let link = p.to_compressed_digital_link("https://example.com/p/");
+        prop_assert_eq!(TraceCode::parse(&link), Ok(TraceCode::Gs1(p)), "{}", link);
+    }
+
+    #[test]
+    fn compressed_sscc_links_are_labels(v in 0u64..100_000_000_000_000_000) {
+        let sscc = crate::Sscc::checked(&format!("{:017}{}", v, crate::gtin::check_digit(v))).unwrap();
+        let link = sscc.to_compressed_digital_link("https://id.gs1.org");
+        prop_assert_eq!(TraceCode::parse(&link), Err(ParseError::LogisticsLabel { sscc }));
+        prop_assert_eq!(parse_case(&link), Ok(sscc.pack_key()));
+    }
+
+    #[test]
+    fn no_compressed_segment_panics(seg in "[A-Za-z0-9_-]{1,80}", prefix in "(|/01/09506000134352)") {
+        parse_and_show(&format!("https://id.gs1.org{prefix}/{seg}"));
+    }
+
+    #[test]
+    fn no_damaged_code_panics(code in trace_code(), form in 0..4usize, cut in any::<prop::sample::Index>(), ch in any::<char>()) {
         let text = match (&code, form) {
             (TraceCode::Gs1(p), 1) => p.to_element_string(),
             (TraceCode::Gs1(p), 2) => p.to_digital_link("http://x"),
+            (TraceCode::Gs1(p), 3) => p.to_compressed_digital_link("http://x"),
             _ => code.to_string(),
         };
         let mut chars: Vec<char> = text.chars().collect();
