@@ -153,6 +153,15 @@ pub enum ParseError {
         /// What is wrong.
         problem: CompressedProblem,
     },
+    /// A code whose letters came through in the other case, as a scanner types them with
+    /// Caps Lock on: refused, since its serial and batch may be inverted too.
+    CapsLock {
+        /// What shows it.
+        sign: CapsLockSign,
+        /// How the code reads with the case of its letters turned back, in the bracketed
+        /// form: for the person to compare, never taken.
+        reads_as: String,
+    },
     /// A Chinese code whose digits came through a keyboard layout that types them as other
     /// characters (a scanner emulating a US keyboard on a French AZERTY one, say).
     KeyboardLayout {
@@ -208,6 +217,28 @@ pub enum CompressedProblem {
     },
     /// Bits after the last value that are not the zero padding of the last character.
     Padding,
+}
+
+/// What shows that a code's letters came through with Caps Lock on: a place where GS1 fixes
+/// the case of letters, found in the other case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CapsLockSign {
+    /// A scanner prefix with its letter in the other case (`]D2` for `]d2`, `]c1`, `]q1`,
+    /// `]q3`).
+    SymbologyId {
+        /// The prefix as it came.
+        id: String,
+    },
+    /// A Digital Link short name in capitals (`GTIN` for `gtin`).
+    ShortName {
+        /// The name as it came.
+        name: String,
+    },
+    /// A compressed Digital Link segment that decodes only with its case turned back.
+    Compressed,
+    /// The group separator written `<gs>` for `<GS>`.
+    SeparatorText,
 }
 
 /// What is wrong with a YYMMDD expiry date.
@@ -327,6 +358,19 @@ impl fmt::Display for ParseError {
             ParseError::CompressedLink { pos, problem } => {
                 write!(f, "compressed Digital Link, at character {pos}: {problem}")
             }
+            ParseError::CapsLock { sign, reads_as } => {
+                write!(
+                    f,
+                    "the letters came through in the other case, as with Caps Lock on ({sign}); turned back, the code reads {reads_as}: turn Caps Lock off (or set the scanner to ignore it), then scan again"
+                )?;
+                if matches!(
+                    sign,
+                    CapsLockSign::ShortName { .. } | CapsLockSign::Compressed
+                ) {
+                    write!(f, "; if the code is printed so, the code itself is wrong")?;
+                }
+                Ok(())
+            }
             ParseError::KeyboardLayout { layout, meant } => write!(
                 f,
                 "the digits came through a {layout} keyboard layout (read as digits: {meant}): set the scanner's keyboard layout to the computer's, then scan again"
@@ -358,6 +402,28 @@ fn describe(ai: &str) -> String {
         format!("({ai}){}", field_name(ai))
     } else {
         format!("the key {ai:?}")
+    }
+}
+
+impl fmt::Display for CapsLockSign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapsLockSign::SymbologyId { id } => write!(
+                f,
+                "the scanner prefix is {id}, not {}",
+                crate::caps_lock::invert_case(id)
+            ),
+            CapsLockSign::ShortName { name } => write!(
+                f,
+                "the path says /{name}/ where GS1 writes /{}/",
+                name.to_ascii_lowercase()
+            ),
+            CapsLockSign::Compressed => write!(
+                f,
+                "its compressed segment decodes only with the case of its letters turned back"
+            ),
+            CapsLockSign::SeparatorText => write!(f, "the separator is written <gs>, not <GS>"),
+        }
     }
 }
 
