@@ -46,18 +46,18 @@ pub(crate) fn check(
     outcome: Result<TraceCode, ParseError>,
     read: impl Fn(&str) -> Result<TraceCode, ParseError>,
 ) -> Result<TraceCode, ParseError> {
+    // An accepted code is looked at again only under an inverted scanner prefix, so the
+    // common case costs a prefix comparison.
+    if outcome.is_ok() && !INVERTED_PREFIXES.iter().any(|p| code.starts_with(p)) {
+        return outcome;
+    }
     let Some(sign) = sign_of(code) else {
         return outcome;
     };
-    let turned_back = read(&invert_case(code));
-    let reads_as = match (&outcome, turned_back) {
-        // An element string or link whose scanner prefix shows Caps Lock, and whose reading
-        // depends on the case of its letters.
-        (Ok(as_is), Ok(other))
-            if matches!(sign, CapsLockSign::SymbologyId { .. }) && other != *as_is =>
-        {
-            other.to_string()
-        }
+    let reads_as = match (&outcome, read(&invert_case(code))) {
+        // Read under an inverted prefix, and another pack turned back: its letters are
+        // likely inverted too.
+        (Ok(as_is), Ok(other)) if other != *as_is => other.to_string(),
         (Ok(_), _) => return outcome,
         (Err(_), Ok(other)) => other.to_string(),
         (Err(_), Err(ParseError::LogisticsLabel { sscc })) => sscc.to_string(),
@@ -73,13 +73,13 @@ fn sign_of(code: &str) -> Option<CapsLockSign> {
         return Some(CapsLockSign::SymbologyId { id: id.to_string() });
     }
     if let Some(path) = link_path(code) {
-        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if let Some(name) = segments.iter().find(|s| SHORT_NAMES.contains(s)) {
+        let mut segments = path.split('/').filter(|s| !s.is_empty());
+        if let Some(name) = segments.clone().find(|s| SHORT_NAMES.contains(s)) {
             return Some(CapsLockSign::ShortName {
                 name: name.to_string(),
             });
         }
-        let compressed = segments.last().is_some_and(|s| {
+        let compressed = segments.next_back().is_some_and(|s| {
             crate::compressed::is_base64url(s) && s.bytes().any(|b| b.is_ascii_alphabetic())
         });
         return compressed.then_some(CapsLockSign::Compressed);
