@@ -10,7 +10,7 @@ use drugtrace_code::TraceCode;
 
 /// One pack's code in each form, as a scanner or a person sends it. The GS1 forms all name
 /// one pack: GTIN 09506000134352, expiry 2025-12-31, batch LOT1, serial SER1.
-const INPUTS: [(&str, &str); 5] = [
+const INPUTS: [(&str, &str); 6] = [
     ("china", "81234567890123456789"),
     (
         "china_full_width_padded",
@@ -27,6 +27,11 @@ const INPUTS: [(&str, &str); 5] = [
     (
         "digital_link",
         "https://id.gs1.org/01/09506000134352/10/LOT1/21/SER1?17=251231",
+    ),
+    // The same pack compressed, as GS1's reference implementation writes it.
+    (
+        "digital_link_compressed",
+        "https://id.gs1.org/GhFKk4XBoMhZyerIkIjqeqvg",
     ),
 ];
 

@@ -6,9 +6,19 @@
 //! signature) are read; the rest (`linkType` and friends) is about where to send a browser,
 //! not about the pack. The short names of Digital Link 1.x (`/gtin/`, `/lot/`, `/ser/`,
 //! `/cpv/`, `/sscc/`) are read as the AIs they stand for.
+//!
+//! Compressed links (Digital Link 1.1 and 1.2) are read too: a path whose last segment is
+//! URI-safe base64 and not all digits, with no `/01/` before it, holds every AI in that one
+//! segment (`https://id.gs1.org/AQnYUc1gmiCNV4JGQhcNT6K6c`); after `/01/{gtin}` such a
+//! segment holds the rest (partly compressed). The decoded AIs are read as an element
+//! string's are (those of [`crate::ai`] checked, and kept or ignored), and any other AI of
+//! GS1's compression tables is ignored, as the query's other attributes are; see
+//! [`crate::compressed`] for the format and where this reader is stricter than GS1's. A path
+//! shaped like an uncompressed link (`/21/X`) that lacks its `/01/` is refused as that, not
+//! decoded.
 
 use crate::gs1::Fields;
-use crate::{Gs1Pack, Gtin, ParseError, ai};
+use crate::{CompressedProblem, Gs1Pack, Gtin, ParseError, Sscc, ai, compressed};
 
 impl Gs1Pack {
     /// The pack as a GS1 Digital Link URI on `base` (such as `https://id.gs1.org`): the GTIN
@@ -44,6 +54,51 @@ impl Gs1Pack {
     }
 }
 
+impl Gs1Pack {
+    /// The pack as a compressed GS1 Digital Link on `base`: (01), (10), (17), (21) and (250)
+    /// compressed into one path segment, as GS1's reference implementation writes them.
+    /// GS1's compression tables predate the (8030) digital signature and give it no
+    /// compressed form, so a signature stays in the query, where this crate reads it back
+    /// (readers of the tables alone do not see it, and no reader misreads the pack).
+    pub fn to_compressed_digital_link(&self, base: &str) -> String {
+        let gtin = self.gtin().to_gtin14();
+        let expiry = self.expiry().map(|e| e.to_yymmdd());
+        let mut elements = vec![("01", gtin.as_str()), ("21", self.serial())];
+        if let Some(batch) = self.batch() {
+            elements.push(("10", batch));
+        }
+        if let Some(e) = &expiry {
+            elements.push(("17", e.as_str()));
+        }
+        if let Some(v) = self.secondary_serial() {
+            elements.push(("250", v));
+        }
+        let mut uri = format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            compressed::encode(&elements)
+        );
+        if let Some(signature) = self.signature() {
+            uri.push_str("?8030=");
+            percent_encode(signature, &mut uri);
+        }
+        uri
+    }
+}
+
+impl Sscc {
+    /// The logistics unit as a compressed GS1 Digital Link on `base`: its (00) SSCC
+    /// compressed into one path segment.
+    pub fn to_compressed_digital_link(&self, base: &str) -> String {
+        let digits = format!("{:018}", self.value());
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            compressed::encode(&[("00", &digits)])
+        )
+    }
+}
+
 /// Parses a Digital Link URI (already normalized, with an `http://` or `https://` scheme in
 /// any case).
 pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
@@ -58,7 +113,7 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
 
     // Each path segment with the byte offset where it starts. The short names of Digital
     // Link 1.x (`/gtin/…/lot/…/ser/…`), which resolvers must still accept, are read as the
-    // AIs they stand for.
+    // AIs they stand for. A trailing slash leaves one empty segment: harmless.
     let mut segments = Vec::new();
     let mut offset = path_start + 1;
     for seg in uri[path_start..path_end].split('/').skip(1) {
@@ -73,6 +128,10 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
         segments.push((offset, key));
         offset += seg.len() + 1;
     }
+    if segments.last().is_some_and(|&(_, s)| s.is_empty()) {
+        segments.pop();
+    }
+    let mut fields = Fields::default();
     // The primary key is the first `/01/` followed by something GTIN-shaped, so that a path
     // prefix that happens to contain a segment `01` does not hide it.
     let is_01 = |i: usize| segments[i].1 == "01";
@@ -84,44 +143,55 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
     let first = (0..segments.len())
         .find(|&i| is_01(i) && gtin_shaped(i))
         .or_else(|| (0..segments.len()).find(|&i| is_01(i)));
-    let Some(first) = first else {
+    if let Some(first) = first {
+        for pair in segments[first..].chunks(2) {
+            let (key_at, key) = pair[0];
+            let value = match pair.get(1) {
+                Some(&(at, v)) if !v.is_empty() => (at, v),
+                // `/01/{gtin}/{compressed}`: the key qualifiers and attributes compressed
+                // after an uncompressed primary key.
+                None if looks_compressed(key) => {
+                    add_compressed(&mut fields, key, pos_of(key_at))?;
+                    break;
+                }
+                _ => {
+                    return Err(ParseError::MissingValue {
+                        ai: key.to_string(),
+                    });
+                }
+            };
+            let decoded = percent_decode(value.1, pos_of(value.0))?;
+            match key {
+                "01" => fields.add_gtin(Gtin::parse(&decoded)?)?,
+                "10" | "21" | "22" => {
+                    let ai = ai::lookup(key).expect("known path AI");
+                    fields.add(ai, &decoded, pos_of(value.0))?;
+                }
+                _ => {
+                    return Err(ParseError::UnknownAi {
+                        ai: key.to_string(),
+                        pos: pos_of(key_at),
+                    });
+                }
+            }
+        }
+    } else if let Some(sscc) = segments
+        .windows(2)
+        .find(|w| w[0].1 == "00")
+        .and_then(|w| crate::Sscc::checked(w[1].1))
+    {
         // `/00/{sscc}`: a logistics unit's Digital Link.
-        let sscc = segments
-            .windows(2)
-            .find(|w| w[0].1 == "00")
-            .and_then(|w| crate::Sscc::checked(w[1].1));
-        return Err(match sscc {
-            Some(sscc) => ParseError::LogisticsLabel { sscc },
-            None => ParseError::NoDigitalLinkGtin,
-        });
-    };
-
-    let mut fields = Fields::default();
-    for pair in segments[first..].chunks(2) {
-        let (key_at, key) = pair[0];
-        let value = match pair.get(1) {
-            Some(&(at, v)) if !v.is_empty() => (at, v),
-            // A trailing slash leaves one empty segment: harmless.
-            None if key.is_empty() => break,
-            _ => {
-                return Err(ParseError::MissingValue {
-                    ai: key.to_string(),
-                });
+        return Err(ParseError::LogisticsLabel { sscc });
+    } else {
+        // A compressed link: any path prefix, then one segment holding every AI. A path
+        // shaped like an uncompressed link (`/21/X`) is one that lacks its `/01/`.
+        let last = segments.last().filter(|&&(_, s)| looks_compressed(s));
+        let uncompressed_shape = segments.iter().any(|&(_, s)| ai::lookup(s).is_some());
+        match last {
+            Some(&(at, seg)) if !uncompressed_shape => {
+                add_compressed(&mut fields, seg, pos_of(at))?;
             }
-        };
-        let decoded = percent_decode(value.1, pos_of(value.0))?;
-        match key {
-            "01" => fields.add_gtin(Gtin::parse(&decoded)?)?,
-            "10" | "21" | "22" => {
-                let ai = ai::lookup(key).expect("known path AI");
-                fields.add(ai, &decoded, pos_of(value.0))?;
-            }
-            _ => {
-                return Err(ParseError::UnknownAi {
-                    ai: key.to_string(),
-                    pos: pos_of(key_at),
-                });
-            }
+            _ => return Err(ParseError::NoDigitalLinkGtin),
         }
     }
 
@@ -145,6 +215,37 @@ pub(crate) fn parse(uri: &str) -> Result<Gs1Pack, ParseError> {
         }
     }
     fields.finish()
+}
+
+/// Whether a path segment may be a compressed link: URI-safe base64, and not all digits,
+/// which no compressed AI starts with and every uncompressed AI and GTIN is.
+fn looks_compressed(segment: &str) -> bool {
+    compressed::is_base64url(segment) && !segment.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Decodes a compressed segment starting at character `pos` into `fields`. The AIs this
+/// crate knows are checked and kept or ignored as in an element string; any other AI of
+/// GS1's compression tables is ignored, as an uncompressed link's query attributes are.
+fn add_compressed(fields: &mut Fields, segment: &str, pos: usize) -> Result<(), ParseError> {
+    let elements = compressed::decode(segment).map_err(|f| ParseError::CompressedLink {
+        pos: pos + f.bit / 6,
+        problem: f.problem,
+    })?;
+    for e in elements {
+        let Some(ai) = ai::lookup(&e.ai) else {
+            continue;
+        };
+        let at = pos + e.bit / 6;
+        fields.add(ai, &e.value, at).map_err(|err| match err {
+            // A position inside the decoded value means nothing in the link.
+            ParseError::BadChar { ai, ch, .. } => ParseError::CompressedLink {
+                pos: at,
+                problem: CompressedProblem::BadChar { ai, ch },
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
 }
 
 /// Appends `value` to `out`, percent-encoding every byte outside RFC 3986's unreserved set.

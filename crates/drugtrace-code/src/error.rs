@@ -145,6 +145,23 @@ pub enum ParseError {
         /// The pack the code names with it, in the bracketed form.
         reads_as: String,
     },
+    /// A compressed GS1 Digital Link (its last path segment bits in base64) that does not
+    /// decode.
+    CompressedLink {
+        /// One-based character position of the segment character where the trouble starts.
+        pos: usize,
+        /// What is wrong.
+        problem: CompressedProblem,
+    },
+    /// A code whose letters came through in the other case, as a scanner types them with
+    /// Caps Lock on: refused, since its serial and batch may be inverted too.
+    CapsLock {
+        /// What shows it.
+        sign: CapsLockSign,
+        /// How the code reads with the case of its letters turned back, in the bracketed
+        /// form: for the person to compare, never taken.
+        reads_as: String,
+    },
     /// A Chinese code whose digits came through a keyboard layout that types them as other
     /// characters (a scanner emulating a US keyboard on a French AZERTY one, say).
     KeyboardLayout {
@@ -153,6 +170,75 @@ pub enum ParseError {
         /// The code as its digits.
         meant: String,
     },
+}
+
+/// What is wrong with a compressed GS1 Digital Link. An `ai` is an application identifier's
+/// digits, or the key of a key=value pair that is not GS1's (empty while its key is unread).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CompressedProblem {
+    /// The bits where an AI starts name none of GS1's compression tables (as hexadecimal
+    /// digits, such as `"D7"`, or the digits read so far, such as `"05"`).
+    UnknownAi {
+        /// The hexadecimal digits read.
+        code: String,
+    },
+    /// An AI that GS1's compression tables give no layout for (one defined after them, such
+    /// as 8030), so nothing after it can be read.
+    NoCompressedForm {
+        /// The AI.
+        ai: String,
+    },
+    /// The link ends inside an AI or its value.
+    Truncated {
+        /// The AI.
+        ai: String,
+    },
+    /// A text's encoding indicator is one GS1 reserves (5 to 7).
+    Encoding {
+        /// The AI.
+        ai: String,
+        /// The indicator read.
+        indicator: u8,
+    },
+    /// A number whose bits hold more digits than its length allows.
+    NumberTooLarge {
+        /// The AI.
+        ai: String,
+        /// The digits allowed.
+        digits: usize,
+    },
+    /// A character outside GS1's character set 82 in a text field.
+    BadChar {
+        /// The AI.
+        ai: String,
+        /// The character.
+        ch: char,
+    },
+    /// Bits after the last value that are not the zero padding of the last character.
+    Padding,
+}
+
+/// What shows that a code's letters came through with Caps Lock on: a place where GS1 fixes
+/// the case of letters, found in the other case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CapsLockSign {
+    /// A scanner prefix with its letter in the other case (`]D2` for `]d2`, `]c1`, `]q1`,
+    /// `]q3`).
+    SymbologyId {
+        /// The prefix as it came.
+        id: String,
+    },
+    /// A Digital Link short name in capitals (`GTIN` for `gtin`).
+    ShortName {
+        /// The name as it came.
+        name: String,
+    },
+    /// A compressed Digital Link segment that decodes only with its case turned back.
+    Compressed,
+    /// The group separator written `<gs>` for `<GS>`.
+    SeparatorText,
 }
 
 /// What is wrong with a YYMMDD expiry date.
@@ -269,6 +355,22 @@ impl fmt::Display for ParseError {
                 f,
                 "a group separator (GS, ASCII 29) seems lost before character {pos}: with it the code reads {reads_as}; set the scanner to send FNC1 as GS, then scan again"
             ),
+            ParseError::CompressedLink { pos, problem } => {
+                write!(f, "compressed Digital Link, at character {pos}: {problem}")
+            }
+            ParseError::CapsLock { sign, reads_as } => {
+                write!(
+                    f,
+                    "the letters came through in the other case, as with Caps Lock on ({sign}); turned back, the code reads {reads_as}: turn Caps Lock off (or set the scanner to ignore it), then scan again"
+                )?;
+                if matches!(
+                    sign,
+                    CapsLockSign::ShortName { .. } | CapsLockSign::Compressed
+                ) {
+                    write!(f, "; if the code is printed so, the code itself is wrong")?;
+                }
+                Ok(())
+            }
             ParseError::KeyboardLayout { layout, meant } => write!(
                 f,
                 "the digits came through a {layout} keyboard layout (read as digits: {meant}): set the scanner's keyboard layout to the computer's, then scan again"
@@ -287,6 +389,76 @@ impl fmt::Display for ExpiryProblem {
             }
             ExpiryProblem::NotLeapYear { yy } => {
                 write!(f, "29 February needs a leap year, and {yy:02} is not one")
+            }
+        }
+    }
+}
+
+/// An AI with its field's name, `(21) serial`, or a key that is not GS1's.
+fn describe(ai: &str) -> String {
+    if ai.is_empty() {
+        "a key=value pair".to_string()
+    } else if ai.bytes().all(|b| b.is_ascii_digit()) {
+        format!("({ai}){}", field_name(ai))
+    } else {
+        format!("the key {ai:?}")
+    }
+}
+
+impl fmt::Display for CapsLockSign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapsLockSign::SymbologyId { id } => write!(
+                f,
+                "the scanner prefix is {id}, not {}",
+                crate::caps_lock::invert_case(id)
+            ),
+            CapsLockSign::ShortName { name } => write!(
+                f,
+                "the path says /{name}/ where GS1 writes /{}/",
+                name.to_ascii_lowercase()
+            ),
+            CapsLockSign::Compressed => write!(
+                f,
+                "its compressed segment decodes only with the case of its letters turned back"
+            ),
+            CapsLockSign::SeparatorText => write!(f, "the separator is written <gs>, not <GS>"),
+        }
+    }
+}
+
+impl fmt::Display for CompressedProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompressedProblem::UnknownAi { code } => write!(
+                f,
+                "its bits read {code}, which starts no application identifier GS1's compression tables know"
+            ),
+            CompressedProblem::NoCompressedForm { ai } => write!(
+                f,
+                "{} has no compressed form, so nothing after it can be read",
+                describe(ai)
+            ),
+            CompressedProblem::Truncated { ai } => {
+                write!(f, "the link ends inside {}", describe(ai))
+            }
+            CompressedProblem::Encoding { ai, indicator } => write!(
+                f,
+                "{} has encoding indicator {indicator}, which GS1 reserves",
+                describe(ai)
+            ),
+            CompressedProblem::NumberTooLarge { ai, digits } => write!(
+                f,
+                "the number in {} has more than its {digits} digits",
+                describe(ai)
+            ),
+            CompressedProblem::BadChar { ai, ch } => write!(
+                f,
+                "{} holds {ch:?}, which is not in GS1 character set 82",
+                describe(ai)
+            ),
+            CompressedProblem::Padding => {
+                write!(f, "the bits after the last value are not zero padding")
             }
         }
     }

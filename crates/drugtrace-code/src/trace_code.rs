@@ -22,7 +22,7 @@ pub enum TraceCode {
 impl TraceCode {
     /// Parses what a scanner or a person sent, after normalization, by its form:
     ///
-    /// - `http://` or `https://` (any case): a GS1 Digital Link;
+    /// - `http://` or `https://` (any case): a GS1 Digital Link, uncompressed or compressed;
     /// - a `]` symbology identifier: `]d2`, `]C1`, `]Q3` or `]e0` announce GS1 data; any
     ///   other (such as Code 128's `]C0`) is dropped and the rest read as below;
     /// - a leading `(`, or a group separator anywhere: a GS1 element string;
@@ -34,9 +34,15 @@ impl TraceCode {
     ///   whose scanner dropped the prefix.
     ///
     /// Anything else fails with the error most useful to the person scanning: a wrong
-    /// number of digits, a product barcode scanned by mistake, or an unknown form.
+    /// number of digits, a product barcode scanned by mistake, or an unknown form. A code
+    /// refused where its case shows Caps Lock was on, and that reads with its letters'
+    /// case turned back, is refused as [`ParseError::CapsLock`], saying so; an element
+    /// string whose scanner prefix shows it (`]D2`) and that holds letters is refused so
+    /// even though it parses, since its letters are likely inverted too.
     pub fn parse(s: &str) -> Result<TraceCode, ParseError> {
-        dispatch(&normalize(s), true)
+        let code = normalize(s);
+        let outcome = dispatch(&code, true);
+        crate::caps_lock::check(&code, outcome, |inverted| dispatch(inverted, true))
     }
 
     /// The pack's canonical key, for storage and duplicate detection.

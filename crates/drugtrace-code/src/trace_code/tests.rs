@@ -37,7 +37,6 @@ fn good_inputs() {
         ("\u{3000}８１２３４５６７８９０１２３４５６７８９\r\n", &c),
         ("]C081234567890123456789", &c),
         ("]d2010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
-        ("]D2010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
         ("]C1010950600013435217251231\u{1d}10LOT1\u{1d}21SER1", &g),
         (
             "]Q3\u{1d}010950600013435217251231\u{1d}10LOT1\u{1d}21SER1",
@@ -253,7 +252,11 @@ proptest! {
     #[test]
     fn every_form_gives_one_pack(p in gs1_pack()) {
         let key = p.pack_key();
-        for form in [p.to_element_string(), p.to_digital_link("https://id.gs1.org")] {
+        for form in [
+            p.to_element_string(),
+            p.to_digital_link("https://id.gs1.org"),
+            p.to_compressed_digital_link("https://id.gs1.org"),
+        ] {
             let parsed = TraceCode::parse(&form);
             prop_assert_eq!(&parsed, &Ok(TraceCode::Gs1(p.clone())), "{:?}", form);
             prop_assert_eq!(parsed.unwrap().pack_key(), key);
@@ -284,11 +287,61 @@ proptest! {
         parse_and_show(&s);
     }
 
+    /// With a secondary serial and a signature too: the compressed form keeps both.
     #[test]
-    fn no_damaged_code_panics(code in trace_code(), form in 0..3usize, cut in any::<prop::sample::Index>(), ch in any::<char>()) {
+    fn compressed_links_round_trip(p in gs1_pack(), kept in proptest::option::of((cset82(30), "[A-Za-z0-9_=-]{1,90}"))) {
+        let p = match kept {
+            Some((secondary, signature)) => {
+                let bracketed = format!(
+                    "{}(250){}(8030){signature}",
+                    p,
+                    crate::element_string::escape_bracketed(&secondary)
+                );
+                let TraceCode::Gs1(p) = TraceCode::parse(&bracketed).unwrap() else { unreachable!() };
+                p
+            }
+            None => p,
+        };
+        let link = p.to_compressed_digital_link("https://example.com/p/");
+        prop_assert_eq!(TraceCode::parse(&link), Ok(TraceCode::Gs1(p)), "{}", link);
+    }
+
+    #[test]
+    fn compressed_sscc_links_are_labels(v in 0u64..100_000_000_000_000_000) {
+        let sscc = crate::Sscc::checked(&format!("{:017}{}", v, crate::gtin::check_digit(v))).unwrap();
+        let link = sscc.to_compressed_digital_link("https://id.gs1.org");
+        prop_assert_eq!(TraceCode::parse(&link), Err(ParseError::LogisticsLabel { sscc }));
+        prop_assert_eq!(parse_case(&link), Ok(sscc.pack_key()));
+    }
+
+    /// An element string typed with Caps Lock on (its prefix `]D2`) is never read as another
+    /// pack: refused, saying how it reads turned back, unless turning back changes nothing.
+    #[test]
+    fn caps_locked_element_strings_are_not_misread(p in gs1_pack()) {
+        let typed = crate::caps_lock::invert_case(&p.to_element_string());
+        let parsed = TraceCode::parse(&typed);
+        let as_typed = TraceCode::parse(&typed.replacen("]D2", "]d2", 1));
+        if as_typed.as_ref() == Ok(&TraceCode::Gs1(p.clone())) {
+            prop_assert_eq!(parsed, Ok(TraceCode::Gs1(p)));
+        } else {
+            let Err(ParseError::CapsLock { reads_as, .. }) = parsed else {
+                return Err(TestCaseError::fail(format!("{typed:?}: {parsed:?}")));
+            };
+            prop_assert_eq!(reads_as, p.to_string());
+        }
+    }
+
+    #[test]
+    fn no_compressed_segment_panics(seg in "[A-Za-z0-9_-]{1,80}", prefix in "(|/01/09506000134352)") {
+        parse_and_show(&format!("https://id.gs1.org{prefix}/{seg}"));
+    }
+
+    #[test]
+    fn no_damaged_code_panics(code in trace_code(), form in 0..4usize, cut in any::<prop::sample::Index>(), ch in any::<char>()) {
         let text = match (&code, form) {
             (TraceCode::Gs1(p), 1) => p.to_element_string(),
             (TraceCode::Gs1(p), 2) => p.to_digital_link("http://x"),
+            (TraceCode::Gs1(p), 3) => p.to_compressed_digital_link("http://x"),
             _ => code.to_string(),
         };
         let mut chars: Vec<char> = text.chars().collect();
@@ -340,4 +393,109 @@ fn a_lost_group_separator_is_pointed_at() {
     );
     // A code that parses as it is keeps its meaning: a serial may hold `10`.
     assert!(TraceCode::parse("010950600013435221SER10LOT").is_ok());
+}
+
+/// Caps Lock inverts the case of every letter a keyboard-wedge scanner types. Where GS1 fixes
+/// the case, a refusal says so and how the code reads turned back; near cases keep their own
+/// reading or error.
+#[test]
+fn caps_lock_is_named_where_it_shows() {
+    let g = example("SER1", Some("LOT1"));
+    let hint = |sign: &str, reads: &str, printed: bool| {
+        format!(
+            "the letters came through in the other case, as with Caps Lock on ({sign}); turned back, the code reads {reads}: turn Caps Lock off (or set the scanner to ignore it), then scan again{}",
+            if printed {
+                "; if the code is printed so, the code itself is wrong"
+            } else {
+                ""
+            }
+        )
+    };
+    let full = "(01)09506000134352(17)251231(10)LOT1(21)SER1";
+    let TraceCode::Gs1(p) = &g else {
+        unreachable!()
+    };
+    let compressed =
+        crate::caps_lock::invert_case(&p.to_compressed_digital_link("https://id.gs1.org"));
+    for (input, expected) in [
+        (
+            "]D2010950600013435217251231\u{1d}10lot1\u{1d}21ser1",
+            Err(hint("the scanner prefix is ]D2, not ]d2", full, false)),
+        ),
+        (
+            "]q1HTTPS://ID.GS1.ORG/01/09506000134352/10/lot1/21/ser1?17=251231",
+            Err(hint("the scanner prefix is ]q1, not ]Q1", full, false)),
+        ),
+        (
+            "https://id.gs1.org/GTIN/09506000134352/LOT/lot1/SER/ser1?17=251231",
+            Err(hint(
+                "the path says /GTIN/ where GS1 writes /gtin/",
+                full,
+                true,
+            )),
+        ),
+        (
+            compressed.as_str(),
+            Err(hint(
+                "its compressed segment decodes only with the case of its letters turned back",
+                full,
+                true,
+            )),
+        ),
+        (
+            "01095060001343521725123110lot1<gs>21ser1",
+            Err(hint("the separator is written <gs>, not <GS>", full, false)),
+        ),
+        (
+            "HTTPS://ID.GS1.ORG/SSCC/106141412345678908",
+            Err(hint(
+                "the path says /SSCC/ where GS1 writes /sscc/",
+                "(00)106141412345678908",
+                true,
+            )),
+        ),
+        // Near cases. Upper-case scheme and host are case-insensitive, and GS1 recommends
+        // them for QR codes: read as they are.
+        (
+            "HTTPS://ID.GS1.ORG/01/09506000134352/10/LOT1/21/SER1?17=251231",
+            Ok(full),
+        ),
+        // A serial in capitals is as likely as one in small letters: nothing shows.
+        (
+            "(01)09506000134352(17)251231(10)lot1(21)ser1",
+            Ok("(01)09506000134352(17)251231(10)lot1(21)ser1"),
+        ),
+        // The prefix shows Caps Lock, but turning the case back reads the same pack.
+        ("]D2010950600013435221123", Ok("(01)09506000134352(21)123")),
+        (
+            "]q1HTTPS://ID.GS1.ORG/01/09506000134352/21/123",
+            Ok("(01)09506000134352(21)123"),
+        ),
+        (
+            "]d2010950600013435217251231\u{1d}10LOT1\u{1d}21SER1",
+            Ok(full),
+        ),
+        ("01095060001343521725123110LOT1<GS>21SER1", Ok(full)),
+        // Wrong whatever the keyboard: the code's own error, no word of Caps Lock.
+        (
+            "]D20109506000134353\u{1d}21ABC",
+            Err("GTIN check digit is 3, but the other digits call for 2".to_string()),
+        ),
+        (
+            "https://id.gs1.org/GTIN/123",
+            Err("Digital Link path has no /01/ segment".to_string()),
+        ),
+        (
+            "https://id.gs1.org/DBFKk4XBoMiQi",
+            Err(
+                "compressed Digital Link, at character 20: the link ends inside (21) serial"
+                    .to_string(),
+            ),
+        ),
+    ] {
+        let got = TraceCode::parse(input)
+            .map(|c| c.to_string())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, expected.map(str::to_string), "{input:?}");
+    }
 }
