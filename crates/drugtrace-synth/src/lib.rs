@@ -14,6 +14,7 @@
 //! | `nhsa/requests.jsonl` | NHSA-shaped requests: 3503 purchase, 3505 sale, 3506 sale return |
 //! | `settlements.csv` | the settlement system's drug items, one per sale, uploaded or not: `settlement_id,institution,at,insurance_code,units,amount,fund_paid`, as `drugtrace settlements import` reads them |
 //! | `truth.jsonl` | one planted fraud case per line |
+//! | `noise.jsonl` | with [`SynthOptions::upload_noise`] only: one planted instance of legitimate upload noise per line |
 //!
 //! The same seed and pack count give byte-identical files. Memory does not grow with the
 //! pack count: packs are generated and written a window at a time, and the only state kept
@@ -31,6 +32,31 @@
 //! such scans, a few poor uploaders 25 to 70%. Only an honest pack's last sale can be
 //! missed (no return or later sale needs it), and the draws come from streams of their own,
 //! so the other lines are the same as if no scan were ever missed.
+//!
+//! # Real-upload noise (`noise.jsonl`, opt-in)
+//! Uploads from real institutions are full of legitimate situations that a model written
+//! from clean definitions takes for fraud. With [`SynthOptions::upload_noise`], honest
+//! packs carry them too, each listed in `noise.jsonl` as `{"noise","class","codes",
+//! "institutions","settlements","note"}`, so that a model's false positives can be counted
+//! per class. Each honest pack draws at most one class from a stream of its own after its
+//! events are drawn: every other pack's lines, and `truth.jsonl`, are the same as without
+//! the option; noise sales take settlement ids from `SETL9000000000000001` on, so no other
+//! sale's id moves. The option is off by default, and then nothing changes at all.
+//!
+//! | class | what the files hold | what the gate does | packs (200,000, seeds 1 and 7) |
+//! |---|---|---|---:|
+//! | `corrected_wrong_code` | a sale billed with another catalog product's insurance code, then 1–25 minutes later the right billing of the same pack, buyer and institution under a new settlement id | first `product_mismatch`, then accepted | 0.56–0.60% |
+//! | `corrected_after_return` | a sale, its whole return 1–8 minutes later, and the same pack settled again for the same buyer under a new id (at most 23 minutes after the first) | all accepted | 0.36–0.39% |
+//! | `corrected_return_late` | a sale, the same pack settled again for the same buyer under a new id 3–20 minutes later, and the first sale's return, dated between the two but uploaded after the second | second `already_sold`; the return accepted | 0.29% |
+//! | `refund_restocked` | a sale, its return hours to days later, a stock change 106 (other in) at the seller, a sale to another buyer days later | all accepted | 0.35–0.37% |
+//! | `intake_after_sale` | the seller's intake scanned 30 minutes to two days after its sale | the intake flagged `already_sold` | 0.39–0.42% |
+//! | `return_resent` | a sale's return sent twice (the same line) | first accepted, second `return_exceeds_sale` | 0.35–0.36% |
+//! | `branch_opened_box` | a box opened for split sales at a pharmacy goes to a branch of the same chain (102 out, 101 in) which sells the units left | all accepted | 0.31% |
+//! | `maker_no_commissions` | one manufacturer (at most 1% of the packs, usually an importer) uploads no commission: its packs' logs start with its shipment to a distributor, which receives it; one line per pack, planted fraud included | movements and sales flagged `unknown_code` | 0.66–0.84% |
+//!
+//! A noise pack's last sale is never a missed scan (a correction without its sale would be
+//! the fraud it corrects). The ordinary noise above (missing and late scans, re-sent lines,
+//! GS1 forms of imported packs' codes) is there with the option or without.
 //!
 //! # Planted fraud (`truth.jsonl`)
 //! Each pack turns fraudulent with probability [`SynthOptions::fraud_rate`]; the kind is
@@ -78,6 +104,7 @@ mod event;
 mod fmt;
 mod fraud;
 mod names;
+mod noise;
 mod output;
 mod rng;
 mod scenario;

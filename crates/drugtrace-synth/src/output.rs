@@ -48,6 +48,10 @@ pub struct SynthOptions {
     pub formats: Formats,
     /// The share of packs that carry planted fraud, from 0 to 1.
     pub fraud_rate: f64,
+    /// Plant real-upload noise on honest packs (corrections, re-sends, late intakes, a
+    /// manufacturer that uploads no commissions…) and list it in `noise.jsonl`; see the
+    /// crate docs. Off by default: without it the files are what they always were.
+    pub upload_noise: bool,
 }
 
 impl SynthOptions {
@@ -59,6 +63,7 @@ impl SynthOptions {
             out: out.into(),
             formats: Formats::default(),
             fraud_rate: 0.01,
+            upload_noise: false,
         }
     }
 }
@@ -82,6 +87,9 @@ pub struct SynthSummary {
     pub missed_scans: u64,
     /// Planted fraud cases, by kind.
     pub fraud_cases: BTreeMap<String, u64>,
+    /// Planted noise instances (lines of `noise.jsonl`), by class; empty without
+    /// [`SynthOptions::upload_noise`].
+    pub noise: BTreeMap<String, u64>,
     /// Wall-clock time taken.
     pub seconds: f64,
     /// Bytes written, all files together.
@@ -229,6 +237,16 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         inner: BufWriter::new(truth_file),
         bytes: 0,
     };
+    let noise_path = dir.join("noise.jsonl");
+    let noise = if opts.upload_noise {
+        let file = File::create(&noise_path).map_err(io_at(&noise_path))?;
+        Some(CountingWriter {
+            inner: BufWriter::new(file),
+            bytes: 0,
+        })
+    } else {
+        None
+    };
 
     let names = Names {
         world: &world,
@@ -241,6 +259,7 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         opts.packs,
         opts.fraud_rate,
         truth,
+        noise,
     );
     let mut order: Vec<(i64, u32)> = Vec::new();
     let mut events = 0u64;
@@ -303,6 +322,13 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         start = end;
     }
     let persons = generator.population();
+    let mut noise_counts = BTreeMap::new();
+    if let Some(log) = generator.noise.take() {
+        let (mut out, counts) = log.finish();
+        out.inner.flush().map_err(io_at(&noise_path))?;
+        bytes += out.bytes;
+        noise_counts = counts;
+    }
     let (mut truth, fraud_cases) = generator.truth.finish(&world).map_err(io_at(&truth_path))?;
     truth.inner.flush().map_err(io_at(&truth_path))?;
     bytes += truth.bytes;
@@ -319,6 +345,7 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         settled_items,
         missed_scans,
         fraud_cases,
+        noise: noise_counts,
         seconds: started.elapsed().as_secs_f64(),
         bytes,
     })

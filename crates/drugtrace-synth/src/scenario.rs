@@ -6,7 +6,9 @@
 //! movements (ship, receive) are ever given a late-upload delay, never past the pack's
 //! intake. So once a window is sorted by upload time, every pack's commission, intake,
 //! recalls, sales and returns reach the file in the order they happened, which is the
-//! order the ledger's gate must see them in to judge them as a live system would.
+//! order the ledger's gate must see them in to judge them as a live system would. Two
+//! classes of real-upload noise (see [`crate::noise`]) break this on purpose: a return
+//! uploaded after the sale that corrects it, and an intake scanned after the sale.
 
 use std::io::{self, Write};
 
@@ -14,6 +16,7 @@ use crate::catalog::Catalog;
 use crate::event::{Code, Ev, Kind, Pack, push_code};
 use crate::fmt::{DAY, HOUR, days_from_civil};
 use crate::fraud::{Case, FraudKind, Truth};
+use crate::noise::NoiseLog;
 use crate::rng::Rng;
 use crate::world::{World, push_person_id};
 use crate::write::{day_of, push_settlement};
@@ -65,6 +68,8 @@ pub(crate) struct Gen<'a, W> {
     pub window: Vec<Pack>,
     pub events: Vec<Ev>,
     pub truth: Truth<W>,
+    /// The noise file, when real-upload noise is on.
+    pub noise: Option<NoiseLog<W>>,
 }
 
 /// Multiplier that scrambles pack numbers into 13-digit serials: prime to 10, so
@@ -80,6 +85,7 @@ impl<'a, W: Write> Gen<'a, W> {
         packs: u64,
         fraud_rate: f64,
         truth: W,
+        noise: Option<W>,
     ) -> Gen<'a, W> {
         let population = (packs / 2).max(2_000);
         Gen {
@@ -95,6 +101,7 @@ impl<'a, W: Write> Gen<'a, W> {
             window: Vec::new(),
             events: Vec::new(),
             truth: Truth::new(truth, seed, population),
+            noise: noise.map(|out| NoiseLog::new(out, seed, world, catalog)),
         }
     }
 
@@ -103,7 +110,12 @@ impl<'a, W: Write> Gen<'a, W> {
         self.population
     }
 
-    fn code_text(&self, pi: u32) -> String {
+    /// The run's seed.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub(crate) fn code_text(&self, pi: u32) -> String {
         let mut v = Vec::with_capacity(64);
         push_code(&mut v, &self.window[pi as usize]);
         String::from_utf8(v).expect("codes are ASCII")
@@ -226,7 +238,12 @@ impl<'a, W: Write> Gen<'a, W> {
 
         let mut t = t0;
         let never_issued = fraud == Some(FraudKind::NeverIssued);
-        if !never_issued {
+        // A manufacturer that never uploads commissions (noise) still ships: its first
+        // shipment and the distributor's receipt are kept, whatever the scans' own noise
+        // drew, so the chain shows who made the pack.
+        let silent =
+            !never_issued && self.noise.as_ref().and_then(|n| n.silent_maker) == Some(maker);
+        if !never_issued && !silent {
             let mut ev = Ev::new(pi, Kind::Commission, t, maker);
             ev.lot = china;
             self.push(ev);
@@ -240,16 +257,35 @@ impl<'a, W: Write> Gen<'a, W> {
         }
         let mut holder = if never_issued { hops.remove(0) } else { maker };
         let mut delayed = Vec::new();
-        for &hop in &hops {
+        for (h, &hop) in hops.iter().enumerate() {
+            let keep = silent && h == 0;
             t += rng.range(DAY, 5 * DAY);
-            self.movement(&mut rng, pi, Kind::Ship, t, holder, hop, &mut delayed);
+            self.movement(&mut rng, pi, Kind::Ship, t, holder, hop, &mut delayed, keep);
             t += rng.range(4 * HOUR, 2 * DAY);
-            self.movement(&mut rng, pi, Kind::Receive, t, hop, holder, &mut delayed);
+            self.movement(
+                &mut rng,
+                pi,
+                Kind::Receive,
+                t,
+                hop,
+                holder,
+                &mut delayed,
+                keep,
+            );
             holder = hop;
         }
         t += rng.range(DAY, 4 * DAY);
         if !never_issued {
-            self.movement(&mut rng, pi, Kind::Ship, t, holder, dispenser, &mut delayed);
+            self.movement(
+                &mut rng,
+                pi,
+                Kind::Ship,
+                t,
+                holder,
+                dispenser,
+                &mut delayed,
+                false,
+            );
         }
         t += rng.range(2 * HOUR, 2 * DAY);
         let intake_at = t;
@@ -261,11 +297,12 @@ impl<'a, W: Write> Gen<'a, W> {
         self.push(intake);
         // Late uploads of movements land before the intake, so that the gate never sees a
         // movement after the pack's sale (see the module's invariant).
-        for j in delayed {
-            let ev = &mut self.events[j];
-            ev.key = (ev.at + rng.range(HOUR, 2 * DAY))
-                .min(intake_at - 1)
-                .max(ev.at);
+        for (j, keep) in delayed {
+            let late = rng.range(HOUR, 2 * DAY);
+            if !keep {
+                let ev = &mut self.events[j];
+                ev.key = (ev.at + late).min(intake_at - 1).max(ev.at);
+            }
         }
 
         match fraud {
@@ -274,7 +311,12 @@ impl<'a, W: Write> Gen<'a, W> {
             }
             Some(kind) => self.plant(&mut rng, kind, pi, t, dispenser, maker, ring_choice)?,
         }
-        if fraud.is_none() {
+        if silent {
+            self.record_silent_maker(pi, maker, hops[0])?;
+        }
+        let noisy_sales =
+            fraud.is_none() && self.noise.is_some() && self.plant_noise(i, pi, first)?;
+        if fraud.is_none() && !noisy_sales {
             self.miss_last_sale(i, first);
         }
         Ok(())
@@ -305,18 +347,24 @@ impl<'a, W: Write> Gen<'a, W> {
         at: i64,
         inst: u32,
         other: u32,
-        delayed: &mut Vec<usize>,
+        delayed: &mut Vec<(usize, bool)>,
+        keep: bool,
     ) {
-        // Scans are missed now and then: the pack moved, nobody uploaded it.
-        if rng.chance(0.03) {
-            return;
-        }
         let mut ev = Ev::new(pi, kind, at, inst);
         ev.other = other;
+        // Scans are missed now and then: the pack moved, nobody uploaded it. A scan the
+        // caller must `keep` is written, and on time, all the same, with the same draws
+        // made, so that the pack's later draws are what they would have been.
+        if rng.chance(0.03) {
+            if keep {
+                self.push(ev);
+            }
+            return;
+        }
         ev.duplicate = rng.chance(0.005);
         let j = self.push(ev);
         if rng.chance(0.04) {
-            delayed.push(j);
+            delayed.push((j, keep));
         }
     }
 
@@ -621,7 +669,7 @@ fn person_text(p: u64) -> String {
 }
 
 /// A settlement id as text.
-fn settlement_text(s: u64) -> String {
+pub(crate) fn settlement_text(s: u64) -> String {
     let mut v = Vec::with_capacity(20);
     push_settlement(&mut v, s);
     String::from_utf8(v).expect("ASCII")
