@@ -10,7 +10,7 @@
 //! | `catalog.csv` | the three-code mapping, exactly as `drugtrace catalog import` reads it |
 //! | `catalog_en.csv` | English names by insurance code (the importer takes no extra columns) |
 //! | `institutions.csv` | `code,name,kind,province,city,lat,lon` |
-//! | `events.jsonl` / `events.csv` | chain events, exactly as `drugtrace import` reads them |
+//! | `events.jsonl` / `events.csv` | chain events, exactly as `drugtrace import` reads them (with [`SynthOptions::packaging`], `pack` and `open` events too, and the CSV gains a last column, `case`) |
 //! | `nhsa/requests.jsonl` | NHSA-shaped requests: 3503 purchase, 3505 sale, 3506 sale return |
 //! | `settlements.csv` | the settlement system's drug items, one per sale, uploaded or not: `settlement_id,institution,at,insurance_code,units,amount,fund_paid`, as `drugtrace settlements import` reads them |
 //! | `truth.jsonl` | one planted fraud case per line |
@@ -74,6 +74,20 @@
 //! | `sale_after_recall` | the maker recalls the pack, then it is sold | `recalled` |
 //! | `split_beyond_units` | split sales add up to more units than the pack has | `units_exceeded` |
 //! | `repeat_sale_3plus` | sold 3 to 6 times, every time fund-paid (NHSA's first notice) | `already_sold` |
+//! | `case_box_diverted` | with packaging only: a box of a case taken in by A is sold by pharmacy B of the city, which never took in the box or its case | accepted (for analytics) |
+//!
+//! # Packaging (opt-in)
+//! With [`SynthOptions::packaging`], four domestic manufacturers pack boxes into cases
+//! (箱码): one case of 4 to 10 boxes of one product per 200 packs, drawn from streams of
+//! their own after each window's packs, so the packs' lines are the same as without it
+//! ([`SynthSummary::case_boxes`] counts the boxes, beyond [`SynthSummary::packs`]). A case
+//! code is a 20-digit code whose drug identification code, `79` + the maker's number, is
+//! no catalog product. The maker commissions the boxes and the case, packs each box
+//! (`pack` with `case`), ships the case to the provincial distributor, which receives it
+//! and ships it to a hospital or pharmacy; that one takes the case in and opens it (`open`),
+//! and sells its boxes one by one (the ledger moves the boxes with their case). With
+//! probability `20 × fraud_rate` a case has one diverted box (`case_box_diverted`). Box
+//! sales take settlement ids from `SETL8000000000000001` on.
 //!
 //! # NHSA requests (`nhsa/requests.jsonl`)
 //! Envelopes `{"infno","msgid","fixmedins_code","fixmedins_name","inf_time","input"}`,
@@ -99,6 +113,7 @@
 //! | `drug_prod_barc` (3505) | the product's GTIN-13 |
 //! | `medins_prod_sel_no` (3506) | the returned sale's settlement id |
 
+mod cases;
 mod catalog;
 mod event;
 mod fmt;

@@ -12,22 +12,24 @@
 
 use std::io::{self, Write};
 
+use crate::cases::Packaging;
 use crate::catalog::Catalog;
 use crate::event::{Code, Ev, Kind, Pack, push_code};
 use crate::fmt::{DAY, HOUR, days_from_civil};
 use crate::fraud::{Case, FraudKind, Truth};
 use crate::noise::NoiseLog;
+use crate::output::SynthOptions;
 use crate::rng::Rng;
 use crate::world::{World, push_person_id};
 use crate::write::{day_of, push_settlement};
 
 /// The first commission: 2025-01-01 08:00 in China.
-fn start() -> i64 {
+pub(crate) fn start() -> i64 {
     days_from_civil(2025, 1, 1) * DAY + 8 * HOUR
 }
 
 /// Commissions are spread over a year.
-const SPAN: i64 = 365 * DAY;
+pub(crate) const SPAN: i64 = 365 * DAY;
 
 /// Names the random streams of missed sale scans: one for the institutions' rates, and,
 /// mixed into the seed, one per pack. Kept apart from the packs' own streams, so that
@@ -59,7 +61,7 @@ pub(crate) struct Gen<'a, W> {
     pub catalog: &'a Catalog,
     seed: u64,
     packs: u64,
-    fraud_rate: f64,
+    pub fraud_rate: f64,
     population: u64,
     serial_offset: u128,
     next_settlement: u64,
@@ -70,25 +72,34 @@ pub(crate) struct Gen<'a, W> {
     pub truth: Truth<W>,
     /// The noise file, when real-upload noise is on.
     pub noise: Option<NoiseLog<W>>,
+    /// The packing manufacturers' products and counters, when packaging is on.
+    pub packaging: Option<Packaging>,
 }
 
 /// Multiplier that scrambles pack numbers into 13-digit serials: prime to 10, so
 /// multiplication modulo 10^13 is a permutation and distinct packs get distinct codes.
 const SERIAL_MUL: u128 = 7_777_777_777_777;
-const SERIAL_MOD: u128 = 10_000_000_000_000;
+pub(crate) const SERIAL_MOD: u128 = 10_000_000_000_000;
 
 impl<'a, W: Write> Gen<'a, W> {
+    /// The generator for `opts` (its seed, packs, fraud rate and packaging), writing the
+    /// truth to `truth` and, with upload noise, the noise to `noise`.
     pub(crate) fn new(
         world: &'a World,
         catalog: &'a Catalog,
-        seed: u64,
-        packs: u64,
-        fraud_rate: f64,
+        opts: &SynthOptions,
         truth: W,
         noise: Option<W>,
     ) -> Gen<'a, W> {
+        let SynthOptions {
+            seed,
+            packs,
+            fraud_rate,
+            packaging,
+            ..
+        } = *opts;
         let population = (packs / 2).max(2_000);
-        Gen {
+        let mut g = Gen {
             world,
             catalog,
             seed,
@@ -102,7 +113,13 @@ impl<'a, W: Write> Gen<'a, W> {
             events: Vec::new(),
             truth: Truth::new(truth, seed, population),
             noise: noise.map(|out| NoiseLog::new(out, seed, world, catalog)),
+            packaging: None,
+        };
+        if packaging {
+            let silent = g.noise.as_ref().and_then(|n| n.silent_maker);
+            g.packaging = Some(Packaging::new(seed, world, catalog, silent));
         }
+        g
     }
 
     /// Insured persons that sales draw from.
@@ -113,6 +130,17 @@ impl<'a, W: Write> Gen<'a, W> {
     /// The run's seed.
     pub(crate) fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The packs to generate (cases' boxes not counted).
+    pub(crate) fn packs(&self) -> u64 {
+        self.packs
+    }
+
+    /// The 13-digit serial of pack number `i`: distinct numbers below 10^13 get distinct
+    /// serials.
+    pub(crate) fn serial(&self, i: u64) -> u128 {
+        (u128::from(i) * SERIAL_MUL + self.serial_offset) % SERIAL_MOD
     }
 
     pub(crate) fn code_text(&self, pi: u32) -> String {
@@ -158,7 +186,7 @@ impl<'a, W: Write> Gen<'a, W> {
         settlement
     }
 
-    fn dispenser(&self, rng: &mut Rng, province: usize, city: usize) -> u32 {
+    pub(crate) fn dispenser(&self, rng: &mut Rng, province: usize, city: usize) -> u32 {
         let parties = &self.world.cities[province][city];
         if rng.chance(0.35) {
             *rng.pick(&parties.hospitals)
@@ -200,7 +228,7 @@ impl<'a, W: Write> Gen<'a, W> {
         };
         let (y, m, d) = crate::fmt::civil(made);
         let batch = ((y % 100) as u32 * 10_000 + m * 100 + d) * 100 + product % 100;
-        let serial = (u128::from(i) * SERIAL_MUL + self.serial_offset) % SERIAL_MOD;
+        let serial = self.serial(i);
         let code = match p.foreign_gtin {
             Some(gtin) => Code::Gs1 {
                 gtin,
@@ -460,7 +488,7 @@ impl<'a, W: Write> Gen<'a, W> {
         Ok(())
     }
 
-    fn case(
+    pub(crate) fn case(
         &self,
         kind: FraudKind,
         pi: u32,
@@ -656,6 +684,7 @@ impl<'a, W: Write> Gen<'a, W> {
                 }
             }
             FraudKind::NeverIssued => unreachable!("never-issued packs end like honest ones"),
+            FraudKind::CaseBoxDiverted => unreachable!("cases are planted with their boxes"),
         };
         self.truth.write(case)
     }

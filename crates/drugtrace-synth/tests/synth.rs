@@ -219,6 +219,23 @@ fn planted_cases_caught(ledger: &Ledger<MemStore>, dir: &Path) -> HashMap<String
                                 && r.event.actor.as_str() == seller
                         })
                 }
+                "case_box_diverted" => {
+                    // A box of a case that went elsewhere, sold by an institution that took
+                    // in neither: the gate lets it through, case_box_diverted finds it.
+                    let seller = strings(&case, "institutions")[0].clone();
+                    has(Outcome::Accepted)
+                        && log
+                            .iter()
+                            .any(|r| matches!(r.event.kind, EventKind::PackInto { .. }))
+                        && !log.iter().any(|r| {
+                            matches!(
+                                r.event.kind,
+                                EventKind::Intake(_)
+                                    | EventKind::Receive { .. }
+                                    | EventKind::StockChange(_)
+                            ) && r.event.actor.as_str() == seller
+                        })
+                }
                 other => panic!("unknown kind {other}"),
             };
             assert!(
@@ -494,8 +511,10 @@ fn upload_noise_touches_only_the_packs_it_lists() {
 fn upload_noise_is_planted_imports_and_the_gate_judges_it_as_the_models_expect() {
     let dir = tempfile::tempdir().unwrap();
     let packs = 20_000;
+    // With packaging too: the two options go together.
     let opts = SynthOptions {
         upload_noise: true,
+        packaging: true,
         fraud_rate: 0.02,
         ..options(packs, 3, dir.path())
     };
@@ -551,8 +570,9 @@ fn upload_noise_is_planted_imports_and_the_gate_judges_it_as_the_models_expect()
             + per_class["corrected_wrong_code"]
     );
 
-    // Noise leaves every planted case as the gate catches it.
-    assert_eq!(planted_cases_caught(&ledger, dir.path()).len(), 9);
+    // Noise leaves every planted case as the gate catches it (the nine kinds, and boxes
+    // diverted from their cases).
+    assert_eq!(planted_cases_caught(&ledger, dir.path()).len(), 10);
     let planted: BTreeSet<String> = truth(dir.path())
         .iter()
         .flat_map(|c| strings(c, "codes"))
@@ -728,6 +748,100 @@ fn upload_noise_is_planted_imports_and_the_gate_judges_it_as_the_models_expect()
         // Noise is planted on honest packs; only a silent maker's fraud packs are both.
         if class != "maker_no_commissions" {
             assert!(!planted.contains(code), "{ctx} is a planted case");
+        }
+    }
+}
+
+#[test]
+fn packaging_packs_boxes_into_cases_that_travel_as_one_code() {
+    let (plain, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let packs = 20_000;
+    let plain_opts = SynthOptions {
+        fraud_rate: 0.02,
+        ..options(packs, 9, plain.path())
+    };
+    generate(&plain_opts).unwrap();
+    let opts = SynthOptions {
+        packaging: true,
+        out: dir.path().to_owned(),
+        ..plain_opts
+    };
+    let summary = generate(&opts).unwrap();
+    assert_eq!(summary.cases, packs / 200);
+    assert!((4 * summary.cases..=10 * summary.cases).contains(&summary.case_boxes));
+
+    let json = events(&dir.path().join("events.jsonl"), Format::JsonLines);
+    assert_eq!(json.len() as u64, summary.events);
+    assert_eq!(json, events(&dir.path().join("events.csv"), Format::Csv));
+    let cases: BTreeSet<PackKey> = json
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::PackInto { case } => Some(case),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cases.len() as u64, summary.cases);
+    let boxes: BTreeSet<PackKey> = json
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::PackInto { .. }))
+        .map(|e| e.pack)
+        .collect();
+    assert_eq!(boxes.len() as u64, summary.case_boxes);
+    // The packs' own lines are those of the province without packaging (the case column
+    // aside, in CSV).
+    let case_codes: BTreeSet<String> = fs::read_to_string(dir.path().join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let code = v["code"].as_str().unwrap().to_owned();
+            let key = TraceCode::parse(&code).unwrap().pack_key();
+            (boxes.contains(&key) || cases.contains(&key)).then_some(code)
+        })
+        .collect();
+    assert!(
+        lines_except(&plain.path().join("events.jsonl"), &BTreeSet::new())
+            == lines_except(&dir.path().join("events.jsonl"), &case_codes)
+    );
+
+    let ledger = Ledger::new(MemStore::new(), catalog(dir.path()), Policy::default());
+    for batch in json.chunks(1_000) {
+        for (e, d) in batch.iter().zip(ledger.record_batch(batch).unwrap()) {
+            if matches!(e.kind, EventKind::PackInto { .. } | EventKind::Open)
+                || cases.contains(&e.pack)
+            {
+                assert_eq!(d.outcome, Outcome::Accepted, "{e:?}");
+            }
+        }
+    }
+    // Every box was moved with its case: it was taken in where its case was, and every
+    // case was opened.
+    for case in &cases {
+        assert!(ledger.case_contents(case).unwrap().is_empty(), "{case:?}");
+    }
+    let caught = planted_cases_caught(&ledger, dir.path());
+    assert!(
+        caught.get("case_box_diverted").copied().unwrap_or(0) >= 10,
+        "{caught:?}"
+    );
+    let diverted: BTreeSet<PackKey> = truth(dir.path())
+        .iter()
+        .filter(|c| c["kind"] == "case_box_diverted")
+        .flat_map(|c| strings(c, "codes"))
+        .map(|c| TraceCode::parse(&c).unwrap().pack_key())
+        .collect();
+    for b in &boxes {
+        let log = ledger.history(b).unwrap();
+        let intake = log
+            .iter()
+            .find(|r| matches!(r.event.kind, EventKind::Intake(_)))
+            .expect("a box is taken in with its case");
+        for r in &log {
+            if let EventKind::Sale(_) = r.event.kind {
+                assert_eq!(r.outcome, Outcome::Accepted);
+                let here = r.event.actor == intake.event.actor;
+                assert_eq!(here, !diverted.contains(b), "{b:?}");
+            }
         }
     }
 }
