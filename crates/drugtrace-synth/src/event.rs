@@ -13,6 +13,10 @@ pub(crate) enum Kind {
     SaleReturn,
     Destroy,
     Recall,
+    /// A box packed into a case (`other`: the case's index in the window).
+    Pack,
+    /// A case opened.
+    Open,
 }
 
 impl Kind {
@@ -28,6 +32,8 @@ impl Kind {
             Kind::SaleReturn => "sale_return",
             Kind::Destroy => "destroy",
             Kind::Recall => "recall",
+            Kind::Pack => "pack",
+            Kind::Open => "open",
         }
     }
 }
@@ -47,7 +53,7 @@ pub(crate) struct Ev {
     pub kind: Kind,
     /// The reporting party.
     pub inst: u32,
-    /// `to`, `from` or `supplier`, or [`NONE`].
+    /// `to`, `from` or `supplier`, the case a box is packed into, or [`NONE`].
     pub other: u32,
     /// The product named by `insurance_code`, or [`NONE`].
     pub product: u32,

@@ -26,6 +26,8 @@ pub(crate) enum FraudKind {
     SaleAfterRecall,
     SplitBeyondUnits,
     RepeatSale3Plus,
+    /// Planted with packaging only, on a case's box (never drawn for a pack).
+    CaseBoxDiverted,
 }
 
 impl FraudKind {
@@ -41,6 +43,7 @@ impl FraudKind {
             FraudKind::SaleAfterRecall => "sale_after_recall",
             FraudKind::SplitBeyondUnits => "split_beyond_units",
             FraudKind::RepeatSale3Plus => "repeat_sale_3plus",
+            FraudKind::CaseBoxDiverted => "case_box_diverted",
         }
     }
 

@@ -11,7 +11,7 @@ use crate::catalog::Catalog;
 use crate::event::Kind;
 use crate::scenario::Gen;
 use crate::world::World;
-use crate::write::{CSV_HEADER, Names, SETTLEMENTS_HEADER};
+use crate::write::{CSV_CASE_COLUMN, CSV_HEADER, Names, SETTLEMENTS_HEADER};
 
 /// Which event files to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,13 @@ pub struct SynthOptions {
     pub formats: Formats,
     /// The share of packs that carry planted fraud, from 0 to 1.
     pub fraud_rate: f64,
+    /// Plant real-upload noise on honest packs (corrections, re-sends, late intakes, a
+    /// manufacturer that uploads no commissions…) and list it in `noise.jsonl`; see the
+    /// crate docs. Off by default: without it the files are what they always were.
+    pub upload_noise: bool,
+    /// Have a few manufacturers pack boxes into cases that travel as one code, and plant
+    /// `case_box_diverted` among them; see the crate docs. Off by default.
+    pub packaging: bool,
 }
 
 impl SynthOptions {
@@ -59,6 +66,8 @@ impl SynthOptions {
             out: out.into(),
             formats: Formats::default(),
             fraud_rate: 0.01,
+            upload_noise: false,
+            packaging: false,
         }
     }
 }
@@ -82,6 +91,13 @@ pub struct SynthSummary {
     pub missed_scans: u64,
     /// Planted fraud cases, by kind.
     pub fraud_cases: BTreeMap<String, u64>,
+    /// Planted noise instances (lines of `noise.jsonl`), by class; empty without
+    /// [`SynthOptions::upload_noise`].
+    pub noise: BTreeMap<String, u64>,
+    /// Cases packed (0 without [`SynthOptions::packaging`]).
+    pub cases: u64,
+    /// Boxes packed into them: packs beyond [`SynthSummary::packs`].
+    pub case_boxes: u64,
     /// Wall-clock time taken.
     pub seconds: f64,
     /// Bytes written, all files together.
@@ -210,7 +226,14 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         .then(|| Sink::create(dir.join("events.csv")))
         .transpose()?;
     if let Some(s) = &mut csv {
-        s.buf.extend_from_slice(CSV_HEADER.as_bytes());
+        if opts.packaging {
+            s.buf
+                .extend_from_slice(CSV_HEADER.trim_end_matches('\n').as_bytes());
+            s.buf.extend_from_slice(CSV_CASE_COLUMN.as_bytes());
+            s.buf.push(b'\n');
+        } else {
+            s.buf.extend_from_slice(CSV_HEADER.as_bytes());
+        }
     }
     let mut settlements = Sink::create(dir.join("settlements.csv"))?;
     settlements
@@ -229,19 +252,23 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         inner: BufWriter::new(truth_file),
         bytes: 0,
     };
+    let noise_path = dir.join("noise.jsonl");
+    let noise = if opts.upload_noise {
+        let file = File::create(&noise_path).map_err(io_at(&noise_path))?;
+        Some(CountingWriter {
+            inner: BufWriter::new(file),
+            bytes: 0,
+        })
+    } else {
+        None
+    };
 
     let names = Names {
         world: &world,
         catalog: &catalog,
+        case_column: opts.packaging,
     };
-    let mut generator = Gen::new(
-        &world,
-        &catalog,
-        opts.seed,
-        opts.packs,
-        opts.fraud_rate,
-        truth,
-    );
+    let mut generator = Gen::new(&world, &catalog, opts, truth, noise);
     let mut order: Vec<(i64, u32)> = Vec::new();
     let mut events = 0u64;
     let (mut settled_items, mut missed_scans) = (0u64, 0u64);
@@ -253,6 +280,9 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         generator.events.clear();
         for i in start..end {
             generator.pack(i).map_err(io_at(&truth_path))?;
+        }
+        for g in crate::cases::cases_among(start, end) {
+            generator.pack_case(g).map_err(io_at(&truth_path))?;
         }
         // Sorting by (upload time, generation order) keeps each pack's own order for
         // events uploaded at the same second.
@@ -268,6 +298,7 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         for &(_, j) in &order {
             let ev = &generator.events[j as usize];
             let pack = &generator.window[ev.pack as usize];
+            let case = (ev.kind == Kind::Pack).then(|| &generator.window[ev.other as usize]);
             let copies = if ev.duplicate { 2 } else { 1 };
             if ev.kind == Kind::Sale {
                 settled_items += 1;
@@ -285,10 +316,10 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
             events += copies;
             for _ in 0..copies {
                 if let Some(s) = &mut jsonl {
-                    names.json(&mut s.buf, ev, pack);
+                    names.json(&mut s.buf, ev, pack, case);
                 }
                 if let Some(s) = &mut csv {
-                    names.csv(&mut s.buf, ev, pack);
+                    names.csv(&mut s.buf, ev, pack, case);
                 }
                 if let Some(s) = &mut nhsa {
                     msg += 1;
@@ -303,6 +334,17 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         start = end;
     }
     let persons = generator.population();
+    let (cases, case_boxes) = generator
+        .packaging
+        .as_ref()
+        .map_or((0, 0), |p| (p.cases, p.boxes));
+    let mut noise_counts = BTreeMap::new();
+    if let Some(log) = generator.noise.take() {
+        let (mut out, counts) = log.finish();
+        out.inner.flush().map_err(io_at(&noise_path))?;
+        bytes += out.bytes;
+        noise_counts = counts;
+    }
     let (mut truth, fraud_cases) = generator.truth.finish(&world).map_err(io_at(&truth_path))?;
     truth.inner.flush().map_err(io_at(&truth_path))?;
     bytes += truth.bytes;
@@ -319,6 +361,9 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         settled_items,
         missed_scans,
         fraud_cases,
+        noise: noise_counts,
+        cases,
+        case_boxes,
         seconds: started.elapsed().as_secs_f64(),
         bytes,
     })

@@ -6,25 +6,30 @@
 //! movements (ship, receive) are ever given a late-upload delay, never past the pack's
 //! intake. So once a window is sorted by upload time, every pack's commission, intake,
 //! recalls, sales and returns reach the file in the order they happened, which is the
-//! order the ledger's gate must see them in to judge them as a live system would.
+//! order the ledger's gate must see them in to judge them as a live system would. Two
+//! classes of real-upload noise (see [`crate::noise`]) break this on purpose: a return
+//! uploaded after the sale that corrects it, and an intake scanned after the sale.
 
 use std::io::{self, Write};
 
+use crate::cases::Packaging;
 use crate::catalog::Catalog;
 use crate::event::{Code, Ev, Kind, Pack, push_code};
 use crate::fmt::{DAY, HOUR, days_from_civil};
 use crate::fraud::{Case, FraudKind, Truth};
+use crate::noise::NoiseLog;
+use crate::output::SynthOptions;
 use crate::rng::Rng;
 use crate::world::{World, push_person_id};
 use crate::write::{day_of, push_settlement};
 
 /// The first commission: 2025-01-01 08:00 in China.
-fn start() -> i64 {
+pub(crate) fn start() -> i64 {
     days_from_civil(2025, 1, 1) * DAY + 8 * HOUR
 }
 
 /// Commissions are spread over a year.
-const SPAN: i64 = 365 * DAY;
+pub(crate) const SPAN: i64 = 365 * DAY;
 
 /// Names the random streams of missed sale scans: one for the institutions' rates, and,
 /// mixed into the seed, one per pack. Kept apart from the packs' own streams, so that
@@ -56,7 +61,7 @@ pub(crate) struct Gen<'a, W> {
     pub catalog: &'a Catalog,
     seed: u64,
     packs: u64,
-    fraud_rate: f64,
+    pub fraud_rate: f64,
     population: u64,
     serial_offset: u128,
     next_settlement: u64,
@@ -65,24 +70,36 @@ pub(crate) struct Gen<'a, W> {
     pub window: Vec<Pack>,
     pub events: Vec<Ev>,
     pub truth: Truth<W>,
+    /// The noise file, when real-upload noise is on.
+    pub noise: Option<NoiseLog<W>>,
+    /// The packing manufacturers' products and counters, when packaging is on.
+    pub packaging: Option<Packaging>,
 }
 
 /// Multiplier that scrambles pack numbers into 13-digit serials: prime to 10, so
 /// multiplication modulo 10^13 is a permutation and distinct packs get distinct codes.
 const SERIAL_MUL: u128 = 7_777_777_777_777;
-const SERIAL_MOD: u128 = 10_000_000_000_000;
+pub(crate) const SERIAL_MOD: u128 = 10_000_000_000_000;
 
 impl<'a, W: Write> Gen<'a, W> {
+    /// The generator for `opts` (its seed, packs, fraud rate and packaging), writing the
+    /// truth to `truth` and, with upload noise, the noise to `noise`.
     pub(crate) fn new(
         world: &'a World,
         catalog: &'a Catalog,
-        seed: u64,
-        packs: u64,
-        fraud_rate: f64,
+        opts: &SynthOptions,
         truth: W,
+        noise: Option<W>,
     ) -> Gen<'a, W> {
+        let SynthOptions {
+            seed,
+            packs,
+            fraud_rate,
+            packaging,
+            ..
+        } = *opts;
         let population = (packs / 2).max(2_000);
-        Gen {
+        let mut g = Gen {
             world,
             catalog,
             seed,
@@ -95,7 +112,14 @@ impl<'a, W: Write> Gen<'a, W> {
             window: Vec::new(),
             events: Vec::new(),
             truth: Truth::new(truth, seed, population),
+            noise: noise.map(|out| NoiseLog::new(out, seed, world, catalog)),
+            packaging: None,
+        };
+        if packaging {
+            let silent = g.noise.as_ref().and_then(|n| n.silent_maker);
+            g.packaging = Some(Packaging::new(seed, world, catalog, silent));
         }
+        g
     }
 
     /// Insured persons that sales draw from.
@@ -103,7 +127,23 @@ impl<'a, W: Write> Gen<'a, W> {
         self.population
     }
 
-    fn code_text(&self, pi: u32) -> String {
+    /// The run's seed.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The packs to generate (cases' boxes not counted).
+    pub(crate) fn packs(&self) -> u64 {
+        self.packs
+    }
+
+    /// The 13-digit serial of pack number `i`: distinct numbers below 10^13 get distinct
+    /// serials.
+    pub(crate) fn serial(&self, i: u64) -> u128 {
+        (u128::from(i) * SERIAL_MUL + self.serial_offset) % SERIAL_MOD
+    }
+
+    pub(crate) fn code_text(&self, pi: u32) -> String {
         let mut v = Vec::with_capacity(64);
         push_code(&mut v, &self.window[pi as usize]);
         String::from_utf8(v).expect("codes are ASCII")
@@ -146,7 +186,7 @@ impl<'a, W: Write> Gen<'a, W> {
         settlement
     }
 
-    fn dispenser(&self, rng: &mut Rng, province: usize, city: usize) -> u32 {
+    pub(crate) fn dispenser(&self, rng: &mut Rng, province: usize, city: usize) -> u32 {
         let parties = &self.world.cities[province][city];
         if rng.chance(0.35) {
             *rng.pick(&parties.hospitals)
@@ -188,7 +228,7 @@ impl<'a, W: Write> Gen<'a, W> {
         };
         let (y, m, d) = crate::fmt::civil(made);
         let batch = ((y % 100) as u32 * 10_000 + m * 100 + d) * 100 + product % 100;
-        let serial = (u128::from(i) * SERIAL_MUL + self.serial_offset) % SERIAL_MOD;
+        let serial = self.serial(i);
         let code = match p.foreign_gtin {
             Some(gtin) => Code::Gs1 {
                 gtin,
@@ -226,7 +266,12 @@ impl<'a, W: Write> Gen<'a, W> {
 
         let mut t = t0;
         let never_issued = fraud == Some(FraudKind::NeverIssued);
-        if !never_issued {
+        // A manufacturer that never uploads commissions (noise) still ships: its first
+        // shipment and the distributor's receipt are kept, whatever the scans' own noise
+        // drew, so the chain shows who made the pack.
+        let silent =
+            !never_issued && self.noise.as_ref().and_then(|n| n.silent_maker) == Some(maker);
+        if !never_issued && !silent {
             let mut ev = Ev::new(pi, Kind::Commission, t, maker);
             ev.lot = china;
             self.push(ev);
@@ -240,16 +285,35 @@ impl<'a, W: Write> Gen<'a, W> {
         }
         let mut holder = if never_issued { hops.remove(0) } else { maker };
         let mut delayed = Vec::new();
-        for &hop in &hops {
+        for (h, &hop) in hops.iter().enumerate() {
+            let keep = silent && h == 0;
             t += rng.range(DAY, 5 * DAY);
-            self.movement(&mut rng, pi, Kind::Ship, t, holder, hop, &mut delayed);
+            self.movement(&mut rng, pi, Kind::Ship, t, holder, hop, &mut delayed, keep);
             t += rng.range(4 * HOUR, 2 * DAY);
-            self.movement(&mut rng, pi, Kind::Receive, t, hop, holder, &mut delayed);
+            self.movement(
+                &mut rng,
+                pi,
+                Kind::Receive,
+                t,
+                hop,
+                holder,
+                &mut delayed,
+                keep,
+            );
             holder = hop;
         }
         t += rng.range(DAY, 4 * DAY);
         if !never_issued {
-            self.movement(&mut rng, pi, Kind::Ship, t, holder, dispenser, &mut delayed);
+            self.movement(
+                &mut rng,
+                pi,
+                Kind::Ship,
+                t,
+                holder,
+                dispenser,
+                &mut delayed,
+                false,
+            );
         }
         t += rng.range(2 * HOUR, 2 * DAY);
         let intake_at = t;
@@ -261,11 +325,12 @@ impl<'a, W: Write> Gen<'a, W> {
         self.push(intake);
         // Late uploads of movements land before the intake, so that the gate never sees a
         // movement after the pack's sale (see the module's invariant).
-        for j in delayed {
-            let ev = &mut self.events[j];
-            ev.key = (ev.at + rng.range(HOUR, 2 * DAY))
-                .min(intake_at - 1)
-                .max(ev.at);
+        for (j, keep) in delayed {
+            let late = rng.range(HOUR, 2 * DAY);
+            if !keep {
+                let ev = &mut self.events[j];
+                ev.key = (ev.at + late).min(intake_at - 1).max(ev.at);
+            }
         }
 
         match fraud {
@@ -274,7 +339,12 @@ impl<'a, W: Write> Gen<'a, W> {
             }
             Some(kind) => self.plant(&mut rng, kind, pi, t, dispenser, maker, ring_choice)?,
         }
-        if fraud.is_none() {
+        if silent {
+            self.record_silent_maker(pi, maker, hops[0])?;
+        }
+        let noisy_sales =
+            fraud.is_none() && self.noise.is_some() && self.plant_noise(i, pi, first)?;
+        if fraud.is_none() && !noisy_sales {
             self.miss_last_sale(i, first);
         }
         Ok(())
@@ -305,18 +375,24 @@ impl<'a, W: Write> Gen<'a, W> {
         at: i64,
         inst: u32,
         other: u32,
-        delayed: &mut Vec<usize>,
+        delayed: &mut Vec<(usize, bool)>,
+        keep: bool,
     ) {
-        // Scans are missed now and then: the pack moved, nobody uploaded it.
-        if rng.chance(0.03) {
-            return;
-        }
         let mut ev = Ev::new(pi, kind, at, inst);
         ev.other = other;
+        // Scans are missed now and then: the pack moved, nobody uploaded it. A scan the
+        // caller must `keep` is written, and on time, all the same, with the same draws
+        // made, so that the pack's later draws are what they would have been.
+        if rng.chance(0.03) {
+            if keep {
+                self.push(ev);
+            }
+            return;
+        }
         ev.duplicate = rng.chance(0.005);
         let j = self.push(ev);
         if rng.chance(0.04) {
-            delayed.push(j);
+            delayed.push((j, keep));
         }
     }
 
@@ -412,7 +488,7 @@ impl<'a, W: Write> Gen<'a, W> {
         Ok(())
     }
 
-    fn case(
+    pub(crate) fn case(
         &self,
         kind: FraudKind,
         pi: u32,
@@ -608,6 +684,7 @@ impl<'a, W: Write> Gen<'a, W> {
                 }
             }
             FraudKind::NeverIssued => unreachable!("never-issued packs end like honest ones"),
+            FraudKind::CaseBoxDiverted => unreachable!("cases are planted with their boxes"),
         };
         self.truth.write(case)
     }
@@ -621,7 +698,7 @@ fn person_text(p: u64) -> String {
 }
 
 /// A settlement id as text.
-fn settlement_text(s: u64) -> String {
+pub(crate) fn settlement_text(s: u64) -> String {
     let mut v = Vec::with_capacity(20);
     push_settlement(&mut v, s);
     String::from_utf8(v).expect("ASCII")

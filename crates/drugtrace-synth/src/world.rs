@@ -234,6 +234,12 @@ fn party_name(kind: Kind, city: &names::City, k: usize, rng: &mut Rng) -> (Strin
     }
 }
 
+/// The chain a pharmacy belongs to: its name's brand, before `大药房` (every branch of a
+/// chain is named so).
+pub(crate) fn pharmacy_brand(name: &str) -> &str {
+    name.split("大药房").next().unwrap_or(name)
+}
+
 /// Distinct birth days a person number maps to (about 80 years).
 const BIRTH_DAYS: u64 = 29_000;
 

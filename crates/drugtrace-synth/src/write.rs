@@ -23,7 +23,13 @@ pub(crate) const SETTLEMENTS_HEADER: &str =
 pub(crate) struct Names<'a> {
     pub world: &'a World,
     pub catalog: &'a Catalog,
+    /// Whether CSV rows end with a `case` column (with packaging only, so that files
+    /// without cases keep their columns).
+    pub case_column: bool,
 }
+
+/// The CSV header's `case` column, after [`CSV_HEADER`]'s, with packaging.
+pub(crate) const CSV_CASE_COLUMN: &str = ",case";
 
 /// Appends a settlement id: `SETL` and 16 digits.
 pub(crate) fn push_settlement(out: &mut Vec<u8>, n: u64) {
@@ -44,8 +50,8 @@ impl Names<'_> {
         self.catalog.products[p as usize].insurance_code.as_bytes()
     }
 
-    /// Appends `ev` as one JSON line.
-    pub(crate) fn json(&self, out: &mut Vec<u8>, ev: &Ev, pack: &Pack) {
+    /// Appends `ev` as one JSON line; `case` is the case a `pack` event packs into.
+    pub(crate) fn json(&self, out: &mut Vec<u8>, ev: &Ev, pack: &Pack, case: Option<&Pack>) {
         out.extend_from_slice(b"{\"type\":\"");
         out.extend_from_slice(ev.kind.as_str().as_bytes());
         out.extend_from_slice(b"\",\"code\":\"");
@@ -108,7 +114,12 @@ impl Names<'_> {
                     push_u64(out, u64::from(ev.units));
                 }
             }
-            Kind::Commission | Kind::Destroy | Kind::Recall => {}
+            Kind::Pack => {
+                out.extend_from_slice(b",\"case\":\"");
+                push_code(out, case.expect("a packing names its case"));
+                out.push(b'"');
+            }
+            Kind::Commission | Kind::Destroy | Kind::Recall | Kind::Open => {}
         }
         out.extend_from_slice(b"}\n");
     }
@@ -136,8 +147,9 @@ impl Names<'_> {
         });
     }
 
-    /// Appends `ev` as one CSV row under [`CSV_HEADER`].
-    pub(crate) fn csv(&self, out: &mut Vec<u8>, ev: &Ev, pack: &Pack) {
+    /// Appends `ev` as one CSV row under [`CSV_HEADER`] (and [`CSV_CASE_COLUMN`] with
+    /// [`Names::case_column`]); `case` is the case a `pack` event packs into.
+    pub(crate) fn csv(&self, out: &mut Vec<u8>, ev: &Ev, pack: &Pack, case: Option<&Pack>) {
         out.extend_from_slice(ev.kind.as_str().as_bytes());
         out.push(b',');
         push_code(out, pack);
@@ -188,6 +200,12 @@ impl Names<'_> {
             out.extend_from_slice(if ev.fund_paid { b",true" } else { b",false" });
         } else {
             out.push(b',');
+        }
+        if self.case_column {
+            out.push(b',');
+            if let Some(case) = case {
+                push_code(out, case);
+            }
         }
         out.push(b'\n');
     }
