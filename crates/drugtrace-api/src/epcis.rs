@@ -158,12 +158,15 @@ struct Job {
     by: String,
 }
 
-/// Everything captured, folded from the journal.
+/// Everything captured, folded from the journal. The fold judges each capture on a copy
+/// ([`Folded`]), so the collections are persistent ones (`imbl`): a copy shares everything
+/// with the original and an append changes O(log n) of it, where a `Vec` and a `HashMap`
+/// would be copied whole on every capture.
 #[derive(Clone, Default)]
 struct Folding {
-    events: Vec<Arc<Captured>>,
-    by_hash: HashMap<String, usize>,
-    jobs: Vec<Job>,
+    events: imbl::Vector<Arc<Captured>>,
+    by_hash: imbl::HashMap<String, usize>,
+    jobs: imbl::Vector<Job>,
     subscriptions: Vec<Subscription>,
 }
 
@@ -197,7 +200,7 @@ impl Fold for Folding {
                     continue;
                 }
                 self.by_hash.insert(hash.clone(), self.events.len());
-                self.events.push(Arc::new(Captured {
+                self.events.push_back(Arc::new(Captured {
                     hash,
                     by: r.by.clone(),
                     event,
@@ -205,7 +208,7 @@ impl Fold for Folding {
                 kept += 1;
             }
         }
-        self.jobs.push(Job {
+        self.jobs.push_back(Job {
             at_ms: r.at_ms,
             behaviour: r.behaviour,
             events: kept,
@@ -895,7 +898,7 @@ async fn answer<S: Store + Sync + 'static>(
 /// Sends the events captured at positions `from..` to every subscription whose filters and
 /// visibility they match, each delivery on its own task.
 fn deliver(folded: &Folding, from: usize) {
-    let fresh = &folded.events[from..];
+    let fresh = folded.events.skip(from.min(folded.events.len()));
     if fresh.is_empty() || folded.subscriptions.is_empty() {
         return;
     }
