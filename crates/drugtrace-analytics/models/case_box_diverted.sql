@@ -2,7 +2,7 @@
 -- version: 1
 -- severity: high
 -- level: code
--- truth:
+-- truth: case_box_diverted
 -- title.zh: 箱内药品在箱未到之处销售
 -- title.en: Box sold where its case never arrived
 -- about.zh: 一盒药品装箱后，其箱在其他机构收货或入库，而销售这盒药的机构从未收到这盒药，也从未收到它的箱：箱去了别处，盒却在这里售出（串货、拆箱倒卖，或假冒的盒子）。

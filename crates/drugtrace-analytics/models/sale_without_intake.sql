@@ -2,7 +2,7 @@
 -- version: 2
 -- severity: medium
 -- level: code
--- truth: sale_without_intake
+-- truth: sale_without_intake, case_box_diverted
 -- title.zh: 无入库记录的销售
 -- title.en: Sale without intake
 -- about.zh: 机构销售（或尝试结算）了从未在本机构入库（采购入库、收货、调入、盘盈、其他入库、捐赠入库）的药品。被闸口拦截的结算尝试也计入，只要它距该药品上一次结算已超过 30 天（如一盒药在外省售出数月后被另一机构重新结算）；30 天内的重复结算归入重复销售与克隆码模型。

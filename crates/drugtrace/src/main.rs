@@ -198,6 +198,16 @@ enum Command {
         /// Share of packs with planted fraud.
         #[arg(long, default_value_t = 0.01)]
         fraud_rate: f64,
+        /// Also plant the legitimate noise of real uploads that models must not flag
+        /// (corrected sales and billings, restocked refunds, late intakes, re-sent returns,
+        /// branch transfers of opened boxes, a maker that uploads no commissions), listed
+        /// in noise.jsonl.
+        #[arg(long)]
+        upload_noise: bool,
+        /// Also pack some makers' boxes into cases that travel as one code, and plant
+        /// boxes sold where their case never arrived (case_box_diverted).
+        #[arg(long)]
+        packaging: bool,
     },
     /// The main job: synthesize a small province, import it, print what to open, an API
     /// key and a sample code for each case of the patient's query, and serve on loopback.
@@ -797,11 +807,15 @@ fn run(cli: Cli) -> Result<()> {
             csv,
             nhsa,
             fraud_rate,
+            upload_noise,
+            packaging,
         } => {
             let mut opts = drugtrace_synth::SynthOptions::new(packs, seed, dest);
             opts.formats.csv = csv;
             opts.formats.nhsa = nhsa;
             opts.fraud_rate = fraud_rate;
+            opts.upload_noise = upload_noise;
+            opts.packaging = packaging;
             let s = drugtrace_synth::generate(&opts)?;
             writeln!(
                 out,
