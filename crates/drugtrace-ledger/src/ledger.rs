@@ -557,9 +557,9 @@ impl<S: Store> Ledger<S> {
                 if !seen.insert(*child) {
                     continue;
                 }
-                let Some(p) = b.pending.get(child) else {
-                    continue;
-                };
+                // From this batch, the overlay of one still being committed, or the store
+                // (read above in one call).
+                let p = self.slot(b, *child)?;
                 let inside = match &event.kind {
                     EventKind::Void(_) => p.state.case.as_ref().is_some_and(|l| l.case == key),
                     _ => p.state.is_inside(&key, &case),
