@@ -14,27 +14,22 @@
 -- refused every time as billed for another product was never found.
 -- The counting of attempts, corrections and what each still held is the view
 -- `counted_sale_attempts` (views/counted_sale_attempts.sql), shared with duplicate_sale.
+-- The view is read once (see duplicate_sale): each code's count, total, evidence and
+-- whether any attempt is a repeat come from window functions over it.
 WITH counted AS (
-    SELECT * FROM counted_sale_attempts
-),
-before AS (
-    SELECT code, seq, units_before AS units
+    SELECT *,
+        units_before IS NOT NULL AND units_before + units > pack_units AS is_repeat
     FROM counted_sale_attempts
-    WHERE units_before IS NOT NULL
 ),
-repeats AS (
-    SELECT s.code, s.seq
-    FROM counted s
-    JOIN before b ON b.code = s.code AND b.seq = s.seq
-    WHERE b.units + s.units > s.pack_units
-),
-repeated AS (
-    SELECT c.code, COUNT(*) AS times, SUM(c.amount_fen) AS total_fen,
-        string_agg(CAST(c.seq AS VARCHAR), ',') AS seqs
-    FROM counted c
-    WHERE c.code IN (SELECT code FROM repeats)
-    GROUP BY c.code
-    HAVING COUNT(*) >= 3 AND SUM(CASE WHEN c.fund_paid THEN 0 ELSE 1 END) = 0
+per_code AS (
+    SELECT *,
+        COUNT(*) OVER (PARTITION BY code) AS times,
+        SUM(amount_fen) OVER (PARTITION BY code) AS total_fen,
+        SUM(CASE WHEN fund_paid THEN 0 ELSE 1 END) OVER (PARTITION BY code) AS self_paid,
+        MAX(CASE WHEN is_repeat THEN 1 ELSE 0 END) OVER (PARTITION BY code) AS repeated,
+        string_agg(CAST(seq AS VARCHAR), ',') OVER (PARTITION BY code ORDER BY seq
+            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS seqs
+    FROM counted
 )
 SELECT
     'high' AS severity,
@@ -45,9 +40,8 @@ SELECT
     s.product,
     s.at,
     s.amount_fen,
-    r.seqs AS evidence,
-    'sold ' || CAST(r.times AS VARCHAR) || ' times, all paid by the fund (' || CAST(r.total_fen AS VARCHAR)
+    s.seqs AS evidence,
+    'sold ' || CAST(s.times AS VARCHAR) || ' times, all paid by the fund (' || CAST(s.total_fen AS VARCHAR)
         || ' fen in all)' AS detail
-FROM counted s
-JOIN repeats x ON x.code = s.code AND x.seq = s.seq
-JOIN repeated r ON r.code = s.code
+FROM per_code s
+WHERE s.is_repeat AND s.repeated = 1 AND s.times >= 3 AND s.self_paid = 0

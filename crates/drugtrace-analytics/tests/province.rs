@@ -9,7 +9,7 @@ use drugtrace_analytics::{
 };
 use drugtrace_catalog::{Catalog, Directory};
 use drugtrace_ingest::{Format, ImportOptions, ParseContext, import_file};
-use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy};
+use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy, Store};
 use drugtrace_synth::{SynthOptions, generate};
 
 struct Province {
@@ -19,10 +19,14 @@ struct Province {
     truth: Vec<drugtrace_analytics::TruthCase>,
 }
 
+/// A synthetic province of `packs` packs, some of them in cases (so that every planted kind,
+/// `case_box_diverted` too, is there to be found), imported and exported.
 fn province(packs: u64, seed: u64) -> Province {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("province");
-    generate(&SynthOptions::new(packs, seed, &out)).unwrap();
+    let mut opts = SynthOptions::new(packs, seed, &out);
+    opts.packaging = true;
+    generate(&opts).unwrap();
     let catalog = Catalog::load_csv_file(&out.join("catalog.csv")).unwrap();
     let directory = Directory::load_csv_file(&out.join("institutions.csv")).unwrap();
     let ledger = Ledger::new(MemStore::new(), catalog.clone(), Policy::default());
@@ -51,7 +55,18 @@ fn province(packs: u64, seed: u64) -> Province {
         &mut |_| {},
     )
     .unwrap();
-    assert_eq!(exported.events, summary.recorded());
+    // Every event in the ledger: those imported, and those a case's events recorded on the
+    // boxes inside it.
+    let mut stored = 0u64;
+    ledger
+        .store()
+        .scan_logs(&mut |_, log| {
+            stored += log.len() as u64;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(exported.events, stored);
+    assert!(stored >= summary.recorded(), "{stored} < {summary:?}");
     assert!(exported.event_files > 1, "{exported:?}");
     let truth = read_truth(&out.join("truth.jsonl")).unwrap();
     Province {
