@@ -1,5 +1,5 @@
 -- model: resale_network
--- version: 3
+-- version: 4
 -- severity: high
 -- level: code
 -- truth: resale_ring
@@ -10,8 +10,12 @@
 --
 -- Version 3: the re-entry must be at an institution other than the seller, the sale must
 -- still stand (a sale given back whole before the pack moved on returned it legitimately),
--- and voided records count as nothing. Branches of one chain are not known to the
--- warehouse, so a box passed between two branches is still a finding.
+-- and voided records count as nothing.
+-- Version 4: a re-entry does not count when the first sale left units in the pack (a split
+-- sale) and the seller itself moved the pack out of its stock (transferred it, 102, or
+-- shipped it) after the sale and before the re-entry: stock moving between branches of a
+-- chain, which the warehouse does not know, with the seller still holding the pack. A
+-- whole pack "transferred" after it was sold held nothing to transfer, and counts.
 WITH returned AS (
     SELECT code, actor, settlement, SUM(units) AS units
     FROM events
@@ -19,7 +23,7 @@ WITH returned AS (
     GROUP BY code, actor, settlement
 ),
 paid AS (
-    SELECT s.code, s.seq, s.at, s.actor, s.person
+    SELECT s.code, s.seq, s.at, s.actor, s.person, s.units, s.pack_units
     FROM events s
     LEFT JOIN returned r ON r.code = s.code AND r.actor = s.actor
         AND (r.settlement = s.settlement OR (r.settlement IS NULL AND s.settlement IS NULL))
@@ -40,12 +44,23 @@ first_sale AS (
     FROM paid
     GROUP BY code
 ),
--- The first time it was taken into stock again after that sale, somewhere else.
+-- The seller moving the pack out of its own stock.
+moved_out AS (
+    SELECT code, seq, at, actor
+    FROM events
+    WHERE outcome <> 'rejected' AND NOT voided
+        AND (kind = 'ship' OR (kind = 'stock_change' AND stock_change = 102))
+),
+-- The first time it was taken into stock again after that sale, somewhere else, unless
+-- the seller, still holding units of it, had moved it out in between.
 reentry AS (
     SELECT b.code, MIN(f.sale_seq) AS sale_seq, MIN(b.seq) AS back_seq
     FROM first_sale f
     JOIN paid p ON p.code = f.code AND p.seq = f.sale_seq
     JOIN back_in b ON b.code = f.code AND b.at > p.at AND b.actor <> p.actor
+    WHERE NOT (p.units < p.pack_units AND EXISTS (
+        SELECT 1 FROM moved_out m
+        WHERE m.code = b.code AND m.actor = p.actor AND m.seq > p.seq AND m.seq < b.seq))
     GROUP BY b.code
 ),
 -- The first sale after that, if any: the payment at risk.
