@@ -1,5 +1,5 @@
 -- model: stock_imbalance
--- version: 4
+-- version: 5
 -- severity: medium
 -- level: institution
 -- truth:
@@ -11,11 +11,14 @@
 -- is one pack in. The distinct packs are found first, then counted. Records reported
 -- without trace codes (`movements`) count too, in whole packs (a split quantity divided by
 -- the catalog's units per pack): their sales net of returns as sold, the rest in or out;
--- those voided by a 3507 of their batch do not count (version 4).
-WITH sold_packs AS (
+-- those voided by a 3507 of their batch do not count (version 4). A pack the institution
+-- sold only part of and then moved out of its stock (an opened box transferred to a branch)
+-- counts as moved out, not as sold (version 5); a whole pack sold and then moved out still
+-- counts as both.
+WITH coded_sales AS (
     SELECT actor, COALESCE(product, code_product) AS product, code,
         SUM(CASE WHEN fund_paid THEN amount_fen ELSE 0 END) AS paid_fen,
-        MAX(at) AS last_at
+        MAX(at) AS last_at, SUM(units) AS units, MAX(pack_units) AS pack_units
     FROM events
     WHERE kind = 'sale' AND outcome <> 'rejected' AND NOT voided
     GROUP BY actor, COALESCE(product, code_product), code
@@ -29,6 +32,15 @@ moved_packs AS (
         AND (kind IN ('intake', 'receive')
             OR (kind = 'stock_change'
                 AND stock_change IN (101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111)))
+),
+moved_out AS (
+    SELECT DISTINCT actor, code FROM moved_packs WHERE direction = -1
+),
+sold_packs AS (
+    SELECT s.actor, s.product, s.code, s.paid_fen, s.last_at
+    FROM coded_sales s
+    LEFT JOIN moved_out o ON o.actor = s.actor AND o.code = s.code
+    WHERE NOT (o.code IS NOT NULL AND s.units < s.pack_units)
 ),
 codeless AS (
     SELECT m.institution AS actor, m.product, m.kind, m.direction, m.fund_paid, m.amount_fen,

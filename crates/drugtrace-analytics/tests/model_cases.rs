@@ -294,7 +294,12 @@ impl Case {
         Ok(match (key, value) {
             ("code", "-") => String::new(),
             ("code", pack) => self.pack(pack)?.to_string(),
-            ("product", letter) => self.products[letter].insurance_code.clone(),
+            ("product", letter) => self
+                .products
+                .get(letter)
+                .ok_or_else(|| format!("product {letter} is not declared"))?
+                .insurance_code
+                .clone(),
             ("related", v) => v.to_string(),
             (_, v) => v.to_string(),
         })
