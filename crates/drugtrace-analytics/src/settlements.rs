@@ -488,17 +488,34 @@ fn part_path(dir: &Path, n: u64) -> PathBuf {
 /// Takes `dir`'s lock (creating the directory), so that imports and copies into it take
 /// turns, and removes what those that never finished left; held until dropped.
 fn lock_dir(dir: &Path) -> Result<File, SettlementError> {
+    let (lock, path) = lock_file(dir)?;
+    lock.lock().map_err(io_at(&path))?;
+    remove_temporary_files(dir)?;
+    Ok(lock)
+}
+
+/// [`lock_dir`], unless another process holds the lock: then `None` at once.
+fn try_lock_dir(dir: &Path) -> Result<Option<File>, SettlementError> {
+    let (lock, path) = lock_file(dir)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(fs::TryLockError::Error(e)) => return Err(io_at(&path)(e)),
+    }
+    remove_temporary_files(dir)?;
+    Ok(Some(lock))
+}
+
+fn lock_file(dir: &Path) -> Result<(File, PathBuf), SettlementError> {
     fs::create_dir_all(dir).map_err(io_at(dir))?;
-    let lock_path = dir.join(".lock");
+    let path = dir.join(".lock");
     let lock = File::options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&lock_path)
-        .map_err(io_at(&lock_path))?;
-    lock.lock().map_err(io_at(&lock_path))?;
-    remove_temporary_files(dir)?;
-    Ok(lock)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    Ok((lock, path))
 }
 
 /// The settlement items of every server on one database: a shared journal whose record
@@ -531,6 +548,16 @@ impl SharedSettlements {
     pub fn sync(&self) -> Result<usize, SettlementError> {
         let _lock = lock_dir(&self.dir)?;
         self.sync_locked()
+    }
+
+    /// [`Self::sync`], unless an import or another copy into [`Self::dir`] is under way
+    /// (then nothing, at once): for a server reading on every second, which must not wait
+    /// behind a long import of this directory.
+    pub fn sync_if_free(&self) -> Result<usize, SettlementError> {
+        match try_lock_dir(&self.dir)? {
+            Some(_lock) => self.sync_locked(),
+            None => Ok(0),
+        }
     }
 
     fn sync_locked(&self) -> Result<usize, SettlementError> {
@@ -656,6 +683,15 @@ impl Settlements {
         match self {
             Settlements::Directory(_) => Ok(0),
             Settlements::Shared(s) => s.sync(),
+        }
+    }
+
+    /// [`Self::sync`], or nothing when an import into the directory is under way
+    /// ([`SharedSettlements::sync_if_free`]).
+    pub fn sync_if_free(&self) -> Result<usize, SettlementError> {
+        match self {
+            Settlements::Directory(_) => Ok(0),
+            Settlements::Shared(s) => s.sync_if_free(),
         }
     }
 }
@@ -1000,8 +1036,12 @@ mod tests {
         assert_eq!(a.part, Some(one.dir().join("part-000002.parquet")));
         assert_eq!(journal.read_from(0).unwrap().len(), 2);
 
+        // While an import holds its directory, a server's reading on skips it at once.
+        let held = lock_dir(two.dir()).unwrap();
+        assert_eq!(two.sync_if_free().unwrap(), 0);
+        drop(held);
         // The other server copies both parts, and adds nothing it now has.
-        assert_eq!(two.sync().unwrap(), 2);
+        assert_eq!(two.sync_if_free().unwrap(), 2);
         assert_eq!(two.sync().unwrap(), 0);
         let keys = imported_keys(&settlement_parts(two.dir()).unwrap()).unwrap();
         assert_eq!(keys.len(), 3);

@@ -34,7 +34,10 @@
 //!
 //! The statements a request runs (a commit's four, the reads of packs, logs and lookups) are
 //! prepared once per connection and kept with it: an unprepared statement is parsed and
-//! planned on every call and costs a round trip more (a parse, then an execution).
+//! planned on every call and costs a round trip more (a parse, then an execution). So a
+//! connection pooler between the servers and the database must keep each client's prepared
+//! statements: session pooling, or PgBouncer 1.21 or later with `max_prepared_statements`
+//! set; PgBouncer's transaction pooling without it fails the second statement.
 //!
 //! # The SQL subset
 //! Only what Citus distributed tables and YugabyteDB also run: `CREATE TABLE IF NOT EXISTS`

@@ -439,7 +439,7 @@ fn serve(
                     std::thread::sleep(std::time::Duration::from_secs(1));
                     let read = state.refresh_shared().and(
                         settlements
-                            .sync()
+                            .sync_if_free()
                             .map(|_| ())
                             .map_err(|e| format!("settlement items: {e}")),
                     );
