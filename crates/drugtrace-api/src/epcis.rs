@@ -22,6 +22,14 @@
 //! | AggregationEvent DELETE | the children taken out; without children, the parent opened |
 //! | AggregationEvent OBSERVE with a movement's bizStep | that movement of the parent, and so of everything inside |
 //!
+//! The ledger is written first, then the journal. Each ledger event carries its EPCIS
+//! event's tag as its upload batch number (`epcis-` and 40 hex digits of the hash id), so a
+//! capture whose journal append was lost after the ledger's commit (a crash, a database
+//! failing over) is found in the ledger by that tag when the document is sent again, and is
+//! then only added to the journal: nothing is recorded twice, and a resent dispensing is
+//! not a second sale. Two servers capturing the same new document at the same instant can
+//! still both record its movements (a sale of a pack is still allowed once only).
+//!
 //! An event drugtrace cannot keep is refused with the reason (a transaction,
 //! transformation or association event; a bizStep it does not map; quantities of a class
 //! instead of packs): by default the whole capture is then refused and nothing is kept
@@ -32,8 +40,9 @@
 //!
 //! Subscriptions (`POST /epcis/queries/SimpleEventQuery/subscriptions`, `stream: true`, the
 //! query's filters as URL parameters) deliver each capture's new matching events to the
-//! subscriber's `dest` as an `EPCISQueryDocument`, signed in the `GS1-Signature` header with
-//! HMAC-SHA256 under the subscriber's `signatureToken` (hex), retried with back-off. A
+//! subscriber's `dest` (`https://`, or `http://`) as an `EPCISQueryDocument`, signed in the
+//! `GS1-Signature` header with HMAC-SHA256 under the subscriber's `signatureToken` (hex),
+//! retried with back-off ([`crate::webhook`]). A
 //! subscription is kept in the same journal; a delivery still failing after its retries, or
 //! cut off by a restart, is not tried again (the events stay in the query).
 
@@ -166,6 +175,12 @@ struct Job {
 struct Folding {
     events: imbl::Vector<Arc<Captured>>,
     by_hash: imbl::HashMap<String, usize>,
+    /// The positions in `events` of each party's captures, ascending: a party's query
+    /// reads its own, not everyone's.
+    by_party: imbl::HashMap<String, imbl::Vector<usize>>,
+    /// The positions of the events naming each EPC (in any of its lists), ascending: what
+    /// `MATCH_…` and `/epcs/{epc}/events` read.
+    by_epc: imbl::HashMap<Epc, imbl::Vector<usize>>,
     jobs: imbl::Vector<Job>,
     subscriptions: Vec<Subscription>,
 }
@@ -199,7 +214,15 @@ impl Fold for Folding {
                 if self.by_hash.contains_key(&hash) {
                     continue;
                 }
-                self.by_hash.insert(hash.clone(), self.events.len());
+                let at = self.events.len();
+                self.by_hash.insert(hash.clone(), at);
+                self.by_party.entry(r.by.clone()).or_default().push_back(at);
+                let mut named = std::collections::HashSet::new();
+                for epc in every_epc(&event) {
+                    if named.insert(epc) {
+                        self.by_epc.entry(epc.clone()).or_default().push_back(at);
+                    }
+                }
                 self.events.push_back(Arc::new(Captured {
                     hash,
                     by: r.by.clone(),
@@ -359,7 +382,7 @@ pub async fn capture<S: Store + Sync + 'static>(
             });
             continue;
         }
-        let mapped = meaning(e, &me, now, offset);
+        let mapped = meaning(e, &me, &ledger_tag(&hash), now, offset);
         match mapped {
             Ok(mine) => {
                 let start = ledger_events.len();
@@ -405,13 +428,31 @@ pub async fn capture<S: Store + Sync + 'static>(
         });
         return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
     }
-    let decisions = if ledger_events.is_empty() {
+    // The ledger is written before the journal: an event whose journal append was lost (a
+    // crash, a database failing over) is in the ledger under its tag, and is not recorded
+    // again when the document is sent again.
+    let earlier = recorded_before(&state, &me, &ledger_events, &kept, events, &answers).await?;
+    let fresh: Vec<Event> = ledger_events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !earlier.contains_key(i))
+        .map(|(_, e)| e.clone())
+        .collect();
+    let mut recorded = if fresh.is_empty() {
         Vec::new()
     } else {
-        state
-            .record(ledger_events.clone(), caller.authority())
-            .await?
-    };
+        state.record(fresh, caller.authority()).await?
+    }
+    .into_iter();
+    let mut earlier = earlier;
+    let decisions: Vec<drugtrace_ledger::Decision> = (0..ledger_events.len())
+        .map(|i| {
+            earlier
+                .remove(&i)
+                .or_else(|| recorded.next())
+                .expect("a decision for every ledger event")
+        })
+        .collect();
     for (at, range) in &kept {
         if range.is_empty() {
             let step = events[answers[*at].index]
@@ -445,7 +486,11 @@ pub async fn capture<S: Store + Sync + 'static>(
     };
     let before = known.events.len();
     let (id, after) = append(&state, &Entry::Capture(record)).await?;
-    deliver(&after, before.min(after.events.len()));
+    deliver(
+        &state.inner.webhooks,
+        &after,
+        before.min(after.events.len()),
+    );
     let location = format!("/epcis/capture/{id}");
     let mut response = (
         StatusCode::ACCEPTED,
@@ -463,10 +508,95 @@ pub async fn capture<S: Store + Sync + 'static>(
     Ok(response)
 }
 
-/// The ledger events an EPCIS event means, reported by `actor`, or why it cannot be kept.
+/// The upload batch number the ledger events of the EPCIS event with hash id `hash` carry:
+/// `epcis-` and the first 40 hex digits (160 bits) of its SHA-256, so that they can be found
+/// again (`Lookup::Upload`) when the capture's journal append was lost, and voided by the
+/// national interface's 3507 like any upload of the institution's.
+fn ledger_tag(hash: &str) -> drugtrace_ledger::UploadId {
+    let hex = hash
+        .strip_prefix("ni:///sha-256;")
+        .and_then(|h| h.get(..40))
+        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    match hex {
+        Some(hex) => drugtrace_ledger::UploadId::or_digest(&format!("epcis-{hex}")),
+        None => drugtrace_ledger::UploadId::or_digest(hash),
+    }
+}
+
+/// The decisions already in the ledger for the ledger events of `kept` events, by their
+/// place in `ledger_events`: those an earlier capture of the same EPCIS event recorded
+/// before its journal append was lost. Read back by the event's tag, never guessed.
+async fn recorded_before<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    me: &drugtrace_ledger::InstitutionId,
+    ledger_events: &[Event],
+    kept: &[(usize, std::ops::Range<usize>)],
+    events: &[drugtrace_epcis::Event],
+    answers: &[EventAnswer],
+) -> Result<HashMap<usize, drugtrace_ledger::Decision>, ApiError> {
+    let wanted: Vec<(drugtrace_ledger::UploadId, std::ops::Range<usize>)> = kept
+        .iter()
+        .filter(|(_, range)| !range.is_empty())
+        .map(|(at, range)| {
+            (
+                ledger_tag(&events[answers[*at].index].hash_id()),
+                range.clone(),
+            )
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let me = me.clone();
+    let packs: Vec<PackKey> = ledger_events.iter().map(|e| e.pack).collect();
+    state
+        .blocking(move |inner| {
+            let mut found = HashMap::new();
+            for (tag, range) in wanted {
+                let lookup = drugtrace_ledger::Lookup::Upload(me.clone(), tag.clone());
+                let seen = inner
+                    .ledger
+                    .packs_by(&lookup, 1)
+                    .map_err(ApiError::internal)?;
+                if seen.is_empty() {
+                    continue;
+                }
+                for i in range {
+                    let history = inner
+                        .ledger
+                        .history(&packs[i])
+                        .map_err(ApiError::internal)?;
+                    // The last record of the pack under the tag: a case's movement may
+                    // also have recorded on the boxes inside, each on its own pack.
+                    if let Some(r) = history
+                        .iter()
+                        .rev()
+                        .find(|r| r.event.upload.as_ref() == Some(&tag))
+                    {
+                        found.insert(
+                            i,
+                            drugtrace_ledger::Decision {
+                                outcome: r.outcome,
+                                index: r.index,
+                                replayed: true,
+                                prior_sales: Vec::new(),
+                                boxes: Vec::new(),
+                            },
+                        );
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+}
+
+/// The ledger events an EPCIS event means, reported by `actor`, or why it cannot be kept;
+/// each carries `tag` as its upload batch number.
 fn meaning(
     e: &drugtrace_epcis::Event,
     actor: &drugtrace_ledger::InstitutionId,
+    tag: &drugtrace_ledger::UploadId,
     now: Timestamp,
     offset: i32,
 ) -> Result<Vec<Event>, String> {
@@ -483,7 +613,7 @@ fn meaning(
         actor: actor.clone(),
         lot,
         kind,
-        upload: None,
+        upload: Some(tag.clone()),
     };
     let movement = |step: Option<&str>| -> Option<EventKind> {
         Some(match step? {
@@ -713,7 +843,8 @@ struct Filters {
     match_any: Option<Vec<Epc>>,
     event_ids: Option<Vec<String>>,
     per_page: usize,
-    offset: usize,
+    /// The position in the captured events to go on from (`nextPageToken`).
+    from: usize,
 }
 
 fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
@@ -777,7 +908,7 @@ fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
                     })?;
             }
             "nextPageToken" => {
-                f.offset = v.parse().map_err(|_| {
+                f.from = v.parse().map_err(|_| {
                     ApiError::field(
                         "nextPageToken",
                         format!("{v:?} is not a token this server gave"),
@@ -795,7 +926,58 @@ fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
     Ok(f)
 }
 
+/// Every EPC `e` names: its EPC list, children, parent, inputs and outputs.
+fn every_epc(e: &drugtrace_epcis::Event) -> impl Iterator<Item = &Epc> {
+    e.epc_list()
+        .iter()
+        .chain(e.child_epcs())
+        .chain(e.parent_id())
+        .chain(e.input_epc_list())
+        .chain(e.output_epc_list())
+}
+
+/// The positions a query needs to look at, ascending.
+enum Candidates {
+    /// Every captured event.
+    All,
+    /// These.
+    Some(Vec<usize>),
+}
+
 impl Filters {
+    /// The fewest positions that hold every event the filters and `role` can select: those
+    /// naming a wanted EPC, else the party's own, else all.
+    fn candidates(&self, folded: &Folding, role: &Role) -> Candidates {
+        let named = |wanted: &Vec<Epc>| -> Vec<usize> {
+            let mut at: Vec<usize> = wanted
+                .iter()
+                .filter_map(|epc| folded.by_epc.get(epc))
+                .flat_map(|list| list.iter().copied())
+                .collect();
+            at.sort_unstable();
+            at.dedup();
+            at
+        };
+        let by_epc = [&self.match_epc, &self.match_parent, &self.match_any]
+            .into_iter()
+            .flatten()
+            .map(named)
+            .min_by_key(Vec::len);
+        if let Some(at) = by_epc {
+            return Candidates::Some(at);
+        }
+        match role {
+            Role::Regulator => Candidates::All,
+            Role::Institution(i) => Candidates::Some(
+                folded
+                    .by_party
+                    .get(i.as_str())
+                    .map(|list| list.iter().copied().collect())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
     fn matches(&self, c: &Captured) -> bool {
         let e = &c.event;
         let t = e.event_time().as_millisecond();
@@ -827,16 +1009,7 @@ impl Filters {
                 e.epc_list().iter().chain(e.child_epcs()).collect(),
             )
             && any_of(&self.match_parent, e.parent_id().into_iter().collect())
-            && any_of(
-                &self.match_any,
-                e.epc_list()
-                    .iter()
-                    .chain(e.child_epcs())
-                    .chain(e.parent_id())
-                    .chain(e.input_epc_list())
-                    .chain(e.output_epc_list())
-                    .collect(),
-            )
+            && any_of(&self.match_any, every_epc(e).collect())
     }
 }
 
@@ -866,25 +1039,37 @@ async fn answer<S: Store + Sync + 'static>(
 ) -> Result<Response, ApiError> {
     let f = filters(&params)?;
     let folded = folded(&state).await?;
-    let found: Vec<&Arc<Captured>> = folded
-        .events
-        .iter()
-        .filter(|c| sees(&caller.0, &c.by) && f.matches(c))
-        .skip(f.offset)
-        .take(f.per_page + 1)
-        .collect();
-    let more = found.len() > f.per_page;
+    // The page token is the position to go on from, so a page costs the events it looks
+    // at, not every one before it.
+    let wanted = |&at: &usize| -> Option<(usize, &Arc<Captured>)> {
+        let c = folded.events.get(at)?;
+        (sees(&caller.0, &c.by) && f.matches(c)).then_some((at, c))
+    };
+    let found: Vec<(usize, &Arc<Captured>)> = match f.candidates(&folded, &caller.0) {
+        Candidates::All => (f.from..folded.events.len())
+            .filter_map(|at| wanted(&at))
+            .take(f.per_page + 1)
+            .collect(),
+        Candidates::Some(at) => {
+            let from = at.partition_point(|&p| p < f.from);
+            at[from..]
+                .iter()
+                .filter_map(wanted)
+                .take(f.per_page + 1)
+                .collect()
+        }
+    };
+    let more = found.get(f.per_page).map(|(at, _)| *at);
     let page: Vec<drugtrace_epcis::Event> = found
         .iter()
         .take(f.per_page)
-        .map(|c| c.event.clone())
+        .map(|(_, c)| c.event.clone())
         .collect();
     let created =
         jiff::Timestamp::from_millisecond(Timestamp::now().millis()).map_err(ApiError::internal)?;
     let doc = Document::query_answer("SimpleEventQuery", None, created, page);
     let mut response = Json(doc.to_json_ld()).into_response();
-    if more {
-        let next = f.offset + f.per_page;
+    if let Some(next) = more {
         if let Ok(v) = HeaderValue::from_str(&format!("<?nextPageToken={next}>; rel=\"next\"")) {
             response.headers_mut().insert(header::LINK, v);
         }
@@ -897,7 +1082,7 @@ async fn answer<S: Store + Sync + 'static>(
 
 /// Sends the events captured at positions `from..` to every subscription whose filters and
 /// visibility they match, each delivery on its own task.
-fn deliver(folded: &Folding, from: usize) {
+fn deliver(webhooks: &crate::webhook::Webhooks, folded: &Folding, from: usize) {
     let fresh = folded.events.skip(from.min(folded.events.len()));
     if fresh.is_empty() || folded.subscriptions.is_empty() {
         return;
@@ -928,55 +1113,21 @@ fn deliver(folded: &Folding, from: usize) {
         let doc = Document::query_answer("SimpleEventQuery", Some(&sub.id), now, events);
         let body = doc.to_json_ld().to_string();
         let sub = sub.clone();
-        tokio::spawn(async move { send(&sub, body).await });
+        let webhooks = webhooks.clone();
+        tokio::spawn(async move {
+            let delivery = crate::webhook::Delivery {
+                dest: &sub.dest,
+                content_type: "application/ld+json",
+                signature_header: "GS1-Signature",
+                token: sub.token.as_deref(),
+                what: &sub.id,
+            };
+            webhooks.deliver(&delivery, body).await
+        });
     }
 }
 
-/// Delivers `body` to `sub.dest`, signed, retrying with back-off: 1, 2, 4, 8 and 16 s.
-async fn send(sub: &Subscription, body: String) {
-    let client = reqwest::Client::new();
-    let signature = sub.token.as_ref().map(|t| sign(t, body.as_bytes()));
-    let mut wait = std::time::Duration::from_secs(1);
-    for attempt in 1..=6 {
-        let mut req = client
-            .post(&sub.dest)
-            .header("content-type", "application/ld+json")
-            .timeout(std::time::Duration::from_secs(10))
-            .body(body.clone());
-        if let Some(s) = &signature {
-            req = req.header("GS1-Signature", s);
-        }
-        match req.send().await {
-            Ok(r) if r.status().is_success() => return,
-            Ok(r) => {
-                tracing::warn!(subscription = %sub.id, dest = %sub.dest, status = %r.status(), attempt, "EPCIS delivery refused")
-            }
-            Err(e) => {
-                tracing::warn!(subscription = %sub.id, dest = %sub.dest, error = %e, attempt, "EPCIS delivery failed")
-            }
-        }
-        if attempt < 6 {
-            tokio::time::sleep(wait).await;
-            wait *= 2;
-        }
-    }
-    tracing::error!(subscription = %sub.id, dest = %sub.dest, "EPCIS delivery given up after 6 attempts");
-}
-
-/// The `GS1-Signature` of `body`: HMAC-SHA256 under `token`, in hex.
-pub fn sign(token: &str, body: &[u8]) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// `POST /epcis/queries/SimpleEventQuery/subscriptions`: `{"dest": "http://…",
+/// `POST /epcis/queries/SimpleEventQuery/subscriptions`: `{"dest": "https://…",
 /// "signatureToken": "…", "stream": true}`, the filters as URL parameters.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1041,15 +1192,7 @@ pub async fn subscribe<S: Store + Sync + 'static>(
             "must be true: a stream subscription (drugtrace serves no schedules)",
         ));
     }
-    let dest = req.dest.trim().to_owned();
-    if !dest.starts_with("http://") || reqwest::Url::parse(&dest).is_err() {
-        return Err(ApiError::field(
-            "dest",
-            format!(
-                "{dest:?}: an http:// URL (this server delivers over plain HTTP: put TLS in front of the receiver's side, e.g. a proxy)"
-            ),
-        ));
-    }
+    let dest = crate::webhook::check_dest(&req.dest).map_err(|e| ApiError::field("dest", e))?;
     if req
         .signature_token
         .as_ref()

@@ -26,6 +26,7 @@ mod packs;
 mod recalls;
 mod relations;
 mod supervision;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ use axum::routing::{get, post};
 use drugtrace_ledger::{Ledger, PersonKey, Store};
 
 pub use access::{BadProxyEntry, RateLimiter, TrustedProxies, X_FORWARDED_FOR};
-pub use epcis::{CaptureBook, CaptureError, sign as epcis_signature};
+pub use epcis::{CaptureBook, CaptureError};
 pub use error::ApiError;
 pub use identity::{
     ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
@@ -43,6 +44,7 @@ pub use identity::{
 pub use keys::{KeyError, KeyRing, Keys, Role};
 pub use recalls::{RecallBook, RecallError};
 pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
+pub use webhook::{WebhookError, Webhooks, sign as epcis_signature};
 
 /// The largest request body accepted: about 10,000 events.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -90,6 +92,8 @@ struct Inner<S> {
     recalls: Arc<RecallBook>,
     /// The EPCIS events trading partners captured.
     captures: Arc<CaptureBook>,
+    /// The client subscriptions' deliveries go out through.
+    webhooks: webhook::Webhooks,
     /// The regulator's dashboard and API, when configured.
     supervision: Option<Arc<Supervision>>,
 }
@@ -127,6 +131,8 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 reference: None,
                 recalls: Arc::new(RecallBook::in_memory()),
                 captures: Arc::new(CaptureBook::in_memory()),
+                webhooks: webhook::Webhooks::new(None)
+                    .expect("a webhook client with the system's trust store builds"),
                 supervision: None,
             }),
         }
@@ -170,6 +176,15 @@ impl<S: Store + Sync + 'static> AppState<S> {
         Arc::get_mut(&mut self.inner)
             .expect("the state is not shared before the server starts")
             .recalls = Arc::new(book);
+        self
+    }
+
+    /// The state with `webhooks` as the client that subscriptions' deliveries go out
+    /// through (one trusting a bureau's own certificate authority, say).
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .webhooks = webhooks;
         self
     }
 

@@ -62,6 +62,9 @@ pub struct ServeConfig {
     pub patient_per_second: Option<f64>,
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Option<Vec<String>>,
+    /// A PEM file of certificate authorities trusted for `https://` webhooks besides the
+    /// system's (a bureau's own CA).
+    pub webhook_ca: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -70,6 +73,7 @@ impl ServeConfig {
             && self.patient_burst.is_none()
             && self.patient_per_second.is_none()
             && self.trusted_proxies.is_none()
+            && self.webhook_ca.is_none()
     }
 }
 

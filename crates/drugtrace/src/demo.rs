@@ -259,5 +259,6 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
         opts.listen,
         RateLimiter::new(30, 5.0),
         Some(province.join("truth.jsonl")),
+        None,
     )
 }

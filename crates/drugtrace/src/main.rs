@@ -157,6 +157,10 @@ enum Command {
             value_delimiter = ','
         )]
         trusted_proxies: Vec<String>,
+        /// A PEM file of certificate authorities to trust for `https://` webhooks (EPCIS
+        /// subscriptions) besides the system's, such as a bureau's own CA [default: none].
+        #[arg(long, env = "DRUGTRACE_WEBHOOK_CA")]
+        webhook_ca: Option<PathBuf>,
     },
     /// API keys.
     #[command(subcommand)]
@@ -322,6 +326,7 @@ fn serve(
     listen: std::net::SocketAddr,
     patient_limit: drugtrace_api::RateLimiter,
     truth: Option<PathBuf>,
+    webhooks: Option<drugtrace_api::Webhooks>,
 ) -> Result<()> {
     // The log goes to stderr, never to stdout: `run` holds stdout's lock for the command's
     // whole run, so a worker that logged to stdout would wait on it for ever (issue 13: two
@@ -417,6 +422,10 @@ fn serve(
         None => state.with_directory(dir.directory()?),
     }
     .with_supervision(supervision);
+    let state = match webhooks {
+        Some(w) => state.with_webhooks(w),
+        None => state,
+    };
     let state = match dir.identity_key()? {
         Some(key) => state.with_identity_key(key),
         None => {
@@ -675,8 +684,21 @@ fn run(cli: Cli) -> Result<()> {
             patient_burst,
             patient_per_second,
             trusted_proxies,
+            webhook_ca,
         } => {
             let file = dir.config()?.serve;
+            let webhooks = match webhook_ca.or(file.webhook_ca) {
+                None => None,
+                Some(path) => {
+                    let pem = std::fs::read(&path).with_context(|| {
+                        format!("reading the webhook CA file {}", path.display())
+                    })?;
+                    Some(
+                        drugtrace_api::Webhooks::new(Some(&pem))
+                            .with_context(|| format!("the webhook CA file {}", path.display()))?,
+                    )
+                }
+            };
             let proxies = if trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {
@@ -698,6 +720,7 @@ fn run(cli: Cli) -> Result<()> {
                 listen,
                 drugtrace_api::RateLimiter::new(burst, rate).behind(proxies),
                 None,
+                webhooks,
             )?
         }
         Command::Institutions { file } => {

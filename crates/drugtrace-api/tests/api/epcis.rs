@@ -48,10 +48,15 @@ async fn capture(app: &App, body: String, ctype: &str, behaviour: Option<&str>) 
 
 /// Every event `key` sees that the query `query` selects, following the pages.
 async fn query(app: &App, query: &str, key: &str) -> Vec<Value> {
+    query_paged(app, query, key, 50).await
+}
+
+/// Every event `key` sees that the query `query` selects, `per_page` at a time.
+async fn query_paged(app: &App, query: &str, key: &str, per_page: usize) -> Vec<Value> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut url = format!("{}/epcis/events?perPage=50{query}", app.url);
+        let mut url = format!("{}/epcis/events?perPage={per_page}{query}", app.url);
         if let Some(t) = &token {
             url.push_str(&format!("&nextPageToken={t}"));
         }
@@ -394,4 +399,294 @@ async fn a_subscription_delivers_new_matching_events_signed() {
         more.is_err(),
         "nothing after the subscription ended, and nothing ever to the other party: {more:?}"
     );
+}
+
+/// A capture journal whose appends fail while `failing` is set, as a database failing over
+/// after the ledger's commit and before the journal's would.
+#[derive(Debug, Default)]
+struct FailingJournal {
+    records: drugtrace_durable::MemoryJournal,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl drugtrace_durable::SharedJournal for FailingJournal {
+    fn read_from(&self, from: u64) -> Result<Vec<Vec<u8>>, drugtrace_durable::SharedError> {
+        self.records.read_from(from)
+    }
+
+    fn append(&self, at: u64, record: &[u8]) -> Result<(), drugtrace_durable::SharedError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(drugtrace_durable::SharedError::Unavailable(
+                "the test's journal is failing".into(),
+            ));
+        }
+        self.records.append(at, record)
+    }
+}
+
+/// Every pack code a capture's answer names, with the number of records its history shows.
+async fn histories(app: &App, answer: &Value) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for e in answer["events"].as_array().unwrap() {
+        for p in e["packs"].as_array().unwrap() {
+            let code = p["code"].as_str().unwrap().to_owned();
+            let r = app
+                .http
+                .get(format!("{}/v1/packs/{code}", app.url))
+                .bearer_auth(REGULATOR_KEY)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            let h: Value = r.json().await.unwrap();
+            out.push((code, h["events"].as_array().unwrap().len()));
+        }
+    }
+    out
+}
+
+/// Regression (issue 15, capture not atomic across the ledger and the journal): a capture
+/// whose journal append failed after the ledger had recorded its events, sent again, is
+/// captured without recording them a second time (a resent dispensing would otherwise be a
+/// second sale of each pack), and then answered "already".
+#[tokio::test]
+async fn a_capture_whose_journal_append_failed_is_recorded_once_when_sent_again() {
+    use std::sync::atomic::Ordering;
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/epcis/JSON/Example_9.6.1-ObjectEvent.jsonld"),
+    )
+    .unwrap();
+    let journal = std::sync::Arc::new(FailingJournal::default());
+    let dir = tempfile::tempdir().unwrap();
+    let state = super::test_state(
+        dir.path(),
+        drugtrace_api::RateLimiter::new(1000, 1000.0),
+        None,
+    )
+    .with_capture_book(drugtrace_api::CaptureBook::open(journal.clone()).unwrap());
+    let app = super::spawn_state(dir, state).await;
+
+    journal.failing.store(true, Ordering::SeqCst);
+    let (status, answer) = capture(&app, doc.clone(), "application/ld+json", Some("proceed")).await;
+    assert!(status >= 500, "{status}: {answer}");
+    journal.failing.store(false, Ordering::SeqCst);
+    let (status, again) = capture(&app, doc.clone(), "application/ld+json", Some("proceed")).await;
+    assert_eq!(status, 202, "{again}");
+    let recovered = histories(&app, &again).await;
+    assert!(!recovered.is_empty(), "the example names packs: {again}");
+
+    // What one capture that never failed records.
+    let control = spawn_app().await;
+    let (status, once) = capture(
+        &control,
+        doc.clone(),
+        "application/ld+json",
+        Some("proceed"),
+    )
+    .await;
+    assert_eq!(status, 202, "{once}");
+    assert_eq!(recovered, histories(&control, &once).await);
+    for (a, b) in again["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(once["events"].as_array().unwrap())
+    {
+        assert_eq!(a["status"], b["status"], "{a} {b}");
+        let outcomes = |e: &Value| -> Vec<Value> {
+            e["packs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["outcome"].clone())
+                .collect()
+        };
+        assert_eq!(outcomes(a), outcomes(b), "{a} {b}");
+    }
+
+    // Sent a third time, it is captured already and nothing more is recorded.
+    let (status, third) = capture(&app, doc, "application/ld+json", Some("proceed")).await;
+    assert_eq!(status, 202, "{third}");
+    for e in third["events"].as_array().unwrap() {
+        if e["status"] != "refused" {
+            assert_eq!(e["status"], "already", "{e}");
+        }
+    }
+    assert_eq!(recovered, histories(&app, &again).await);
+}
+
+/// The page tokens go on from where the last page stopped, over the events a query looks at
+/// (every one, a party's own, or those naming an EPC): one event a page gives what one page
+/// of fifty gives, for the regulator, for the party, and by EPC.
+#[tokio::test]
+async fn pages_of_one_event_give_what_one_page_gives() {
+    let app = spawn_app().await;
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/epcis/JSON");
+    for name in [
+        "Example_9.6.1-ObjectEvent.jsonld",
+        "Example_9.6.3-AggregationEvent.jsonld",
+    ] {
+        let doc = std::fs::read_to_string(shared.join(name)).unwrap();
+        let (status, answer) = capture(&app, doc, "application/ld+json", Some("proceed")).await;
+        assert_eq!(status, 202, "{name}: {answer}");
+    }
+    let all = query(&app, "", REGULATOR_KEY).await;
+    assert!(all.len() >= 3, "{all:?}");
+    let epc = all
+        .iter()
+        .find_map(|e| e["epcList"].as_array().and_then(|l| l.first()).cloned())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("an event with an EPC list");
+    let by_epc = format!("&MATCH_anyEPC={}", urlencode(&epc));
+    for (q, key) in [
+        ("", REGULATOR_KEY.to_owned()),
+        ("", key_of(MAKER)),
+        (by_epc.as_str(), key_of(MAKER)),
+        (by_epc.as_str(), REGULATOR_KEY.to_owned()),
+    ] {
+        let whole = query(&app, q, &key).await;
+        assert!(!whole.is_empty(), "{q}");
+        assert_eq!(query_paged(&app, q, &key, 1).await, whole, "{q}");
+    }
+    // Another party sees none of it, by EPC or not.
+    assert!(query(&app, &by_epc, &key_of("P1")).await.is_empty());
+    assert!(query(&app, "", &key_of("P1")).await.is_empty());
+}
+
+/// A webhook receiver over TLS, its certificate for `localhost` issued by a test CA.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A handshake the client broke off (it did not trust the certificate) is the
+            // client's business: wait for the next connection.
+            if let Ok(tls) = self.tls.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// A test CA's certificate (PEM), and a TLS acceptor with a certificate for `localhost`
+/// that it issued.
+fn test_tls() -> (String, tokio_rustls::TlsAcceptor) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "drugtrace test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let key =
+        tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    (
+        ca.pem(),
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+    )
+}
+
+/// Issue 15: a subscription delivers to an `https://` webhook whose certificate the
+/// operator's CA issued, signed; a server that does not trust that CA delivers nothing
+/// (and says why in its log).
+#[tokio::test]
+async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
+    use axum::routing::post;
+    let (ca_pem, acceptor) = test_tls();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, String)>();
+    let hook = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let sig = headers
+                    .get("gs1-signature")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                tx.send((sig, body)).unwrap();
+                "ok"
+            }
+        }),
+    );
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dest = format!(
+        "https://localhost:{}/hook",
+        tcp.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        axum::serve(TlsListener { tcp, tls: acceptor }, hook)
+            .await
+            .unwrap()
+    });
+    let token = "a-secret-of-the-subscriber-0123";
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/epcis/JSON/Example_9.6.1-ObjectEvent.jsonld"),
+    )
+    .unwrap();
+
+    for trusted in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = super::test_state(
+            dir.path(),
+            drugtrace_api::RateLimiter::new(1000, 1000.0),
+            None,
+        );
+        if trusted {
+            state =
+                state.with_webhooks(drugtrace_api::Webhooks::new(Some(ca_pem.as_bytes())).unwrap());
+        }
+        let app = super::spawn_state(dir, state).await;
+        let r = app
+            .http
+            .post(format!(
+                "{}/epcis/queries/SimpleEventQuery/subscriptions",
+                app.url
+            ))
+            .bearer_auth(key_of(MAKER))
+            .json(&serde_json::json!({"dest": dest, "stream": true, "signatureToken": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let (status, answer) =
+            capture(&app, doc.clone(), "application/ld+json", Some("proceed")).await;
+        assert_eq!(status, 202, "{answer}");
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+        if !trusted {
+            assert!(
+                got.is_err(),
+                "a certificate from a CA the server does not trust is refused: {got:?}"
+            );
+            continue;
+        }
+        let (sig, body) = got.expect("a delivery within 5 s").unwrap();
+        assert_eq!(
+            sig.as_deref(),
+            Some(drugtrace_api::epcis_signature(token, body.as_bytes()).as_str())
+        );
+        let delivered: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(delivered["type"], "EPCISQueryDocument", "{delivered}");
+    }
 }

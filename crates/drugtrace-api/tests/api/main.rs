@@ -73,7 +73,28 @@ async fn spawn_app_with(
     identity: Option<drugtrace_api::IdentityKey>,
 ) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = FjallStore::open(&dir.path().join("store")).unwrap();
+    let state = test_state(dir.path(), limiter, identity);
+    spawn_state(dir, state).await
+}
+
+/// Serves `state`, whose files are in `dir`, as the test server.
+async fn spawn_state(dir: tempfile::TempDir, state: drugtrace_api::AppState<FjallStore>) -> App {
+    let url = serve(state).await;
+    App {
+        url,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+/// The test server's state (see [`spawn_app_with`]), its store under `dir`, for a test that
+/// changes a part of it before serving it with [`spawn_state`].
+fn test_state(
+    dir: &Path,
+    limiter: drugtrace_api::RateLimiter,
+    identity: Option<drugtrace_api::IdentityKey>,
+) -> drugtrace_api::AppState<FjallStore> {
+    let store = FjallStore::open(&dir.join("store")).unwrap();
     let catalog = Catalog::load_csv_file(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/catalog.csv"),
     )
@@ -97,12 +118,7 @@ async fn spawn_app_with(
     if let Some(key) = identity {
         state = state.with_identity_key(key);
     }
-    let url = serve(state).await;
-    App {
-        url,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    state
 }
 
 /// Serves `state` on a free loopback port until the test ends; returns its base URL.
