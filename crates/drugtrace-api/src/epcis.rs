@@ -38,13 +38,20 @@
 //! The captured events are held in memory, folded from the journal: this serves the partners
 //! that speak EPCIS, not the nation's scans, which reach the ledger directly.
 //!
-//! Subscriptions (`POST /epcis/queries/SimpleEventQuery/subscriptions`, `stream: true`, the
-//! query's filters as URL parameters) deliver each capture's new matching events to the
-//! subscriber's `dest` (`https://`, or `http://`) as an `EPCISQueryDocument`, signed in the
-//! `GS1-Signature` header with HMAC-SHA256 under the subscriber's `signatureToken` (hex),
-//! retried with back-off ([`crate::webhook`]). A
-//! subscription is kept in the same journal; a delivery still failing after its retries, or
-//! cut off by a restart, is not tried again (the events stay in the query).
+//! Subscriptions (`POST /epcis/queries/SimpleEventQuery/subscriptions`, the query's filters
+//! as URL parameters) are streams (`stream: true`: each capture's new matching events are
+//! delivered as it is captured) or scheduled (`schedule`, read by
+//! [`drugtrace_epcis::QuerySchedule`] in the server's time zone: at each instant it names,
+//! the matching events captured since the last run; an empty report only with
+//! `reportIfEmpty`; the first run also what was captured since `initialRecordTime`). Every
+//! server runs the schedules; a run is claimed by appending it to the journal, so with
+//! several servers on one database each run is reported once, and its window is positions
+//! in the journal, not clock readings, so no event falls between two runs. Deliveries go to
+//! the subscriber's `dest` (`https://`, or `http://`) as an `EPCISQueryDocument`, signed in
+//! the `GS1-Signature` header with HMAC-SHA256 under the subscriber's `signatureToken`
+//! (hex), retried with back-off ([`crate::webhook`]). A subscription is kept in the same
+//! journal; a delivery still failing after its retries, or cut off by a restart, is not
+//! tried again (the events stay in the query).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -116,12 +123,19 @@ struct CaptureRecord {
 enum Entry {
     Capture(CaptureRecord),
     Subscribe {
-        subscribe: Subscription,
+        subscribe: Box<Subscription>,
     },
     Unsubscribe {
         unsubscribe: String,
         by: String,
         regulator: bool,
+    },
+    /// A run of scheduled subscription `run` for its instant `at_ms`, claimed by the server
+    /// that appended it first: it reports the events captured between its last run (or its
+    /// making) and this record.
+    Run {
+        run: String,
+        at_ms: i64,
     },
 }
 
@@ -140,6 +154,104 @@ struct Subscription {
     /// The query's filters, as the URL gave them.
     params: HashMap<String, String>,
     at_ms: i64,
+    /// When a scheduled subscription's query runs; none for a stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schedule: Option<ScheduleSpec>,
+    /// Whether a scheduled run that found nothing is reported anyway.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    report_if_empty: bool,
+    /// A scheduled subscription's `initialRecordTime`: its first run also reports what was
+    /// captured from then until it was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    initial_ms: Option<i64>,
+    /// Folded from the journal: where its runs stand.
+    #[serde(skip)]
+    runs: Runs,
+}
+
+/// Where a scheduled subscription's runs stand, by position in the captured events, so that
+/// every server folding the journal agrees and no event is reported twice or skipped.
+#[derive(Clone, Default)]
+struct Runs {
+    /// The events captured before the subscription was made.
+    made_at: usize,
+    /// The last run's instant and the events captured before it.
+    last: Option<(i64, usize)>,
+    /// What the last run reports: the events at these positions, and for a first run with
+    /// an `initialRecordTime`, those before the subscription captured since then.
+    window: (usize, usize),
+    /// The first run's `initialRecordTime`, when the last run was the first.
+    earlier_since_ms: Option<i64>,
+}
+
+/// A scheduled subscription's schedule as the subscriber gave it, each field a list of
+/// numbers and ranges (read again whenever the journal is folded).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScheduleSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    second: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    minute: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hour: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    day_of_month: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    month: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    day_of_week: Option<String>,
+}
+
+impl ScheduleSpec {
+    /// Reads a request's `schedule`: an object of the six fields, each a string (or a
+    /// whole number) of numbers and ranges.
+    fn from_request(v: &Value) -> Result<ScheduleSpec, String> {
+        let Value::Object(fields) = v else {
+            return Err(format!(
+                "{v} is not an object of second, minute, hour, dayOfMonth, month, dayOfWeek"
+            ));
+        };
+        let mut spec = ScheduleSpec::default();
+        for (k, v) in fields {
+            let text = match v {
+                Value::String(t) => t.clone(),
+                Value::Number(n) if n.is_u64() => n.to_string(),
+                other => {
+                    return Err(format!(
+                        "{k}: {other} is not a string of numbers and ranges"
+                    ));
+                }
+            };
+            let slot = match k.as_str() {
+                "second" => &mut spec.second,
+                "minute" => &mut spec.minute,
+                "hour" => &mut spec.hour,
+                "dayOfMonth" => &mut spec.day_of_month,
+                "month" => &mut spec.month,
+                "dayOfWeek" => &mut spec.day_of_week,
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a field of a schedule (second, minute, hour, dayOfMonth, month, dayOfWeek)"
+                    ));
+                }
+            };
+            *slot = Some(text);
+        }
+        spec.parse().map_err(|e| e.to_string())?;
+        Ok(spec)
+    }
+
+    fn parse(&self) -> Result<drugtrace_epcis::QuerySchedule, drugtrace_epcis::ScheduleError> {
+        drugtrace_epcis::QuerySchedule::parse(&drugtrace_epcis::ScheduleFields {
+            second: self.second.as_deref(),
+            minute: self.minute.as_deref(),
+            hour: self.hour.as_deref(),
+            day_of_month: self.day_of_month.as_deref(),
+            month: self.month.as_deref(),
+            day_of_week: self.day_of_week.as_deref(),
+        })
+    }
 }
 
 /// An event of a capture that was refused.
@@ -154,6 +266,8 @@ struct CaptureProblem {
 struct Captured {
     hash: String,
     by: String,
+    /// When it was captured (its record time).
+    at_ms: i64,
     event: drugtrace_epcis::Event,
 }
 
@@ -191,8 +305,22 @@ impl Fold for Folding {
     fn apply(&mut self, bytes: &[u8]) -> Result<u64, String> {
         let r = match serde_json::from_slice(bytes).map_err(|e| e.to_string())? {
             Entry::Capture(r) => r,
-            Entry::Subscribe { subscribe } => {
-                self.subscriptions.push(subscribe);
+            Entry::Subscribe { mut subscribe } => {
+                subscribe.runs.made_at = self.events.len();
+                self.subscriptions.push(*subscribe);
+                return Ok(0);
+            }
+            Entry::Run { run, at_ms } => {
+                let now = self.events.len();
+                if let Some(sub) = self.subscriptions.iter_mut().find(|s| s.id == run) {
+                    let r = &mut sub.runs;
+                    if r.last.is_none_or(|(ms, _)| at_ms > ms) {
+                        let first = r.last.is_none();
+                        r.window = (r.last.map_or(r.made_at, |(_, at)| at), now);
+                        r.earlier_since_ms = if first { sub.initial_ms } else { None };
+                        r.last = Some((at_ms, now));
+                    }
+                }
                 return Ok(0);
             }
             Entry::Unsubscribe {
@@ -226,6 +354,7 @@ impl Fold for Folding {
                 self.events.push_back(Arc::new(Captured {
                     hash,
                     by: r.by.clone(),
+                    at_ms: r.at_ms,
                     event,
                 }));
                 kept += 1;
@@ -1087,17 +1216,12 @@ fn deliver(webhooks: &crate::webhook::Webhooks, folded: &Folding, from: usize) {
     if fresh.is_empty() || folded.subscriptions.is_empty() {
         return;
     }
-    for sub in &folded.subscriptions {
+    for sub in folded.subscriptions.iter().filter(|s| s.schedule.is_none()) {
         let Ok(f) = filters(&sub.params) else {
             continue;
         };
-        let role = if sub.regulator {
-            Role::Regulator
-        } else {
-            match drugtrace_ledger::InstitutionId::parse(&sub.by) {
-                Ok(i) => Role::Institution(i),
-                Err(_) => continue,
-            }
+        let Some(role) = subscriber(sub) else {
+            continue;
         };
         let events: Vec<drugtrace_epcis::Event> = fresh
             .iter()
@@ -1112,19 +1236,143 @@ fn deliver(webhooks: &crate::webhook::Webhooks, folded: &Folding, from: usize) {
         };
         let doc = Document::query_answer("SimpleEventQuery", Some(&sub.id), now, events);
         let body = doc.to_json_ld().to_string();
-        let sub = sub.clone();
-        let webhooks = webhooks.clone();
-        tokio::spawn(async move {
-            let delivery = crate::webhook::Delivery {
-                dest: &sub.dest,
-                content_type: "application/ld+json",
-                signature_header: "GS1-Signature",
-                token: sub.token.as_deref(),
-                what: &sub.id,
-            };
-            webhooks.deliver(&delivery, body).await
-        });
+        send(webhooks, sub, body);
     }
+}
+
+/// Who a subscription's subscriber is, for what it may see.
+fn subscriber(sub: &Subscription) -> Option<Role> {
+    if sub.regulator {
+        Some(Role::Regulator)
+    } else {
+        drugtrace_ledger::InstitutionId::parse(&sub.by)
+            .ok()
+            .map(Role::Institution)
+    }
+}
+
+/// Sends `body` to `sub`'s webhook on a task of its own.
+fn send(webhooks: &crate::webhook::Webhooks, sub: &Subscription, body: String) {
+    let sub = sub.clone();
+    let webhooks = webhooks.clone();
+    tokio::spawn(async move {
+        let delivery = crate::webhook::Delivery {
+            dest: &sub.dest,
+            content_type: "application/ld+json",
+            signature_header: "GS1-Signature",
+            token: sub.token.as_deref(),
+            what: &sub.id,
+        };
+        webhooks.deliver(&delivery, body).await
+    });
+}
+
+/// How often the scheduler looks whether a scheduled subscription is due.
+const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs the scheduled subscriptions, for as long as the server serves: at each instant a
+/// schedule names (or, after the server was down, once for every instant missed), the
+/// server that claims the run first in the journal reports the matching events captured
+/// since the last run, so several servers on one journal report each run once.
+pub(crate) async fn run_schedules<S: Store + Sync + 'static>(state: AppState<S>) {
+    loop {
+        tokio::time::sleep(SCHEDULER_TICK).await;
+        let Ok(known) = folded(&state).await else {
+            continue;
+        };
+        let offset = state.inner.local_offset_minutes;
+        let now = Timestamp::now();
+        let Ok(now_civil) = jiff::Timestamp::from_millisecond(now.millis()).map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(local_offset(offset)))
+                .datetime()
+        }) else {
+            continue;
+        };
+        for sub in known.subscriptions.iter() {
+            let Some(Ok(schedule)) = sub.schedule.as_ref().map(ScheduleSpec::parse) else {
+                continue;
+            };
+            let Some(due) = schedule.last_at_or_before(now_civil) else {
+                continue;
+            };
+            let Ok(due_ms) = due
+                .to_zoned(jiff::tz::TimeZone::fixed(local_offset(offset)))
+                .map(|z| z.timestamp().as_millisecond())
+            else {
+                continue;
+            };
+            let ran_to = sub.runs.last.map_or(sub.at_ms, |(ms, _)| ms);
+            if due_ms <= ran_to {
+                continue;
+            }
+            if let Err(e) = run_once(&state, sub, due_ms).await {
+                tracing::warn!(subscription = %sub.id, error = %e.message(), "a scheduled EPCIS query could not run");
+            }
+        }
+    }
+}
+
+/// The zone `offset` minutes east of UTC.
+fn local_offset(offset: i32) -> jiff::tz::Offset {
+    jiff::tz::Offset::from_seconds(offset.saturating_mul(60)).unwrap_or(jiff::tz::Offset::UTC)
+}
+
+/// Claims the run of `sub` for `due_ms` and, when this server claimed it, reports it.
+async fn run_once<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    sub: &Subscription,
+    due_ms: i64,
+) -> Result<(), ApiError> {
+    let line = serde_json::to_vec(&Entry::Run {
+        run: sub.id.clone(),
+        at_ms: due_ms,
+    })
+    .map_err(ApiError::internal)?;
+    let book = Arc::clone(&state.inner.captures);
+    let id = sub.id.clone();
+    let claimed = state
+        .blocking(move |_| {
+            let (_, appended) = book
+                .folded
+                .append(&line, |f| {
+                    let Some(s) = f.subscriptions.iter().find(|s| s.id == id) else {
+                        return Some(0);
+                    };
+                    s.runs.last.is_some_and(|(ms, _)| ms >= due_ms).then_some(0)
+                })
+                .map_err(|e| ApiError::internal(CaptureError::from(e)))?;
+            Ok(appended.then(|| book.folded.current()))
+        })
+        .await?;
+    let Some(after) = claimed else {
+        return Ok(());
+    };
+    let Some(sub) = after.subscriptions.iter().find(|s| s.id == sub.id) else {
+        return Ok(());
+    };
+    let (Ok(f), Some(role)) = (filters(&sub.params), subscriber(sub)) else {
+        return Ok(());
+    };
+    let r = &sub.runs;
+    let earlier = r.earlier_since_ms.map_or(0..0, |_| 0..r.window.0);
+    let events: Vec<drugtrace_epcis::Event> = earlier
+        .filter_map(|at| {
+            after
+                .events
+                .get(at)
+                .filter(|c| r.earlier_since_ms.is_some_and(|since| c.at_ms >= since))
+        })
+        .chain((r.window.0..r.window.1).filter_map(|at| after.events.get(at)))
+        .filter(|c| sees(&role, &c.by) && f.matches(c))
+        .map(|c| c.event.clone())
+        .collect();
+    if events.is_empty() && !sub.report_if_empty {
+        return Ok(());
+    }
+    let created = jiff::Timestamp::from_millisecond(due_ms).map_err(ApiError::internal)?;
+    let doc = Document::query_answer("SimpleEventQuery", Some(&sub.id), created, events);
+    send(&state.inner.webhooks, sub, doc.to_json_ld().to_string());
+    Ok(())
 }
 
 /// `POST /epcis/queries/SimpleEventQuery/subscriptions`: `{"dest": "https://…",
@@ -1174,24 +1422,45 @@ pub async fn subscribe<S: Store + Sync + 'static>(
 ) -> Result<Response, ApiError> {
     only_simple(&query)?;
     let Json(req) = body?;
-    if req.schedule.is_some() || req.report_if_empty.is_some() {
+    let offset = state.inner.local_offset_minutes;
+    let schedule = match (&req.schedule, req.stream) {
+        (Some(_), Some(true)) => {
+            return Err(ApiError::field(
+                "stream",
+                "a subscription is a stream or has a schedule, not both",
+            ));
+        }
+        (Some(v), _) => {
+            Some(ScheduleSpec::from_request(v).map_err(|e| ApiError::field("schedule", e))?)
+        }
+        (None, Some(true)) => None,
+        (None, _) => {
+            return Err(ApiError::field(
+                "stream",
+                "must be true for a subscription without a schedule (or give a schedule)",
+            ));
+        }
+    };
+    if schedule.is_none() && req.report_if_empty.is_some() {
         return Err(ApiError::field(
-            "schedule",
-            "scheduled subscriptions are not served: subscribe with \"stream\": true",
+            "reportIfEmpty",
+            "only a scheduled subscription reports; a stream reports each capture's events",
         ));
     }
-    if req.initial_record_time.is_some() {
-        return Err(ApiError::field(
-            "initialRecordTime",
-            "not served: a stream subscription gets what is captured from now on; query /epcis/events for what came before",
-        ));
-    }
-    if req.stream != Some(true) {
-        return Err(ApiError::field(
-            "stream",
-            "must be true: a stream subscription (drugtrace serves no schedules)",
-        ));
-    }
+    let initial_ms = match &req.initial_record_time {
+        None => None,
+        Some(_) if schedule.is_none() => {
+            return Err(ApiError::field(
+                "initialRecordTime",
+                "only for a scheduled subscription: a stream gets what is captured from now on; query /epcis/events for what came before",
+            ));
+        }
+        Some(t) => Some(
+            Timestamp::parse(t, offset)
+                .map_err(|e| ApiError::field("initialRecordTime", e.to_string()))?
+                .millis(),
+        ),
+    };
     let dest = crate::webhook::check_dest(&req.dest).map_err(|e| ApiError::field("dest", e))?;
     if req
         .signature_token
@@ -1215,20 +1484,44 @@ pub async fn subscribe<S: Store + Sync + 'static>(
         token: req.signature_token,
         params,
         at_ms: now.millis(),
+        schedule,
+        report_if_empty: req.report_if_empty.unwrap_or(false),
+        initial_ms,
+        runs: Runs::default(),
     };
-    append(&state, &Entry::Subscribe { subscribe: sub }).await?;
-    let offset = state.inner.local_offset_minutes;
-    let mut response = (
-        StatusCode::CREATED,
-        Json(json!({"subscriptionID": id, "dest": dest, "stream": true, "createdAt": now.to_rfc3339(offset)})),
+    let answer = describe(&sub, offset);
+    append(
+        &state,
+        &Entry::Subscribe {
+            subscribe: Box::new(sub),
+        },
     )
-        .into_response();
+    .await?;
+    let mut response = (StatusCode::CREATED, Json(answer)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "/epcis/queries/SimpleEventQuery/subscriptions/{id}"
     )) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
+}
+
+/// A subscription as its subscriber is told it (never its secret).
+fn describe(s: &Subscription, offset: i32) -> Value {
+    let mut v = json!({"subscriptionID": s.id, "dest": s.dest, "stream": s.schedule.is_none(),
+           "createdAt": Timestamp::from_millis(s.at_ms).to_rfc3339(offset),
+           "filters": s.params, "signed": s.token.is_some()});
+    if let Some(schedule) = &s.schedule {
+        v["schedule"] = json!(schedule);
+        v["reportIfEmpty"] = json!(s.report_if_empty);
+        if let Some((at, _)) = s.runs.last {
+            v["lastRunAt"] = json!(Timestamp::from_millis(at).to_rfc3339(offset));
+        }
+        if let Some(ms) = s.initial_ms {
+            v["initialRecordTime"] = json!(Timestamp::from_millis(ms).to_rfc3339(offset));
+        }
+    }
+    v
 }
 
 pub async fn subscriptions<S: Store + Sync + 'static>(
@@ -1244,11 +1537,7 @@ pub async fn subscriptions<S: Store + Sync + 'static>(
         .subscriptions
         .iter()
         .filter(|s| (s.by.clone(), s.regulator) == me)
-        .map(|s| {
-            json!({"subscriptionID": s.id, "dest": s.dest, "stream": true,
-                   "createdAt": Timestamp::from_millis(s.at_ms).to_rfc3339(offset),
-                   "filters": s.params, "signed": s.token.is_some()})
-        })
+        .map(|s| describe(s, offset))
         .collect();
     Ok(Json(json!({"subscriptions": list})))
 }

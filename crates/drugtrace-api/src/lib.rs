@@ -379,8 +379,12 @@ pub async fn serve<S: Store + Sync + 'static>(
     state: AppState<S>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Scheduled EPCIS subscriptions run for as long as the server serves.
+    let schedules = tokio::spawn(epcis::run_schedules(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    schedules.abort();
+    served
 }

@@ -15,6 +15,9 @@
 //!   `tests/examples/hash_ids.rs` say which differ and how.
 //! - [`Event::to_json_ld`] and [`Document::to_json_ld`] write JSON-LD, so an event captured
 //!   from XML can be answered as JSON.
+//! - [`QuerySchedule`] reads a scheduled query subscription's schedule and says when it runs
+//!   next ([`QuerySchedule::next_after`]) and when it last ran
+//!   ([`QuerySchedule::last_at_or_before`]).
 //!
 //! Parse, don't validate: a value that exists is valid. Standard fields are typed; sensor
 //! data, ILMD and user extension fields are kept as the JSON-LD the sender wrote (an XML
@@ -32,6 +35,7 @@ mod hash;
 mod namespaces;
 mod read_json;
 mod read_xml;
+mod schedule;
 mod time;
 pub mod vocab;
 mod write;
@@ -44,6 +48,7 @@ pub use event::{
     QuantityElement, SourceDest,
 };
 pub use namespaces::{EPCIS_CONTEXT, Namespaces};
+pub use schedule::{QuerySchedule, ScheduleError, ScheduleFields};
 pub use time::TimeZoneOffset;
 pub use vocab::{
     BizStep, BizTransactionType, Disposition, ErrorReason, SourceDestType, Vocab, VocabError,

@@ -309,8 +309,16 @@ async fn a_subscription_delivers_new_matching_events_signed() {
         ),
         (serde_json::json!({"dest": dest, "stream": false}), "stream"),
         (
-            serde_json::json!({"dest": dest, "schedule": {"hour": "1"}}),
+            serde_json::json!({"dest": dest, "schedule": {"hour": "25"}}),
             "schedule",
+        ),
+        (
+            serde_json::json!({"dest": dest, "schedule": {"hour": "1"}, "stream": true}),
+            "stream",
+        ),
+        (
+            serde_json::json!({"dest": dest, "stream": true, "reportIfEmpty": true}),
+            "reportIfEmpty",
         ),
         (
             serde_json::json!({"dest": dest, "stream": true, "signatureToken": "short"}),
@@ -688,5 +696,157 @@ async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
         );
         let delivered: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(delivered["type"], "EPCISQueryDocument", "{delivered}");
+    }
+}
+
+/// Issue 15: scheduled subscriptions. Two servers on one capture journal each run the
+/// schedule; every run is claimed in the journal by one of them, so each event captured is
+/// reported once, by the run after its capture, and a subscription with `reportIfEmpty`
+/// gets one report per instant of its schedule, never two.
+#[tokio::test]
+async fn a_scheduled_subscription_reports_each_event_once_from_two_servers() {
+    use axum::routing::post;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Option<String>, Value)>();
+    let hook = axum::Router::new().route(
+        "/hook/{which}",
+        post(
+            move |axum::extract::Path(which): axum::extract::Path<String>,
+                  headers: axum::http::HeaderMap,
+                  body: String| {
+                let tx = tx.clone();
+                async move {
+                    let sig = headers
+                        .get("gs1-signature")
+                        .map(|v| v.to_str().unwrap().to_owned());
+                    assert_eq!(
+                        sig.as_deref(),
+                        Some(drugtrace_api::epcis_signature(TOKEN, body.as_bytes()).as_str())
+                    );
+                    tx.send((which, sig, serde_json::from_str(&body).unwrap()))
+                        .unwrap();
+                    "ok"
+                }
+            },
+        ),
+    );
+    const TOKEN: &str = "a-secret-of-the-subscriber-0123";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+
+    let journal: std::sync::Arc<dyn drugtrace_durable::SharedJournal> =
+        std::sync::Arc::new(drugtrace_durable::MemoryJournal::default());
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let state = super::test_state(
+            dir.path(),
+            drugtrace_api::RateLimiter::new(1000, 1000.0),
+            None,
+        )
+        .with_capture_book(drugtrace_api::CaptureBook::open(journal.clone()).unwrap());
+        servers.push(super::spawn_state(dir, state).await);
+    }
+    let subscribe = |app: &App, body: Value, query: &'static str| {
+        let r = app
+            .http
+            .post(format!(
+                "{}/epcis/queries/SimpleEventQuery/subscriptions{query}",
+                app.url
+            ))
+            .bearer_auth(key_of(MAKER))
+            .json(&body)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    // Every second, shipping only; and every second, reporting even when empty.
+    let (status, shipping) = subscribe(
+        &servers[0],
+        serde_json::json!({"dest": format!("{hooks}/shipping"), "signatureToken": TOKEN,
+                           "schedule": {"second": "[0-59]"}}),
+        "?EQ_bizStep=shipping",
+    )
+    .await;
+    assert_eq!(status, 201, "{shipping}");
+    assert_eq!(shipping["stream"], false);
+    let (status, empty) = subscribe(
+        &servers[1],
+        serde_json::json!({"dest": format!("{hooks}/empty"), "signatureToken": TOKEN,
+                           "schedule": {"second": "[0-59]"}, "reportIfEmpty": true}),
+        "?EQ_bizStep=destroying",
+    )
+    .await;
+    assert_eq!(status, 201, "{empty}");
+
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/epcis/JSON");
+    let doc = std::fs::read_to_string(shared.join("Example_9.6.1-ObjectEvent.jsonld")).unwrap();
+    let (status, answer) = capture(&servers[1], doc, "application/ld+json", Some("proceed")).await;
+    assert_eq!(status, 202, "{answer}");
+
+    // Six seconds of runs.
+    let mut shipped: Vec<String> = Vec::new();
+    let mut empty_runs: Vec<String> = Vec::new();
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(6);
+    while let Ok(Some((which, _, doc))) = tokio::time::timeout_at(until, rx.recv()).await {
+        let results = &doc["epcisBody"]["queryResults"];
+        let events = results["resultsBody"]["eventList"].as_array().unwrap();
+        match which.as_str() {
+            "shipping" => {
+                assert_eq!(results["subscriptionID"], shipping["subscriptionID"]);
+                for e in events {
+                    assert!(e["bizStep"].as_str().unwrap().ends_with("shipping"), "{e}");
+                    shipped.push(e["eventID"].as_str().unwrap_or_default().to_owned());
+                }
+                assert!(!events.is_empty(), "no empty report without reportIfEmpty");
+            }
+            "empty" => {
+                assert!(events.is_empty(), "{doc}");
+                empty_runs.push(doc["creationDate"].as_str().unwrap().to_owned());
+            }
+            other => panic!("{other}"),
+        }
+    }
+    let mut once = shipped.clone();
+    once.sort();
+    once.dedup();
+    assert!(!shipped.is_empty(), "the shipping event was reported");
+    assert_eq!(
+        once.len(),
+        shipped.len(),
+        "each event reported once: {shipped:?}"
+    );
+    assert!(
+        empty_runs.len() >= 3,
+        "a report each second: {empty_runs:?}"
+    );
+    let mut runs = empty_runs.clone();
+    runs.sort();
+    runs.dedup();
+    assert_eq!(
+        runs.len(),
+        empty_runs.len(),
+        "each run reported once: {empty_runs:?}"
+    );
+
+    // The subscriber sees its schedule and the last run.
+    let r = servers[0]
+        .http
+        .get(format!(
+            "{}/epcis/queries/SimpleEventQuery/subscriptions",
+            servers[0].url
+        ))
+        .bearer_auth(key_of(MAKER))
+        .send()
+        .await
+        .unwrap();
+    let list: Value = r.json().await.unwrap();
+    let mine = list["subscriptions"].as_array().unwrap();
+    assert_eq!(mine.len(), 2, "{list}");
+    for s in mine {
+        assert_eq!(s["schedule"]["second"], "[0-59]", "{s}");
+        assert!(s["lastRunAt"].is_string(), "{s}");
     }
 }
