@@ -27,8 +27,10 @@
 //! capture whose journal append was lost after the ledger's commit (a crash, a database
 //! failing over) is found in the ledger by that tag when the document is sent again, and is
 //! then only added to the journal: nothing is recorded twice, and a resent dispensing is
-//! not a second sale. Two servers capturing the same new document at the same instant can
-//! still both record its movements (a sale of a pack is still allowed once only).
+//! not a second sale. Before its ledger commit a capture claims the events it will record
+//! in the journal; another capture of any of them meanwhile (a client retrying through
+//! another server before the first answered) is answered a retryable 409, and a claim left
+//! by a server that died expires after a minute.
 //!
 //! An event drugtrace cannot keep is refused with the reason (a transaction,
 //! transformation or association event; a bizStep it does not map; quantities of a class
@@ -129,6 +131,14 @@ enum Entry {
         unsubscribe: String,
         by: String,
         regulator: bool,
+    },
+    /// A capture of the events with these hash ids has begun (its ledger commit comes
+    /// next): another capture of any of them waits until it is kept, or until the claim is
+    /// older than [`CLAIM_LEASE_MS`] (a server that died before keeping it).
+    Claim {
+        claim: Vec<String>,
+        by: String,
+        at_ms: i64,
     },
     /// A run of scheduled subscription `run` for its instant `at_ms`, claimed by the server
     /// that appended it first: it reports the events captured between its last run (or its
@@ -289,6 +299,8 @@ struct Job {
 struct Folding {
     events: imbl::Vector<Arc<Captured>>,
     by_hash: imbl::HashMap<String, usize>,
+    /// Events being captured: hash id → when the capture claimed it.
+    claims: imbl::HashMap<String, i64>,
     /// The positions in `events` of each party's captures, ascending: a party's query
     /// reads its own, not everyone's.
     by_party: imbl::HashMap<String, imbl::Vector<usize>>,
@@ -308,6 +320,14 @@ impl Fold for Folding {
             Entry::Subscribe { mut subscribe } => {
                 subscribe.runs.made_at = self.events.len();
                 self.subscriptions.push(*subscribe);
+                return Ok(0);
+            }
+            Entry::Claim { claim, at_ms, .. } => {
+                for hash in claim {
+                    if !self.by_hash.contains_key(&hash) {
+                        self.claims.insert(hash, at_ms);
+                    }
+                }
                 return Ok(0);
             }
             Entry::Run { run, at_ms } => {
@@ -343,6 +363,7 @@ impl Fold for Folding {
                     continue;
                 }
                 let at = self.events.len();
+                self.claims.remove(&hash);
                 self.by_hash.insert(hash.clone(), at);
                 self.by_party.entry(r.by.clone()).or_default().push_back(at);
                 let mut named = std::collections::HashSet::new();
@@ -561,6 +582,15 @@ pub async fn capture<S: Store + Sync + 'static>(
     // crash, a database failing over) is in the ledger under its tag, and is not recorded
     // again when the document is sent again.
     let earlier = recorded_before(&state, &me, &ledger_events, &kept, events, &answers).await?;
+    // The events still to record are claimed first, so that two requests capturing them at
+    // once (a client retrying through another server before the first answered) do not both
+    // record them.
+    let to_record: Vec<String> = kept
+        .iter()
+        .filter(|(_, range)| !range.is_empty() && !earlier.contains_key(&range.start))
+        .map(|(at, _)| events[answers[*at].index].hash_id())
+        .collect();
+    claim(&state, &me, to_record, now).await?;
     let fresh: Vec<Event> = ledger_events
         .iter()
         .enumerate()
@@ -650,6 +680,60 @@ fn ledger_tag(hash: &str) -> drugtrace_ledger::UploadId {
         Some(hex) => drugtrace_ledger::UploadId::or_digest(&format!("epcis-{hex}")),
         None => drugtrace_ledger::UploadId::or_digest(hash),
     }
+}
+
+/// How long a claim on events being captured holds off another capture of them: far
+/// longer than the largest capture's commit takes, so that only a server that died while
+/// capturing leaves a claim to expire.
+const CLAIM_LEASE_MS: i64 = 60_000;
+
+/// Claims the events with hash ids `hashes` for this capture in the journal, or refuses
+/// with a retryable 409 when another capture holds a live claim on one of them (or kept it
+/// meanwhile).
+async fn claim<S: Store + Sync + 'static>(
+    state: &AppState<S>,
+    me: &drugtrace_ledger::InstitutionId,
+    hashes: Vec<String>,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let at_ms = now.millis();
+    let line = serde_json::to_vec(&Entry::Claim {
+        claim: hashes.clone(),
+        by: me.to_string(),
+        at_ms,
+    })
+    .map_err(ApiError::internal)?;
+    let book = Arc::clone(&state.inner.captures);
+    let taken = state
+        .blocking(move |_| {
+            let (taken, _) = book
+                .folded
+                .append(&line, |f| {
+                    hashes
+                        .iter()
+                        .any(|h| {
+                            f.by_hash.contains_key(h)
+                                || f.claims
+                                    .get(h)
+                                    .is_some_and(|&ms| at_ms - ms < CLAIM_LEASE_MS)
+                        })
+                        .then_some(1)
+                })
+                .map_err(|e| ApiError::internal(CaptureError::from(e)))?;
+            Ok(taken == 1)
+        })
+        .await?;
+    if taken {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "capture_in_progress",
+            "another request is capturing events of this document now: send it again in a few seconds, and the events it kept are answered \"already\"",
+        ));
+    }
+    Ok(())
 }
 
 /// The decisions already in the ledger for the ledger events of `kept` events, by their

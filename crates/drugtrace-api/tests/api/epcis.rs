@@ -409,8 +409,9 @@ async fn a_subscription_delivers_new_matching_events_signed() {
     );
 }
 
-/// A capture journal whose appends fail while `failing` is set, as a database failing over
-/// after the ledger's commit and before the journal's would.
+/// A capture journal whose appends of captures fail while `failing` is set, as a database
+/// failing over after the ledger's commit and before the journal's would (the claim before
+/// the commit still goes through).
 #[derive(Debug, Default)]
 struct FailingJournal {
     records: drugtrace_durable::MemoryJournal,
@@ -423,7 +424,9 @@ impl drugtrace_durable::SharedJournal for FailingJournal {
     }
 
     fn append(&self, at: u64, record: &[u8]) -> Result<(), drugtrace_durable::SharedError> {
-        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+        let capture =
+            serde_json::from_slice::<Value>(record).is_ok_and(|v| v.get("behaviour").is_some());
+        if capture && self.failing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(drugtrace_durable::SharedError::Unavailable(
                 "the test's journal is failing".into(),
             ));
@@ -848,5 +851,84 @@ async fn a_scheduled_subscription_reports_each_event_once_from_two_servers() {
     for s in mine {
         assert_eq!(s["schedule"]["second"], "[0-59]", "{s}");
         assert!(s["lastRunAt"].is_string(), "{s}");
+    }
+}
+
+/// Two captures of the same new events at once (a client retrying through another server
+/// before the first answered) do not both record them: the first claims them in the journal
+/// before its ledger commit, and the second is answered a retryable 409 while the claim is
+/// live; a claim left by a server that died expires after a minute.
+#[tokio::test]
+async fn a_capture_of_events_another_capture_claimed_waits_for_it() {
+    use drugtrace_durable::SharedJournal;
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/epcis/JSON/Example_9.6.1-ObjectEvent.jsonld"),
+    )
+    .unwrap();
+    let control = spawn_app().await;
+    let (status, once) = capture(
+        &control,
+        doc.clone(),
+        "application/ld+json",
+        Some("proceed"),
+    )
+    .await;
+    assert_eq!(status, 202, "{once}");
+    let recording: Vec<Value> = once["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["packs"].as_array().unwrap().is_empty())
+        .map(|e| e["eventID"].clone())
+        .collect();
+    assert!(!recording.is_empty(), "{once}");
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+
+    for (age_ms, live) in [(1_000, true), (61_000, false)] {
+        let journal = std::sync::Arc::new(drugtrace_durable::MemoryJournal::default());
+        let claim =
+            serde_json::json!({"claim": recording, "by": "M3301001", "at_ms": now_ms - age_ms});
+        journal
+            .append(0, serde_json::to_vec(&claim).unwrap().as_slice())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let state = super::test_state(
+            dir.path(),
+            drugtrace_api::RateLimiter::new(1000, 1000.0),
+            None,
+        )
+        .with_capture_book(drugtrace_api::CaptureBook::open(journal).unwrap());
+        let app = super::spawn_state(dir, state).await;
+        let (status, answer) =
+            capture(&app, doc.clone(), "application/ld+json", Some("proceed")).await;
+        if live {
+            assert_eq!(status, 409, "{answer}");
+            assert_eq!(answer["error"]["code"], "capture_in_progress", "{answer}");
+            // Nothing was recorded.
+            for e in once["events"].as_array().unwrap() {
+                for p in e["packs"].as_array().unwrap() {
+                    let r = app
+                        .http
+                        .get(format!(
+                            "{}/v1/packs/{}",
+                            app.url,
+                            p["code"].as_str().unwrap()
+                        ))
+                        .bearer_auth(REGULATOR_KEY)
+                        .send()
+                        .await
+                        .unwrap();
+                    let h: Value = r.json().await.unwrap();
+                    assert!(h["events"].as_array().is_none_or(Vec::is_empty), "{h}");
+                }
+            }
+        } else {
+            assert_eq!(status, 202, "an expired claim holds nothing off: {answer}");
+            assert_eq!(
+                histories(&app, &answer).await,
+                histories(&control, &once).await
+            );
+        }
     }
 }
