@@ -2,11 +2,20 @@
 //! together, one commit and one fsync for all that arrived while the last group was being
 //! written. Each request still gets its own decisions, and requests on one pack are judged
 //! in arrival order, so a batch decides exactly what the same requests one by one would.
+//!
+//! A store that answers more commits by overlapping them (a database:
+//! [`Store::commits_in_flight`]) gets that many groups in flight at once, each committed on
+//! a thread of its own, so one commit stalled behind a slow replica does not hold up every
+//! request that arrives meanwhile. Groups in flight at once touch disjoint packs: a group
+//! whose packs overlap one in flight was judged on states from before it, and waits for it
+//! to land to be judged again, so no decision rests on a state that might not happen.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Weak};
 
-use drugtrace_ledger::{Decision, Store, Submission};
+use drugtrace_code::PackKey;
+use drugtrace_ledger::{CommitError, Decision, Judged, LedgerError, Store, Submission};
 use tokio::sync::oneshot;
 
 use crate::Inner;
@@ -67,43 +76,252 @@ impl Batcher {
     }
 }
 
+/// What the batcher thread waits for: a request, or a group's commit landing.
+enum Msg {
+    Request(Submission, Reply),
+    Landed(u64, Result<Vec<Vec<Decision>>, CommitError>),
+}
+
+/// A request waiting to be judged, with its place in arrival order.
+struct Queued {
+    seq: u64,
+    submission: Submission,
+    reply: Reply,
+    /// Times its group conflicted with another writer.
+    conflicts: u32,
+}
+
+/// A group being committed: its requests and the packs it touches.
+struct Flight {
+    requests: Vec<Queued>,
+    packs: Vec<PackKey>,
+}
+
+/// Conflicts with other writers (another server on the same database) after which a request
+/// is answered that the packs are contended.
+const MAX_CONFLICTS: u32 = 64;
+
 fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submission, Reply)>) {
-    while let Ok(first) = rx.recv() {
-        let mut events: usize = first.0.events.len();
-        let (mut subs, mut replies) = (vec![first.0], vec![first.1]);
-        while events < MAX_GROUP_EVENTS {
-            match rx.try_recv() {
-                Ok((sub, reply)) => {
-                    events += sub.events.len();
-                    subs.push(sub);
-                    replies.push(reply);
+    let Some(width) = inner
+        .upgrade()
+        .map(|i| i.ledger.store().commits_in_flight().max(1))
+    else {
+        return;
+    };
+    // One channel for both requests and landings, so that the thread sleeps on one thing.
+    let (tx, msgs) = channel::<Msg>();
+    let forward = tx.clone();
+    std::thread::Builder::new()
+        .name("gate-requests".into())
+        .spawn(move || {
+            while let Ok((s, r)) = rx.recv() {
+                if forward.send(Msg::Request(s, r)).is_err() {
+                    return;
                 }
-                Err(_) => break,
+            }
+        })
+        .expect("a thread can be started");
+    let mut committers: Vec<Sender<(u64, Judged)>> = Vec::with_capacity(width);
+    for n in 0..width {
+        let (jobs, todo) = channel::<(u64, Judged)>();
+        let inner = inner.clone();
+        let landed = tx.clone();
+        std::thread::Builder::new()
+            .name(format!("gate-commit-{n}"))
+            .spawn(move || {
+                while let Ok((group, judged)) = todo.recv() {
+                    let Some(inner) = inner.upgrade() else {
+                        return;
+                    };
+                    let result = inner.ledger.commit_judged(judged);
+                    drop(inner);
+                    if landed.send(Msg::Landed(group, result)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("a thread can be started");
+        committers.push(jobs);
+    }
+    drop(tx);
+    let mut queue: VecDeque<Queued> = VecDeque::new();
+    let mut in_flight: HashMap<u64, Flight> = HashMap::new();
+    let mut busy: HashSet<PackKey> = HashSet::new();
+    let mut free: Vec<usize> = (0..width).collect();
+    let mut on_committer: HashMap<u64, usize> = HashMap::new();
+    let (mut next_seq, mut next_group) = (0u64, 0u64);
+    // Whether the group at the queue's front overlapped one in flight: it waits for a
+    // landing before it is judged again.
+    let mut held = false;
+    loop {
+        let can_judge = !queue.is_empty() && !free.is_empty() && !held;
+        if !can_judge {
+            match msgs.recv() {
+                Ok(m) => take(
+                    m,
+                    &mut queue,
+                    &mut next_seq,
+                    &mut in_flight,
+                    &mut busy,
+                    &mut free,
+                    &mut on_committer,
+                    &mut held,
+                ),
+                Err(_) => return,
             }
         }
-        let Some(inner): Option<Arc<Inner<S>>> = inner.upgrade() else {
-            return;
-        };
-        match inner.ledger.submit(&subs) {
-            Ok(decisions) => {
-                for (mine, reply) in decisions.into_iter().zip(replies) {
-                    let _ = reply.send(Ok(mine));
+        while let Ok(m) = msgs.try_recv() {
+            take(
+                m,
+                &mut queue,
+                &mut next_seq,
+                &mut in_flight,
+                &mut busy,
+                &mut free,
+                &mut on_committer,
+                &mut held,
+            );
+        }
+        while !queue.is_empty() && !free.is_empty() && !held {
+            let Some(inner): Option<Arc<Inner<S>>> = inner.upgrade() else {
+                return;
+            };
+            // A void is judged against its pack's committed log: only with nothing in flight.
+            let mut events = 0usize;
+            let mut group: Vec<Queued> = Vec::new();
+            while let Some(q) = queue.front() {
+                let void = q
+                    .submission
+                    .events
+                    .iter()
+                    .any(|e| matches!(e.kind, drugtrace_ledger::EventKind::Void(_)));
+                if (void && !in_flight.is_empty())
+                    || (!group.is_empty() && events + q.submission.events.len() > MAX_GROUP_EVENTS)
+                {
+                    break;
                 }
+                events += q.submission.events.len();
+                group.push(queue.pop_front().expect("a front"));
             }
-            Err(e) => {
-                let failure = GateFailure {
-                    unavailable: crate::error::unavailable(&e),
-                    message: e.to_string(),
-                };
-                if failure.unavailable {
-                    tracing::warn!(error = %e, "the gate could not record a group: storage unavailable");
-                } else {
-                    tracing::error!(error = %e, "the gate could not record a group");
+            if group.is_empty() {
+                held = true;
+                break;
+            }
+            let subs: Vec<Submission> = group.iter().map(|q| q.submission.clone()).collect();
+            match inner.ledger.judge_submissions(&subs) {
+                Err(e) => fail(group, &e),
+                Ok(judged) if judged.packs().iter().any(|p| busy.contains(p)) => {
+                    // Judged on a state a group in flight may change: back to the front,
+                    // in arrival order, until it lands.
+                    for q in group.into_iter().rev() {
+                        queue.push_front(q);
+                    }
+                    held = true;
                 }
-                for reply in replies {
-                    let _ = reply.send(Err(failure.clone()));
+                Ok(judged) => {
+                    let packs = judged.packs().to_vec();
+                    busy.extend(packs.iter().copied());
+                    let slot = free.pop().expect("a free committer");
+                    let id = next_group;
+                    next_group += 1;
+                    if committers[slot].send((id, judged)).is_err() {
+                        return;
+                    }
+                    on_committer.insert(id, slot);
+                    in_flight.insert(
+                        id,
+                        Flight {
+                            requests: group,
+                            packs,
+                        },
+                    );
                 }
             }
         }
+    }
+}
+
+/// Takes in one message: a request joins the queue; a landing answers its group's requests
+/// (or, on a conflict with another writer, puts them back in arrival order to be judged
+/// again) and frees its committer and its packs.
+#[allow(clippy::too_many_arguments)]
+fn take(
+    m: Msg,
+    queue: &mut VecDeque<Queued>,
+    next_seq: &mut u64,
+    in_flight: &mut HashMap<u64, Flight>,
+    busy: &mut HashSet<PackKey>,
+    free: &mut Vec<usize>,
+    on_committer: &mut HashMap<u64, usize>,
+    held: &mut bool,
+) {
+    match m {
+        Msg::Request(submission, reply) => {
+            queue.push_back(Queued {
+                seq: *next_seq,
+                submission,
+                reply,
+                conflicts: 0,
+            });
+            *next_seq += 1;
+        }
+        Msg::Landed(group, result) => {
+            *held = false;
+            if let Some(slot) = on_committer.remove(&group) {
+                free.push(slot);
+            }
+            let Some(flight) = in_flight.remove(&group) else {
+                return;
+            };
+            for p in &flight.packs {
+                busy.remove(p);
+            }
+            match result {
+                Ok(decisions) => {
+                    for (mine, q) in decisions.into_iter().zip(flight.requests) {
+                        let _ = q.reply.send(Ok(mine));
+                    }
+                }
+                Err(CommitError::Conflict(_)) => {
+                    let mut again: Vec<Queued> = Vec::new();
+                    for mut q in flight.requests {
+                        q.conflicts += 1;
+                        if q.conflicts >= MAX_CONFLICTS {
+                            let _ = q.reply.send(Err(GateFailure {
+                                unavailable: false,
+                                message: format!(
+                                    "gave up after {MAX_CONFLICTS} attempts: other writers kept changing the same packs"
+                                ),
+                            }));
+                        } else {
+                            again.push(q);
+                        }
+                    }
+                    // Back in arrival order among what waits.
+                    again.extend(queue.drain(..));
+                    again.sort_by_key(|q| q.seq);
+                    queue.extend(again);
+                }
+                Err(CommitError::Store(e)) => {
+                    fail(flight.requests, &LedgerError::Store(e));
+                }
+            }
+        }
+    }
+}
+
+/// Answers every request of a group that could not be recorded with why.
+fn fail(group: Vec<Queued>, e: &LedgerError) {
+    let failure = GateFailure {
+        unavailable: crate::error::unavailable(e),
+        message: e.to_string(),
+    };
+    if failure.unavailable {
+        tracing::warn!(error = %e, "the gate could not record a group: storage unavailable");
+    } else {
+        tracing::error!(error = %e, "the gate could not record a group");
+    }
+    for q in group {
+        let _ = q.reply.send(Err(failure.clone()));
     }
 }

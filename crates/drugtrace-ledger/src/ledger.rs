@@ -125,6 +125,22 @@ const MAX_ATTEMPTS: u32 = 64;
 /// States that writes not yet committed will leave, by pack.
 type Overlay = HashMap<PackKey, PackState, foldhash::fast::RandomState>;
 
+/// A group of submissions judged and not yet committed ([`Ledger::judge_submissions`]).
+#[derive(Debug)]
+pub struct Judged {
+    decisions: Vec<Vec<Decision>>,
+    writes: Vec<PackWrite>,
+    read: Vec<PackKey>,
+}
+
+impl Judged {
+    /// The packs its decisions depend on: every pack it read (those it writes among them,
+    /// and the cases above a box it packed, which it only reads).
+    pub fn packs(&self) -> &[PackKey] {
+        &self.read
+    }
+}
+
 /// Events one party submits together, for [`Ledger::submit`].
 #[derive(Debug, Clone)]
 pub struct Submission {
@@ -420,6 +436,44 @@ impl<S: Store> Ledger<S> {
             .collect())
     }
 
+    /// Judges submissions as [`Ledger::submit`] would, against the store, without
+    /// committing: the first half of a commit pipeline, in which a group is judged while
+    /// others are written. [`Ledger::commit_judged`] writes it.
+    ///
+    /// Groups committed at once must touch disjoint packs ([`Judged::packs`]): one judged
+    /// while another that touches the same pack is in flight may have read its state from
+    /// before it, and waits for it to land, to be judged again.
+    pub fn judge_submissions(&self, submissions: &[Submission]) -> Result<Judged, LedgerError> {
+        let parts: Vec<Part<'_>> = submissions
+            .iter()
+            .map(|s| Part {
+                events: &s.events,
+                by: s.by,
+                settlement: s.settlement,
+            })
+            .collect();
+        let mut read = Vec::new();
+        let (decisions, writes) =
+            self.judge_batch_reading(&parts, &Overlay::default(), &mut read)?;
+        let mut all = decisions.into_iter();
+        let decisions = submissions
+            .iter()
+            .map(|s| all.by_ref().take(s.events.len()).collect())
+            .collect();
+        Ok(Judged {
+            decisions,
+            writes,
+            read,
+        })
+    }
+
+    /// Commits a group judged by [`Ledger::judge_submissions`]; its decisions once it is
+    /// durable.
+    pub fn commit_judged(&self, judged: Judged) -> Result<Vec<Vec<Decision>>, CommitError> {
+        self.store.commit(judged.writes)?;
+        Ok(judged.decisions)
+    }
+
     fn record_parts(&self, parts: &[Part<'_>]) -> Result<Vec<Decision>, LedgerError> {
         for _ in 0..MAX_ATTEMPTS {
             let (decisions, writes) = self.judge_batch(parts, &Overlay::default())?;
@@ -440,6 +494,16 @@ impl<S: Store> Ledger<S> {
         &self,
         parts: &[Part<'_>],
         overlay: &Overlay,
+    ) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
+        self.judge_batch_reading(parts, overlay, &mut Vec::new())
+    }
+
+    /// [`Ledger::judge_batch`], also giving every pack it read (`read`), written or not.
+    fn judge_batch_reading(
+        &self,
+        parts: &[Part<'_>],
+        overlay: &Overlay,
+        read: &mut Vec<PackKey>,
     ) -> Result<(Vec<Decision>, Vec<PackWrite>), StoreError> {
         let now = self.clock.now();
         let total: usize = parts.iter().map(|p| p.events.len()).sum();
@@ -494,6 +558,7 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
+        read.extend_from_slice(&order);
         let writes = order
             .into_iter()
             .filter_map(|k| {

@@ -37,7 +37,9 @@ pub use event::{
 pub use ids::{
     Batch, IdError, InstitutionId, PersonHash, PersonKey, SettlementId, UploadId, VisitId,
 };
-pub use ledger::{CaseItem, Decision, Ledger, LedgerError, RebuildMode, RebuildReport, Submission};
+pub use ledger::{
+    CaseItem, Decision, Judged, Ledger, LedgerError, RebuildMode, RebuildReport, Submission,
+};
 pub use lookup::Lookup;
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind, MovementVoid};

@@ -117,6 +117,14 @@ pub trait Store: Send + Sync {
     /// returns `Ok`, a crash of the process or the machine loses none of it.
     fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError>;
 
+    /// How many commits a writer should have in flight at once. A store whose commit waits
+    /// on a network round trip and a replica (a database) answers more commits by
+    /// overlapping them; one that orders commits itself (a local engine with its own group
+    /// commit) wants them one at a time, the default.
+    fn commits_in_flight(&self) -> usize {
+        1
+    }
+
     /// One pack's log, in order (empty for a pack never seen).
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError>;
 
@@ -187,6 +195,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError> {
         (**self).commit(writes)
+    }
+    fn commits_in_flight(&self) -> usize {
+        (**self).commits_in_flight()
     }
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
         (**self).history(key)

@@ -101,6 +101,8 @@ const SCAN_ROWS: i32 = 10_000;
 /// (up to [`POOL_WAIT`]). Opening a connection per request under load costs more than the
 /// request: the patient query at 64 connections ran at 717/s that way, on the 3-node cluster.
 const CONNECTIONS: usize = 32;
+/// Commits a writer keeps in flight at once ([`Store::commits_in_flight`]).
+const COMMITS_IN_FLIGHT: usize = 4;
 
 /// How long a caller waits for a connection when all are in use before it is answered
 /// unavailable.
@@ -691,6 +693,13 @@ impl Store for PostgresStore {
             }
             Err(e) => Err(CommitError::Store(backend(e))),
         }
+    }
+
+    /// A commit waits for the server's fsync and, on a cluster, a synchronous replica's:
+    /// commits overlapped on several connections keep one stalled commit from holding up
+    /// the rest.
+    fn commits_in_flight(&self) -> usize {
+        COMMITS_IN_FLIGHT
     }
 
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
