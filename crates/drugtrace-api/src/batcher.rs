@@ -325,3 +325,162 @@ fn fail(group: Vec<Queued>, e: &LedgerError) {
         let _ = q.reply.send(Err(failure.clone()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drugtrace_ledger::testkit::{institution, pack};
+    use drugtrace_ledger::{
+        Authority, Event, EventKind, Ledger, Lookup, Lot, MemStore, Movement, MovementId,
+        MovementVoid, PackState, PackWrite, Policy, Recorded, Sale, StoreError, Timestamp,
+        UploadId,
+    };
+
+    /// The in-memory store with commits that take a while and may overlap, as a database's
+    /// do: what makes the batcher keep several groups in flight.
+    #[derive(Default)]
+    struct Overlapping(MemStore);
+
+    impl Store for Overlapping {
+        fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError> {
+            self.0.pack(key)
+        }
+        fn commit(&self, writes: Vec<PackWrite>) -> Result<(), CommitError> {
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            self.0.commit(writes)
+        }
+        fn commits_in_flight(&self) -> usize {
+            4
+        }
+        fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
+            self.0.history(key)
+        }
+        fn scan_logs(
+            &self,
+            visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            self.0.scan_logs(visit)
+        }
+        fn scan_states(
+            &self,
+            visit: &mut dyn FnMut(PackKey, PackState) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            self.0.scan_states(visit)
+        }
+        fn put_states(&self, states: &[(PackKey, PackState)]) -> Result<(), StoreError> {
+            self.0.put_states(states)
+        }
+        fn packs_by(&self, lookup: &Lookup, limit: usize) -> Result<Vec<PackKey>, StoreError> {
+            self.0.packs_by(lookup, limit)
+        }
+        fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
+            self.0.put_lookups(entries)
+        }
+        fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
+            self.0.add_movements(movements)
+        }
+        fn scan_movements(
+            &self,
+            visit: &mut dyn FnMut(Movement) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            self.0.scan_movements(visit)
+        }
+        fn movements_of_upload(
+            &self,
+            institution: &drugtrace_ledger::InstitutionId,
+            upload: &UploadId,
+            after: Option<&MovementId>,
+            limit: usize,
+        ) -> Result<Vec<MovementId>, StoreError> {
+            self.0
+                .movements_of_upload(institution, upload, after, limit)
+        }
+        fn void_movements(
+            &self,
+            ids: &[MovementId],
+            void: &MovementVoid,
+        ) -> Result<usize, StoreError> {
+            self.0.void_movements(ids, void)
+        }
+        fn movement_voids(
+            &self,
+            ids: &[MovementId],
+        ) -> Result<Vec<Option<MovementVoid>>, StoreError> {
+            self.0.movement_voids(ids)
+        }
+        fn scan_movement_voids(
+            &self,
+            visit: &mut dyn FnMut(MovementId, MovementVoid) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            self.0.scan_movement_voids(visit)
+        }
+    }
+
+    fn sale(n: u64, seller: u64) -> Submission {
+        Submission {
+            events: vec![Event {
+                pack: pack(n),
+                at: Timestamp::now(),
+                actor: institution(seller),
+                lot: Lot::default(),
+                kind: EventKind::Sale(Sale {
+                    settlement: None,
+                    person: None,
+                    units: None,
+                    pack_units: None,
+                    product: None,
+                    amount_fen: 100,
+                    fund_paid: true,
+                    visit: None,
+                }),
+                upload: None,
+            }],
+            by: Authority::Party(drugtrace_catalog::InstitutionKind::Pharmacy),
+            settlement: true,
+        }
+    }
+
+    /// With groups in flight at once, every pack is still sold once: 48 concurrent
+    /// requests, six on each of 8 packs, from different pharmacies; each pack's log holds
+    /// its six attempts in the order they were answered, exactly one allowed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn groups_in_flight_at_once_sell_each_pack_once() {
+        let ledger = Ledger::new(
+            Overlapping::default(),
+            drugtrace_catalog::Catalog::default(),
+            Policy::default(),
+        );
+        let state = crate::AppState::new(
+            ledger,
+            drugtrace_ledger::PersonKey::from_bytes([1; 32]),
+            480,
+            crate::Keys::default(),
+            crate::RateLimiter::new(10, 10.0),
+        );
+        let mut tasks = Vec::new();
+        for round in 0..6u64 {
+            for n in 0..8u64 {
+                let state = state.clone();
+                tasks.push(tokio::spawn(async move {
+                    let d = state.gate().record(sale(n, round)).await.unwrap();
+                    (n, d[0].allows_payment())
+                }));
+            }
+        }
+        let mut allowed = [0u32; 8];
+        for t in tasks {
+            let (n, ok) = t.await.unwrap();
+            allowed[n as usize] += u32::from(ok);
+        }
+        assert_eq!(allowed, [1; 8], "each pack allowed exactly once");
+        for n in 0..8u64 {
+            let log = state.inner.ledger.history(&pack(n)).unwrap();
+            assert_eq!(log.len(), 6, "every attempt recorded on pack {n}");
+            assert!(
+                log[0].outcome.is_applied(),
+                "the first sale is the one allowed"
+            );
+            assert!(log[1..].iter().all(|r| !r.outcome.is_applied()));
+        }
+    }
+}
