@@ -39,6 +39,11 @@
 //! statements: session pooling, or PgBouncer 1.21 or later with `max_prepared_statements`
 //! set; PgBouncer's transaction pooling without it fails the second statement.
 //!
+//! A writer keeps up to four commits in flight at once ([`Store::commits_in_flight`]; the
+//! gate's batcher does): on a cluster each waits for a synchronous replica's fsync, and
+//! overlapped they keep one slow commit from holding up the rest.
+//! `DRUGTRACE_PG_COMMITS_IN_FLIGHT` (1 to 16) sets another number, 1 one commit at a time.
+//!
 //! # The SQL subset
 //! Only what Citus distributed tables and YugabyteDB also run: `CREATE TABLE IF NOT EXISTS`
 //! with primary keys, single-table `INSERT … ON CONFLICT … RETURNING`, `UPDATE … FROM
@@ -101,8 +106,13 @@ const SCAN_ROWS: i32 = 10_000;
 /// (up to [`POOL_WAIT`]). Opening a connection per request under load costs more than the
 /// request: the patient query at 64 connections ran at 717/s that way, on the 3-node cluster.
 const CONNECTIONS: usize = 32;
-/// Commits a writer keeps in flight at once ([`Store::commits_in_flight`]).
+/// Commits a writer keeps in flight at once ([`Store::commits_in_flight`]) unless
+/// `DRUGTRACE_PG_COMMITS_IN_FLIGHT` says otherwise (1 commits one group at a time).
 const COMMITS_IN_FLIGHT: usize = 4;
+/// The environment variable that sets the commits in flight.
+const COMMITS_IN_FLIGHT_VAR: &str = "DRUGTRACE_PG_COMMITS_IN_FLIGHT";
+/// At most this many: each one holds a connection of the pool while it commits.
+const MAX_COMMITS_IN_FLIGHT: usize = 16;
 
 /// How long a caller waits for a connection when all are in use before it is answered
 /// unavailable.
@@ -165,6 +175,8 @@ const SCHEMA_LOCK: i64 = 0x6472_7567_7472_6163;
 /// The ledger's packs in a PostgreSQL database.
 pub struct PostgresStore {
     config: Config,
+    /// Commits a writer keeps in flight at once ([`Store::commits_in_flight`]).
+    in_flight: usize,
     pool: Mutex<Pool>,
     /// Signalled when a connection is given back or closed.
     returned: parking_lot::Condvar,
@@ -290,8 +302,22 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        let in_flight = match std::env::var(COMMITS_IN_FLIGHT_VAR) {
+            Err(_) => COMMITS_IN_FLIGHT,
+            Ok(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_COMMITS_IN_FLIGHT).contains(n))
+                .ok_or_else(|| {
+                    StoreError::Backend(format!(
+                        "{COMMITS_IN_FLIGHT_VAR}={v:?}: a number of commits from 1 to {MAX_COMMITS_IN_FLIGHT}"
+                    ))
+                })?,
+        };
         let store = PostgresStore {
             config,
+            in_flight,
             pool: Mutex::new(Pool::default()),
             returned: parking_lot::Condvar::new(),
         };
@@ -699,7 +725,7 @@ impl Store for PostgresStore {
     /// commits overlapped on several connections keep one stalled commit from holding up
     /// the rest.
     fn commits_in_flight(&self) -> usize {
-        COMMITS_IN_FLIGHT
+        self.in_flight
     }
 
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
