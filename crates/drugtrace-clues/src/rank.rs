@@ -50,9 +50,19 @@ impl Severity {
     }
 }
 
+/// Its name, padded to the formatter's width (`drugtrace analytics models` lines them up).
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
+    }
+}
+
+/// Written as its name (see [`Severity::as_str`]), so page data served as JSON says `high`,
+/// as the findings table does. There is no `Deserialize`: severities are read from text
+/// with [`Severity::parse`], once, where findings are produced or loaded.
+impl serde::Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(self.as_str())
     }
 }
 
@@ -380,5 +390,17 @@ mod tests {
         }
         assert_eq!(Severity::parse(" HIGH "), Some(Severity::High));
         assert_eq!(Severity::parse("urgent"), None);
+        assert_eq!(Severity::parse("critical"), None);
+        assert_eq!(format!("{:<6}|", Severity::Low), "low   |");
+    }
+
+    #[test]
+    fn a_severity_serializes_as_its_name() {
+        for s in Severity::ALL {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
     }
 }

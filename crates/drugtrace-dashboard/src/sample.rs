@@ -441,7 +441,7 @@ fn findings() -> Vec<FindingRow> {
     vec![
         FindingRow {
             model: "repeat_settlement".into(),
-            severity: Severity::Critical,
+            severity: Severity::High,
             code: "81234560003915274026".into(),
             at: ts("2025-05-28 16:42:10"),
             amount_fen: 6_850,
@@ -716,7 +716,7 @@ pub fn models() -> ModelsPage {
                 "repeat_settlement",
                 "重复结算",
                 "Repeat settlement",
-                Severity::Critical,
+                Severity::High,
                 1_386,
                 14_210_050,
                 Some(0.97),

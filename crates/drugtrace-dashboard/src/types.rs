@@ -93,40 +93,16 @@ pub(crate) fn state_label(state: ClueState) -> T {
     }
 }
 
-/// How serious a model rates a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Severity {
-    /// Worth a look.
-    Low,
-    /// Likely irregular.
-    Medium,
-    /// Very likely fraud.
-    High,
-    /// Fraud with the fund paying repeatedly (a code settled three times or more).
-    Critical,
-}
+/// How serious a model rates a finding: the clue ranking's own severity, so a finding
+/// shows the severity its score was weighted by.
+pub use drugtrace_clues::Severity;
 
-impl Severity {
-    /// The severity's label.
-    pub fn label(self) -> T {
-        match self {
-            Severity::Low => T::SeverityLow,
-            Severity::Medium => T::SeverityMedium,
-            Severity::High => T::SeverityHigh,
-            Severity::Critical => T::SeverityCritical,
-        }
-    }
-
-    /// `low`, `medium`, `high` or `critical` (also the CSS class suffix).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
+/// A severity's label.
+pub(crate) fn severity_label(severity: Severity) -> T {
+    match severity {
+        Severity::High => T::SeverityHigh,
+        Severity::Medium => T::SeverityMedium,
+        Severity::Low => T::SeverityLow,
     }
 }
 

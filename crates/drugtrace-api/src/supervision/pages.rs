@@ -51,14 +51,6 @@ fn system_instant(t: std::time::SystemTime) -> Option<Instant> {
     Instant::try_from(t).ok()
 }
 
-fn severity(s: &str) -> dash::Severity {
-    match s {
-        "high" => dash::Severity::High,
-        "medium" => dash::Severity::Medium,
-        _ => dash::Severity::Low,
-    }
-}
-
 fn kind(k: drugtrace_catalog::InstitutionKind) -> dash::InstitutionKind {
     use drugtrace_catalog::InstitutionKind as K;
     match k {
@@ -82,7 +74,7 @@ fn kind_named(name: &str) -> Option<dash::InstitutionKind> {
 fn finding_row(f: &Finding) -> dash::FindingRow {
     dash::FindingRow {
         model: f.model.clone(),
-        severity: severity(&f.severity),
+        severity: f.severity,
         code: f.code.clone(),
         at: instant(f.at_ms.unwrap_or(0)),
         amount_fen: f.amount_fen,
@@ -571,7 +563,7 @@ pub(crate) async fn models<S: Store + Sync + 'static>(
                         title_en: m.title_en.clone(),
                         description_zh: m.about_zh.clone(),
                         description_en: m.about_en.clone(),
-                        severity: severity(&m.severity),
+                        severity: m.severity,
                         sql: m.sql.clone(),
                         findings: count.map_or(0, |c| c.findings),
                         amount_fen: count.map_or(0, |c| c.amount_fen),
