@@ -19,6 +19,7 @@ use drugtrace_dashboard::html::{Html, url_encode};
 use drugtrace_dashboard::jiff::Timestamp as Instant;
 use drugtrace_dashboard::{self as dash, Ctx, Lang};
 use drugtrace_ledger::{EventKind, PackState, Recorded, Store};
+use drugtrace_money::Fen;
 use serde::Deserialize;
 
 use super::auth::DashboardUser;
@@ -950,18 +951,11 @@ pub(crate) async fn transition<S: Store + Sync + 'static>(
     respond(&uri, async {
         let id = clues::clue_id(&id)?;
         let sup = state.supervision()?;
-        let recovered = match form.recovered_yuan.trim() {
-            "" => Ok(None),
-            y => clues::yuan_to_fen(y).map(Some).ok_or_else(|| {
-                ApiError::field(
-                    "recovered_yuan",
-                    "the amount recovered is not a number of yuan with at most two decimals",
-                )
-            }),
-        };
+        let recovered = clues::recovered_from_form(&form.recovered_yuan);
         let moved = match recovered {
             Ok(fen) => {
                 let note = Some(form.note.clone());
+                let fen = fen.map(Fen::fen);
                 clues::transition(sup, id, &form.to, note, fen, who.actor).await
             }
             Err(e) => Err(e),
