@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
+use drugtrace_money::Fen;
+
 /// How serious a finding is, as the model that produced it judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -81,8 +83,8 @@ pub struct FindingRow {
     pub product: Option<String>,
     /// When the offending event happened, milliseconds since the Unix epoch.
     pub at_ms: i64,
-    /// Fund amount at risk, in fen (分).
-    pub amount_fen: i64,
+    /// Fund amount at risk.
+    pub amount_fen: Fen,
 }
 
 /// What the ranking knows about an institution beyond its findings.
@@ -218,8 +220,8 @@ pub struct RankedInstitution {
     pub by_model: BTreeMap<String, u64>,
     /// Findings per severity.
     pub by_severity: SeverityCounts,
-    /// Fund amount at risk, in fen, summed over the findings (saturating).
-    pub amount_fen: i64,
+    /// Fund amount at risk, summed over the findings (saturating).
+    pub amount_fen: Fen,
     /// Events the institution uploaded in the period, when the directory knows it.
     pub scans: Option<u64>,
     /// Distinct codes with findings divided by scans; `None` when scans are unknown or 0.
@@ -234,7 +236,7 @@ struct Tally<'a> {
     codes: BTreeSet<&'a str>,
     by_model: BTreeMap<&'a str, u64>,
     by_severity: SeverityCounts,
-    amount_fen: i64,
+    amount_fen: Fen,
 }
 
 /// Ranks the institutions that have findings passing `filter`.
@@ -320,7 +322,7 @@ mod tests {
             institution: inst.into(),
             product: Some("ZA01".into()),
             at_ms: 1_000,
-            amount_fen,
+            amount_fen: Fen::new(amount_fen),
         }
     }
 
@@ -356,7 +358,7 @@ mod tests {
             }
         );
         assert_eq!(r.score, 14);
-        assert_eq!(r.amount_fen, 150);
+        assert_eq!(r.amount_fen, Fen::new(150));
         assert_eq!(r.share_of_scans, Some(0.25));
         assert_eq!(r.name, "福州市第一医院");
     }

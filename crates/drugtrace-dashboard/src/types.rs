@@ -3,6 +3,7 @@
 //! These mirror the ledger's and the catalog's types without depending on them: the dashboard
 //! is a view, filled by whoever computes the figures.
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -30,8 +31,8 @@ pub struct DayPoint {
     pub sales: u64,
     /// Sale attempts blocked (repeat payments intercepted).
     pub interceptions: u64,
-    /// The amount of the blocked attempts, in fen.
-    pub intercepted_fen: i64,
+    /// The amount of the blocked attempts.
+    pub intercepted_fen: Fen,
 }
 
 /// How many findings one model produced, and the amount they involve.
@@ -42,8 +43,8 @@ pub struct ModelCount {
     pub model: String,
     /// Findings.
     pub findings: u64,
-    /// Amount involved, in fen.
-    pub amount_fen: i64,
+    /// Amount involved.
+    pub amount_fen: Fen,
 }
 
 /// One finding: a model's verdict on one trace code.
@@ -58,8 +59,8 @@ pub struct FindingRow {
     pub code: String,
     /// When the cited event happened.
     pub at: Timestamp,
-    /// Amount involved, in fen.
-    pub amount_fen: i64,
+    /// Amount involved.
+    pub amount_fen: Fen,
     /// The model's explanation, e.g. `第 3 次医保结算，前次：榆林市某药店 2025-04-02`.
     pub detail: String,
 }

@@ -354,7 +354,7 @@ pub(crate) async fn transition(
     id: ClueId,
     to: &str,
     note: Option<String>,
-    recovered_fen: Option<i64>,
+    recovered_fen: Option<Fen>,
     actor: String,
 ) -> Result<AuditEntry, ApiError> {
     let to = ClueState::parse(to).ok_or_else(|| {

@@ -32,6 +32,7 @@ use drugtrace_analytics::worker::{self, WorkerCommand, WorkerError};
 use drugtrace_analytics::{Analytics, AnalyticsError, NoticeBoard, QueryLimits, Table, Warehouse};
 use drugtrace_clues::{ClueBook, Severity};
 use drugtrace_ledger::Store;
+use drugtrace_money::Fen;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::OnceCell;
 
@@ -492,7 +493,7 @@ pub(crate) struct Finding {
     pub product: Option<String>,
     /// When the offending event happened, ms since the epoch (UTC).
     pub at_ms: Option<i64>,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// The `seq`s of the pack's events the finding rests on.
     pub evidence: Vec<u32>,
     pub detail: String,
@@ -536,7 +537,7 @@ impl Findings {
                 institution: text("institution"),
                 product: opt("product"),
                 at_ms: (!r.get("at_ms").is_null()).then(|| r.int("at_ms") - offset_ms),
-                amount_fen: r.int("amount_fen"),
+                amount_fen: Fen::new(r.int("amount_fen")),
                 evidence: text("evidence")
                     .split(',')
                     .filter_map(|s| s.trim().parse().ok())

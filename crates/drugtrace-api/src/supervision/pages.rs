@@ -95,7 +95,7 @@ fn latest<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::FindingR
 
 /// Findings per model with their amount, largest first.
 fn per_model<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::ModelCount> {
-    let mut by: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+    let mut by: BTreeMap<&str, (u64, Fen)> = BTreeMap::new();
     for f in findings {
         let e = by.entry(f.model.as_str()).or_default();
         e.0 += 1;
@@ -134,7 +134,7 @@ fn day_points(t: &Table) -> Vec<dash::DayPoint> {
                 scans: r.int("scans").max(0) as u64,
                 sales: (r.int("sales").max(0) as u64).saturating_sub(interceptions),
                 interceptions,
-                intercepted_fen: r.int("intercepted_fen"),
+                intercepted_fen: Fen::new(r.int("intercepted_fen")),
             })
         })
         .collect()
@@ -176,7 +176,9 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
             sales: per_day.iter().map(|d| d.sales).sum(),
             packs: Some(packs),
             interceptions: per_day.iter().map(|d| d.interceptions).sum(),
-            intercepted_amount_fen: per_day.iter().map(|d| d.intercepted_fen).sum(),
+            intercepted_amount_fen: per_day
+                .iter()
+                .fold(Fen::ZERO, |sum, d| sum.saturating_add(d.intercepted_fen)),
             findings: findings.rows.len() as u64,
             institutions_with_findings: flagged.len() as u64,
             open_clues: open.len() as u64,
@@ -196,7 +198,7 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                     institutions: r.int("uploading").max(0) as u64,
                     scans: r.int("scans").max(0) as u64,
                     findings: r.int("findings").max(0) as u64,
-                    amount_fen: r.int("at_risk_fen"),
+                    amount_fen: Fen::new(r.int("at_risk_fen")),
                     upload_rate: rate(r.get("upload_rate")),
                 })
                 .collect(),
@@ -218,7 +220,7 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                         province: r.text("province"),
                         city: r.text("city"),
                         findings: r.int("findings").max(0) as u64,
-                        amount_fen: r.int("at_risk_fen"),
+                        amount_fen: Fen::new(r.int("at_risk_fen")),
                         models,
                         code,
                     }
@@ -300,9 +302,9 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
                 scans: r.int("scans").max(0) as u64,
                 sales: (r.int("sales") - r.int("interceptions")).max(0) as u64,
                 interceptions: r.int("interceptions").max(0) as u64,
-                intercepted_fen: r.int("intercepted_fen"),
+                intercepted_fen: Fen::new(r.int("intercepted_fen")),
                 findings: r.int("findings").max(0) as u64,
-                amount_fen: r.int("at_risk_fen"),
+                amount_fen: Fen::new(r.int("at_risk_fen")),
                 codes_uploaded: Some(r.int("codes").max(0) as u64),
                 upload_rate: rate(r.get("upload_rate")),
             },
@@ -401,7 +403,7 @@ fn evidence(
             d.person_hash_prefix = s.person.as_ref().map(|p| p.to_hex()[..8].to_owned());
             d.units = s.units;
             d.pack_units = s.pack_units;
-            d.amount_fen = Some(s.amount_fen);
+            d.amount_fen = Some(Fen::new(s.amount_fen));
             d.fund_paid = Some(s.fund_paid);
             dash::EventKind::Sale
         }
@@ -567,7 +569,7 @@ pub(crate) async fn models<S: Store + Sync + 'static>(
                         severity: m.severity,
                         sql: m.sql.clone(),
                         findings: count.map_or(0, |c| c.findings),
-                        amount_fen: count.map_or(0, |c| c.amount_fen),
+                        amount_fen: count.map_or(Fen::ZERO, |c| c.amount_fen),
                         precision,
                         recall,
                         last_run,
@@ -955,7 +957,6 @@ pub(crate) async fn transition<S: Store + Sync + 'static>(
         let moved = match recovered {
             Ok(fen) => {
                 let note = Some(form.note.clone());
-                let fen = fen.map(Fen::fen);
                 clues::transition(sup, id, &form.to, note, fen, who.actor).await
             }
             Err(e) => Err(e),
