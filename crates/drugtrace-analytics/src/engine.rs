@@ -13,6 +13,7 @@ use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::ParquetReadOptions;
+use drugtrace_clues::Severity;
 use futures::StreamExt;
 
 use crate::AnalyticsError;
@@ -355,7 +356,8 @@ fn path_str(p: &std::path::Path) -> Result<&str, AnalyticsError> {
 }
 
 /// A model's output batch in the findings schema: `model` and `version` in front, every
-/// column cast to the table's type.
+/// column cast to the table's type, and each severity parsed (and written back by its
+/// name), so whoever reads the findings table meets only `high`, `medium` and `low`.
 fn to_findings(
     model: &Model,
     batch: &RecordBatch,
@@ -367,13 +369,45 @@ fn to_findings(
         Arc::new(Int32Array::from(vec![model.version; n])),
     ];
     for (i, field) in schema.fields().iter().enumerate().skip(2) {
-        let column = batch.column(i - 2);
-        columns.push(
-            cast(column, field.data_type()).map_err(|e| AnalyticsError::Model {
+        let column =
+            cast(batch.column(i - 2), field.data_type()).map_err(|e| AnalyticsError::Model {
                 model: model.name.clone(),
                 source: Box::new(e.into()),
-            })?,
-        );
+            })?;
+        columns.push(if field.name() == "severity" {
+            severities(model, &column)?
+        } else {
+            column
+        });
     }
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// A model's severity column (already cast to text), each value parsed into the one
+/// [`Severity`] and written by its name; a value that is none of the three is an error
+/// naming the model and the value.
+fn severities(model: &Model, column: &ArrayRef) -> Result<ArrayRef, AnalyticsError> {
+    let text = column
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| {
+            AnalyticsError::Internal(format!(
+                "model {}: the severity column was cast to {}, not text",
+                model.name,
+                column.data_type()
+            ))
+        })?;
+    let parsed = text
+        .iter()
+        .map(|value| {
+            value
+                .and_then(Severity::parse)
+                .map(Severity::as_str)
+                .ok_or_else(|| AnalyticsError::ModelSeverity {
+                    model: model.name.clone(),
+                    value: value.map(str::to_owned),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(StringArray::from(parsed)))
 }

@@ -26,6 +26,7 @@ mod settlements;
 mod table;
 pub mod worker;
 
+pub use drugtrace_clues::Severity;
 pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary, memory_limit};
 pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};
 pub use export::{
@@ -82,6 +83,15 @@ pub enum AnalyticsError {
         /// The columns it returned.
         found: Vec<String>,
     },
+    /// A model's query wrote a finding whose severity is not `high`, `medium` or `low` (or
+    /// none): a model's rating must be one the ranking can weigh, never silently the lowest.
+    #[error("model {model} wrote a finding of severity {}, not high, medium or low", shown(.value))]
+    ModelSeverity {
+        /// The model.
+        model: String,
+        /// What it wrote (`None` for a null).
+        value: Option<String>,
+    },
     /// A query failed (a syntax error, an unknown column, a statement that is not allowed…).
     #[error("{0}")]
     Query(#[from] datafusion::error::DataFusionError),
@@ -100,4 +110,11 @@ pub enum AnalyticsError {
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A value a model wrote, as an error shows it: quoted, or `NULL`.
+fn shown(value: &Option<String>) -> String {
+    value
+        .as_deref()
+        .map_or_else(|| "NULL".to_owned(), |v| format!("{v:?}"))
 }

@@ -22,6 +22,8 @@
 
 use std::sync::LazyLock;
 
+use drugtrace_clues::Severity;
+
 /// Whether a model's findings are about packs or about institutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -39,7 +41,7 @@ pub struct Model {
     /// Its version: a changed query gets a new one, and findings say which they came from.
     pub version: i32,
     /// The severity it usually assigns (a finding's own may differ).
-    pub severity: String,
+    pub severity: Severity,
     /// What its findings are about.
     pub level: Level,
     /// The kinds of planted fraud in the synthetic province's `truth.jsonl` it should find.
@@ -182,12 +184,12 @@ impl Model {
         let version = version_text
             .parse()
             .map_err(|_| err(format!("version {version_text:?} is not a whole number")))?;
-        let severity = take("severity")?;
-        if !matches!(severity.as_str(), "high" | "medium" | "low") {
-            return Err(err(format!(
-                "severity {severity:?} is not high, medium or low"
-            )));
-        }
+        let severity_text = take("severity")?;
+        let severity = Severity::parse(&severity_text).ok_or_else(|| {
+            err(format!(
+                "severity {severity_text:?} is not high, medium or low"
+            ))
+        })?;
         let level = match take("level")?.as_str() {
             "code" => Level::Code,
             "institution" => Level::Institution,
@@ -274,5 +276,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("snake_case"), "{e}");
+    }
+
+    #[test]
+    fn a_header_severity_is_one_of_the_three() {
+        let header = |severity: &str| {
+            format!(
+                "-- model: x\n-- version: 1\n-- severity: {severity}\n-- level: code\n\
+                 -- truth:\n-- title.zh: x\n-- title.en: x\n-- about.zh: x\n-- about.en: x\n\
+                 SELECT 1"
+            )
+        };
+        let m = Model::parse("x.sql", &header("medium")).unwrap();
+        assert_eq!(m.severity, Severity::Medium);
+        let e = Model::parse("x.sql", &header("critical")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("severity \"critical\" is not high, medium or low"),
+            "{e}"
+        );
     }
 }

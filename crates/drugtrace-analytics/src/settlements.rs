@@ -33,6 +33,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::ParquetReadOptions;
 use drugtrace_catalog::InsuranceCode;
 use drugtrace_ledger::{InstitutionId, SettlementId, Timestamp};
+use drugtrace_money::Fen;
 
 use crate::AnalyticsError;
 use crate::export::{ExportOptions, Warehouse, writer_properties};
@@ -393,11 +394,11 @@ impl Columns {
                 )),
             })
             .transpose()?;
-        let amount_fen =
-            drugtrace_ingest::parse_yuan(required(5)?).map_err(|e| err("amount", e))?;
-        if amount_fen < 0 {
+        let amount = Fen::parse_yuan(required(5)?).map_err(|e| err("amount", e.to_string()))?;
+        if amount.is_negative() {
             return Err(err("amount", format!("{} is negative", required(5)?)));
         }
+        let amount_fen = amount.fen();
         let fund_paid = get(6)
             .map(|s| match s.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Ok(true),

@@ -13,6 +13,7 @@ use drugtrace_ledger::{
     Decision, Event, EventKind, InstitutionId, Lot, Policy, Sale, SettlementId, Store, Submission,
     Timestamp,
 };
+use drugtrace_money::Fen;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -80,12 +81,13 @@ fn field<T, E: std::fmt::Display>(name: impl Into<String>, r: Result<T, E>) -> R
     r.map_err(|e| ApiError::field(name, e.to_string()))
 }
 
-/// Reads a yuan amount given as a JSON number or string.
-pub(crate) fn amount_fen(name: String, v: Option<&Value>) -> Result<i64, ApiError> {
+/// Reads what an item was paid, in yuan, given as a JSON number or string (none is nothing
+/// paid). A number is read from its JSON text, so `35.5` is 3,550 fen exactly, never a float.
+pub(crate) fn amount_paid(name: String, v: Option<&Value>) -> Result<Fen, ApiError> {
     match v {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => field(name, drugtrace_ingest::parse_paid(&n.to_string())),
-        Some(Value::String(s)) => field(name, drugtrace_ingest::parse_paid(s)),
+        None | Some(Value::Null) => Ok(Fen::ZERO),
+        Some(Value::Number(n)) => field(name, Fen::parse_paid(&n.to_string())),
+        Some(Value::String(s)) => field(name, Fen::parse_paid(s)),
         Some(_) => Err(ApiError::field(
             name,
             "an amount is a number or a string of yuan",
@@ -192,7 +194,7 @@ pub async fn sale<S: Store + Sync + 'static>(
                 units: item.units,
                 pack_units: None,
                 product,
-                amount_fen: amount_fen(format!("items[{i}].amount"), item.amount.as_ref())?,
+                amount_fen: amount_paid(format!("items[{i}].amount"), item.amount.as_ref())?.fen(),
                 fund_paid: req.fund_paid.unwrap_or(true),
                 visit: None,
             }),

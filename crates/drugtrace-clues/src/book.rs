@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use drugtrace_money::Fen;
 use jiff::civil::Date;
 
 use crate::fold::{IssueRecord, NoteRecord, Record, State, TargetRecord, TransitionRecord};
@@ -89,12 +90,12 @@ pub enum UpdateError {
         to: ClueState,
     },
     /// The amount recovered is negative.
-    #[error("clue {clue}: the amount recovered is negative ({fen} fen)")]
+    #[error("clue {clue}: the amount recovered is negative ({fen} yuan)")]
     NegativeRecovered {
         /// The clue.
         clue: ClueId,
         /// The amount given.
-        fen: i64,
+        fen: Fen,
     },
     /// The actor is blank.
     #[error("the change names no actor")]
@@ -281,7 +282,7 @@ fn non_blank(note: Option<String>) -> Option<String> {
 fn summarize(state: &State, batch: &Batch, today: Date) -> BatchSummary {
     let mut counts = StateCounts::default();
     let mut overdue = 0;
-    let mut recovered_fen: i64 = 0;
+    let mut recovered_fen = Fen::ZERO;
     for &c in &batch.clues {
         let clue = state.clue(c).expect("a batch's clues exist");
         counts.add(clue.state);
@@ -446,7 +447,7 @@ impl ClueBook {
                         assigned_to: t.assigned_to,
                         findings: t.findings,
                         distinct_codes: t.distinct_codes,
-                        amount_fen: t.amount_fen,
+                        amount_fen: t.amount_fen.fen(),
                         score: t.score,
                     })
                     .collect(),
@@ -489,7 +490,7 @@ impl ClueBook {
                 from,
                 to,
                 note: non_blank(change.note.clone()),
-                recovered_fen: change.recovered_fen,
+                recovered_fen: change.recovered_fen.map(Fen::fen),
             };
             state.check_transition(&record)?;
             Ok::<_, UpdateError>(Record::Transition(record))
@@ -657,7 +658,9 @@ mod tests {
             .transition(
                 c1,
                 ClueState::Dismissed,
-                Change::by("hebei").note("无异常").recovered_fen(5),
+                Change::by("hebei")
+                    .note("无异常")
+                    .recovered_fen(Fen::new(5)),
             )
             .unwrap_err();
         assert!(matches!(e, UpdateError::RecoveredNotAllowed { .. }), "{e}");
@@ -666,7 +669,7 @@ mod tests {
             ClueState::Confirmed,
             Change::by("hebei")
                 .note("无进货票据, 追回基金")
-                .recovered_fen(12_600),
+                .recovered_fen(Fen::new(12_600)),
         )
         .unwrap();
         book.add_note(c1, "nhsa", "已通报").unwrap();
@@ -675,7 +678,7 @@ mod tests {
         assert_eq!(detail.clue.state, ClueState::Confirmed);
         assert_eq!(
             detail.clue.result.as_ref().unwrap().recovered_fen,
-            Some(12_600)
+            Some(Fen::new(12_600))
         );
         let moves: Vec<_> = detail.audit.iter().map(|a| (a.from, a.to)).collect();
         assert_eq!(
@@ -697,7 +700,7 @@ mod tests {
         assert_eq!(summary.counts.confirmed, 1);
         assert_eq!(summary.counts.issued, 1);
         assert_eq!(summary.overdue, 1);
-        assert_eq!(summary.recovered_fen, 12_600);
+        assert_eq!(summary.recovered_fen, Fen::new(12_600));
         assert_eq!(book.batch_summaries(late), [summary]);
         let overdue = ClueQuery {
             overdue: Some(true),

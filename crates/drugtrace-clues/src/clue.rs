@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use drugtrace_money::Fen;
 use jiff::civil::Date;
 
 use crate::{Filter, RankedInstitution};
@@ -183,8 +184,8 @@ pub struct ClueTarget {
     pub findings: u64,
     /// Distinct trace codes among them.
     pub distinct_codes: u64,
-    /// Fund amount at risk, in fen.
-    pub amount_fen: i64,
+    /// Fund amount at risk.
+    pub amount_fen: Fen,
     /// The ranking score (see [`crate::rank`]).
     pub score: u64,
 }
@@ -221,7 +222,7 @@ impl ClueTarget {
             assigned_to: bureau_for(province, city),
             findings: 0,
             distinct_codes: 0,
-            amount_fen: 0,
+            amount_fen: Fen::ZERO,
             score: 0,
         }
     }
@@ -250,8 +251,8 @@ pub struct Change {
     /// What the bureau found; required (non-blank) to confirm or dismiss. A blank note counts
     /// as none.
     pub note: Option<String>,
-    /// Fund amount recovered, in fen; allowed only when confirming, never negative.
-    pub recovered_fen: Option<i64>,
+    /// Fund amount recovered; allowed only when confirming, never negative.
+    pub recovered_fen: Option<Fen>,
 }
 
 impl Change {
@@ -269,8 +270,8 @@ impl Change {
         self
     }
 
-    /// The same change with this amount recovered, in fen.
-    pub fn recovered_fen(mut self, fen: i64) -> Change {
+    /// The same change with this amount recovered.
+    pub fn recovered_fen(mut self, fen: Fen) -> Change {
         self.recovered_fen = Some(fen);
         self
     }
@@ -282,8 +283,8 @@ impl Change {
 pub struct ClueResult {
     /// The bureau's note.
     pub note: String,
-    /// Fund amount recovered, in fen, when confirmed and given.
-    pub recovered_fen: Option<i64>,
+    /// Fund amount recovered, when confirmed and given.
+    pub recovered_fen: Option<Fen>,
 }
 
 /// One clue as it stands.
@@ -310,8 +311,8 @@ pub struct Clue {
     pub findings: u64,
     /// Distinct trace codes among them.
     pub distinct_codes: u64,
-    /// Fund amount at risk, in fen.
-    pub amount_fen: i64,
+    /// Fund amount at risk.
+    pub amount_fen: Fen,
     /// The ranking score when issued.
     pub score: u64,
     /// The day results are due.
@@ -373,8 +374,8 @@ pub struct AuditEntry {
     pub to: ClueState,
     /// The note given, if any.
     pub note: Option<String>,
-    /// The amount recovered given, in fen, if any.
-    pub recovered_fen: Option<i64>,
+    /// The amount recovered given, if any.
+    pub recovered_fen: Option<Fen>,
 }
 
 /// Clues counted per state.
@@ -424,8 +425,8 @@ pub struct BatchSummary {
     pub counts: StateCounts,
     /// Its clues overdue on the day asked about.
     pub overdue: usize,
-    /// Fund amount recovered over its confirmed clues, in fen (saturating).
-    pub recovered_fen: i64,
+    /// Fund amount recovered over its confirmed clues (saturating).
+    pub recovered_fen: Fen,
 }
 
 #[cfg(test)]
@@ -488,7 +489,7 @@ mod tests {
             assigned_to: "P".into(),
             findings: 0,
             distinct_codes: 0,
-            amount_fen: 0,
+            amount_fen: Fen::ZERO,
             score: 0,
             deadline,
             state: ClueState::UnderVerification,

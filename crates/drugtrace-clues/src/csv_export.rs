@@ -66,7 +66,9 @@ pub fn write_csv<W: io::Write>(out: W, clues: &[Clue], today: Date) -> csv::Resu
         let (note, recovered) = match &c.result {
             Some(r) => (
                 r.note.clone(),
-                r.recovered_fen.map(|f| f.to_string()).unwrap_or_default(),
+                r.recovered_fen
+                    .map(|f| f.fen().to_string())
+                    .unwrap_or_default(),
             ),
             None => (String::new(), String::new()),
         };
@@ -81,7 +83,7 @@ pub fn write_csv<W: io::Write>(out: W, clues: &[Clue], today: Date) -> csv::Resu
             c.assigned_to.clone(),
             c.findings.to_string(),
             c.distinct_codes.to_string(),
-            c.amount_fen.to_string(),
+            c.amount_fen.fen().to_string(),
             c.score.to_string(),
             c.deadline.to_string(),
             c.state.as_str().to_owned(),

@@ -11,10 +11,13 @@
 //! *k* clues makes *k* entries), `at_ms` and `actor`. On replay a record must continue the
 //! sequence, name the next ids, and (for a transition) start from the clue's current state;
 //! anything else is corruption. The same checks that refuse a request refuse a record, so
-//! a journal only ever holds what a live book would have accepted.
+//! a journal only ever holds what a live book would have accepted. Amounts are written as
+//! whole numbers of fen (`amount_fen`, `recovered_fen`), as they always were, and become
+//! [`Fen`]s in the fold.
 
 use std::collections::HashSet;
 
+use drugtrace_money::Fen;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -240,7 +243,10 @@ impl State {
                 return Err(UpdateError::RecoveredNotAllowed { clue: id, to: r.to });
             }
             if fen < 0 {
-                return Err(UpdateError::NegativeRecovered { clue: id, fen });
+                return Err(UpdateError::NegativeRecovered {
+                    clue: id,
+                    fen: Fen::new(fen),
+                });
             }
         }
         Ok(())
@@ -328,7 +334,7 @@ impl State {
                         assigned_to: t.assigned_to,
                         findings: t.findings,
                         distinct_codes: t.distinct_codes,
-                        amount_fen: t.amount_fen,
+                        amount_fen: Fen::new(t.amount_fen),
                         score: t.score,
                         deadline: r.deadline,
                         state: ClueState::Issued,
@@ -367,7 +373,7 @@ impl State {
                 if r.to.is_closed() {
                     clue.result = Some(ClueResult {
                         note: r.note.clone().unwrap_or_default(),
-                        recovered_fen: r.recovered_fen,
+                        recovered_fen: r.recovered_fen.map(Fen::new),
                     });
                 }
                 let batch = clue.batch;
@@ -381,7 +387,7 @@ impl State {
                     from: Some(r.from),
                     to: r.to,
                     note: r.note,
-                    recovered_fen: r.recovered_fen,
+                    recovered_fen: r.recovered_fen.map(Fen::new),
                 });
             }
             Record::Note(r) => {

@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
+use drugtrace_money::Fen;
+
 /// How serious a finding is, as the model that produced it judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -50,9 +52,19 @@ impl Severity {
     }
 }
 
+/// Its name, padded to the formatter's width (`drugtrace analytics models` lines them up).
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
+    }
+}
+
+/// Written as its name (see [`Severity::as_str`]), so page data served as JSON says `high`,
+/// as the findings table does. There is no `Deserialize`: severities are read from text
+/// with [`Severity::parse`], once, where findings are produced or loaded.
+impl serde::Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(self.as_str())
     }
 }
 
@@ -71,8 +83,8 @@ pub struct FindingRow {
     pub product: Option<String>,
     /// When the offending event happened, milliseconds since the Unix epoch.
     pub at_ms: i64,
-    /// Fund amount at risk, in fen (分).
-    pub amount_fen: i64,
+    /// Fund amount at risk.
+    pub amount_fen: Fen,
 }
 
 /// What the ranking knows about an institution beyond its findings.
@@ -208,8 +220,8 @@ pub struct RankedInstitution {
     pub by_model: BTreeMap<String, u64>,
     /// Findings per severity.
     pub by_severity: SeverityCounts,
-    /// Fund amount at risk, in fen, summed over the findings (saturating).
-    pub amount_fen: i64,
+    /// Fund amount at risk, summed over the findings (saturating).
+    pub amount_fen: Fen,
     /// Events the institution uploaded in the period, when the directory knows it.
     pub scans: Option<u64>,
     /// Distinct codes with findings divided by scans; `None` when scans are unknown or 0.
@@ -224,7 +236,7 @@ struct Tally<'a> {
     codes: BTreeSet<&'a str>,
     by_model: BTreeMap<&'a str, u64>,
     by_severity: SeverityCounts,
-    amount_fen: i64,
+    amount_fen: Fen,
 }
 
 /// Ranks the institutions that have findings passing `filter`.
@@ -310,7 +322,7 @@ mod tests {
             institution: inst.into(),
             product: Some("ZA01".into()),
             at_ms: 1_000,
-            amount_fen,
+            amount_fen: Fen::new(amount_fen),
         }
     }
 
@@ -346,7 +358,7 @@ mod tests {
             }
         );
         assert_eq!(r.score, 14);
-        assert_eq!(r.amount_fen, 150);
+        assert_eq!(r.amount_fen, Fen::new(150));
         assert_eq!(r.share_of_scans, Some(0.25));
         assert_eq!(r.name, "福州市第一医院");
     }
@@ -380,5 +392,17 @@ mod tests {
         }
         assert_eq!(Severity::parse(" HIGH "), Some(Severity::High));
         assert_eq!(Severity::parse("urgent"), None);
+        assert_eq!(Severity::parse("critical"), None);
+        assert_eq!(format!("{:<6}|", Severity::Low), "low   |");
+    }
+
+    #[test]
+    fn a_severity_serializes_as_its_name() {
+        for s in Severity::ALL {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! time zone as `YYYY-MM-DD HH:MM:SS`. (Chart axes scale their labels themselves, to `万`
 //! or `k`: see [`crate::charts::ValueFormat::tick_labels`].)
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::{Offset, TimeZone};
@@ -29,12 +30,10 @@ pub fn int(n: impl Into<i128>) -> String {
     out
 }
 
-/// An amount in fen as yuan with two decimals and separators: `126290000` → `1,262,900.00`.
-pub fn yuan(fen: i64) -> String {
-    let fen = i128::from(fen);
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.abs();
-    format!("{sign}{}.{:02}", int(abs / 100), abs % 100)
+/// An amount as yuan with two decimals and separators: 126,290,000 fen → `1,262,900.00`
+/// (the money crate's one grouped rendering, [`Fen::grouped`]).
+pub fn yuan(amount: Fen) -> String {
+    amount.grouped().to_string()
 }
 
 /// A fraction as a percentage with one decimal: `0.947` → `94.7%`; not a number → `—`.
@@ -135,12 +134,12 @@ mod tests {
 
     #[test]
     fn fen_become_yuan_with_two_decimals() {
-        assert_eq!(yuan(0), "0.00");
-        assert_eq!(yuan(5), "0.05");
-        assert_eq!(yuan(126_290_000), "1,262,900.00");
-        assert_eq!(yuan(-1999), "-19.99");
-        assert_eq!(yuan(-5), "-0.05");
-        assert_eq!(yuan(i64::MIN), "-92,233,720,368,547,758.08");
+        assert_eq!(yuan(Fen::new(0)), "0.00");
+        assert_eq!(yuan(Fen::new(5)), "0.05");
+        assert_eq!(yuan(Fen::new(126_290_000)), "1,262,900.00");
+        assert_eq!(yuan(Fen::new(-1999)), "-19.99");
+        assert_eq!(yuan(Fen::new(-5)), "-0.05");
+        assert_eq!(yuan(Fen::new(i64::MIN)), "-92,233,720,368,547,758.08");
     }
 
     #[test]

@@ -274,7 +274,6 @@ texts! {
     SeverityLow => "低", "Low";
     SeverityMedium => "中", "Medium";
     SeverityHigh => "高", "High";
-    SeverityCritical => "严重", "Critical";
 
     // Pack.
     PackTitle => "追溯码详情", "Trace code";
@@ -445,12 +444,7 @@ mod tests {
                 T::StateConfirmed,
                 T::StateDismissed,
             ],
-            &[
-                T::SeverityLow,
-                T::SeverityMedium,
-                T::SeverityHigh,
-                T::SeverityCritical,
-            ],
+            &[T::SeverityLow, T::SeverityMedium, T::SeverityHigh],
             &[T::OutcomeAccepted, T::OutcomeFlagged, T::OutcomeRejected],
         ];
         for group in groups {

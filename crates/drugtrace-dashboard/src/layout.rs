@@ -8,7 +8,7 @@ use crate::charts::FONT_STACK;
 use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
-use crate::types::{ClueState, Outcome, Severity, state_label};
+use crate::types::{ClueState, Outcome, Severity, severity_label, state_label};
 
 /// The one stylesheet, inline in every page.
 static STYLE: LazyLock<String> =
@@ -324,7 +324,11 @@ pub(crate) fn state_badge(h: &mut Html, ctx: &Ctx, state: ClueState, overdue: bo
 /// A severity as a badge.
 pub(crate) fn severity_badge(h: &mut Html, ctx: &Ctx, severity: Severity) {
     let class = format!("badge sev-{}", severity.as_str());
-    h.el_text("span", &[("class", Some(&class))], ctx.t(severity.label()));
+    h.el_text(
+        "span",
+        &[("class", Some(&class))],
+        ctx.t(severity_label(severity)),
+    );
 }
 
 /// An outcome as a badge.

@@ -3,6 +3,7 @@
 //! institutions and figures are invented, shaped after the cases in the project's sources
 //! (Yulin's blocked repeat payments, the NHSA notice on 复方阿胶浆, the Zhangjiakou clinic).
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
 
@@ -71,7 +72,7 @@ fn days(seed: u64, scale: f64, blocked_share: f64) -> Vec<DayPoint> {
             scans: scans as u64,
             sales: sales as u64,
             interceptions: interceptions as u64,
-            intercepted_fen: (interceptions * (8_200.0 + 2_400.0 * rng.next())) as i64,
+            intercepted_fen: Fen::new((interceptions * (8_200.0 + 2_400.0 * rng.next())) as i64),
         });
         d = d.tomorrow().expect("May has a tomorrow");
         i += 1;
@@ -87,32 +88,32 @@ pub fn overview() -> Overview {
         ModelCount {
             model: "repeat_settlement".into(),
             findings: 1_386,
-            amount_fen: 14_210_050,
+            amount_fen: Fen::new(14_210_050),
         },
         ModelCount {
             model: "secondary_sale".into(),
             findings: 942,
-            amount_fen: 9_876_300,
+            amount_fen: Fen::new(9_876_300),
         },
         ModelCount {
             model: "cross_region_resale".into(),
             findings: 417,
-            amount_fen: 6_530_480,
+            amount_fen: Fen::new(6_530_480),
         },
         ModelCount {
             model: "substitution".into(),
             findings: 268,
-            amount_fen: 3_902_115,
+            amount_fen: Fen::new(3_902_115),
         },
         ModelCount {
             model: "sale_without_intake".into(),
             findings: 193,
-            amount_fen: 1_240_900,
+            amount_fen: Fen::new(1_240_900),
         },
         ModelCount {
             model: "split_sale_excess".into(),
             findings: 74,
-            amount_fen: 88_640,
+            amount_fen: Fen::new(88_640),
         },
     ];
     let findings = findings_per_model.iter().map(|m| m.findings).sum();
@@ -250,7 +251,7 @@ fn region(
         institutions,
         scans,
         findings,
-        amount_fen,
+        amount_fen: Fen::new(amount_fen),
         upload_rate,
     }
 }
@@ -273,7 +274,7 @@ fn rank(
         province: province.into(),
         city: city.into(),
         findings,
-        amount_fen,
+        amount_fen: Fen::new(amount_fen),
         models: models.iter().map(|m| (*m).to_owned()).collect(),
     }
 }
@@ -305,12 +306,12 @@ fn clue(
         assigned_to: format!("福建省/{city}"),
         models: models.iter().map(|m| (*m).to_owned()).collect(),
         findings,
-        amount_fen,
+        amount_fen: Fen::new(amount_fen),
         deadline,
         state,
         overdue,
         note: note.into(),
-        recovered_fen: (state == ClueState::Confirmed).then_some(184_950),
+        recovered_fen: (state == ClueState::Confirmed).then_some(Fen::new(184_950)),
         transitions,
     }
 }
@@ -332,7 +333,7 @@ pub fn clue_list() -> ClueListPage {
                 clues: 40,
                 open: 36,
                 overdue: 0,
-                recovered_fen: 0,
+                recovered_fen: Fen::new(0),
             },
             ClueBatch {
                 id: "B2".into(),
@@ -342,7 +343,7 @@ pub fn clue_list() -> ClueListPage {
                 clues: 25,
                 open: 9,
                 overdue: 7,
-                recovered_fen: 369_900,
+                recovered_fen: Fen::new(369_900),
             },
             ClueBatch {
                 id: "B1".into(),
@@ -352,7 +353,7 @@ pub fn clue_list() -> ClueListPage {
                 clues: 18,
                 open: 0,
                 overdue: 0,
-                recovered_fen: 1_203_400,
+                recovered_fen: Fen::new(1_203_400),
             },
         ],
         clues: vec![
@@ -441,10 +442,10 @@ fn findings() -> Vec<FindingRow> {
     vec![
         FindingRow {
             model: "repeat_settlement".into(),
-            severity: Severity::Critical,
+            severity: Severity::High,
             code: "81234560003915274026".into(),
             at: ts("2025-05-28 16:42:10"),
-            amount_fen: 6_850,
+            amount_fen: Fen::new(6_850),
             detail: "第 3 次医保结算，前次：厦门市思明区百姓平价药店 2025-05-09".into(),
         },
         FindingRow {
@@ -452,7 +453,7 @@ fn findings() -> Vec<FindingRow> {
             severity: Severity::High,
             code: "81234560003915274388".into(),
             at: ts("2025-05-26 10:05:33"),
-            amount_fen: 6_850,
+            amount_fen: Fen::new(6_850),
             detail: "同一参保人 12 天前在本店购买同码药品后再次销售".into(),
         },
         FindingRow {
@@ -460,7 +461,7 @@ fn findings() -> Vec<FindingRow> {
             severity: Severity::High,
             code: "83900580011028837710".into(),
             at: ts("2025-05-21 19:18:02"),
-            amount_fen: 12_400,
+            amount_fen: Fen::new(12_400),
             detail: "第 2 次医保结算，前次：福州市台江区万家药店 2025-04-30".into(),
         },
         FindingRow {
@@ -468,7 +469,7 @@ fn findings() -> Vec<FindingRow> {
             severity: Severity::Medium,
             code: "86901230027716640015".into(),
             at: ts("2025-05-14 09:47:55"),
-            amount_fen: 3_260,
+            amount_fen: Fen::new(3_260),
             detail: "销售前 2 小时由其他机构退货".into(),
         },
     ]
@@ -521,7 +522,7 @@ pub fn institution() -> InstitutionPage {
             interceptions: per_day.iter().map(|d| d.interceptions).sum(),
             intercepted_fen: per_day.iter().map(|d| d.intercepted_fen).sum(),
             findings: 86,
-            amount_fen: 1_032_560,
+            amount_fen: Fen::new(1_032_560),
             codes_uploaded: Some(12_874),
             upload_rate: Some(0.884),
         },
@@ -529,12 +530,12 @@ pub fn institution() -> InstitutionPage {
             ModelCount {
                 model: "repeat_settlement".into(),
                 findings: 58,
-                amount_fen: 702_300,
+                amount_fen: Fen::new(702_300),
             },
             ModelCount {
                 model: "secondary_sale".into(),
                 findings: 28,
-                amount_fen: 330_260,
+                amount_fen: Fen::new(330_260),
             },
         ],
         findings: findings(),
@@ -556,7 +557,7 @@ pub fn pack() -> PackPage {
         person_hash_prefix: Some(person.into()),
         units: Some(1),
         pack_units: Some(1),
-        amount_fen: Some(amount),
+        amount_fen: Some(Fen::new(amount)),
         fund_paid: Some(true),
         ..EventDetails::default()
     };
@@ -705,7 +706,7 @@ pub fn models() -> ModelsPage {
         severity,
         sql: sql.into(),
         findings,
-        amount_fen,
+        amount_fen: Fen::new(amount_fen),
         precision,
         recall,
         last_run: Some(ts("2025-06-01 02:00:00")),
@@ -716,7 +717,7 @@ pub fn models() -> ModelsPage {
                 "repeat_settlement",
                 "重复结算",
                 "Repeat settlement",
-                Severity::Critical,
+                Severity::High,
                 1_386,
                 14_210_050,
                 Some(0.97),

@@ -3,6 +3,7 @@
 //! These mirror the ledger's and the catalog's types without depending on them: the dashboard
 //! is a view, filled by whoever computes the figures.
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -30,8 +31,8 @@ pub struct DayPoint {
     pub sales: u64,
     /// Sale attempts blocked (repeat payments intercepted).
     pub interceptions: u64,
-    /// The amount of the blocked attempts, in fen.
-    pub intercepted_fen: i64,
+    /// The amount of the blocked attempts.
+    pub intercepted_fen: Fen,
 }
 
 /// How many findings one model produced, and the amount they involve.
@@ -42,8 +43,8 @@ pub struct ModelCount {
     pub model: String,
     /// Findings.
     pub findings: u64,
-    /// Amount involved, in fen.
-    pub amount_fen: i64,
+    /// Amount involved.
+    pub amount_fen: Fen,
 }
 
 /// One finding: a model's verdict on one trace code.
@@ -58,8 +59,8 @@ pub struct FindingRow {
     pub code: String,
     /// When the cited event happened.
     pub at: Timestamp,
-    /// Amount involved, in fen.
-    pub amount_fen: i64,
+    /// Amount involved.
+    pub amount_fen: Fen,
     /// The model's explanation, e.g. `第 3 次医保结算，前次：榆林市某药店 2025-04-02`.
     pub detail: String,
 }
@@ -93,40 +94,16 @@ pub(crate) fn state_label(state: ClueState) -> T {
     }
 }
 
-/// How serious a model rates a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Severity {
-    /// Worth a look.
-    Low,
-    /// Likely irregular.
-    Medium,
-    /// Very likely fraud.
-    High,
-    /// Fraud with the fund paying repeatedly (a code settled three times or more).
-    Critical,
-}
+/// How serious a model rates a finding: the clue ranking's own severity, so a finding
+/// shows the severity its score was weighted by.
+pub use drugtrace_clues::Severity;
 
-impl Severity {
-    /// The severity's label.
-    pub fn label(self) -> T {
-        match self {
-            Severity::Low => T::SeverityLow,
-            Severity::Medium => T::SeverityMedium,
-            Severity::High => T::SeverityHigh,
-            Severity::Critical => T::SeverityCritical,
-        }
-    }
-
-    /// `low`, `medium`, `high` or `critical` (also the CSS class suffix).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
+/// A severity's label.
+pub(crate) fn severity_label(severity: Severity) -> T {
+    match severity {
+        Severity::High => T::SeverityHigh,
+        Severity::Medium => T::SeverityMedium,
+        Severity::Low => T::SeverityLow,
     }
 }
 

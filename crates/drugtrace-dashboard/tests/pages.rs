@@ -263,7 +263,7 @@ fn institution_page_has_figures_charts_findings_and_clues() {
         "上传追溯码 12,874",
         "疑点明细",
         "显示 4 条，共 86 条",
-        "<span class=\"badge sev-critical\">严重</span>",
+        "<span class=\"badge sev-high\">高</span>",
         "href=\"/dashboard/packs/81234560003915274026\"",
         "相关线索",
         "href=\"/dashboard/clues/C301\"",

@@ -9,6 +9,7 @@ use drugtrace_ledger::{
     Batch, Date, Event, EventKind, InstitutionId, Intake, Lot, PersonKey, Policy, Sale, SaleReturn,
     SettlementId, StockChange, Timestamp, VisitId,
 };
+use drugtrace_money::Fen;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// The fields a record may have, in the order CSV files conventionally list them.
@@ -230,7 +231,7 @@ impl<'a> Record<'a> {
                 units: units(self)?,
                 pack_units: None,
                 product: insurance()?,
-                amount_fen: self.parse("amount", crate::parse_paid)?.unwrap_or(0),
+                amount_fen: self.parse("amount", Fen::parse_paid)?.map_or(0, Fen::fen),
                 fund_paid: self
                     .parse("fund_paid", |s| match s.to_ascii_lowercase().as_str() {
                         "true" | "1" | "yes" => Ok(true),

@@ -7,16 +7,15 @@
 //!
 //! This is an edge of the system: its record types are the file formats, kept apart from
 //! the domain types. The insured person's identity is hashed the moment a record is parsed,
-//! and is redacted from anything this crate hands back for a reject file.
+//! and is redacted from anything this crate hands back for a reject file. Amounts in yuan
+//! are read by `drugtrace-money`'s one parser.
 //!
 //! [`Event`]: drugtrace_ledger::Event
 
-mod amount;
 mod fields;
 mod pipeline;
 mod reader;
 
-pub use amount::{parse_paid, parse_yuan};
 pub use fields::{FIELDS, ParseContext, RecordError, parse_json_event};
 pub use pipeline::{ImportError, ImportOptions, ImportProgress, ImportSummary, import_file};
 pub use reader::{Format, FormatError, Line, LineError, Reader};

@@ -1,8 +1,14 @@
 //! Fast text formatting for the hot path: integers, zero-padded fields, calendar dates and
-//! times written straight into a byte buffer, without `format!` or serde.
+//! times written straight into a byte buffer, without `format!` or serde. Amounts are the one
+//! exception: they are written by `drugtrace-money`'s `Display` (into the buffer, allocating
+//! nothing), so the synthetic files write yuan exactly as every reader parses them.
 //!
 //! Times are kept as seconds since 1970-01-01T00:00:00 *in China's local time* (UTC+8), so
 //! that writing one needs no offset arithmetic; every time written carries `+08:00`.
+
+use std::io::Write as _;
+
+use drugtrace_money::Fen;
 
 /// Seconds in a day.
 pub(crate) const DAY: i64 = 86_400;
@@ -39,15 +45,11 @@ pub(crate) fn push_padded(out: &mut Vec<u8>, n: u128, width: usize) {
     out.extend_from_slice(&buf[start..]);
 }
 
-/// Appends an amount in fen as yuan with two decimals (`35.50`).
+/// Appends an amount in fen as yuan with two decimals (`35.50`), as the money crate writes
+/// every amount (and reads it back).
 pub(crate) fn push_yuan(out: &mut Vec<u8>, fen: i64) {
-    if fen < 0 {
-        out.push(b'-');
-    }
-    let fen = fen.unsigned_abs();
-    push_u64(out, fen / 100);
-    out.push(b'.');
-    push_padded(out, u128::from(fen % 100), 2);
+    // Writing into a `Vec` cannot fail.
+    write!(out, "{}", Fen::new(fen)).expect("a Vec takes every byte");
 }
 
 /// The civil date (year, month, day) of a day number counted from 1970-01-01 (Howard

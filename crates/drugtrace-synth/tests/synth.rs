@@ -317,7 +317,7 @@ fn settlements(dir: &Path) -> Vec<Settled> {
                 institution: f[1].to_owned(),
                 insurance_code: f[3].to_owned(),
                 units: (!f[4].is_empty()).then(|| f[4].parse().unwrap()),
-                amount_fen: drugtrace_ingest::parse_yuan(f[5]).unwrap(),
+                amount_fen: drugtrace_money::Fen::parse_yuan(f[5]).unwrap().fen(),
                 fund_paid: f[6].parse().unwrap(),
             }
         })

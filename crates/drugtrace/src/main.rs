@@ -19,6 +19,7 @@ use drugtrace_ingest::{Format, ParseContext};
 use drugtrace_ledger::{
     Event, EventKind, InstitutionId, Lot, RebuildMode, Sale, SettlementId, Timestamp,
 };
+use drugtrace_money::Fen;
 
 use data_dir::{CLUES_JOURNAL, Config, DataDir, KEYS_JOURNAL, NOTICES_JOURNAL};
 
@@ -642,8 +643,7 @@ fn run(cli: Cli) -> Result<()> {
                     product: insurance_code
                         .map(|c| drugtrace_catalog::InsuranceCode::parse(&c))
                         .transpose()?,
-                    amount_fen: drugtrace_ingest::parse_yuan(&amount)
-                        .map_err(anyhow::Error::msg)?,
+                    amount_fen: Fen::parse_paid(&amount)?.fen(),
                     fund_paid: true,
                     visit: None,
                 }),

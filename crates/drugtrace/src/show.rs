@@ -6,6 +6,7 @@ use anyhow::Result;
 use drugtrace_catalog::{Catalog, InsuranceCode, Product};
 use drugtrace_code::{DrugId, Gtin, TraceCode};
 use drugtrace_ledger::{Decision, EventKind, Ledger, Recorded, Store};
+use drugtrace_money::Fen;
 
 /// Finds a product by any of its codes, or by a trace code of one of its packs.
 pub fn find_product<'a>(catalog: &'a Catalog, key: &str) -> Result<Option<&'a Product>> {
@@ -122,11 +123,10 @@ fn history_line(out: &mut impl Write, r: &Recorded, offset: i32) -> Result<()> {
         },
         EventKind::StockChange(c) => format!("stock change {}", c.code()),
         EventKind::Sale(s) => format!(
-            "sale {} units, settlement {}, {}.{:02} yuan{}",
+            "sale {} units, settlement {}, {} yuan{}",
             s.units.unwrap_or(0),
             s.settlement.as_ref().map_or("none", |x| x.as_str()),
-            s.amount_fen / 100,
-            (s.amount_fen % 100).abs(),
+            Fen::new(s.amount_fen),
             if s.fund_paid { ", fund paid" } else { "" }
         ),
         EventKind::SaleReturn(ret) => format!("return {} units", ret.units.unwrap_or(0)),

@@ -33,6 +33,7 @@ pub fn warehouse_with(
 }
 
 /// The findings of model `name` over `warehouse`.
+#[allow(dead_code)] // Not every test binary that shares this module uses each helper.
 pub fn findings(name: &str, warehouse: &Warehouse) -> Table {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,6 +12,7 @@ use datafusion::prelude::{col, lit};
 use drugtrace_analytics::{Notice, NoticeEntry, NoticeError, Table};
 use drugtrace_clues::{AuditEntry, Clue, Date};
 use drugtrace_ledger::{Store, Timestamp};
+use drugtrace_money::Fen;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Regulator;
@@ -183,13 +184,14 @@ pub(crate) struct ClueView {
     assigned_to: String,
     findings: u64,
     distinct_codes: u64,
-    amount_fen: i64,
+    /// A number of fen, as `Fen` serializes.
+    amount_fen: Fen,
     score: u64,
     deadline: String,
     state: &'static str,
     overdue: bool,
     result_note: Option<String>,
-    recovered_fen: Option<i64>,
+    recovered_fen: Option<Fen>,
     issued_at: String,
     updated_at: String,
 }
@@ -233,7 +235,7 @@ pub(crate) struct AuditView {
     from: Option<&'static str>,
     to: &'static str,
     note: Option<String>,
-    recovered_fen: Option<i64>,
+    recovered_fen: Option<Fen>,
 }
 
 fn audit_view(a: &AuditEntry, offset: i32) -> AuditView {
@@ -368,6 +370,7 @@ pub(crate) struct TransitionRequest {
     to: String,
     #[serde(default)]
     note: Option<String>,
+    /// A number of fen.
     #[serde(default)]
     recovered_fen: Option<i64>,
 }
@@ -382,7 +385,8 @@ pub(crate) async fn transition<S: Store + Sync + 'static>(
     let id = clues::clue_id(&id)?;
     let Json(req) = body?;
     let sup = state.supervision()?;
-    let entry = clues::transition(sup, id, &req.to, req.note, req.recovered_fen, who.actor).await?;
+    let recovered = req.recovered_fen.map(Fen::new);
+    let entry = clues::transition(sup, id, &req.to, req.note, recovered, who.actor).await?;
     Ok(Json(audit_view(&entry, state.inner.local_offset_minutes)))
 }
 

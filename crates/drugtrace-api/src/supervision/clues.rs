@@ -10,6 +10,7 @@ use drugtrace_clues::{
     AuditEntry, BatchId, Change, Clue, ClueId, ClueQuery, ClueState, ClueTarget, Date, Filter,
     Institution, IssueError, IssueRequest, Issued, UpdateError, rank,
 };
+use drugtrace_money::Fen;
 use serde::Deserialize;
 
 use super::{Findings, Loaded, Supervision, blocking, valid_institution};
@@ -325,20 +326,26 @@ pub(crate) fn clue_id(id: &str) -> Result<ClueId, ApiError> {
         .map_err(|e| ApiError::field("id", e.to_string()))
 }
 
-/// Reads an amount of yuan with at most two decimals (`126`, `126.5`, `126.50`) as fen.
-pub(crate) fn yuan_to_fen(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-    if whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > 2
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
+/// Reads the amount recovered typed into a clue's form (`126`, `126.5`, `126.50`: yuan as
+/// [`Fen::parse_yuan`] reads them), or a 400 naming the form's field and what is wrong. An
+/// empty field is no amount. A negative one is refused here, in the form's words, rather
+/// than by the clue book in fen.
+pub(crate) fn recovered_from_form(text: &str) -> Result<Option<Fen>, ApiError> {
+    const FIELD: &str = "recovered_yuan";
+    if text.trim().is_empty() {
+        return Ok(None);
     }
-    let whole: i64 = whole.parse().ok()?;
-    let cents: i64 = format!("{frac:0<2}").parse().ok()?;
-    whole.checked_mul(100)?.checked_add(cents)
+    let fen = Fen::parse_yuan(text).map_err(|e| ApiError::field(FIELD, e.to_string()))?;
+    if fen.is_negative() {
+        return Err(ApiError::field(
+            FIELD,
+            format!(
+                "amount {:?} is negative: the amount recovered is what came back to the fund",
+                text.trim()
+            ),
+        ));
+    }
+    Ok(Some(fen))
 }
 
 /// Moves clue `id` to state `to` with the note and amount recovered given, durably.
@@ -347,7 +354,7 @@ pub(crate) async fn transition(
     id: ClueId,
     to: &str,
     note: Option<String>,
-    recovered_fen: Option<i64>,
+    recovered_fen: Option<Fen>,
     actor: String,
 ) -> Result<AuditEntry, ApiError> {
     let to = ClueState::parse(to).ok_or_else(|| {
@@ -389,12 +396,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn yuan_become_fen() {
-        assert_eq!(yuan_to_fen("126"), Some(12_600));
-        assert_eq!(yuan_to_fen(" 126.5 "), Some(12_650));
-        assert_eq!(yuan_to_fen("0.07"), Some(7));
+    fn a_recovered_amount_is_yuan_never_negative() {
+        let fen = |s: &str| recovered_from_form(s).unwrap().map(Fen::fen);
+        assert_eq!(fen("126"), Some(12_600));
+        assert_eq!(fen(" 126.5 "), Some(12_650));
+        assert_eq!(fen("0.07"), Some(7));
+        assert_eq!(fen("  "), None);
         for bad in [
-            "",
             "-1",
             "1.234",
             "1e3",
@@ -403,8 +411,20 @@ mod tests {
             "1.-2",
             "99999999999999999999",
         ] {
-            assert_eq!(yuan_to_fen(bad), None, "{bad}");
+            let e = recovered_from_form(bad).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{bad}");
+            assert!(
+                e.message().contains(&format!("{bad:?}")),
+                "{bad}: {}",
+                e.message()
+            );
         }
+        assert!(
+            recovered_from_form("-1")
+                .unwrap_err()
+                .message()
+                .contains("is negative")
+        );
     }
 
     #[test]

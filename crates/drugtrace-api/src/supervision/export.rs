@@ -16,6 +16,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use drugtrace_analytics::{Table, Value};
 use drugtrace_clues::{Clue, Date};
+use drugtrace_money::Fen;
 
 use crate::ApiError;
 
@@ -212,7 +213,7 @@ pub(crate) fn clues_parquet(clues: &[Clue], today: Date) -> Result<Vec<u8>, ApiE
             clues.iter().map(|c| c.distinct_codes),
         )),
         Arc::new(Int64Array::from_iter_values(
-            clues.iter().map(|c| c.amount_fen),
+            clues.iter().map(|c| c.amount_fen.fen()),
         )),
         Arc::new(UInt64Array::from_iter_values(clues.iter().map(|c| c.score))),
         Arc::new(Date32Array::from_iter_values(
@@ -234,7 +235,12 @@ pub(crate) fn clues_parquet(clues: &[Clue], today: Date) -> Result<Vec<u8>, ApiE
         Arc::new(Int64Array::from(
             clues
                 .iter()
-                .map(|c| c.result.as_ref().and_then(|r| r.recovered_fen))
+                .map(|c| {
+                    c.result
+                        .as_ref()
+                        .and_then(|r| r.recovered_fen)
+                        .map(Fen::fen)
+                })
                 .collect::<Vec<_>>(),
         )),
         utc(&|c| c.issued_at_ms),

@@ -30,8 +30,9 @@ use axum::routing::{get, post};
 use datafusion::scalar::ScalarValue;
 use drugtrace_analytics::worker::{self, WorkerCommand, WorkerError};
 use drugtrace_analytics::{Analytics, AnalyticsError, NoticeBoard, QueryLimits, Table, Warehouse};
-use drugtrace_clues::ClueBook;
+use drugtrace_clues::{ClueBook, Severity};
 use drugtrace_ledger::Store;
+use drugtrace_money::Fen;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::OnceCell;
 
@@ -360,7 +361,9 @@ impl Loaded {
                     )
                     .await
                     .map_err(own_query_error)?;
-                Ok(Arc::new(Findings::from_table(&table, self.offset_minutes)))
+                Findings::from_table(&table, self.offset_minutes)
+                    .map(Arc::new)
+                    .map_err(ApiError::internal)
             })
             .await
             .cloned()
@@ -483,14 +486,14 @@ pub(crate) async fn user_query(
 #[derive(Debug, Clone)]
 pub(crate) struct Finding {
     pub model: String,
-    pub severity: String,
+    pub severity: Severity,
     /// Empty for findings about an institution rather than a pack.
     pub code: String,
     pub institution: String,
     pub product: Option<String>,
     /// When the offending event happened, ms since the epoch (UTC).
     pub at_ms: Option<i64>,
-    pub amount_fen: i64,
+    pub amount_fen: Fen,
     /// The `seq`s of the pack's events the finding rests on.
     pub evidence: Vec<u32>,
     pub detail: String,
@@ -504,21 +507,37 @@ pub(crate) struct Findings {
     by_code: HashMap<String, Vec<usize>>,
 }
 
+/// A row of the findings table whose severity is none of the three: the models' runner
+/// writes only those, so the file was written by something else (or is damaged), and its
+/// findings are not shown rather than shown at a severity nobody gave them.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the findings table has a finding of model {model} with severity {value:?}, not high, medium or low"
+)]
+pub(crate) struct UnknownSeverity {
+    model: String,
+    value: String,
+}
+
 impl Findings {
-    fn from_table(t: &Table, offset_minutes: i32) -> Findings {
+    fn from_table(t: &Table, offset_minutes: i32) -> Result<Findings, UnknownSeverity> {
         let offset_ms = i64::from(offset_minutes) * 60_000;
         let mut f = Findings::default();
         for r in t.records() {
             let text = |c: &str| r.text(c);
             let opt = |c: &str| Some(r.text(c)).filter(|s| !s.is_empty());
+            let severity = text("severity");
             let finding = Finding {
+                severity: Severity::parse(&severity).ok_or_else(|| UnknownSeverity {
+                    model: text("model"),
+                    value: severity,
+                })?,
                 model: text("model"),
-                severity: text("severity"),
                 code: text("code"),
                 institution: text("institution"),
                 product: opt("product"),
                 at_ms: (!r.get("at_ms").is_null()).then(|| r.int("at_ms") - offset_ms),
-                amount_fen: r.int("amount_fen"),
+                amount_fen: Fen::new(r.int("amount_fen")),
                 evidence: text("evidence")
                     .split(',')
                     .filter_map(|s| s.trim().parse().ok())
@@ -535,7 +554,7 @@ impl Findings {
             }
             f.rows.push(finding);
         }
-        f
+        Ok(f)
     }
 
     /// The findings against `institution`.
@@ -562,8 +581,7 @@ impl Findings {
             .iter()
             .map(|f| drugtrace_clues::FindingRow {
                 model: f.model.clone(),
-                severity: drugtrace_clues::Severity::parse(&f.severity)
-                    .unwrap_or(drugtrace_clues::Severity::Low),
+                severity: f.severity,
                 code: f.code.clone(),
                 institution: f.institution.clone(),
                 product: f.product.clone(),
@@ -707,4 +725,45 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(ApiError::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use drugtrace_analytics::Value;
+
+    use super::*;
+
+    /// A findings table of one finding of model `m1` with severity `severity`.
+    fn one_finding(severity: &str) -> Table {
+        let text = |s: &str| Value::Text(s.to_owned());
+        Table {
+            columns: ["model", "severity", "code", "institution", "amount_fen"]
+                .map(String::from)
+                .to_vec(),
+            rows: vec![vec![
+                text("m1"),
+                text(severity),
+                text("c1"),
+                text("P1"),
+                Value::Int(1850),
+            ]],
+        }
+    }
+
+    #[test]
+    fn a_finding_keeps_its_severity() {
+        let f = Findings::from_table(&one_finding("medium"), 0).unwrap();
+        assert_eq!(f.rows[0].severity, Severity::Medium);
+        assert_eq!(f.for_ranking()[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn an_unknown_severity_in_the_findings_table_is_an_error_naming_it() {
+        let e = Findings::from_table(&one_finding("critical"), 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the findings table has a finding of model m1 with severity \"critical\", \
+             not high, medium or low"
+        );
+    }
 }

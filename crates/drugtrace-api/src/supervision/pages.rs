@@ -19,6 +19,7 @@ use drugtrace_dashboard::html::{Html, url_encode};
 use drugtrace_dashboard::jiff::Timestamp as Instant;
 use drugtrace_dashboard::{self as dash, Ctx, Lang};
 use drugtrace_ledger::{EventKind, PackState, Recorded, Store};
+use drugtrace_money::Fen;
 use serde::Deserialize;
 
 use super::auth::DashboardUser;
@@ -51,14 +52,6 @@ fn system_instant(t: std::time::SystemTime) -> Option<Instant> {
     Instant::try_from(t).ok()
 }
 
-fn severity(s: &str) -> dash::Severity {
-    match s {
-        "high" => dash::Severity::High,
-        "medium" => dash::Severity::Medium,
-        _ => dash::Severity::Low,
-    }
-}
-
 fn kind(k: drugtrace_catalog::InstitutionKind) -> dash::InstitutionKind {
     use drugtrace_catalog::InstitutionKind as K;
     match k {
@@ -82,7 +75,7 @@ fn kind_named(name: &str) -> Option<dash::InstitutionKind> {
 fn finding_row(f: &Finding) -> dash::FindingRow {
     dash::FindingRow {
         model: f.model.clone(),
-        severity: severity(&f.severity),
+        severity: f.severity,
         code: f.code.clone(),
         at: instant(f.at_ms.unwrap_or(0)),
         amount_fen: f.amount_fen,
@@ -102,7 +95,7 @@ fn latest<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::FindingR
 
 /// Findings per model with their amount, largest first.
 fn per_model<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::ModelCount> {
-    let mut by: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
+    let mut by: BTreeMap<&str, (u64, Fen)> = BTreeMap::new();
     for f in findings {
         let e = by.entry(f.model.as_str()).or_default();
         e.0 += 1;
@@ -141,7 +134,7 @@ fn day_points(t: &Table) -> Vec<dash::DayPoint> {
                 scans: r.int("scans").max(0) as u64,
                 sales: (r.int("sales").max(0) as u64).saturating_sub(interceptions),
                 interceptions,
-                intercepted_fen: r.int("intercepted_fen"),
+                intercepted_fen: Fen::new(r.int("intercepted_fen")),
             })
         })
         .collect()
@@ -183,7 +176,9 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
             sales: per_day.iter().map(|d| d.sales).sum(),
             packs: Some(packs),
             interceptions: per_day.iter().map(|d| d.interceptions).sum(),
-            intercepted_amount_fen: per_day.iter().map(|d| d.intercepted_fen).sum(),
+            intercepted_amount_fen: per_day
+                .iter()
+                .fold(Fen::ZERO, |sum, d| sum.saturating_add(d.intercepted_fen)),
             findings: findings.rows.len() as u64,
             institutions_with_findings: flagged.len() as u64,
             open_clues: open.len() as u64,
@@ -203,7 +198,7 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                     institutions: r.int("uploading").max(0) as u64,
                     scans: r.int("scans").max(0) as u64,
                     findings: r.int("findings").max(0) as u64,
-                    amount_fen: r.int("at_risk_fen"),
+                    amount_fen: Fen::new(r.int("at_risk_fen")),
                     upload_rate: rate(r.get("upload_rate")),
                 })
                 .collect(),
@@ -225,7 +220,7 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                         province: r.text("province"),
                         city: r.text("city"),
                         findings: r.int("findings").max(0) as u64,
-                        amount_fen: r.int("at_risk_fen"),
+                        amount_fen: Fen::new(r.int("at_risk_fen")),
                         models,
                         code,
                     }
@@ -307,9 +302,9 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
                 scans: r.int("scans").max(0) as u64,
                 sales: (r.int("sales") - r.int("interceptions")).max(0) as u64,
                 interceptions: r.int("interceptions").max(0) as u64,
-                intercepted_fen: r.int("intercepted_fen"),
+                intercepted_fen: Fen::new(r.int("intercepted_fen")),
                 findings: r.int("findings").max(0) as u64,
-                amount_fen: r.int("at_risk_fen"),
+                amount_fen: Fen::new(r.int("at_risk_fen")),
                 codes_uploaded: Some(r.int("codes").max(0) as u64),
                 upload_rate: rate(r.get("upload_rate")),
             },
@@ -408,7 +403,7 @@ fn evidence(
             d.person_hash_prefix = s.person.as_ref().map(|p| p.to_hex()[..8].to_owned());
             d.units = s.units;
             d.pack_units = s.pack_units;
-            d.amount_fen = Some(s.amount_fen);
+            d.amount_fen = Some(Fen::new(s.amount_fen));
             d.fund_paid = Some(s.fund_paid);
             dash::EventKind::Sale
         }
@@ -571,10 +566,10 @@ pub(crate) async fn models<S: Store + Sync + 'static>(
                         title_en: m.title_en.clone(),
                         description_zh: m.about_zh.clone(),
                         description_en: m.about_en.clone(),
-                        severity: severity(&m.severity),
+                        severity: m.severity,
                         sql: m.sql.clone(),
                         findings: count.map_or(0, |c| c.findings),
-                        amount_fen: count.map_or(0, |c| c.amount_fen),
+                        amount_fen: count.map_or(Fen::ZERO, |c| c.amount_fen),
                         precision,
                         recall,
                         last_run,
@@ -958,15 +953,7 @@ pub(crate) async fn transition<S: Store + Sync + 'static>(
     respond(&uri, async {
         let id = clues::clue_id(&id)?;
         let sup = state.supervision()?;
-        let recovered = match form.recovered_yuan.trim() {
-            "" => Ok(None),
-            y => clues::yuan_to_fen(y).map(Some).ok_or_else(|| {
-                ApiError::field(
-                    "recovered_yuan",
-                    "the amount recovered is not a number of yuan with at most two decimals",
-                )
-            }),
-        };
+        let recovered = clues::recovered_from_form(&form.recovered_yuan);
         let moved = match recovered {
             Ok(fen) => {
                 let note = Some(form.note.clone());

@@ -700,6 +700,10 @@ async fn a_clue_batch_goes_through_its_workflow_in_the_forms() {
     assert_eq!(clues["count"], 3, "{clues}");
     let id = clues["clues"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(clues["clues"][0]["state"], "issued");
+    assert!(
+        clues["clues"][0]["amount_fen"].is_i64(),
+        "an amount is a number of fen: {clues}"
+    );
     let move_to = format!("/dashboard/clues/{id}/transition");
 
     let r = c
@@ -716,6 +720,21 @@ async fn a_clue_batch_goes_through_its_workflow_in_the_forms() {
         .await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("needs a note"), "{}", r.text());
+    for (recovered, why) in [("-1", "is negative"), ("126.555", "at most two decimals")] {
+        let r = c
+            .post_form(
+                &move_to,
+                &[
+                    ("to", "confirmed"),
+                    ("note", "查实"),
+                    ("recovered_yuan", recovered),
+                ],
+                auth,
+            )
+            .await;
+        assert_eq!(r.status, 400, "{recovered}");
+        assert!(r.text().contains(why), "{recovered}: {}", r.text());
+    }
     let r = c
         .post_form(
             &move_to,
@@ -758,6 +777,7 @@ async fn a_clue_batch_goes_through_its_workflow_in_the_forms() {
             .starts_with("regulator:")
     );
     assert_eq!(detail["clue"]["state"], "confirmed");
+    assert_eq!(detail["clue"]["recovered_fen"], 12_650);
 
     // The same over the JSON API.
     let r = c

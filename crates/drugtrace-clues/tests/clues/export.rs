@@ -3,6 +3,7 @@
 use drugtrace_clues::{
     CLUE_COLUMNS, Change, ClueBook, ClueId, ClueQuery, ClueState, Date, UTF8_BOM, write_csv,
 };
+use drugtrace_money::Fen;
 
 use crate::{request, ticking};
 
@@ -19,7 +20,7 @@ fn clue_lists_export_as_utf8_csv() {
         ClueState::Confirmed,
         Change::by("张家口")
             .note("无进货票据, \"回流药\"")
-            .recovered_fen(12_600),
+            .recovered_fen(Fen::new(12_600)),
     )
     .unwrap();
     let today = Date::constant(2025, 11, 21);

@@ -2,6 +2,7 @@
 //! with scores.
 
 use drugtrace_clues::{Filter, FindingRow, Institution, Severity, rank};
+use drugtrace_money::Fen;
 
 use Severity::{High, Low, Medium};
 
@@ -176,7 +177,7 @@ fn ranking_table() {
                     institution: inst.into(),
                     product: product.map(Into::into),
                     at_ms,
-                    amount_fen,
+                    amount_fen: Fen::new(amount_fen),
                 },
             )
             .collect();
@@ -216,7 +217,7 @@ fn distinct_codes_and_share_of_scans() {
             institution: inst.into(),
             product: None,
             at_ms: 0,
-            amount_fen: 10,
+            amount_fen: Fen::new(10),
         })
         .collect();
     let rows = rank(&findings, &directory(), &Filter::default());
@@ -226,7 +227,7 @@ fn distinct_codes_and_share_of_scans() {
         ("H1", 3, 2)
     );
     assert_eq!(h1.share_of_scans, Some(0.02));
-    assert_eq!(h1.amount_fen, 30);
+    assert_eq!(h1.amount_fen, Fen::new(30));
     let h2 = &rows[1];
     assert_eq!(h2.scans, Some(0));
     assert_eq!(h2.share_of_scans, None, "0 scans give no share");

@@ -5,6 +5,7 @@ use drugtrace_clues::{
     AuditEntry, Batch, Change, Clue, ClueBook, ClueId, ClueQuery, ClueState, Date, IssueError,
     UpdateError,
 };
+use drugtrace_money::Fen;
 use proptest::prelude::*;
 
 use crate::{request, ticking};
@@ -211,7 +212,7 @@ proptest! {
                     let change = Change {
                         actor: "河北省/张家口市".into(),
                         note: note.map(Into::into),
-                        recovered_fen,
+                        recovered_fen: recovered_fen.map(Fen::new),
                     };
                     let want = expected_move(&model, clue, to, note, recovered_fen);
                     let got = book.transition(ClueId::new(clue), to, change);

@@ -1,6 +1,7 @@
 //! Clues: the list with its filter, workflow forms and exports, the form that issues a new
 //! batch, and one clue with its audit trail.
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -47,8 +48,8 @@ pub struct ClueBatch {
     pub open: u64,
     /// Of those, open past the deadline.
     pub overdue: u64,
-    /// Fund amount recovered over its confirmed clues, in fen.
-    pub recovered_fen: i64,
+    /// Fund amount recovered over its confirmed clues.
+    pub recovered_fen: Fen,
 }
 
 /// One clue: an institution to verify, with what the models found there.
@@ -73,8 +74,8 @@ pub struct ClueRow {
     pub models: Vec<String>,
     /// Findings behind it.
     pub findings: u64,
-    /// Amount involved, in fen.
-    pub amount_fen: i64,
+    /// Amount involved.
+    pub amount_fen: Fen,
     /// The day the result is due.
     pub deadline: Date,
     /// Where it is in the workflow.
@@ -83,8 +84,8 @@ pub struct ClueRow {
     pub overdue: bool,
     /// The latest note (the verifier's conclusion, say).
     pub note: String,
-    /// Fund amount recovered, in fen, once confirmed and reported.
-    pub recovered_fen: Option<i64>,
+    /// Fund amount recovered, once confirmed and reported.
+    pub recovered_fen: Option<Fen>,
     /// The states it may move to now (`issued → under_verification`, `under_verification →
     /// confirmed | dismissed`); empty when it is concluded. The workflow form offers these,
     /// and a field for the amount recovered when `confirmed` is among them.
@@ -177,8 +178,8 @@ pub struct AuditEntry {
     pub to: ClueState,
     /// The note given with the step (empty if none).
     pub note: String,
-    /// Fund amount recovered given with the step, in fen.
-    pub recovered_fen: Option<i64>,
+    /// Fund amount recovered given with the step.
+    pub recovered_fen: Option<Fen>,
 }
 
 /// The clue list.

@@ -1,6 +1,8 @@
 //! One institution: its figures, its activity per day, its findings per model and one by one,
 //! and the clues about it.
 
+use drugtrace_money::Fen;
+
 use crate::Ctx;
 use crate::format;
 use crate::html::Html;
@@ -55,12 +57,12 @@ pub struct InstitutionStats {
     pub sales: u64,
     /// Its sale attempts blocked.
     pub interceptions: u64,
-    /// Their amount, in fen.
-    pub intercepted_fen: i64,
+    /// Their amount.
+    pub intercepted_fen: Fen,
     /// Findings about it.
     pub findings: u64,
-    /// Amount involved in them, in fen.
-    pub amount_fen: i64,
+    /// Amount involved in them.
+    pub amount_fen: Fen,
     /// Trace codes it uploaded, if counted.
     pub codes_uploaded: Option<u64>,
     /// Share of its sales with an uploaded trace code (0.0 to 1.0), if known.

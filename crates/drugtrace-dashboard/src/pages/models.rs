@@ -1,5 +1,6 @@
 //! The analysis models: what each looks for, its rule in SQL, and how it performs.
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 
 use crate::Ctx;
@@ -40,8 +41,8 @@ pub struct ModelInfo {
     pub sql: String,
     /// Findings it produced.
     pub findings: u64,
-    /// Amount involved in them, in fen.
-    pub amount_fen: i64,
+    /// Amount involved in them.
+    pub amount_fen: Fen,
     /// Its precision against verified clues (0.0 to 1.0), if measured.
     pub precision: Option<f64>,
     /// Its recall against planted or verified cases (0.0 to 1.0), if measured.

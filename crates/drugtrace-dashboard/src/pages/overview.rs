@@ -1,6 +1,7 @@
 //! The overview: key figures, activity and interceptions per day, findings per model, the
 //! institutions where findings concentrate, and the regions.
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 
 use crate::Ctx;
@@ -50,8 +51,8 @@ pub struct Totals {
     pub packs: Option<u64>,
     /// Repeat payments blocked.
     pub interceptions: u64,
-    /// Their amount, in fen.
-    pub intercepted_amount_fen: i64,
+    /// Their amount.
+    pub intercepted_amount_fen: Fen,
     /// Findings of all models.
     pub findings: u64,
     /// Institutions with at least one finding.
@@ -76,8 +77,8 @@ pub struct RegionRow {
     pub scans: u64,
     /// Findings.
     pub findings: u64,
-    /// Amount involved in the findings, in fen.
-    pub amount_fen: i64,
+    /// Amount involved in the findings.
+    pub amount_fen: Fen,
     /// Share of sales whose trace codes were uploaded (0.0 to 1.0), if known.
     pub upload_rate: Option<f64>,
 }
@@ -98,8 +99,8 @@ pub struct InstitutionRank {
     pub city: String,
     /// Its findings.
     pub findings: u64,
-    /// Amount involved, in fen.
-    pub amount_fen: i64,
+    /// Amount involved.
+    pub amount_fen: Fen,
     /// The models that found something there.
     pub models: Vec<String>,
 }
@@ -399,8 +400,10 @@ fn regions(h: &mut Html, ctx: &Ctx, rows: &[RegionRow]) {
             layout::td_num(h, &format::int(sum(|r| r.institutions)));
             layout::td_num(h, &format::int(sum(|r| r.scans)));
             layout::td_num(h, &format::int(sum(|r| r.findings)));
-            let amount: i128 = rows.iter().map(|r| i128::from(r.amount_fen)).sum();
-            layout::td_num(h, &format::yuan(i64::try_from(amount).unwrap_or(i64::MAX)));
+            let amount = rows
+                .iter()
+                .fold(Fen::ZERO, |sum, r| sum.saturating_add(r.amount_fen));
+            layout::td_num(h, &format::yuan(amount));
             layout::td(h, "");
         });
     };

@@ -1,6 +1,7 @@
 //! One trace code: its product, its state, the findings on it, and its evidence chain, every
 //! event of its log on a timeline, the events a finding cites highlighted.
 
+use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -138,8 +139,8 @@ pub struct EventDetails {
     pub units: Option<u32>,
     /// Units in the whole pack.
     pub pack_units: Option<u32>,
-    /// The amount, in fen.
-    pub amount_fen: Option<i64>,
+    /// The amount.
+    pub amount_fen: Option<Fen>,
     /// Whether the insurance fund paid.
     pub fund_paid: Option<bool>,
 }
