@@ -144,91 +144,57 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submissio
         committers.push(jobs);
     }
     drop(tx);
-    let mut queue: VecDeque<Queued> = VecDeque::new();
-    let mut in_flight: HashMap<u64, Flight> = HashMap::new();
-    let mut busy: HashSet<PackKey> = HashSet::new();
-    let mut free: Vec<usize> = (0..width).collect();
-    let mut on_committer: HashMap<u64, usize> = HashMap::new();
-    let (mut next_seq, mut next_group) = (0u64, 0u64);
-    // Whether the group at the queue's front overlapped one in flight: it waits for a
-    // landing before it is judged again.
-    let mut held = false;
+    let mut st = Pipeline {
+        queue: VecDeque::new(),
+        next_seq: 0,
+        in_flight: HashMap::new(),
+        busy: HashSet::new(),
+        free: (0..width).collect(),
+        on_committer: HashMap::new(),
+        held: false,
+    };
+    let mut next_group = 0u64;
     loop {
-        let can_judge = !queue.is_empty() && !free.is_empty() && !held;
-        if !can_judge {
+        if !st.can_judge() {
             match msgs.recv() {
-                Ok(m) => take(
-                    m,
-                    &mut queue,
-                    &mut next_seq,
-                    &mut in_flight,
-                    &mut busy,
-                    &mut free,
-                    &mut on_committer,
-                    &mut held,
-                ),
+                Ok(m) => st.take(m),
                 Err(_) => return,
             }
         }
         while let Ok(m) = msgs.try_recv() {
-            take(
-                m,
-                &mut queue,
-                &mut next_seq,
-                &mut in_flight,
-                &mut busy,
-                &mut free,
-                &mut on_committer,
-                &mut held,
-            );
+            st.take(m);
         }
-        while !queue.is_empty() && !free.is_empty() && !held {
+        while st.can_judge() {
             let Some(inner): Option<Arc<Inner<S>>> = inner.upgrade() else {
                 return;
             };
-            // A void is judged against its pack's committed log: only with nothing in flight.
-            let mut events = 0usize;
-            let mut group: Vec<Queued> = Vec::new();
-            while let Some(q) = queue.front() {
-                let void = q
-                    .submission
-                    .events
-                    .iter()
-                    .any(|e| matches!(e.kind, drugtrace_ledger::EventKind::Void(_)));
-                if (void && !in_flight.is_empty())
-                    || (!group.is_empty() && events + q.submission.events.len() > MAX_GROUP_EVENTS)
-                {
-                    break;
-                }
-                events += q.submission.events.len();
-                group.push(queue.pop_front().expect("a front"));
-            }
+            let group = st.next_group();
             if group.is_empty() {
-                held = true;
+                st.held = true;
                 break;
             }
             let subs: Vec<Submission> = group.iter().map(|q| q.submission.clone()).collect();
             match inner.ledger.judge_submissions(&subs) {
                 Err(e) => fail(group, &e),
-                Ok(judged) if judged.packs().iter().any(|p| busy.contains(p)) => {
+                Ok(judged) if judged.packs().iter().any(|p| st.busy.contains(p)) => {
                     // Judged on a state a group in flight may change: back to the front,
                     // in arrival order, until it lands.
                     for q in group.into_iter().rev() {
-                        queue.push_front(q);
+                        st.queue.push_front(q);
                     }
-                    held = true;
+                    st.held = true;
                 }
                 Ok(judged) => {
                     let packs = judged.packs().to_vec();
-                    busy.extend(packs.iter().copied());
-                    let slot = free.pop().expect("a free committer");
+                    st.busy.extend(packs.iter().copied());
+                    let slot = st.free.pop().expect("a free committer");
                     let id = next_group;
                     next_group += 1;
                     if committers[slot].send((id, judged)).is_err() {
                         return;
                     }
-                    on_committer.insert(id, slot);
-                    in_flight.insert(
+                    st.on_committer.insert(id, slot);
+                    st.in_flight.insert(
                         id,
                         Flight {
                             requests: group,
@@ -241,69 +207,105 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submissio
     }
 }
 
-/// Takes in one message: a request joins the queue; a landing answers its group's requests
-/// (or, on a conflict with another writer, puts them back in arrival order to be judged
-/// again) and frees its committer and its packs.
-#[allow(clippy::too_many_arguments)]
-fn take(
-    m: Msg,
-    queue: &mut VecDeque<Queued>,
-    next_seq: &mut u64,
-    in_flight: &mut HashMap<u64, Flight>,
-    busy: &mut HashSet<PackKey>,
-    free: &mut Vec<usize>,
-    on_committer: &mut HashMap<u64, usize>,
-    held: &mut bool,
-) {
-    match m {
-        Msg::Request(submission, reply) => {
-            queue.push_back(Queued {
-                seq: *next_seq,
-                submission,
-                reply,
-                conflicts: 0,
-            });
-            *next_seq += 1;
+/// The batcher thread's state: the requests waiting, the groups in flight and the packs
+/// they touch, and the committers free.
+struct Pipeline {
+    queue: VecDeque<Queued>,
+    next_seq: u64,
+    in_flight: HashMap<u64, Flight>,
+    busy: HashSet<PackKey>,
+    free: Vec<usize>,
+    /// The committer each group in flight is on.
+    on_committer: HashMap<u64, usize>,
+    /// Whether the group at the queue's front overlapped one in flight: it waits for a
+    /// landing before it is judged again.
+    held: bool,
+}
+
+impl Pipeline {
+    /// Whether a group can be judged now: requests wait, a committer is free, and the
+    /// front is not held.
+    fn can_judge(&self) -> bool {
+        !self.queue.is_empty() && !self.free.is_empty() && !self.held
+    }
+
+    /// Takes the next group off the queue's front, in arrival order, up to
+    /// [`MAX_GROUP_EVENTS`]; empty when the front holds a void and a group is in flight (a
+    /// void is judged against its pack's committed log).
+    fn next_group(&mut self) -> Vec<Queued> {
+        let mut events = 0usize;
+        let mut group: Vec<Queued> = Vec::new();
+        while let Some(q) = self.queue.front() {
+            let void = q
+                .submission
+                .events
+                .iter()
+                .any(|e| matches!(e.kind, drugtrace_ledger::EventKind::Void(_)));
+            if (void && !self.in_flight.is_empty())
+                || (!group.is_empty() && events + q.submission.events.len() > MAX_GROUP_EVENTS)
+            {
+                break;
+            }
+            events += q.submission.events.len();
+            group.push(self.queue.pop_front().expect("a front"));
         }
-        Msg::Landed(group, result) => {
-            *held = false;
-            if let Some(slot) = on_committer.remove(&group) {
-                free.push(slot);
+        group
+    }
+
+    /// Takes in one message: a request joins the queue; a landing answers its group's
+    /// requests (or, on a conflict with another writer, puts them back in arrival order to
+    /// be judged again) and frees its committer and its packs.
+    fn take(&mut self, m: Msg) {
+        match m {
+            Msg::Request(submission, reply) => {
+                self.queue.push_back(Queued {
+                    seq: self.next_seq,
+                    submission,
+                    reply,
+                    conflicts: 0,
+                });
+                self.next_seq += 1;
             }
-            let Some(flight) = in_flight.remove(&group) else {
-                return;
-            };
-            for p in &flight.packs {
-                busy.remove(p);
-            }
-            match result {
-                Ok(decisions) => {
-                    for (mine, q) in decisions.into_iter().zip(flight.requests) {
-                        let _ = q.reply.send(Ok(mine));
-                    }
+            Msg::Landed(group, result) => {
+                self.held = false;
+                if let Some(slot) = self.on_committer.remove(&group) {
+                    self.free.push(slot);
                 }
-                Err(CommitError::Conflict(_)) => {
-                    let mut again: Vec<Queued> = Vec::new();
-                    for mut q in flight.requests {
-                        q.conflicts += 1;
-                        if q.conflicts >= MAX_CONFLICTS {
-                            let _ = q.reply.send(Err(GateFailure {
-                                unavailable: false,
-                                message: format!(
-                                    "gave up after {MAX_CONFLICTS} attempts: other writers kept changing the same packs"
-                                ),
-                            }));
-                        } else {
-                            again.push(q);
+                let Some(flight) = self.in_flight.remove(&group) else {
+                    return;
+                };
+                for p in &flight.packs {
+                    self.busy.remove(p);
+                }
+                match result {
+                    Ok(decisions) => {
+                        for (mine, q) in decisions.into_iter().zip(flight.requests) {
+                            let _ = q.reply.send(Ok(mine));
                         }
                     }
-                    // Back in arrival order among what waits.
-                    again.extend(queue.drain(..));
-                    again.sort_by_key(|q| q.seq);
-                    queue.extend(again);
-                }
-                Err(CommitError::Store(e)) => {
-                    fail(flight.requests, &LedgerError::Store(e));
+                    Err(CommitError::Conflict(_)) => {
+                        let mut again: Vec<Queued> = Vec::new();
+                        for mut q in flight.requests {
+                            q.conflicts += 1;
+                            if q.conflicts >= MAX_CONFLICTS {
+                                let _ = q.reply.send(Err(GateFailure {
+                                    unavailable: false,
+                                    message: format!(
+                                        "gave up after {MAX_CONFLICTS} attempts: other writers kept changing the same packs"
+                                    ),
+                                }));
+                            } else {
+                                again.push(q);
+                            }
+                        }
+                        // Back in arrival order among what waits.
+                        again.extend(self.queue.drain(..));
+                        again.sort_by_key(|q| q.seq);
+                        self.queue.extend(again);
+                    }
+                    Err(CommitError::Store(e)) => {
+                        fail(flight.requests, &LedgerError::Store(e));
+                    }
                 }
             }
         }

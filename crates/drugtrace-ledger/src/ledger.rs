@@ -160,6 +160,27 @@ struct Part<'a> {
 }
 
 /// The operator's events, each judged on its own.
+/// The parts of a batch of submissions, for judging them together.
+fn parts_of(submissions: &[Submission]) -> Vec<Part<'_>> {
+    submissions
+        .iter()
+        .map(|s| Part {
+            events: &s.events,
+            by: s.by,
+            settlement: s.settlement,
+        })
+        .collect()
+}
+
+/// A batch's decisions cut into each submission's, in order.
+fn per_submission(submissions: &[Submission], decisions: Vec<Decision>) -> Vec<Vec<Decision>> {
+    let mut all = decisions.into_iter();
+    submissions
+        .iter()
+        .map(|s| all.by_ref().take(s.events.len()).collect())
+        .collect()
+}
+
 fn operator(events: &[Event]) -> Part<'_> {
     Part {
         events,
@@ -421,19 +442,8 @@ impl<S: Store> Ledger<S> {
     /// without the blocked item goes through; a retry of the same settlement that still
     /// holds a blocked item is answered as before and records nothing new.
     pub fn submit(&self, submissions: &[Submission]) -> Result<Vec<Vec<Decision>>, LedgerError> {
-        let parts: Vec<Part<'_>> = submissions
-            .iter()
-            .map(|s| Part {
-                events: &s.events,
-                by: s.by,
-                settlement: s.settlement,
-            })
-            .collect();
-        let mut all = self.record_parts(&parts)?.into_iter();
-        Ok(submissions
-            .iter()
-            .map(|s| all.by_ref().take(s.events.len()).collect())
-            .collect())
+        let decisions = self.record_parts(&parts_of(submissions))?;
+        Ok(per_submission(submissions, decisions))
     }
 
     /// Judges submissions as [`Ledger::submit`] would, against the store, without
@@ -444,24 +454,11 @@ impl<S: Store> Ledger<S> {
     /// while another that touches the same pack is in flight may have read its state from
     /// before it, and waits for it to land, to be judged again.
     pub fn judge_submissions(&self, submissions: &[Submission]) -> Result<Judged, LedgerError> {
-        let parts: Vec<Part<'_>> = submissions
-            .iter()
-            .map(|s| Part {
-                events: &s.events,
-                by: s.by,
-                settlement: s.settlement,
-            })
-            .collect();
         let mut read = Vec::new();
         let (decisions, writes) =
-            self.judge_batch_reading(&parts, &Overlay::default(), &mut read)?;
-        let mut all = decisions.into_iter();
-        let decisions = submissions
-            .iter()
-            .map(|s| all.by_ref().take(s.events.len()).collect())
-            .collect();
+            self.judge_batch_reading(&parts_of(submissions), &Overlay::default(), &mut read)?;
         Ok(Judged {
-            decisions,
+            decisions: per_submission(submissions, decisions),
             writes,
             read,
         })

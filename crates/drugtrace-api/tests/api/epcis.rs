@@ -248,6 +248,27 @@ async fn by_default_a_capture_with_an_event_drugtrace_cannot_keep_keeps_nothing(
     assert_eq!(status, 400);
 }
 
+/// What a test webhook received: the path, the `GS1-Signature` header and the body.
+type Received = (String, Option<String>, String);
+
+/// A test webhook: a router that takes a POST on any path and passes it on.
+fn webhook() -> (axum::Router, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Received>();
+    let hook = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let sig = headers
+                    .get("gs1-signature")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                tx.send((uri.path().to_owned(), sig, body)).unwrap();
+                "ok"
+            }
+        },
+    );
+    (hook, rx)
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -264,22 +285,8 @@ fn urlencode(s: &str) -> String {
 /// ended subscription gets nothing, and a bad subscription is refused naming the field.
 #[tokio::test]
 async fn a_subscription_delivers_new_matching_events_signed() {
-    use axum::routing::post;
     let app = spawn_app().await;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, String)>();
-    let hook = axum::Router::new().route(
-        "/hook",
-        post(move |headers: axum::http::HeaderMap, body: String| {
-            let tx = tx.clone();
-            async move {
-                let sig = headers
-                    .get("gs1-signature")
-                    .map(|v| v.to_str().unwrap().to_owned());
-                tx.send((sig, body)).unwrap();
-                "ok"
-            }
-        }),
-    );
+    let (hook, mut rx) = webhook();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dest = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
@@ -355,7 +362,7 @@ async fn a_subscription_delivers_new_matching_events_signed() {
     let doc = std::fs::read_to_string(shared.join("Example_9.6.1-ObjectEvent.jsonld")).unwrap();
     let (status, answer) = capture(&app, doc, "application/ld+json", Some("proceed")).await;
     assert_eq!(status, 202, "{answer}");
-    let (sig, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+    let (_, sig, body) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
         .await
         .expect("a delivery within 10 s")
         .unwrap();
@@ -624,22 +631,8 @@ fn test_tls() -> (String, tokio_rustls::TlsAcceptor) {
 /// (and says why in its log).
 #[tokio::test]
 async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
-    use axum::routing::post;
     let (ca_pem, acceptor) = test_tls();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Option<String>, String)>();
-    let hook = axum::Router::new().route(
-        "/hook",
-        post(move |headers: axum::http::HeaderMap, body: String| {
-            let tx = tx.clone();
-            async move {
-                let sig = headers
-                    .get("gs1-signature")
-                    .map(|v| v.to_str().unwrap().to_owned());
-                tx.send((sig, body)).unwrap();
-                "ok"
-            }
-        }),
-    );
+    let (hook, mut rx) = webhook();
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dest = format!(
         "https://localhost:{}/hook",
@@ -692,7 +685,7 @@ async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
             );
             continue;
         }
-        let (sig, body) = got.expect("a delivery within 5 s").unwrap();
+        let (_, sig, body) = got.expect("a delivery within 5 s").unwrap();
         assert_eq!(
             sig.as_deref(),
             Some(drugtrace_api::epcis_signature(token, body.as_bytes()).as_str())
@@ -708,30 +701,7 @@ async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
 /// gets one report per instant of its schedule, never two.
 #[tokio::test]
 async fn a_scheduled_subscription_reports_each_event_once_from_two_servers() {
-    use axum::routing::post;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Option<String>, Value)>();
-    let hook = axum::Router::new().route(
-        "/hook/{which}",
-        post(
-            move |axum::extract::Path(which): axum::extract::Path<String>,
-                  headers: axum::http::HeaderMap,
-                  body: String| {
-                let tx = tx.clone();
-                async move {
-                    let sig = headers
-                        .get("gs1-signature")
-                        .map(|v| v.to_str().unwrap().to_owned());
-                    assert_eq!(
-                        sig.as_deref(),
-                        Some(drugtrace_api::epcis_signature(TOKEN, body.as_bytes()).as_str())
-                    );
-                    tx.send((which, sig, serde_json::from_str(&body).unwrap()))
-                        .unwrap();
-                    "ok"
-                }
-            },
-        ),
-    );
+    let (hook, mut rx) = webhook();
     const TOKEN: &str = "a-secret-of-the-subscriber-0123";
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hooks = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -793,10 +763,16 @@ async fn a_scheduled_subscription_reports_each_event_once_from_two_servers() {
     let mut shipped: Vec<String> = Vec::new();
     let mut empty_runs: Vec<String> = Vec::new();
     let until = tokio::time::Instant::now() + std::time::Duration::from_secs(6);
-    while let Ok(Some((which, _, doc))) = tokio::time::timeout_at(until, rx.recv()).await {
+    while let Ok(Some((path, sig, body))) = tokio::time::timeout_at(until, rx.recv()).await {
+        assert_eq!(
+            sig.as_deref(),
+            Some(drugtrace_api::epcis_signature(TOKEN, body.as_bytes()).as_str())
+        );
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        let which = path.trim_start_matches("/hook/");
         let results = &doc["epcisBody"]["queryResults"];
         let events = results["resultsBody"]["eventList"].as_array().unwrap();
-        match which.as_str() {
+        match which {
             "shipping" => {
                 assert_eq!(results["subscriptionID"], shipping["subscriptionID"]);
                 for e in events {
