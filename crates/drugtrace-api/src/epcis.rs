@@ -581,14 +581,14 @@ pub async fn capture<S: Store + Sync + 'static>(
     // The ledger is written before the journal: an event whose journal append was lost (a
     // crash, a database failing over) is in the ledger under its tag, and is not recorded
     // again when the document is sent again.
-    let earlier = recorded_before(&state, &me, &ledger_events, &kept, events, &answers).await?;
+    let earlier = recorded_before(&state, &me, &ledger_events, &kept, &answers).await?;
     // The events still to record are claimed first, so that two requests capturing them at
     // once (a client retrying through another server before the first answered) do not both
     // record them.
     let to_record: Vec<String> = kept
         .iter()
         .filter(|(_, range)| !range.is_empty() && !earlier.contains_key(&range.start))
-        .map(|(at, _)| events[answers[*at].index].hash_id())
+        .map(|(at, _)| answers[*at].event_id.clone())
         .collect();
     claim(&state, &me, to_record, now).await?;
     let fresh: Vec<Event> = ledger_events
@@ -744,18 +744,12 @@ async fn recorded_before<S: Store + Sync + 'static>(
     me: &drugtrace_ledger::InstitutionId,
     ledger_events: &[Event],
     kept: &[(usize, std::ops::Range<usize>)],
-    events: &[drugtrace_epcis::Event],
     answers: &[EventAnswer],
 ) -> Result<HashMap<usize, drugtrace_ledger::Decision>, ApiError> {
     let wanted: Vec<(drugtrace_ledger::UploadId, std::ops::Range<usize>)> = kept
         .iter()
         .filter(|(_, range)| !range.is_empty())
-        .map(|(at, range)| {
-            (
-                ledger_tag(&events[answers[*at].index].hash_id()),
-                range.clone(),
-            )
-        })
+        .map(|(at, range)| (ledger_tag(&answers[*at].event_id), range.clone()))
         .collect();
     if wanted.is_empty() {
         return Ok(HashMap::new());
@@ -1355,7 +1349,7 @@ fn send(webhooks: &crate::webhook::Webhooks, sub: &Subscription, body: String) {
 const SCHEDULER_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs the scheduled subscriptions, for as long as the server serves: at each instant a
-/// schedule names (or, after the server was down, once for every instant missed), the
+/// schedule names (after the server was down, once, covering every instant missed), the
 /// server that claims the run first in the journal reports the matching events captured
 /// since the last run, so several servers on one journal report each run once.
 pub(crate) async fn run_schedules<S: Store + Sync + 'static>(state: AppState<S>) {

@@ -159,7 +159,6 @@ struct Part<'a> {
     settlement: bool,
 }
 
-/// The operator's events, each judged on its own.
 /// The parts of a batch of submissions, for judging them together.
 fn parts_of(submissions: &[Submission]) -> Vec<Part<'_>> {
     submissions
@@ -181,6 +180,7 @@ fn per_submission(submissions: &[Submission], decisions: Vec<Decision>) -> Vec<V
         .collect()
 }
 
+/// The operator's events, each judged on its own.
 fn operator(events: &[Event]) -> Part<'_> {
     Part {
         events,
