@@ -202,8 +202,7 @@ pub async fn sale<S: Store + Sync + 'static>(
         codes.push(code.to_string());
     }
     let decisions = state
-        .gate()
-        .record(Submission {
+        .settle(Submission {
             events,
             by: caller.authority(),
             settlement: true,

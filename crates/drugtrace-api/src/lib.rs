@@ -20,6 +20,7 @@ mod gate;
 mod identity;
 mod intake;
 mod keys;
+mod live;
 mod metrics;
 mod nhsa;
 mod packs;
@@ -42,6 +43,7 @@ pub use identity::{
     ASSERTION_HEADER, AssertionError, Claims, Identity, IdentityKey, IdentityKeyError,
 };
 pub use keys::{KeyError, KeyRing, Keys, Role};
+pub use live::{Blocked, DayJournals, Interceptions};
 pub use recalls::{RecallBook, RecallError};
 pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
 pub use webhook::{WebhookError, Webhooks, sign as epcis_signature};
@@ -96,6 +98,10 @@ struct Inner<S> {
     webhooks: webhook::Webhooks,
     /// The regulator's dashboard and API, when configured.
     supervision: Option<Arc<Supervision>>,
+    /// The live feed of blocked sales the dashboard streams, when kept.
+    live: Option<Arc<Interceptions>>,
+    /// Set when the server begins to shut down: open event streams end on it.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -134,6 +140,8 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 webhooks: webhook::Webhooks::new(None)
                     .expect("a webhook client with the system's trust store builds"),
                 supervision: None,
+                live: None,
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -234,6 +242,11 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 Err(e) => failed.push(format!("institutions: {e}")),
             }
         }
+        if let Some(live) = &inner.live
+            && let Err(e) = live.refresh()
+        {
+            failed.push(format!("live interceptions: {e}"));
+        }
         if let Some(sup) = &inner.supervision {
             if let Err(e) = sup.clues().refresh() {
                 failed.push(format!("clue book: {e}"));
@@ -271,6 +284,30 @@ impl<S: Store + Sync + 'static> AppState<S> {
         self
     }
 
+    /// The state with the live feed of blocked sales: every sale the ledger refuses from
+    /// now on is added to it, and the dashboard shows and streams it.
+    pub fn with_interceptions(mut self, feed: Arc<Interceptions>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .live = Some(feed);
+        self
+    }
+
+    /// Judges and records `submission` through the gate's batcher with whatever else is
+    /// waiting; the decisions come back once durable, and what they refused is added to
+    /// the live feed.
+    async fn settle(
+        &self,
+        submission: drugtrace_ledger::Submission,
+    ) -> Result<Vec<drugtrace_ledger::Decision>, batcher::GateFailure> {
+        let watched = self.inner.live.as_ref().map(|_| submission.events.clone());
+        let decisions = self.gate().record(submission).await?;
+        if let (Some(live), Some(events)) = (&self.inner.live, watched) {
+            live.offer(&events, &decisions);
+        }
+        Ok(decisions)
+    }
+
     /// Judges and records events submitted by `by` in one atomic, durable commit, each on
     /// its own (not as a settlement), on the blocking pool.
     async fn record(
@@ -288,7 +325,11 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 .ledger
                 .submit(std::slice::from_ref(&submission))
                 .map_err(ApiError::internal)?;
-            Ok(d.pop().unwrap_or_default())
+            let decisions = d.pop().unwrap_or_default();
+            if let Some(live) = &inner.live {
+                live.offer(&submission.events, &decisions);
+            }
+            Ok(decisions)
         })
         .await
     }
@@ -381,9 +422,15 @@ pub async fn serve<S: Store + Sync + 'static>(
 ) -> std::io::Result<()> {
     // Scheduled EPCIS subscriptions run for as long as the server serves.
     let schedules = tokio::spawn(epcis::run_schedules(state.clone()));
+    let inner = Arc::clone(&state.inner);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Event streams never end by themselves: end them, so the shutdown does not
+            // wait for them.
+            inner.stopping.send_replace(true);
+        })
         .await;
     schedules.abort();
     served

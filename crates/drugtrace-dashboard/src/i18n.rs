@@ -163,6 +163,13 @@ texts! {
     AmountInvolvedShort => "涉及金额", "Involved";
     ChartScansTitle => "每日扫码与销售", "Scans and sales per day";
     ChartScansDesc => "统计期间每日扫码事件数与销售数折线图。", "Line chart of scan events and sales per day over the period.";
+    LiveTitle => "实时拦截", "Blocked just now";
+    LiveToday => "今日拦截", "Blocked today";
+    LiveNewSince => "笔为您上次查看后新拦截", "since you last looked";
+    LiveNew => "新", "new";
+    LiveSettlement => "结算", "Settlement";
+    LiveEmpty => "今日尚无被拦截的结算。", "No sale has been blocked today.";
+    LiveHint => "医保结算一经拦截即显示在此，无需刷新页面；各服务器的拦截均在此汇总。", "A blocked settlement shows here as it happens, with no reload, from every server.";
     ChartInterceptionsTitle => "每日拦截重复结算", "Repeat payments blocked per day";
     ChartInterceptionsDesc => "统计期间每日被拦截的重复结算次数折线图。", "Line chart of blocked repeat payments per day over the period.";
     ChartModelsTitle => "各模型疑点数", "Findings per model";
@@ -344,6 +351,7 @@ texts! {
     ReasonReturnExceedsSale => "退货数量超出销售", "Return exceeds the sale";
     ReasonAlreadyIssued => "重复赋码", "Code issued twice";
     ReasonNoCode => "无码结算", "Settled without a code";
+    ReasonSettlementBlocked => "同一结算中另有药品被拦截", "Blocked with its settlement";
     StockTransferIn => "调入", "Transfer in";
     StockTransferOut => "调出", "Transfer out";
     StockCountGain => "盘盈", "Stock-count gain";

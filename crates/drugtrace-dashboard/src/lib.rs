@@ -8,8 +8,9 @@
 //! console ([`render_sql`]) and the public notice of duplicated codes ([`render_notices`]).
 //! Each function takes its page's data and a [`Ctx`] (language, mount point, current URL,
 //! deployment title, registered models) and returns a whole document: one inline
-//! stylesheet, no script, nothing loaded from the network, so the pages work on a ministry
-//! intranet and print cleanly.
+//! stylesheet, nothing loaded from the network, so the pages work on a ministry intranet
+//! and print cleanly. The one script, [`live_script`], keeps the overview's ticker of
+//! blocked sales current from the server's event stream; without it the page is whole.
 //!
 //! Pages are in Chinese by default and in English with `lang=en`; every label comes from one
 //! table ([`T`]) that declares both languages side by side. Everything that comes from data is
@@ -40,6 +41,7 @@ pub use pages::clues::{
 pub use pages::institution::{
     InstitutionInfo, InstitutionPage, InstitutionStats, render_institution,
 };
+pub use pages::live::{Interception, LiveItem, TICKER_ROWS, Ticker, live_script};
 pub use pages::models::{ModelInfo, ModelsPage, render_models};
 pub use pages::notices::{Notice, NoticeInstitution, NoticesPage, RecallEntry, render_notices};
 pub use pages::overview::{

@@ -10,10 +10,10 @@ use jiff::civil::{Date, date};
 use crate::{
     AuditEntry, ClueBatch, ClueDetailPage, ClueFilter, ClueListPage, ClueRef, ClueRow, ClueState,
     ClueUrls, Ctx, DayPoint, EventDetails, EventKind, EvidenceEvent, FindingRow, InstitutionInfo,
-    InstitutionKind, InstitutionPage, InstitutionRank, InstitutionStats, Lang, ModelCount,
-    ModelInfo, ModelLabel, ModelsPage, Notice, NoticeInstitution, NoticesPage, Outcome, Overview,
-    PackPage, PackStatus, PackSummary, Period, ProductInfo, Reason, RecallEntry, RegionRow,
-    Severity, SqlPage, SqlTable, StockChange, Totals,
+    InstitutionKind, InstitutionPage, InstitutionRank, InstitutionStats, Interception, Lang,
+    ModelCount, ModelInfo, ModelLabel, ModelsPage, Notice, NoticeInstitution, NoticesPage, Outcome,
+    Overview, PackPage, PackStatus, PackSummary, Period, ProductInfo, Reason, RecallEntry,
+    RegionRow, Severity, SqlPage, SqlTable, StockChange, Ticker, Totals,
 };
 
 /// An instant given as Beijing time, `2025-05-12 09:31:07`.
@@ -233,6 +233,45 @@ pub fn overview() -> Overview {
                 &["repeat_settlement"],
             ),
         ],
+        live: Some((ticker(), "/dashboard/live.js".into())),
+    }
+}
+
+/// The overview's live ticker: two sales blocked this morning, one after the last look.
+pub fn ticker() -> Ticker {
+    let blocked =
+        |id: &str, at: &str, institution: &str, name: &str, code: &str, fen: i64| Interception {
+            id: id.into(),
+            at: ts(at),
+            institution: institution.into(),
+            institution_name: Some(name.into()),
+            code: code.into(),
+            reason: Reason::AlreadySold,
+            settlement: Some(format!("S{}", &code[12..])),
+            amount_fen: Fen::new(fen),
+        };
+    Ticker {
+        items: vec![
+            blocked(
+                "2025-05-12/41/0",
+                "2025-05-12 09:31:07",
+                "H35010200417",
+                "福州市鼓楼区康宁大药房",
+                "81000010000000123456",
+                12_800,
+            ),
+            blocked(
+                "2025-05-12/40/0",
+                "2025-05-12 09:12:40",
+                "H35020300122",
+                "厦门市思明区百姓平价药店",
+                "81000010000000654321",
+                4_650,
+            ),
+        ],
+        new: 1,
+        today: 42,
+        stream: "/dashboard/live/interceptions".into(),
     }
 }
 

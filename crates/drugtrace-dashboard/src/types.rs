@@ -309,6 +309,8 @@ pub enum Reason {
     AlreadyIssued,
     /// `no_code`.
     NoCode,
+    /// `settlement_blocked`: sold in a settlement another item of which was refused.
+    SettlementBlocked,
     /// A reason this crate has no label for, shown by its name.
     Other(String),
 }
@@ -330,6 +332,7 @@ impl Reason {
             "return_exceeds_sale" => Reason::ReturnExceedsSale,
             "already_issued" => Reason::AlreadyIssued,
             "no_code" => Reason::NoCode,
+            "settlement_blocked" => Reason::SettlementBlocked,
             other => Reason::Other(other.to_owned()),
         }
     }
@@ -349,6 +352,7 @@ impl Reason {
             Reason::ReturnExceedsSale => T::ReasonReturnExceedsSale,
             Reason::AlreadyIssued => T::ReasonAlreadyIssued,
             Reason::NoCode => T::ReasonNoCode,
+            Reason::SettlementBlocked => T::ReasonSettlementBlocked,
             Reason::Other(_) => return None,
         })
     }

@@ -459,9 +459,14 @@ fn empty_data_renders_with_no_data_messages() {
         findings_per_model: vec![],
         regions: vec![],
         top_institutions: vec![],
+        live: Some((
+            drugtrace_dashboard::Ticker::default(),
+            "/dashboard/live.js".into(),
+        )),
     };
     let html = render_overview(&overview, &ctx);
     assert!(html.contains("暂无数据"));
+    assert!(html.contains("今日尚无被拦截的结算。"));
     assert!(html.contains("没有符合条件的记录。"));
     check_balanced(&html);
 

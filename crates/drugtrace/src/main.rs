@@ -423,6 +423,23 @@ fn serve(
         None => state.with_directory(dir.directory()?),
     }
     .with_supervision(supervision);
+    // The live feed of blocked sales: a journal per day, the database's (every server on it
+    // adds to and streams the same feed) or the directory's files under `live/`.
+    let offset = opened.config.local_offset_minutes;
+    let feed = match &opened.database {
+        Some(db) => {
+            let db = Arc::clone(db);
+            drugtrace_api::Interceptions::open(
+                Box::new(move |name| {
+                    Ok(Arc::new(db.journal(name)) as Arc<dyn drugtrace_durable::SharedJournal>)
+                }),
+                offset,
+            )
+        }
+        None => drugtrace_api::Interceptions::in_dir(&dir.root().join("live"), offset),
+    }
+    .map_err(|e| anyhow::anyhow!("opening the live feed of blocked sales: {e}"))?;
+    let state = state.with_interceptions(feed);
     let state = match webhooks {
         Some(w) => state.with_webhooks(w),
         None => state,

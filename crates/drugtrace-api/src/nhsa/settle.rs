@@ -127,8 +127,7 @@ pub async fn settle<S: Store + Sync + 'static>(
     }
     let decisions = if record {
         state
-            .gate()
-            .record(Submission {
+            .settle(Submission {
                 events: req.events.clone(),
                 by: ctx.by,
                 settlement: true,

@@ -16,6 +16,7 @@ mod api;
 mod auth;
 mod clues;
 mod export;
+mod live;
 mod pages;
 mod view;
 
@@ -709,6 +710,8 @@ pub(crate) fn routes<S: Store + Sync + 'static>() -> Router<AppState<S>> {
             get(pages::notices::<S>).post(pages::publish::<S>),
         )
         .route("/dashboard/recalls", post(pages::record_recall::<S>))
+        .route("/dashboard/live.js", get(live::script))
+        .route("/dashboard/live/interceptions", get(live::stream::<S>))
 }
 
 /// Whether `code` may name an institution in a URL: ASCII letters and digits only, at most

@@ -151,6 +151,7 @@ fn period(points: &[dash::DayPoint], today: Date) -> dash::Period {
 pub(crate) async fn overview<S: Store + Sync + 'static>(
     State(state): State<AppState<S>>,
     _: DashboardUser,
+    headers: HeaderMap,
     uri: Uri,
 ) -> Response {
     respond(&uri, async {
@@ -226,12 +227,15 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                     }
                 })
                 .collect(),
+            live: None,
         };
-        Ok(view::page(
-            StatusCode::OK,
-            &ctx,
-            dash::render_overview(&data, &ctx),
-        ))
+        let (live, seen) = super::live::ticker(&state, &ctx, &headers).unzip();
+        let data = dash::Overview { live, ..data };
+        let mut page = view::page(StatusCode::OK, &ctx, dash::render_overview(&data, &ctx));
+        if let Some(seen) = seen {
+            page.headers_mut().append(header::SET_COOKIE, seen);
+        }
+        Ok(page)
     })
     .await
 }

@@ -52,9 +52,12 @@ pub(crate) fn ctx(sup: &Supervision, uri: &Uri) -> Ctx {
     ctx
 }
 
-/// The pages carry no script and load nothing: the policy says so, and keeps them out of
-/// frames. They show confidential figures, so nothing keeps a copy.
+/// The pages load nothing from elsewhere and run no inline script: the one script, the
+/// overview's live ticker, is this server's file, and it connects only back to it. The policy
+/// says so, and keeps them out of frames. They show confidential figures, so nothing keeps a
+/// copy.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+                   script-src 'self'; connect-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// An HTML page with `status`.

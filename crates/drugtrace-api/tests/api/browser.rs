@@ -301,3 +301,50 @@ async fn the_dashboard_in_a_browser() {
     .await
     .unwrap();
 }
+
+/// Issue 16, live supervision: the overview open in a browser shows a sale the gate blocked
+/// a moment ago without a reload, marked new, and counts it; screenshotted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_a_blocked_sale_without_a_reload() {
+    use super::REGULATOR_KEY;
+    use super::supervision::{Client, block_a_sale, sold_code};
+    let c = Client::province();
+    let code = sold_code(&c, 1).await;
+    let url = c.url.clone();
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut b = super::cdp::Browser::start(chromium(), 1280, 900);
+        b.goto(&format!("{url}/dashboard/login"));
+        b.eval_and_wait(&format!(
+            "document.getElementById('key').value = '{REGULATOR_KEY}'; document.querySelector('main form').submit()"
+        ));
+        b.goto(&format!("{url}/dashboard/?lang=en"));
+        assert_eq!(b.eval("document.getElementById('live-interceptions') !== null"), true);
+        // Marks this page: a reload would lose the mark.
+        b.eval("window.loadedOnce = true; document.getElementById('live-new').textContent");
+        let before = b.eval("document.getElementById('live-new').textContent");
+        let settlement = format!("BROWSER-LIVE-{}", std::process::id());
+        handle.block_on(block_a_sale(&c, &code, &settlement));
+        let shown = format!(
+            "window.loadedOnce === true && [...document.querySelectorAll('#live-interceptions li.live-item.new')]\
+             .some(li => li.textContent.includes('{code}') && li.textContent.includes('{settlement}'))"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while b.eval(&shown) != true {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the blocked sale of {code} did not show without a reload"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let after = b.eval("document.getElementById('live-new').textContent");
+        let n = |v: &serde_json::Value| v.as_str().unwrap().parse::<u64>().unwrap();
+        assert!(n(&after) > n(&before), "the new count went from {before} to {after}");
+        let path = screenshots().join("dashboard-live-en.png");
+        let _ = std::fs::remove_file(&path);
+        b.screenshot(&path, 1400.0);
+        assert!(path.metadata().is_ok_and(|m| m.len() > 20_000));
+    })
+    .await
+    .unwrap();
+}

@@ -151,7 +151,8 @@ async fn build_province() -> (AppState<FjallStore>, PathBuf) {
         RateLimiter::new(1000, 1000.0),
     )
     .with_directory(directory)
-    .with_supervision(supervision);
+    .with_supervision(supervision)
+    .with_interceptions(drugtrace_api::Interceptions::in_dir(&data.join("live"), 480).unwrap());
     (state, data)
 }
 
@@ -280,6 +281,37 @@ impl Client {
         let cookie = r.header("set-cookie");
         cookie.split(';').next().unwrap().to_owned()
     }
+}
+
+/// A code the province sold twice: selling it again is blocked. `from_end` picks one from
+/// the end of the report, so that tests blocking sales do not touch the codes others read.
+pub async fn sold_code(c: &Client, from_end: usize) -> String {
+    let r = c
+        .get("/v1/reports/duplicated_codes", Auth::Bearer(REGULATOR_KEY))
+        .await;
+    let rows = r.json()["rows"].as_array().unwrap().clone();
+    rows[rows.len() - 1 - from_end]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Sells `code` again through the gate as the province's pharmacy: blocked.
+pub async fn block_a_sale(c: &Client, code: &str, settlement: &str) {
+    let r = c
+        .post_json(
+            "/v1/gate/sale",
+            &json!({
+                "settlement_id": settlement,
+                "institution": "P35010200017",
+                "at": "2025-06-30 10:30:00",
+                "items": [{"code": code, "amount": 18.5}],
+            }),
+            Auth::Bearer(INSTITUTION_KEY),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["decision"], "block", "{}", r.text());
 }
 
 /// The findings of `model` (JSON rows).
@@ -1130,4 +1162,173 @@ async fn a_published_notice_warns_the_patient() {
         )
         .await;
     assert_eq!(r.status, 400);
+}
+
+/// Reads server-sent events from `r` until one `interception` event names `code`; returns
+/// its id and data.
+async fn interception_for(r: &mut reqwest::Response, code: &str) -> (String, Value) {
+    let mut buf = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        for event in buf.split("\n\n") {
+            let field = |name: &str| {
+                event
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_owned())
+            };
+            if field("event:").as_deref() == Some("interception")
+                && let (Some(id), Some(data)) = (field("id:"), field("data:"))
+            {
+                let data: Value = serde_json::from_str(&data).unwrap();
+                if data["code"] == code {
+                    return (id, data);
+                }
+            }
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no interception of {code} on the stream: {buf}"
+        );
+        match tokio::time::timeout(left, r.chunk()).await {
+            Ok(Ok(Some(chunk))) => buf.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(other) => panic!("the stream ended: {other:?}; {buf}"),
+            Err(_) => panic!("no interception of {code} on the stream: {buf}"),
+        }
+    }
+}
+
+/// Issue 16, live supervision: a sale the gate blocks reaches a regulator's open event
+/// stream as it happens and the overview's ticker, marked new until the overview was seen;
+/// a reconnecting stream gets what it missed; a bad place to resume from is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_sale_reaches_the_live_ticker_as_it_happens() {
+    let c = Client::province();
+    let cookie = c.login(REGULATOR_KEY).await;
+    let code = sold_code(&c, 0).await;
+    let open = |resume: Option<&str>| {
+        let mut req = c
+            .http
+            .get(format!("{}/dashboard/live/interceptions?lang=en", c.url))
+            .header("cookie", &cookie);
+        if let Some(id) = resume {
+            req = req.header("last-event-id", id);
+        }
+        req.send()
+    };
+    let mut stream = open(None).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    // Without the regulator's cookie there is no stream.
+    let r = c.get("/dashboard/live/interceptions", Auth::None).await;
+    assert_eq!(r.status, 303, "to the sign-in");
+
+    let settlement = format!("LIVE-{}", std::process::id());
+    block_a_sale(&c, &code, &settlement).await;
+    let (id, item) = interception_for(&mut stream, &code).await;
+    assert_eq!(item["settlement"], settlement);
+    assert_eq!(item["amount"], "18.50");
+    assert!(
+        item["code_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("/dashboard/packs/{code}")),
+        "{item}"
+    );
+    assert!(!item["reason"].as_str().unwrap().is_empty(), "{item}");
+    assert!(!item["institution"].as_str().unwrap().is_empty(), "{item}");
+
+    // The overview shows it, new; what it showed is seen on the next look.
+    let r = c.get("/dashboard/?lang=en", Auth::Cookie(&cookie)).await;
+    assert_eq!(r.status, 200);
+    let page = r.text();
+    assert!(
+        page.contains(&format!("class=\"live-item new\" data-id=\"{id}\"")),
+        "{id} not new on the overview"
+    );
+    assert!(
+        r.header("content-security-policy")
+            .contains("script-src 'self'"),
+        "the ticker's script is allowed"
+    );
+    let seen = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("drugtrace_seen="))
+        .expect("the overview marks what it showed as seen")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let again = c
+        .get(
+            "/dashboard/?lang=en",
+            Auth::Cookie(&format!("{cookie}; {seen}")),
+        )
+        .await
+        .text();
+    assert!(
+        again.contains(&format!("class=\"live-item\" data-id=\"{id}\"")),
+        "{id} still new after it was seen"
+    );
+    let script = c.get("/dashboard/live.js", Auth::Cookie(&cookie)).await;
+    assert!(script.header("content-type").starts_with("text/javascript"));
+    assert!(script.text().contains("EventSource"));
+
+    // A browser that reconnects sends the last id it got: it gets what came after.
+    // (An id of an earlier day resumes from today's first.)
+    let mut resumed = open(Some("2000-01-01/0/0")).await.unwrap();
+    let (again_id, _) = interception_for(&mut resumed, &code).await;
+    assert_eq!(again_id, id);
+    let r = open(Some("yesterday")).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("no place in the feed"));
+}
+
+/// An open event stream never ends by itself: a graceful shutdown ends it instead of
+/// waiting for it for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_ends_the_open_live_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervision = Supervision::open(&SupervisionPaths::in_data_dir(dir.path())).unwrap();
+    let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
+    let state = AppState::new(
+        ledger,
+        PersonKey::from_bytes([5; 32]),
+        480,
+        keys(),
+        RateLimiter::new(1000, 1000.0),
+    )
+    .with_supervision(supervision)
+    .with_interceptions(
+        drugtrace_api::Interceptions::in_dir(&dir.path().join("live"), 480).unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(drugtrace_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let c = Client::new(&url);
+    let cookie = c.login(REGULATOR_KEY).await;
+    let mut stream = c
+        .http
+        .get(format!("{url}/dashboard/live/interceptions"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    assert!(ended.is_ok(), "the server waited for the open stream");
+    ended.unwrap().unwrap().unwrap();
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), stream.chunk()).await;
+    assert!(matches!(rest, Ok(Ok(None)) | Ok(Err(_))), "{rest:?}");
 }

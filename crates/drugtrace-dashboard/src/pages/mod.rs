@@ -2,6 +2,7 @@
 
 pub mod clues;
 pub mod institution;
+pub mod live;
 pub mod models;
 pub mod notices;
 pub mod overview;

@@ -10,6 +10,7 @@ use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
 use crate::layout::{self, Col, Frame, Kpi, Section, Tone};
+use crate::pages::live::{self, Ticker};
 use crate::types::{DayPoint, InstitutionKind, ModelCount, Period};
 
 /// The colour of scans in every chart.
@@ -37,6 +38,9 @@ pub struct Overview {
     pub regions: Vec<RegionRow>,
     /// The institutions with the most findings, highest first.
     pub top_institutions: Vec<InstitutionRank>,
+    /// Today's blocked sales as they happen, when the server keeps the live feed, with the
+    /// script's URL.
+    pub live: Option<(Ticker, String)>,
 }
 
 /// The period's totals, for the key-figure tiles.
@@ -125,6 +129,9 @@ pub fn render_overview(data: &Overview, ctx: &Ctx) -> String {
         }
         layout::page_head(h, title, Some(&sub), |_| {});
         tiles(h, ctx, &data.totals);
+        if let Some((ticker, script)) = &data.live {
+            live::render_ticker(h, ctx, ticker, script);
+        }
         h.el("div", &[("class", Some("grid2"))], |h| {
             layout::card(h, ctx.t(T::ChartScansTitle), None, |h| {
                 layout::chart(h, |size| activity_chart(ctx, &data.per_day, size));
