@@ -45,7 +45,10 @@ pub use identity::{
 pub use keys::{KeyError, KeyRing, Keys, Role};
 pub use live::{Blocked, DayJournals, Interceptions};
 pub use recalls::{RecallBook, RecallError};
-pub use supervision::{DEFAULT_QUERY_LIMITS, Supervision, SupervisionError, SupervisionPaths};
+pub use supervision::{
+    DEFAULT_QUERY_LIMITS, FINDINGS_SIGNATURE_HEADER, FindingHooks, MIN_MODELS_PERIOD, Supervision,
+    SupervisionError, SupervisionPaths,
+};
 pub use webhook::{WebhookError, Webhooks, sign as epcis_signature};
 
 /// The largest request body accepted: about 10,000 events.
@@ -102,6 +105,8 @@ struct Inner<S> {
     live: Option<Arc<Interceptions>>,
     /// Set when the server begins to shut down: open event streams end on it.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// How often `serve` runs the models, when it does.
+    models_every: Option<std::time::Duration>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -142,6 +147,7 @@ impl<S: Store + Sync + 'static> AppState<S> {
                 supervision: None,
                 live: None,
                 stopping: tokio::sync::watch::Sender::new(false),
+                models_every: None,
             }),
         }
     }
@@ -254,6 +260,11 @@ impl<S: Store + Sync + 'static> AppState<S> {
             if let Err(e) = sup.notices().write().refresh() {
                 failed.push(format!("notices: {e}"));
             }
+            if let Some(hooks) = sup.hooks()
+                && let Err(e) = hooks.refresh()
+            {
+                failed.push(format!("finding webhooks: {e}"));
+            }
         }
         if failed.is_empty() {
             Ok(())
@@ -290,6 +301,16 @@ impl<S: Store + Sync + 'static> AppState<S> {
         Arc::get_mut(&mut self.inner)
             .expect("the state is not shared before the server starts")
             .live = Some(feed);
+        self
+    }
+
+    /// The state with the models run every `every` (at least [`MIN_MODELS_PERIOD`]) while
+    /// [`serve`] serves: each run exports the ledger into the warehouse, runs every model and
+    /// sends the findings it found first to the finding webhooks.
+    pub fn with_model_schedule(mut self, every: std::time::Duration) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the state is not shared before the server starts")
+            .models_every = Some(every.max(MIN_MODELS_PERIOD));
         self
     }
 
@@ -422,6 +443,11 @@ pub async fn serve<S: Store + Sync + 'static>(
 ) -> std::io::Result<()> {
     // Scheduled EPCIS subscriptions run for as long as the server serves.
     let schedules = tokio::spawn(epcis::run_schedules(state.clone()));
+    // The models, when the server runs them.
+    let models = state
+        .inner
+        .models_every
+        .map(|every| tokio::spawn(supervision::run_models(state.clone(), every)));
     let inner = Arc::clone(&state.inner);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
@@ -433,5 +459,8 @@ pub async fn serve<S: Store + Sync + 'static>(
         })
         .await;
     schedules.abort();
+    if let Some(m) = models {
+        m.abort();
+    }
     served
 }

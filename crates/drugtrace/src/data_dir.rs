@@ -65,6 +65,8 @@ pub struct ServeConfig {
     /// A PEM file of certificate authorities trusted for `https://` webhooks besides the
     /// system's (a bureau's own CA).
     pub webhook_ca: Option<PathBuf>,
+    /// How often the anomaly models run while serving (`15m`).
+    pub models_every: Option<String>,
 }
 
 impl ServeConfig {
@@ -74,6 +76,7 @@ impl ServeConfig {
             && self.patient_per_second.is_none()
             && self.trusted_proxies.is_none()
             && self.webhook_ca.is_none()
+            && self.models_every.is_none()
     }
 }
 
@@ -478,6 +481,8 @@ impl Reference {
 pub const KEYS_JOURNAL: &str = "keys";
 /// The shared journal of the clue book, on a database.
 pub const CLUES_JOURNAL: &str = "clues";
+/// The shared journal of the finding webhooks and the scheduled model runs, on a database.
+pub const FINDING_HOOKS_JOURNAL: &str = "finding-hooks";
 /// The shared journal of the public notices, on a database.
 pub const NOTICES_JOURNAL: &str = "notices";
 /// The shared journal of the settlement items' parts, on a database.

@@ -260,5 +260,6 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
         RateLimiter::new(30, 5.0),
         Some(province.join("truth.jsonl")),
         None,
+        None,
     )
 }

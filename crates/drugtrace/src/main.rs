@@ -21,7 +21,9 @@ use drugtrace_ledger::{
 };
 use drugtrace_money::Fen;
 
-use data_dir::{CLUES_JOURNAL, Config, DataDir, KEYS_JOURNAL, NOTICES_JOURNAL};
+use data_dir::{
+    CLUES_JOURNAL, Config, DataDir, FINDING_HOOKS_JOURNAL, KEYS_JOURNAL, NOTICES_JOURNAL,
+};
 
 /// mimalloc: the ledger and the store allocate many small objects per event, and it
 /// measured about a third faster than the system allocator on the import benchmark.
@@ -162,6 +164,12 @@ enum Command {
         /// subscriptions) besides the system's, such as a bureau's own CA [default: none].
         #[arg(long, env = "DRUGTRACE_WEBHOOK_CA")]
         webhook_ca: Option<PathBuf>,
+        /// Run the anomaly models this often while serving (`30s`, `15m`, `1h`; plain
+        /// seconds too): each run exports the ledger, runs every model and sends the new
+        /// findings to the finding webhooks. With several servers on a database, each run
+        /// is made by one [default: never].
+        #[arg(long, env = "DRUGTRACE_MODELS_EVERY", value_parser = parse_period)]
+        models_every: Option<std::time::Duration>,
     },
     /// API keys.
     #[command(subcommand)]
@@ -308,6 +316,34 @@ fn sql_worker() -> Result<drugtrace_analytics::worker::WorkerCommand> {
     })
 }
 
+/// A period as `drugtrace serve --models-every` takes it: `30s`, `15m`, `2h`, or seconds.
+fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number with s, m or h (30s, 15m, 1h)"))?;
+    let seconds = match unit.trim() {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        other => {
+            return Err(format!(
+                "{text:?}: unit {other:?}, expected s, m or h (30s, 15m, 1h)"
+            ));
+        }
+    }
+    .ok_or_else(|| format!("{text:?} is too long a period"))?;
+    let period = std::time::Duration::from_secs(seconds);
+    if period < drugtrace_api::MIN_MODELS_PERIOD {
+        return Err(format!("{text:?}: at least one second"));
+    }
+    Ok(period)
+}
+
 /// Regulators' own queries' limits: `DRUGTRACE_SQL_TIMEOUT_SECONDS` (default 25, below the
 /// server's request timeout) and 1,000 rows.
 fn query_limits() -> Result<drugtrace_analytics::QueryLimits> {
@@ -328,6 +364,7 @@ fn serve(
     patient_limit: drugtrace_api::RateLimiter,
     truth: Option<PathBuf>,
     webhooks: Option<drugtrace_api::Webhooks>,
+    models_every: Option<std::time::Duration>,
 ) -> Result<()> {
     // The log goes to stderr, never to stdout: `run` holds stdout's lock for the command's
     // whole run, so a worker that logged to stdout would wait on it for ever (issue 13: two
@@ -360,7 +397,12 @@ fn serve(
                 &paths,
                 Arc::new(db.journal(CLUES_JOURNAL)),
                 Arc::new(db.journal(NOTICES_JOURNAL)),
-            ),
+            )
+            .and_then(|s| {
+                drugtrace_api::FindingHooks::open(Arc::new(db.journal(FINDING_HOOKS_JOURNAL)))
+                    .map(|hooks| s.with_finding_hooks(hooks))
+                    .map_err(drugtrace_api::SupervisionError::Hooks)
+            }),
         ),
         None => (
             drugtrace_api::KeyRing::fixed(keys),
@@ -440,6 +482,13 @@ fn serve(
     }
     .map_err(|e| anyhow::anyhow!("opening the live feed of blocked sales: {e}"))?;
     let state = state.with_interceptions(feed);
+    let state = match models_every {
+        Some(every) => {
+            tracing::info!(every = ?every, "the anomaly models run on a schedule");
+            state.with_model_schedule(every)
+        }
+        None => state,
+    };
     let state = match webhooks {
         Some(w) => state.with_webhooks(w),
         None => state,
@@ -702,8 +751,17 @@ fn run(cli: Cli) -> Result<()> {
             patient_per_second,
             trusted_proxies,
             webhook_ca,
+            models_every,
         } => {
             let file = dir.config()?.serve;
+            let models_every =
+                match (models_every, file.models_every.as_deref()) {
+                    (Some(every), _) => Some(every),
+                    (None, Some(text)) => Some(parse_period(text).map_err(|e| {
+                        anyhow::anyhow!("[serve] models_every in drugtrace.toml: {e}")
+                    })?),
+                    (None, None) => None,
+                };
             let webhooks = match webhook_ca.or(file.webhook_ca) {
                 None => None,
                 Some(path) => {
@@ -738,6 +796,7 @@ fn run(cli: Cli) -> Result<()> {
                 drugtrace_api::RateLimiter::new(burst, rate).behind(proxies),
                 None,
                 webhooks,
+                models_every,
             )?
         }
         Command::Institutions { file } => {
@@ -896,4 +955,29 @@ fn run(cli: Cli) -> Result<()> {
         )?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_period;
+    use std::time::Duration;
+
+    #[test]
+    fn periods_read_with_their_unit_and_bad_ones_say_why() {
+        assert_eq!(parse_period("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_period(" 15m "), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_period("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_period("45"), Ok(Duration::from_secs(45)));
+        for (bad, says) in [
+            ("0s", "at least one second"),
+            ("15 minutes", "unit"),
+            ("m", "expected a number"),
+            ("-5m", "expected a number"),
+            ("99999999999999999999h", "expected a number"),
+            ("9999999999999999999h", "too long"),
+        ] {
+            let e = parse_period(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
 }

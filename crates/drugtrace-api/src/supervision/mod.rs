@@ -16,9 +16,11 @@ mod api;
 mod auth;
 mod clues;
 mod export;
+mod hooks;
 mod live;
 mod pages;
 mod view;
+mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -38,6 +40,9 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::OnceCell;
 
 use crate::{ApiError, AppState};
+pub use hooks::FindingHooks;
+pub(crate) use watch::run_models;
+pub use watch::{MIN_PERIOD as MIN_MODELS_PERIOD, SIGNATURE_HEADER as FINDINGS_SIGNATURE_HEADER};
 
 /// Where a data directory keeps what supervision reads and writes.
 #[derive(Debug, Clone)]
@@ -51,6 +56,9 @@ pub struct SupervisionPaths {
     pub clues: PathBuf,
     /// The published notices (`DATA/notices.jsonl`).
     pub notices: PathBuf,
+    /// The webhooks told of new findings, and the scheduled model runs' claims
+    /// (`DATA/finding-hooks.jsonl`).
+    pub finding_hooks: PathBuf,
     /// A synthetic province's `truth.jsonl`, if the data are synthetic: the models page then
     /// shows each model's precision and recall against it. Real data have no truth, and the
     /// page shows none.
@@ -65,6 +73,7 @@ impl SupervisionPaths {
             settlements: root.join("settlements"),
             clues: root.join("clues"),
             notices: root.join("notices.jsonl"),
+            finding_hooks: root.join("finding-hooks.jsonl"),
             truth: None,
         }
     }
@@ -85,6 +94,9 @@ pub enum SupervisionError {
     /// The notices could not be read.
     #[error("the notices: {0}")]
     Notices(#[from] drugtrace_analytics::NoticeError),
+    /// The finding webhooks could not be read.
+    #[error("the finding webhooks: {0}")]
+    Hooks(String),
 }
 
 /// What the supervision routes share: the warehouse (opened on demand), the clue book and
@@ -103,6 +115,8 @@ pub struct Supervision {
     deployment: String,
     /// Set by [`crate::AppState::with_supervision`] from the server's time zone.
     offset_minutes: i32,
+    /// The webhooks told of new findings, and the scheduled runs' claims.
+    hooks: Option<Arc<FindingHooks>>,
 }
 
 impl std::fmt::Debug for Supervision {
@@ -134,7 +148,15 @@ impl Supervision {
         if let Some(line) = torn {
             tracing::warn!(line, "the notices' last line was cut short and dropped");
         }
-        Ok(Supervision::with(paths, clues, notices))
+        let hooks = FindingHooks::in_file(&paths.finding_hooks).map_err(SupervisionError::Hooks)?;
+        Ok(Supervision::with(paths, clues, notices).with_finding_hooks(hooks))
+    }
+
+    /// The same, with the finding webhooks (and the scheduled runs' claims) of `hooks`: a
+    /// database's journal, for servers sharing one.
+    pub fn with_finding_hooks(mut self, hooks: FindingHooks) -> Supervision {
+        self.hooks = Some(Arc::new(hooks));
+        self
     }
 
     /// Opens the clue book and the notices kept in journals shared with other servers
@@ -163,6 +185,7 @@ impl Supervision {
             sql_slots: Arc::new(tokio::sync::Semaphore::new(SQL_WORKERS)),
             deployment: String::new(),
             offset_minutes: 480,
+            hooks: None,
         }
     }
 
@@ -240,6 +263,11 @@ impl Supervision {
             evaluation: OnceCell::new(),
             packs: OnceCell::new(),
         })
+    }
+
+    /// The finding webhooks, when kept.
+    pub(crate) fn hooks(&self) -> Option<&Arc<FindingHooks>> {
+        self.hooks.as_ref()
     }
 
     /// The clue book.
@@ -668,6 +696,14 @@ impl<S> AppState<S> {
 pub(crate) fn routes<S: Store + Sync + 'static>() -> Router<AppState<S>> {
     Router::new()
         .route("/v1/findings", get(api::findings::<S>))
+        .route(
+            "/v1/findings/subscriptions",
+            get(hooks::list::<S>).post(hooks::subscribe::<S>),
+        )
+        .route(
+            "/v1/findings/subscriptions/{id}",
+            axum::routing::delete(hooks::unsubscribe::<S>),
+        )
         .route("/v1/reports/{name}", get(api::report::<S>))
         .route("/v1/sql", post(api::sql::<S>))
         .route("/v1/clues", get(api::clues::<S>))

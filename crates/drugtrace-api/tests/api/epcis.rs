@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{App, REGULATOR_KEY, key_of, spawn_app};
+use super::{App, REGULATOR_KEY, key_of, spawn_app, webhook};
 
 const MAKER: &str = "M3301001";
 
@@ -248,27 +248,6 @@ async fn by_default_a_capture_with_an_event_drugtrace_cannot_keep_keeps_nothing(
     assert_eq!(status, 400);
 }
 
-/// What a test webhook received: the path, the `GS1-Signature` header and the body.
-type Received = (String, Option<String>, String);
-
-/// A test webhook: a router that takes a POST on any path and passes it on.
-fn webhook() -> (axum::Router, tokio::sync::mpsc::UnboundedReceiver<Received>) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Received>();
-    let hook = axum::Router::new().fallback(
-        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| {
-            let tx = tx.clone();
-            async move {
-                let sig = headers
-                    .get("gs1-signature")
-                    .map(|v| v.to_str().unwrap().to_owned());
-                tx.send((uri.path().to_owned(), sig, body)).unwrap();
-                "ok"
-            }
-        },
-    );
-    (hook, rx)
-}
-
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -286,7 +265,7 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn a_subscription_delivers_new_matching_events_signed() {
     let app = spawn_app().await;
-    let (hook, mut rx) = webhook();
+    let (hook, mut rx) = webhook("gs1-signature");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dest = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
@@ -632,7 +611,7 @@ fn test_tls() -> (String, tokio_rustls::TlsAcceptor) {
 #[tokio::test]
 async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
     let (ca_pem, acceptor) = test_tls();
-    let (hook, mut rx) = webhook();
+    let (hook, mut rx) = webhook("gs1-signature");
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dest = format!(
         "https://localhost:{}/hook",
@@ -701,7 +680,7 @@ async fn a_subscription_delivers_to_an_https_webhook_the_operator_trusts() {
 /// gets one report per instant of its schedule, never two.
 #[tokio::test]
 async fn a_scheduled_subscription_reports_each_event_once_from_two_servers() {
-    let (hook, mut rx) = webhook();
+    let (hook, mut rx) = webhook("gs1-signature");
     const TOKEN: &str = "a-secret-of-the-subscriber-0123";
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hooks = format!("http://{}/hook", listener.local_addr().unwrap());

@@ -237,6 +237,30 @@ impl App {
     }
 }
 
+/// What a test webhook received: the path, the signature header and the body.
+type Received = (String, Option<String>, String);
+
+/// A test webhook: a router that takes a POST on any path and passes it on, with the
+/// header `signature` (`gs1-signature` for EPCIS, `drugtrace-signature` for findings).
+fn webhook(
+    signature: &'static str,
+) -> (axum::Router, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Received>();
+    let hook = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let sig = headers
+                    .get(signature)
+                    .map(|v| v.to_str().unwrap().to_owned());
+                tx.send((uri.path().to_owned(), sig, body)).unwrap();
+                "ok"
+            }
+        },
+    );
+    (hook, rx)
+}
+
 fn commission(code: &str) -> Value {
     json!({"type": "commission", "code": code, "at": "2025-03-01 09:00:00", "institution": "M3301001", "batch": "250301", "expiry": "2030-12-31"})
 }
@@ -820,6 +844,7 @@ mod epcis;
 mod nhsa;
 mod nhsa_fixtures;
 mod recalls;
+mod watch;
 
 /// Issue 13: a settlement of [good pack, already-sold pack] was answered `block` yet sold
 /// the good pack, so the pharmacy's corrected settlement was blocked as `already_sold`.

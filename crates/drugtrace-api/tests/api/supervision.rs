@@ -1024,6 +1024,7 @@ async fn a_query_past_the_time_limit_is_cancelled() {
         settlements: data.join("settlements"),
         clues: dir.path().join("clues"),
         notices: dir.path().join("notices.jsonl"),
+        finding_hooks: dir.path().join("finding-hooks.jsonl"),
         truth: None,
     };
     let supervision = Supervision::open(&paths)

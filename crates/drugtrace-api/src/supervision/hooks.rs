@@ -1,0 +1,384 @@
+//! The bureaus' systems told of new findings: a regulator subscribes a webhook (with the
+//! secret its deliveries are signed under, the models it follows and the least severity it
+//! wants), and each scheduled run of the models inside `serve` ([`super::watch`]) sends it
+//! the findings that run found first, signed with HMAC-SHA256 (`Drugtrace-Signature`), retried
+//! with back-off.
+//!
+//! Subscriptions and the runs' claims are one journal (`finding-hooks.jsonl`, or the
+//! database's), so several servers on a database share the subscriptions, and each run is
+//! made, and its findings sent, by the one server that claimed it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use drugtrace_clues::Severity;
+use drugtrace_durable::{Fold, FoldError, Folded, SharedJournal};
+use drugtrace_ledger::Store;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Regulator;
+use crate::{ApiError, AppState};
+
+/// The shortest secret a subscription may give: deliveries are signed under it.
+const MIN_SECRET: usize = 16;
+/// Subscriptions kept at most.
+const MAX_HOOKS: usize = 100;
+
+/// A webhook told of new findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Hook {
+    pub id: String,
+    pub dest: String,
+    pub secret: String,
+    /// The models it follows; all when empty.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// The least severity it wants (`high`, `medium` or `low`).
+    pub min_severity: String,
+    /// Who subscribed (`regulator:` and the key's id).
+    pub by: String,
+    pub at_ms: i64,
+}
+
+impl Hook {
+    /// Whether a finding of `model` at `severity` goes to this webhook.
+    pub(crate) fn wants(&self, model: &str, severity: Severity) -> bool {
+        let least = Severity::parse(&self.min_severity).unwrap_or(Severity::Low);
+        severity <= least && (self.models.is_empty() || self.models.iter().any(|m| m == model))
+    }
+}
+
+/// One record of the journal.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+enum Entry {
+    Subscribe(Hook),
+    Unsubscribe {
+        id: String,
+        by: String,
+        at_ms: i64,
+    },
+    /// A scheduled run of the models, claimed by the server that makes it.
+    Run {
+        run: u64,
+        by: String,
+        at_ms: i64,
+    },
+}
+
+/// What the journal folds to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hooks {
+    pub hooks: BTreeMap<String, Hook>,
+    /// The latest run claimed.
+    pub last_run: Option<u64>,
+}
+
+impl Fold for Hooks {
+    type Applied = ();
+    type Error = String;
+
+    fn apply(&mut self, record: &[u8]) -> Result<(), String> {
+        let entry: Entry = serde_json::from_slice(record).map_err(|e| e.to_string())?;
+        match entry {
+            Entry::Subscribe(h) => {
+                if self.hooks.len() >= MAX_HOOKS && !self.hooks.contains_key(&h.id) {
+                    return Err(format!("{MAX_HOOKS} webhooks are subscribed already"));
+                }
+                self.hooks.insert(h.id.clone(), h);
+            }
+            Entry::Unsubscribe { id, .. } => {
+                self.hooks.remove(&id);
+            }
+            Entry::Run { run, .. } => {
+                if self.last_run.is_some_and(|l| l >= run) {
+                    return Err(format!("run {run} was claimed already"));
+                }
+                self.last_run = Some(run);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The subscriptions and the runs' claims.
+#[derive(Debug)]
+pub struct FindingHooks {
+    folded: Folded<Hooks>,
+}
+
+impl FindingHooks {
+    /// The subscriptions folded from `journal`.
+    pub fn open(journal: Arc<dyn SharedJournal>) -> Result<FindingHooks, String> {
+        Folded::open(journal)
+            .map(|folded| FindingHooks { folded })
+            .map_err(fold_error)
+    }
+
+    /// The subscriptions in the file `path` (created when missing), for one server.
+    pub fn in_file(path: &std::path::Path) -> Result<FindingHooks, String> {
+        let (journal, torn) = drugtrace_durable::FileJournal::open(path)
+            .map_err(|e| format!("opening {}: {e}", path.display()))?;
+        if let Some(t) = torn {
+            tracing::warn!(
+                line = t.line,
+                "cut off the torn last line of {} (a crash during a write, never acknowledged)",
+                path.display()
+            );
+        }
+        FindingHooks::open(Arc::new(journal))
+    }
+
+    pub(crate) fn current(&self) -> Arc<Hooks> {
+        self.folded.current()
+    }
+
+    /// Reads on what other servers appended.
+    pub(crate) fn refresh(&self) -> Result<(), String> {
+        self.folded.refresh().map(|_| ()).map_err(fold_error)
+    }
+
+    /// Claims scheduled run `run`: whether this server makes it (no server claimed it, or
+    /// a later one, first).
+    pub(crate) fn claim(&self, run: u64, by: &str) -> Result<bool, String> {
+        let record = serde_json::to_vec(&Entry::Run {
+            run,
+            by: by.to_owned(),
+            at_ms: now_ms(),
+        })
+        .map_err(|e| e.to_string())?;
+        match self
+            .folded
+            .append(&record, |h| h.last_run.filter(|&l| l >= run).map(|_| ()))
+        {
+            Ok((_, appended)) => Ok(appended),
+            Err(e) => Err(fold_error(e)),
+        }
+    }
+
+    fn append(&self, entry: &Entry) -> Result<(), ApiError> {
+        let record = serde_json::to_vec(entry).map_err(ApiError::internal)?;
+        match self.folded.append(&record, |_| None) {
+            Ok(_) => Ok(()),
+            Err(FoldError::Refused(why)) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_webhooks",
+                why,
+            )),
+            Err(e) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "journal_unavailable",
+                format!("the finding webhooks' journal: {}", fold_error(e)),
+            )),
+        }
+    }
+}
+
+fn fold_error(e: FoldError<String>) -> String {
+    match e {
+        FoldError::Shared(e) => e.to_string(),
+        FoldError::Corrupt { at, message } => {
+            format!("record {at} of the finding webhooks' journal is not one: {message}")
+        }
+        FoldError::Refused(why) => why,
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A subscription as asked for.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubscribeRequest {
+    dest: String,
+    secret: String,
+    #[serde(default)]
+    models: Vec<String>,
+    #[serde(default)]
+    min_severity: Option<String>,
+}
+
+/// A subscription as listed: everything but its secret.
+#[derive(Debug, Serialize)]
+struct Listed<'a> {
+    id: &'a str,
+    dest: &'a str,
+    models: &'a [String],
+    min_severity: &'a str,
+    by: &'a str,
+    created_at: String,
+}
+
+impl<'a> From<&'a Hook> for Listed<'a> {
+    fn from(h: &'a Hook) -> Self {
+        Listed {
+            id: &h.id,
+            dest: &h.dest,
+            models: &h.models,
+            min_severity: &h.min_severity,
+            by: &h.by,
+            created_at: jiff::Timestamp::from_millisecond(h.at_ms)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<S> AppState<S> {
+    fn hooks(&self) -> Result<&Arc<FindingHooks>, ApiError> {
+        self.supervision()?.hooks().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_finding_webhooks",
+                "this server keeps no finding webhooks",
+            )
+        })
+    }
+}
+
+/// `POST /v1/findings/subscriptions`: a webhook told of each new finding.
+pub(crate) async fn subscribe<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    who: Regulator,
+    body: Result<Json<SubscribeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body?;
+    let hooks = Arc::clone(state.hooks()?);
+    let dest = crate::webhook::check_dest(&req.dest).map_err(|m| ApiError::field("dest", m))?;
+    let secret = req.secret.trim().to_owned();
+    if secret.chars().count() < MIN_SECRET || secret.len() > 256 {
+        return Err(ApiError::field(
+            "secret",
+            format!("{MIN_SECRET} to 256 characters: deliveries are signed under it"),
+        ));
+    }
+    let known = drugtrace_analytics::models();
+    for m in &req.models {
+        if !known.iter().any(|k| &k.name == m) {
+            return Err(ApiError::field(
+                "models",
+                format!(
+                    "{m:?} is no model; the models are {}",
+                    known
+                        .iter()
+                        .map(|k| k.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    let min_severity = match req.min_severity.as_deref() {
+        None => Severity::Low,
+        Some(s) => Severity::parse(s).ok_or_else(|| {
+            ApiError::field(
+                "min_severity",
+                format!("{s:?}: expected high, medium or low"),
+            )
+        })?,
+    };
+    let hook = Hook {
+        id: format!("fh-{:016x}", random()),
+        dest,
+        secret,
+        models: req.models,
+        min_severity: min_severity.as_str().to_owned(),
+        by: who.actor.clone(),
+        at_ms: now_ms(),
+    };
+    let entry = Entry::Subscribe(hook.clone());
+    tokio::task::spawn_blocking(move || hooks.append(&entry))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok((StatusCode::CREATED, Json(Listed::from(&hook))).into_response())
+}
+
+/// `GET /v1/findings/subscriptions`.
+pub(crate) async fn list<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    _: Regulator,
+) -> Result<Response, ApiError> {
+    let current = state.hooks()?.current();
+    let listed: Vec<Listed<'_>> = current.hooks.values().map(Listed::from).collect();
+    Ok(Json(serde_json::json!({ "subscriptions": listed })).into_response())
+}
+
+/// `DELETE /v1/findings/subscriptions/{id}`.
+pub(crate) async fn unsubscribe<S: Store + Sync + 'static>(
+    State(state): State<AppState<S>>,
+    who: Regulator,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let hooks = Arc::clone(state.hooks()?);
+    if !hooks.current().hooks.contains_key(&id) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_subscription",
+            format!("no finding webhook {id:?}"),
+        ));
+    }
+    let entry = Entry::Unsubscribe {
+        id,
+        by: who.actor.clone(),
+        at_ms: now_ms(),
+    };
+    tokio::task::spawn_blocking(move || hooks.append(&entry))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) fn random() -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        return jiff::Timestamp::now().as_nanosecond() as u64;
+    }
+    u64::from_le_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(models: &[&str], least: &str) -> Hook {
+        Hook {
+            id: "fh-1".into(),
+            dest: "http://127.0.0.1/x".into(),
+            secret: "s".repeat(16),
+            models: models.iter().map(|m| m.to_string()).collect(),
+            min_severity: least.into(),
+            by: "regulator:r".into(),
+            at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_hook_wants_its_models_at_its_severity_or_above() {
+        let h = hook(&[], "medium");
+        assert!(h.wants("duplicate_sale", Severity::High));
+        assert!(h.wants("duplicate_sale", Severity::Medium));
+        assert!(!h.wants("duplicate_sale", Severity::Low));
+        let h = hook(&["substitution"], "low");
+        assert!(h.wants("substitution", Severity::Low));
+        assert!(!h.wants("duplicate_sale", Severity::High));
+    }
+
+    #[test]
+    fn each_run_is_claimed_once_across_servers() {
+        let journal: Arc<dyn SharedJournal> = Arc::new(drugtrace_durable::MemoryJournal::default());
+        let one = FindingHooks::open(Arc::clone(&journal)).unwrap();
+        let two = FindingHooks::open(journal).unwrap();
+        assert!(one.claim(5, "one").unwrap());
+        assert!(!two.claim(5, "two").unwrap(), "run 5 is one's");
+        assert!(!two.claim(4, "two").unwrap(), "an earlier run is past");
+        assert!(two.claim(6, "two").unwrap());
+        one.refresh().unwrap();
+        assert_eq!(one.current().last_run, Some(6));
+    }
+}

@@ -1,0 +1,173 @@
+//! Issue 16, live supervision: the models run on a schedule inside the server, and a
+//! subscribed webhook is sent each new finding, signed with its secret, once.
+
+use std::time::Duration;
+
+use drugtrace_api::{Supervision, SupervisionPaths};
+use serde_json::{Value, json};
+
+use super::{REGULATOR_KEY, commission, spawn_state, test_state, webhook};
+
+/// The findings in the deliveries `rx` gets within `wait` that name `code`, each checked
+/// against its signature under `secret`.
+async fn findings_for(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<super::Received>,
+    secret: &str,
+    code: &str,
+    wait: Duration,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut found = Vec::new();
+    while let Ok(Some((_, signature, body))) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        assert_eq!(
+            signature.as_deref(),
+            Some(drugtrace_api::epcis_signature(secret, body.as_bytes()).as_str()),
+            "a delivery is signed under the subscription's secret"
+        );
+        let body: Value = serde_json::from_str(&body).unwrap();
+        found.extend(
+            body["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["code"] == code)
+                .cloned(),
+        );
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_model_run_sends_each_new_finding_signed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let supervision = Supervision::open(&SupervisionPaths::in_data_dir(dir.path())).unwrap();
+    let state = test_state(
+        dir.path(),
+        drugtrace_api::RateLimiter::new(1000, 1000.0),
+        None,
+    )
+    .with_supervision(supervision)
+    .with_model_schedule(Duration::from_secs(1));
+    let app = spawn_state(dir, state).await;
+    let (hook, mut rx) = webhook("drugtrace-signature");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dest = format!("http://{}/findings", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+    let subscribe = |body: Value| {
+        app.http
+            .post(format!("{}/v1/findings/subscriptions", app.url))
+            .bearer_auth(REGULATOR_KEY)
+            .json(&body)
+            .send()
+    };
+
+    // Bad subscriptions are refused, naming the field.
+    for (body, field) in [
+        (json!({"dest": dest, "secret": "short"}), "secret"),
+        (
+            json!({"dest": "ftp://x", "secret": "0123456789abcdef"}),
+            "dest",
+        ),
+        (
+            json!({"dest": dest, "secret": "0123456789abcdef", "models": ["nope"]}),
+            "models",
+        ),
+        (
+            json!({"dest": dest, "secret": "0123456789abcdef", "min_severity": "urgent"}),
+            "min_severity",
+        ),
+    ] {
+        let r = subscribe(body).await.unwrap();
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], field);
+    }
+    let institution = app
+        .http
+        .post(format!("{}/v1/findings/subscriptions", app.url))
+        .bearer_auth(super::key_of("P35010200017"))
+        .json(&json!({"dest": dest, "secret": "0123456789abcdef"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        institution.status(),
+        403,
+        "an institution may not subscribe"
+    );
+
+    let secret = "the-bureau-system-secret-42";
+    let r = subscribe(json!({"dest": dest, "secret": secret}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list: Value = app
+        .http
+        .get(format!("{}/v1/findings/subscriptions", app.url))
+        .bearer_auth(REGULATOR_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["subscriptions"][0]["id"], id);
+    assert!(
+        !list.to_string().contains(secret),
+        "the secret is never shown"
+    );
+
+    // A pack sold at one pharmacy, then settled again at another: the gate blocks the
+    // second payment, and the next run finds a duplicate sale.
+    let code = "81000010000000000901";
+    app.post("/v1/events", &json!([commission(code)])).await;
+    let first = app
+        .sale("S-W1", "P35010200017", "350102199001011234", &[code])
+        .await;
+    assert_eq!(first["decision"], "allow");
+    let again = app
+        .sale("S-W2", "P13070300088", "350102199001011234", &[code])
+        .await;
+    assert_eq!(again["decision"], "block");
+    let found = findings_for(&mut rx, secret, code, Duration::from_secs(120)).await;
+    assert!(
+        found.iter().any(|f| f["model"] == "duplicate_sale"),
+        "no duplicate sale of {code} delivered: {found:?}"
+    );
+    let f = found
+        .iter()
+        .find(|f| f["model"] == "duplicate_sale")
+        .unwrap();
+    assert_eq!(f["severity"], "high");
+    assert!(
+        f["evidence"].as_array().is_some_and(|e| e.len() >= 2),
+        "{f}"
+    );
+
+    // Later runs find it again: it is not new, and nothing is sent about it.
+    let resent = findings_for(&mut rx, secret, code, Duration::from_secs(5)).await;
+    assert!(resent.is_empty(), "sent again: {resent:?}");
+
+    let r = app
+        .http
+        .delete(format!("{}/v1/findings/subscriptions/{id}", app.url))
+        .bearer_auth(REGULATOR_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app
+        .http
+        .delete(format!("{}/v1/findings/subscriptions/{id}", app.url))
+        .bearer_auth(REGULATOR_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
