@@ -198,3 +198,41 @@ fn pack(
         events_total: log.total,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use drugtrace_clues::Severity;
+    use drugtrace_money::Fen;
+
+    use super::*;
+
+    fn finding(code: &str, at_ms: i64) -> Finding {
+        Finding {
+            model: "duplicate_sale".into(),
+            severity: Severity::High,
+            code: code.into(),
+            institution: "P1".into(),
+            product: None,
+            at_ms: Some(at_ms),
+            amount_fen: Fen::new(100),
+            evidence: vec![],
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_packs_involved_come_once_each_newest_finding_first() {
+        let findings = [
+            finding("81000000000000000001", 1),
+            finding("81000000000000000002", 3),
+            // A finding about the institution names no pack.
+            finding("", 4),
+            finding("81000000000000000001", 2),
+        ];
+        let refs: Vec<&Finding> = findings.iter().collect();
+        assert_eq!(
+            involved(&refs),
+            ["81000000000000000002", "81000000000000000001"]
+        );
+    }
+}
