@@ -93,6 +93,11 @@ impl Ctx {
         self.href(&format!("{}/clues/{}", self.base, url_encode(id)))
     }
 
+    /// A clue's inspection dossier: `{base}/clues/{id}/dossier`.
+    pub fn dossier_url(&self, id: &str) -> String {
+        self.href(&format!("{}/clues/{}/dossier", self.base, url_encode(id)))
+    }
+
     /// An institution's drill-down: `{base}/institutions/{code}`.
     pub fn institution_url(&self, code: &str) -> String {
         self.href(&format!("{}/institutions/{}", self.base, url_encode(code)))

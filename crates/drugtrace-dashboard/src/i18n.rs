@@ -264,6 +264,29 @@ texts! {
     FindingsOfClue => "线索所含疑点", "Findings behind this clue";
     Workflow => "核查处理", "Verification";
 
+    // A clue's inspection dossier.
+    Dossier => "检查材料", "Dossier";
+    DossierTitle => "线索检查材料", "Inspection dossier";
+    DossierIntro => "供属地医保部门现场检查使用：线索与截止日期、被检查机构、疑点、销售与金额、各追溯码证据链及处理记录。", "For the local insurance bureau's inspection: the clue and its deadline, the institution, the findings, the sales and amounts, each trace code's evidence chain and the audit trail.";
+    DossierPrintHint => "用浏览器打印（Ctrl+P）即可得到 A4 版式或 PDF。", "Print from the browser (Ctrl+P) for A4 pages or a PDF.";
+    GeneratedAt => "生成时间", "Generated";
+    InstitutionInspected => "被检查机构", "Institution inspected";
+    DeadlineStatus => "办理时限", "Time limit";
+    OverdueAsOf => "截至 {today} 已逾期", "Overdue as of {today}";
+    NotOverdueAsOf => "截至 {today} 未逾期", "Not overdue as of {today}";
+    SalesAndAmounts => "销售与金额", "Sales and amounts";
+    SalesAndAmountsIntro => "下列追溯码的全部销售结算记录，被拦截的也在内。", "Every sale of the trace codes below, blocked attempts included.";
+    Seller => "销售机构", "Seller";
+    OutcomeLabel => "处理结果", "Outcome";
+    TotalSettled => "已结算合计", "Total settled";
+    TotalBlocked => "被拦截合计", "Total blocked";
+    EvidenceChains => "各追溯码证据链", "Each trace code's evidence chain";
+    EvidenceChainsIntro => "每个追溯码的全部事件，按记录顺序；疑点引用的事件已高亮。", "Every event of each trace code in recorded order; events a finding cites are highlighted.";
+    PacksInvolved => "涉及追溯码", "Trace codes involved";
+    PacksShownOfTotal => "列出前 {n} 个追溯码，共 {total} 个；其余未列出。", "The first {n} of {total} trace codes are listed; the others are not.";
+    EventsShownOfTotal => "列出前 {n} 条事件，共 {total} 条；其余未列出。", "The first {n} of {total} events are listed; the others are not.";
+    NoPacks => "该线索的疑点未涉及具体追溯码。", "The findings behind this clue name no trace code.";
+
     // Institution.
     InstitutionTitle => "机构详情", "Institution";
     Interceptions => "拦截次数", "Blocked";

@@ -4,7 +4,8 @@
 //! This crate owns how supervision looks to provincial and national insurance-bureau
 //! regulators: the overview ([`render_overview`]), clue verification ([`render_clue_list`],
 //! [`render_clue_detail`]), an institution's drill-down ([`render_institution`]), a trace
-//! code's evidence chain ([`render_pack`]), the analysis models ([`render_models`]), the SQL
+//! code's evidence chain ([`render_pack`]), a clue's printable inspection dossier
+//! ([`render_dossier`]), the analysis models ([`render_models`]), the SQL
 //! console ([`render_sql`]) and the public notice of duplicated codes ([`render_notices`]).
 //! Each function takes its page's data and a [`Ctx`] (language, mount point, current URL,
 //! deployment title, registered models) and returns a whole document: one inline
@@ -38,6 +39,7 @@ pub use pages::clues::{
     AuditEntry, ClueBatch, ClueDetailPage, ClueFilter, ClueListPage, ClueRow, ClueUrls,
     render_clue_detail, render_clue_list,
 };
+pub use pages::dossier::{DossierPack, DossierPage, DossierSale, render_dossier};
 pub use pages::institution::{
     InstitutionInfo, InstitutionPage, InstitutionStats, render_institution,
 };

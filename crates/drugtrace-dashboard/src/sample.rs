@@ -9,11 +9,12 @@ use jiff::civil::{Date, date};
 
 use crate::{
     AuditEntry, ClueBatch, ClueDetailPage, ClueFilter, ClueListPage, ClueRef, ClueRow, ClueState,
-    ClueUrls, Ctx, DayPoint, EventDetails, EventKind, EvidenceEvent, FindingRow, InstitutionInfo,
-    InstitutionKind, InstitutionPage, InstitutionRank, InstitutionStats, Interception, Lang,
-    ModelCount, ModelInfo, ModelLabel, ModelsPage, Notice, NoticeInstitution, NoticesPage, Outcome,
-    Overview, PackPage, PackStatus, PackSummary, Period, ProductInfo, Reason, RecallEntry,
-    RegionRow, Severity, SqlPage, SqlTable, StockChange, Ticker, Totals,
+    ClueUrls, Ctx, DayPoint, DossierPack, DossierPage, EventDetails, EventKind, EvidenceEvent,
+    FindingRow, InstitutionInfo, InstitutionKind, InstitutionPage, InstitutionRank,
+    InstitutionStats, Interception, Lang, ModelCount, ModelInfo, ModelLabel, ModelsPage, Notice,
+    NoticeInstitution, NoticesPage, Outcome, Overview, PackPage, PackStatus, PackSummary, Period,
+    ProductInfo, Reason, RecallEntry, RegionRow, Severity, SqlPage, SqlTable, StockChange, Ticker,
+    Totals,
 };
 
 /// An instant given as Beijing time, `2025-05-12 09:31:07`.
@@ -723,6 +724,49 @@ pub fn pack() -> PackPage {
     }
 }
 
+/// The dossier of clue C301, open past its deadline: the pack sold three times, and a pack
+/// the pharmacy took in and never sold.
+pub fn dossier() -> DossierPage {
+    let detail = clue_detail();
+    let mut clue = detail.clue;
+    clue.overdue = true;
+    let sold_thrice = pack();
+    let in_stock = {
+        let mut events: Vec<EvidenceEvent> = sold_thrice.events[..4].to_vec();
+        for e in &mut events {
+            e.highlighted = false;
+        }
+        events[3].actor_code = "H35010200417".into();
+        events[3].actor_name = "福州市鼓楼区康宁大药房".into();
+        events[3].outcome = Outcome::Flagged(Reason::Expired);
+        events
+    };
+    DossierPage {
+        clue,
+        today: date(2025, 6, 25),
+        generated_at: ts("2025-06-25 08:30:00"),
+        institution: institution().institution,
+        findings: detail.findings,
+        findings_total: 86,
+        packs: vec![
+            DossierPack {
+                code: sold_thrice.code,
+                product: sold_thrice.product.clone(),
+                events_total: sold_thrice.events.len() as u64,
+                events: sold_thrice.events,
+            },
+            DossierPack {
+                code: "81234560003915274388".into(),
+                product: sold_thrice.product,
+                events_total: in_stock.len() as u64,
+                events: in_stock,
+            },
+        ],
+        packs_total: 2,
+        audit: detail.audit,
+    }
+}
+
 /// The registered models.
 pub fn models() -> ModelsPage {
     let m = |name: &str,
@@ -951,6 +995,10 @@ pub fn render_all(lang: Lang) -> Vec<(&'static str, String)> {
         (
             "pack",
             crate::render_pack(&pack(), &c("/dashboard/packs/81234560003915274026")),
+        ),
+        (
+            "dossier",
+            crate::render_dossier(&dossier(), &c("/dashboard/clues/C301/dossier")),
         ),
         (
             "models",

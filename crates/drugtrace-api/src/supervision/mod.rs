@@ -15,6 +15,7 @@
 mod api;
 mod auth;
 mod clues;
+mod dossier;
 mod export;
 mod hooks;
 mod live;
@@ -727,6 +728,7 @@ pub(crate) fn routes<S: Store + Sync + 'static>() -> Router<AppState<S>> {
         .route("/dashboard/clues.parquet", get(pages::clues_parquet::<S>))
         .route("/dashboard/clues/batches", post(pages::issue::<S>))
         .route("/dashboard/clues/{id}", get(pages::clue_detail::<S>))
+        .route("/dashboard/clues/{id}/dossier", get(dossier::dossier::<S>))
         .route(
             "/dashboard/clues/{id}/transition",
             post(pages::transition::<S>),

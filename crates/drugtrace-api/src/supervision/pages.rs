@@ -37,14 +37,17 @@ const FINDINGS_LIMIT: usize = 200;
 const TOP_INSTITUTIONS: usize = 10;
 
 /// Runs a page's work; its error becomes an error page in the request's language.
-async fn respond(uri: &Uri, work: impl Future<Output = Result<Response, ApiError>>) -> Response {
+pub(super) async fn respond(
+    uri: &Uri,
+    work: impl Future<Output = Result<Response, ApiError>>,
+) -> Response {
     match work.await {
         Ok(r) => r,
         Err(e) => view::error_page(view::lang_of(uri), &e),
     }
 }
 
-fn instant(ms: i64) -> Instant {
+pub(super) fn instant(ms: i64) -> Instant {
     Instant::from_millisecond(ms).unwrap_or(Instant::UNIX_EPOCH)
 }
 
@@ -52,7 +55,7 @@ fn system_instant(t: std::time::SystemTime) -> Option<Instant> {
     Instant::try_from(t).ok()
 }
 
-fn kind(k: drugtrace_catalog::InstitutionKind) -> dash::InstitutionKind {
+pub(super) fn kind(k: drugtrace_catalog::InstitutionKind) -> dash::InstitutionKind {
     use drugtrace_catalog::InstitutionKind as K;
     match k {
         K::Manufacturer => dash::InstitutionKind::Manufacturer,
@@ -84,7 +87,7 @@ fn finding_row(f: &Finding) -> dash::FindingRow {
 }
 
 /// Newest first, at most `FINDINGS_LIMIT`.
-fn latest<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::FindingRow> {
+pub(super) fn latest<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<dash::FindingRow> {
     let mut all: Vec<&Finding> = findings.collect();
     all.sort_by_key(|f| std::cmp::Reverse(f.at_ms));
     all.into_iter()
@@ -379,7 +382,7 @@ fn outcome(o: drugtrace_ledger::Outcome) -> dash::Outcome {
 }
 
 /// An event of a pack's log as evidence; `party` names an institution by its code.
-fn evidence(
+pub(super) fn evidence(
     r: &Recorded,
     cited: &BTreeSet<u32>,
     party: &dyn Fn(&str) -> String,
@@ -446,6 +449,39 @@ fn evidence(
     }
 }
 
+/// An institution's name from the directory, empty when it is not there.
+pub(super) fn name_of(directory: &drugtrace_catalog::Directory, code: &str) -> String {
+    directory
+        .get(code)
+        .map(|i| i.name.clone())
+        .unwrap_or_default()
+}
+
+/// An institution as `name (code)`, or its code when the directory does not know it.
+pub(super) fn party_of(directory: &drugtrace_catalog::Directory, code: &str) -> String {
+    match directory.get(code) {
+        Some(i) => format!("{} ({code})", i.name),
+        None => code.to_owned(),
+    }
+}
+
+/// The product of pack `key`, if the catalogue knows it.
+pub(super) fn product_info(
+    catalog: &drugtrace_catalog::Catalog,
+    key: &drugtrace_code::PackKey,
+) -> Option<dash::ProductInfo> {
+    catalog
+        .by_product_key(key.product_key())
+        .map(|p| dash::ProductInfo {
+            generic_name: p.generic_name().to_owned(),
+            trade_name: p.trade_name().to_owned(),
+            specification: p.specification().to_owned(),
+            manufacturer: p.manufacturer().to_owned(),
+            insurance_code: Some(p.insurance_code().to_string()),
+            approval_number: Some(p.approval_number().to_owned()).filter(|a| !a.is_empty()),
+        })
+}
+
 fn status(s: &PackState) -> dash::PackStatus {
     if s.destroyed {
         dash::PackStatus::Destroyed
@@ -490,24 +526,9 @@ pub(crate) async fn pack<S: Store + Sync + 'static>(
         };
         let cited: BTreeSet<u32> = findings.iter().flat_map(|f| f.evidence.clone()).collect();
         let directory = state.inner.directory();
-        let name = |c: &str| directory.get(c).map(|i| i.name.clone()).unwrap_or_default();
-        let party = |c: &str| match directory.get(c) {
-            Some(i) => format!("{} ({c})", i.name),
-            None => c.to_owned(),
-        };
-        let product = state
-            .inner
-            .ledger
-            .catalog()
-            .by_product_key(key.product_key())
-            .map(|p| dash::ProductInfo {
-                generic_name: p.generic_name().to_owned(),
-                trade_name: p.trade_name().to_owned(),
-                specification: p.specification().to_owned(),
-                manufacturer: p.manufacturer().to_owned(),
-                insurance_code: Some(p.insurance_code().to_string()),
-                approval_number: Some(p.approval_number().to_owned()).filter(|a| !a.is_empty()),
-            });
+        let name = |c: &str| name_of(&directory, c);
+        let party = |c: &str| party_of(&directory, c);
+        let product = product_info(&state.inner.ledger.catalog(), &key);
         let s = pack.unwrap_or_default();
         let summary = dash::PackSummary {
             status: status(&s),
@@ -592,7 +613,7 @@ pub(crate) async fn models<S: Store + Sync + 'static>(
 
 /// A clue as a row of the list: the models behind it come from the findings at its
 /// institution, the note from its result or its latest annotated change.
-fn clue_row(
+pub(super) fn clue_row(
     sup: &Supervision,
     c: &Clue,
     batch: &str,
@@ -847,6 +868,18 @@ pub(crate) async fn issue<S: Store + Sync + 'static>(
     .await
 }
 
+/// A step of a clue's history as the pages show it.
+pub(super) fn audit_entry(a: &drugtrace_clues::AuditEntry) -> dash::AuditEntry {
+    dash::AuditEntry {
+        at: instant(a.at_ms),
+        actor: a.actor.clone(),
+        from: a.from,
+        to: a.to,
+        note: a.note.clone().unwrap_or_default(),
+        recovered_fen: a.recovered_fen,
+    }
+}
+
 async fn clue_detail_page(
     sup: &Supervision,
     loaded: &Loaded,
@@ -873,18 +906,7 @@ async fn clue_detail_page(
     let data = dash::ClueDetailPage {
         transition_url: urls.transition_for(&row.id),
         clue: row,
-        audit: detail
-            .audit
-            .iter()
-            .map(|a| dash::AuditEntry {
-                at: instant(a.at_ms),
-                actor: a.actor.clone(),
-                from: a.from,
-                to: a.to,
-                note: a.note.clone().unwrap_or_default(),
-                recovered_fen: a.recovered_fen,
-            })
-            .collect(),
+        audit: detail.audit.iter().map(audit_entry).collect(),
         findings: latest(findings.of_institution(&detail.clue.institution)),
     };
     let html = dash::render_clue_detail(&data, &ctx);

@@ -307,9 +307,9 @@ async fn the_dashboard_in_a_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overview_shows_a_blocked_sale_without_a_reload() {
     use super::REGULATOR_KEY;
-    use super::supervision::{Client, block_a_sale, sold_code};
+    use super::supervision::{Client, block_a_sale, fresh_code};
     let c = Client::province();
-    let code = sold_code(&c, 1).await;
+    let code = fresh_code(&c, 2).await;
     let url = c.url.clone();
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -344,6 +344,91 @@ async fn the_overview_shows_a_blocked_sale_without_a_reload() {
         let _ = std::fs::remove_file(&path);
         b.screenshot(&path, 1400.0);
         assert!(path.metadata().is_ok_and(|m| m.len() > 20_000));
+    })
+    .await
+    .unwrap();
+}
+
+/// A clue's inspection dossier as a bureau prints it: signed in through the form, the
+/// dossier of a clue whose pack was sold twice printed to PDF by Chromium in Chinese and
+/// English (`target/screenshots/dossier-*.pdf`), and a screenshot of each as the print
+/// stylesheet lays it out on an A4-wide page (`dossier-*-print.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dossier_prints_to_pdf() {
+    use super::REGULATOR_KEY;
+    use super::cdp::pdf_pages;
+    use super::supervision::Client;
+    let c = Client::province();
+    let (id, _, code) =
+        super::dossier::clue_with_a_pack_sold_twice(&c, "检查材料打印测试批次").await;
+    let url = c.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let shots = screenshots();
+        let mut b = super::cdp::Browser::start(chromium(), 1280, 900);
+        b.goto(&format!("{url}/dashboard/clues/{id}/dossier"));
+        assert_eq!(b.eval("location.pathname"), "/dashboard/login");
+        b.eval_and_wait(&format!(
+            "document.getElementById('key').value = '{REGULATOR_KEY}'; document.querySelector('main form').submit()"
+        ));
+        assert_eq!(b.eval("location.pathname"), format!("/dashboard/clues/{id}/dossier"));
+        for (lang, heading) in [("zh", "线索检查材料"), ("en", "Inspection dossier")] {
+            b.emulate_media("");
+            b.goto(&format!("{url}/dashboard/clues/{id}/dossier?lang={lang}"));
+            assert_eq!(
+                b.eval("document.querySelector('h1').textContent"),
+                format!("{heading} {id}")
+            );
+            assert_eq!(
+                b.eval(&format!(
+                    "[...document.querySelectorAll('#dossier-sales tr.sale')].filter(r => r.textContent.includes('{code}')).length >= 2"
+                )),
+                true,
+                "both sales ({lang})"
+            );
+            b.emulate_media("print");
+            // As printed: no navigation, no forms, black text on white.
+            assert_eq!(
+                b.eval("getComputedStyle(document.querySelector('nav.main')).display"),
+                "none"
+            );
+            assert_eq!(
+                b.eval("getComputedStyle(document.querySelector('header.top')).color"),
+                "rgb(0, 0, 0)"
+            );
+            assert_eq!(
+                b.eval("getComputedStyle(document.querySelector('.dossier-chains')).breakBefore"),
+                "page"
+            );
+            let pdf_path = shots.join(format!("dossier-{lang}.pdf"));
+            let _ = std::fs::remove_file(&pdf_path);
+            let pdf = b.print_to_pdf(&pdf_path);
+            assert!(pdf.starts_with(b"%PDF-"), "a PDF ({lang})");
+            let pages = pdf_pages(&pdf);
+            assert!(pages >= 2, "{pages} pages ({lang}): the chains start on a page of their own");
+            if lang == "zh" {
+                // The Chinese text is set in a CJK font, embedded (Debian's fonts-wqy-microhei).
+                let embedded = pdf.windows(9).any(|w| w == b"WenQuanYi");
+                assert!(embedded, "a CJK font in the PDF");
+            }
+            // The width printed on: A4 less the stylesheet's 12 mm margins, at 96 dpi.
+            b.page(
+                "Emulation.setDeviceMetricsOverride",
+                json!({"width": 703, "height": 1000, "deviceScaleFactor": 1, "mobile": false}),
+            );
+            assert_eq!(
+                b.eval("document.documentElement.scrollWidth <= 703"),
+                true,
+                "nothing is wider than the printed page ({lang})"
+            );
+            let png = shots.join(format!("dossier-{lang}-print.png"));
+            let _ = std::fs::remove_file(&png);
+            b.screenshot(&png, 16_000.0);
+            assert!(png.metadata().is_ok_and(|m| m.len() > 20_000), "{lang} print screenshot");
+            b.page(
+                "Emulation.setDeviceMetricsOverride",
+                json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+            );
+        }
     })
     .await
     .unwrap();

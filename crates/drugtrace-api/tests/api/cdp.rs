@@ -186,6 +186,44 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Renders the page for `media` (`print`, or `""` for the screen again), as
+    /// `Emulation.setEmulatedMedia` does: a screenshot then shows the print stylesheet.
+    pub fn emulate_media(&mut self, media: &str) {
+        self.page("Emulation.setEmulatedMedia", json!({"media": media}));
+    }
+
+    /// The page printed as Chromium prints it (`Page.printToPDF`: on A4 unless the page's
+    /// `@page` says otherwise, without backgrounds), written to `path`; returns the PDF.
+    pub fn print_to_pdf(&mut self, path: &Path) -> Vec<u8> {
+        let printed = self.page(
+            "Page.printToPDF",
+            json!({
+                "paperWidth": 8.27,
+                "paperHeight": 11.69,
+                "preferCSSPageSize": true,
+                "printBackground": false,
+            }),
+        );
+        let pdf = base64_decode(printed["data"].as_str().unwrap());
+        std::fs::write(path, &pdf).unwrap();
+        pdf
+    }
+}
+
+/// How many pages a PDF has: its `/Type /Page` objects (not the `/Type /Pages` tree nodes),
+/// in the uncompressed dictionaries Chromium writes them in.
+pub fn pdf_pages(pdf: &[u8]) -> usize {
+    let mut pages = 0;
+    for marker in [&b"/Type /Page"[..], &b"/Type/Page"[..]] {
+        pages += pdf
+            .windows(marker.len() + 1)
+            .filter(|w| w.starts_with(marker) && !w[marker.len()].is_ascii_alphanumeric())
+            .count();
+    }
+    pages
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self
@@ -226,6 +264,13 @@ fn base64_decode(text: &str) -> Vec<u8> {
         out.extend_from_slice(&full[..chunk.len() - 1]);
     }
     out
+}
+
+#[test]
+fn pdf_pages_count_pages_not_the_page_tree() {
+    let pdf = b"1 0 obj <</Type /Pages /Kids [2 0 R 3 0 R] /Count 2>> endobj \
+                2 0 obj <</Type /Page /Parent 1 0 R>> endobj 3 0 obj <</Type/Page>> endobj";
+    assert_eq!(pdf_pages(pdf), 2);
 }
 
 #[test]

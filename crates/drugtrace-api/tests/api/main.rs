@@ -3,6 +3,7 @@
 
 mod browser;
 mod cdp;
+mod dossier;
 mod supervision;
 
 use std::path::Path;

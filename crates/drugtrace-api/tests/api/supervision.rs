@@ -283,35 +283,41 @@ impl Client {
     }
 }
 
-/// A code the province sold twice: selling it again is blocked. `from_end` picks one from
-/// the end of the report, so that tests blocking sales do not touch the codes others read.
-pub async fn sold_code(c: &Client, from_end: usize) -> String {
+/// A code of one of the province's products that the province never saw (so no finding
+/// or report of another test names it), different for each `n`.
+pub async fn fresh_code(c: &Client, n: u32) -> String {
     let r = c
         .get("/v1/reports/duplicated_codes", Auth::Bearer(REGULATOR_KEY))
         .await;
-    let rows = r.json()["rows"].as_array().unwrap().clone();
-    rows[rows.len() - 1 - from_end]["code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let known = r.json()["rows"][0]["code"].as_str().unwrap().to_owned();
+    format!(
+        "{}9{:06}{n:06}",
+        &known[..7],
+        std::process::id() % 1_000_000
+    )
 }
 
-/// Sells `code` again through the gate as the province's pharmacy: blocked.
+/// Sells `code` twice through the gate as the province's pharmacy, under two settlements:
+/// the first goes through, the second is blocked.
 pub async fn block_a_sale(c: &Client, code: &str, settlement: &str) {
-    let r = c
-        .post_json(
-            "/v1/gate/sale",
-            &json!({
-                "settlement_id": settlement,
-                "institution": "P35010200017",
-                "at": "2025-06-30 10:30:00",
-                "items": [{"code": code, "amount": 18.5}],
-            }),
-            Auth::Bearer(INSTITUTION_KEY),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["decision"], "block", "{}", r.text());
+    let sell = |settlement: String| async move {
+        let r = c
+            .post_json(
+                "/v1/gate/sale",
+                &json!({
+                    "settlement_id": settlement,
+                    "institution": "P35010200017",
+                    "at": "2025-06-30 10:30:00",
+                    "items": [{"code": code, "amount": 18.5}],
+                }),
+                Auth::Bearer(INSTITUTION_KEY),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["decision"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(sell(format!("{settlement}-FIRST")).await, "allow");
+    assert_eq!(sell(settlement.to_owned()).await, "block");
 }
 
 /// The findings of `model` (JSON rows).
@@ -1207,7 +1213,7 @@ async fn interception_for(r: &mut reqwest::Response, code: &str) -> (String, Val
 async fn a_blocked_sale_reaches_the_live_ticker_as_it_happens() {
     let c = Client::province();
     let cookie = c.login(REGULATOR_KEY).await;
-    let code = sold_code(&c, 0).await;
+    let code = fresh_code(&c, 1).await;
     let open = |resume: Option<&str>| {
         let mut req = c
             .http

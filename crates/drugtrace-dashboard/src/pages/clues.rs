@@ -644,52 +644,20 @@ pub fn render_clue_detail(data: &ClueDetailPage, ctx: &Ctx) -> String {
                     h.text(" ").text(&c.batch);
                 });
             });
+            h.el("div", &[("class", Some("head-actions"))], |h| {
+                h.el_text(
+                    "a",
+                    &[
+                        ("class", Some("btn secondary")),
+                        ("href", Some(&ctx.dossier_url(&c.id))),
+                    ],
+                    ctx.t(T::Dossier),
+                );
+            });
         });
         h.el("div", &[("class", Some("grid2"))], |h| {
             layout::card(h, ctx.t(T::ClueDetailTitle), None, |h| {
-                h.el("dl", &[("class", Some("facts"))], |h| {
-                    h.el_text("dt", &[], ctx.t(T::Institution));
-                    h.el("dd", &[], |h| {
-                        h.el_text(
-                            "a",
-                            &[("href", Some(&ctx.institution_url(&c.institution_code)))],
-                            &c.institution_name,
-                        );
-                        h.text(" ");
-                        h.el_text(
-                            "span",
-                            &[("class", Some("small mono"))],
-                            &c.institution_code,
-                        );
-                    });
-                    h.el_text("dt", &[], ctx.t(T::Region));
-                    h.el_text("dd", &[], &layout::place(&c.province, &c.city));
-                    if !c.assigned_to.is_empty() {
-                        h.el_text("dt", &[], ctx.t(T::AssignedTo));
-                        h.el_text("dd", &[], &c.assigned_to);
-                    }
-                    h.el_text("dt", &[], ctx.t(T::Models));
-                    h.el("dd", &[], |h| {
-                        for m in &c.models {
-                            layout::model_chip(h, ctx, m);
-                        }
-                    });
-                    h.el_text("dt", &[], ctx.t(T::Findings));
-                    h.el_text("dd", &[], &format::int(c.findings));
-                    h.el_text("dt", &[], ctx.t(T::AmountInvolved));
-                    h.el_text("dd", &[], &format::yuan(c.amount_fen));
-                    h.el_text("dt", &[], ctx.t(T::Deadline));
-                    let class = if c.overdue { "bad-text" } else { "" };
-                    h.el_text("dd", &[("class", Some(class))], &format::date(c.deadline));
-                    if !c.note.is_empty() {
-                        h.el_text("dt", &[], ctx.t(T::Note));
-                        h.el_text("dd", &[], &c.note);
-                    }
-                    if let Some(fen) = c.recovered_fen {
-                        h.el_text("dt", &[], ctx.t(T::Recovered));
-                        h.el_text("dd", &[], &format::yuan(fen));
-                    }
-                });
+                h.el("dl", &[("class", Some("facts"))], |h| clue_facts(h, ctx, c));
             });
             layout::card(h, ctx.t(T::Workflow), None, |h| {
                 if c.transitions.is_empty() {
@@ -703,48 +671,100 @@ pub fn render_clue_detail(data: &ClueDetailPage, ctx: &Ctx) -> String {
             });
         });
         layout::card(h, ctx.t(T::AuditTrail), None, |h| {
-            let cols = [
-                Col(ctx.t(T::Time), false),
-                Col(ctx.t(T::Actor), false),
-                Col(ctx.t(T::FromTo), false),
-                Col(ctx.t(T::Note), false),
-                Col(ctx.t(T::Recovered), true),
-            ];
-            layout::table(h, ctx, &cols, data.audit.is_empty(), |h| {
-                for e in &data.audit {
-                    h.el("tr", &[], |h| {
-                        h.el_text(
-                            "td",
-                            &[("class", Some("nowrap"))],
-                            &format::datetime(e.at, ctx.utc_offset_minutes),
-                        );
-                        layout::td(h, &e.actor);
-                        h.el("td", &[("class", Some("nowrap"))], |h| match e.from {
-                            // A note without a move.
-                            Some(from) if from == e.to => {
-                                layout::state_badge(h, ctx, e.to, false);
-                                h.text(" ");
-                                h.el_text("span", &[("class", Some("small"))], ctx.t(T::NoteOnly));
-                            }
-                            Some(from) => {
-                                layout::state_badge(h, ctx, from, false);
-                                h.text(" → ");
-                                layout::state_badge(h, ctx, e.to, false);
-                            }
-                            None => {
-                                h.el_text("span", &[("class", Some("small"))], ctx.t(T::Created));
-                                h.text(" → ");
-                                layout::state_badge(h, ctx, e.to, false);
-                            }
-                        });
-                        layout::td(h, &e.note);
-                        layout::td_num(h, &e.recovered_fen.map(format::yuan).unwrap_or_default());
-                    });
-                }
-            });
+            audit_table(h, ctx, &data.audit)
         });
         layout::card(h, ctx.t(T::FindingsOfClue), None, |h| {
             super::institution::findings_table(h, ctx, &data.findings);
         });
     })
+}
+
+/// A clue's facts as `dt`/`dd` pairs of a `dl.facts`: the institution, region, bureau,
+/// models, findings, amount, deadline, and the note and amount recovered when there are.
+pub(crate) fn clue_facts(h: &mut Html, ctx: &Ctx, c: &ClueRow) {
+    h.el_text("dt", &[], ctx.t(T::Institution));
+    h.el("dd", &[], |h| {
+        h.el_text(
+            "a",
+            &[("href", Some(&ctx.institution_url(&c.institution_code)))],
+            &c.institution_name,
+        );
+        h.text(" ");
+        h.el_text(
+            "span",
+            &[("class", Some("small mono"))],
+            &c.institution_code,
+        );
+    });
+    h.el_text("dt", &[], ctx.t(T::Region));
+    h.el_text("dd", &[], &layout::place(&c.province, &c.city));
+    if !c.assigned_to.is_empty() {
+        h.el_text("dt", &[], ctx.t(T::AssignedTo));
+        h.el_text("dd", &[], &c.assigned_to);
+    }
+    h.el_text("dt", &[], ctx.t(T::Models));
+    h.el("dd", &[], |h| {
+        for m in &c.models {
+            layout::model_chip(h, ctx, m);
+        }
+    });
+    h.el_text("dt", &[], ctx.t(T::Findings));
+    h.el_text("dd", &[], &format::int(c.findings));
+    h.el_text("dt", &[], ctx.t(T::AmountInvolved));
+    h.el_text("dd", &[], &format::yuan(c.amount_fen));
+    h.el_text("dt", &[], ctx.t(T::Deadline));
+    let class = if c.overdue { "bad-text" } else { "" };
+    h.el_text("dd", &[("class", Some(class))], &format::date(c.deadline));
+    if !c.note.is_empty() {
+        h.el_text("dt", &[], ctx.t(T::Note));
+        h.el_text("dd", &[], &c.note);
+    }
+    if let Some(fen) = c.recovered_fen {
+        h.el_text("dt", &[], ctx.t(T::Recovered));
+        h.el_text("dd", &[], &format::yuan(fen));
+    }
+}
+
+/// A clue's history as a table: when, who, the change (or a note without one), the note
+/// and the amount recovered.
+pub(crate) fn audit_table(h: &mut Html, ctx: &Ctx, audit: &[AuditEntry]) {
+    let cols = [
+        Col(ctx.t(T::Time), false),
+        Col(ctx.t(T::Actor), false),
+        Col(ctx.t(T::FromTo), false),
+        Col(ctx.t(T::Note), false),
+        Col(ctx.t(T::Recovered), true),
+    ];
+    layout::table(h, ctx, &cols, audit.is_empty(), |h| {
+        for e in audit {
+            h.el("tr", &[], |h| {
+                h.el_text(
+                    "td",
+                    &[("class", Some("nowrap"))],
+                    &format::datetime(e.at, ctx.utc_offset_minutes),
+                );
+                layout::td(h, &e.actor);
+                h.el("td", &[("class", Some("nowrap"))], |h| match e.from {
+                    // A note without a move.
+                    Some(from) if from == e.to => {
+                        layout::state_badge(h, ctx, e.to, false);
+                        h.text(" ");
+                        h.el_text("span", &[("class", Some("small"))], ctx.t(T::NoteOnly));
+                    }
+                    Some(from) => {
+                        layout::state_badge(h, ctx, from, false);
+                        h.text(" → ");
+                        layout::state_badge(h, ctx, e.to, false);
+                    }
+                    None => {
+                        h.el_text("span", &[("class", Some("small"))], ctx.t(T::Created));
+                        h.text(" → ");
+                        layout::state_badge(h, ctx, e.to, false);
+                    }
+                });
+                layout::td(h, &e.note);
+                layout::td_num(h, &e.recovered_fen.map(format::yuan).unwrap_or_default());
+            });
+        }
+    });
 }

@@ -1,6 +1,7 @@
 //! The pages, one module each: its data types and its `render_*` function.
 
 pub mod clues;
+pub mod dossier;
 pub mod institution;
 pub mod live;
 pub mod models;

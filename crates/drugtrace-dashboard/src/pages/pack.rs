@@ -202,23 +202,7 @@ pub fn render_pack(data: &PackPage, ctx: &Ctx) -> String {
         summary_tiles(h, ctx, s);
         h.el("div", &[("class", Some("grid2"))], |h| {
             layout::card(h, ctx.t(T::ProductInfo), None, |h| match &data.product {
-                Some(p) => layout::facts(
-                    h,
-                    &[
-                        (ctx.t(T::GenericName), p.generic_name.clone()),
-                        (ctx.t(T::TradeName), p.trade_name.clone()),
-                        (ctx.t(T::Specification), p.specification.clone()),
-                        (ctx.t(T::Manufacturer), p.manufacturer.clone()),
-                        (
-                            ctx.t(T::InsuranceCode),
-                            p.insurance_code.clone().unwrap_or_default(),
-                        ),
-                        (
-                            ctx.t(T::ApprovalNumber),
-                            p.approval_number.clone().unwrap_or_default(),
-                        ),
-                    ],
-                ),
+                Some(p) => product_facts(h, ctx, p),
                 None => {
                     h.el_text("p", &[("class", Some("small"))], ctx.t(T::UnknownProduct));
                 }
@@ -258,6 +242,27 @@ pub fn render_pack(data: &PackPage, ctx: &Ctx) -> String {
             timeline(h, ctx, &data.events);
         });
     })
+}
+
+/// A product's facts (names, specification, manufacturer, codes), the empty ones left out.
+pub(crate) fn product_facts(h: &mut Html, ctx: &Ctx, p: &ProductInfo) {
+    layout::facts(
+        h,
+        &[
+            (ctx.t(T::GenericName), p.generic_name.clone()),
+            (ctx.t(T::TradeName), p.trade_name.clone()),
+            (ctx.t(T::Specification), p.specification.clone()),
+            (ctx.t(T::Manufacturer), p.manufacturer.clone()),
+            (
+                ctx.t(T::InsuranceCode),
+                p.insurance_code.clone().unwrap_or_default(),
+            ),
+            (
+                ctx.t(T::ApprovalNumber),
+                p.approval_number.clone().unwrap_or_default(),
+            ),
+        ],
+    );
 }
 
 fn summary_tiles(h: &mut Html, ctx: &Ctx, s: &PackSummary) {
@@ -302,7 +307,9 @@ fn summary_tiles(h: &mut Html, ctx: &Ctx, s: &PackSummary) {
     );
 }
 
-fn timeline(h: &mut Html, ctx: &Ctx, events: &[EvidenceEvent]) {
+/// A pack's events as a timeline, each with its time, kind, outcome and reason, actor and
+/// particulars; the ones a finding cites highlighted.
+pub(crate) fn timeline(h: &mut Html, ctx: &Ctx, events: &[EvidenceEvent]) {
     if events.is_empty() {
         h.el_text("p", &[("class", Some("small"))], ctx.t(T::NoRows));
         return;
@@ -369,12 +376,17 @@ fn timeline(h: &mut Html, ctx: &Ctx, events: &[EvidenceEvent]) {
     });
 }
 
-fn details(h: &mut Html, ctx: &Ctx, d: &EventDetails) {
-    let units = match (d.units, d.pack_units) {
+/// The units of an event, with the pack's when known: `1 / 10`.
+pub(crate) fn units_text(d: &EventDetails) -> Option<String> {
+    match (d.units, d.pack_units) {
         (Some(u), Some(p)) => Some(format!("{u} / {p}")),
         (Some(u), None) => Some(u.to_string()),
         _ => None,
-    };
+    }
+}
+
+fn details(h: &mut Html, ctx: &Ctx, d: &EventDetails) {
+    let units = units_text(d);
     let rows: Vec<(&str, String, bool)> = [
         (T::Counterparty, d.counterparty.clone(), false),
         (T::Settlement, d.settlement.clone(), true),
