@@ -166,8 +166,8 @@ enum Command {
         webhook_ca: Option<PathBuf>,
         /// Run the anomaly models this often while serving (`30s`, `15m`, `1h`; plain
         /// seconds too): each run exports the ledger, runs every model and sends the new
-        /// findings to the finding webhooks. With several servers on a database, each run
-        /// is made by one [default: never].
+        /// findings to the finding webhooks, each once however many servers run them
+        /// [default: never].
         #[arg(long, env = "DRUGTRACE_MODELS_EVERY", value_parser = parse_period)]
         models_every: Option<std::time::Duration>,
     },

@@ -937,6 +937,174 @@ fn two_servers_on_one_database_sell_a_pack_once() {
     assert!(check.contains("0 stored states differed"), "{check}");
 }
 
+/// A webhook receiver on a thread: each POST's `Drugtrace-Signature` and body, answered 200.
+fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/findings", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut signature) = (0, String::new());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("drugtrace-signature:") {
+                    signature = line.split_once(':').unwrap().1.trim().to_owned();
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if tx
+                .send((signature, String::from_utf8_lossy(&body).into_owned()))
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// Issue 16, live supervision, on two servers sharing a database: a sale blocked through
+/// one shows on the other's overview, and with both running the models every second a
+/// subscribed webhook is sent the new finding once, signed, not once per server.
+#[test]
+fn two_servers_share_the_live_feed_and_send_each_new_finding_once() {
+    let server = drugtrace_store_postgres::testing::Server::start();
+    let database = server.database("cli_live");
+    let dir = tempfile::tempdir().unwrap();
+    let start = |name: &str, pharmacy: &str| {
+        let data = dir.path().join(name);
+        init_data(&data, &["--database", &database]);
+        let key = create_key(&data, "pharmacy", pharmacy);
+        let (child, addr) = spawn_serve(&data, "info", &[("DRUGTRACE_MODELS_EVERY", "1s")]);
+        (data, child, addr, key)
+    };
+    let (data_a, mut a, addr_a, p1) = start("a", "P1");
+    let (data_b, mut b, addr_b, p2) = start("b", "P2");
+    let maker = create_key(&data_a, "manufacturer", "M1");
+    let regulator = create_key_as(&data_a, "regulator", None);
+    let (dest, deliveries) = receiver();
+    let secret = "the-bureau-system-secret-77";
+    // Keys made while the servers run reach them within a second or so (the database's
+    // journal); then a subscribes the webhook.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, body) = http(
+            &addr_a,
+            "POST",
+            "/v1/findings/subscriptions",
+            &regulator,
+            &format!(r#"{{"dest":"{dest}","secret":"{secret}"}}"#),
+        );
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key never reached a"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let code = "81000010000000000077";
+    let (status, body) = http(
+        &addr_a,
+        "POST",
+        "/v1/events",
+        &maker,
+        &format!(
+            r#"[{{"type":"commission","code":"{code}","at":"2025-03-01 09:00:00","institution":"M1"}}]"#
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let sale = |settlement: &str, institution: &str| {
+        format!(
+            r#"{{"settlement_id":"{settlement}","institution":"{institution}","items":[{{"code":"{code}","amount":21.5}}]}}"#
+        )
+    };
+    let (_, body) = http(&addr_a, "POST", "/v1/gate/sale", &p1, &sale("L1", "P1"));
+    assert!(body.contains(r#""decision":"allow""#), "{body}");
+    let (_, body) = http(&addr_b, "POST", "/v1/gate/sale", &p2, &sale("L2", "P2"));
+    assert!(body.contains(r#""decision":"block""#), "{body}");
+
+    // The sale blocked on b is on a's overview (once a's first model run made a warehouse).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(&addr_a).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            s,
+            "GET /dashboard/?lang=en HTTP/1.1\r\nHost: {addr_a}\r\nCookie: drugtrace_key={regulator}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut page = String::new();
+        let _ = s.read_to_string(&mut page);
+        if page.starts_with("HTTP/1.1 200") && page.contains(&format!(">{code}<")) {
+            assert!(page.contains("L2"), "the blocked settlement is shown");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a's overview never showed the sale blocked on b: {}",
+            &page[..page.len().min(300)]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
+    // The duplicate sale reaches the webhook, signed; then nothing more about it comes.
+    let duplicate = format!(r#""model":"duplicate_sale","severity":"high","code":"{code}""#);
+    let mut seen = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while seen == 0 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let (signature, body) = deliveries
+            .recv_timeout(left)
+            .expect("no finding reached the webhook");
+        assert_eq!(
+            signature,
+            drugtrace_api::epcis_signature(secret, body.as_bytes()),
+            "signed under the secret"
+        );
+        seen += body.matches(&duplicate).count();
+    }
+    let quiet = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    while let Some(left) = quiet.checked_duration_since(std::time::Instant::now()) {
+        match deliveries.recv_timeout(left) {
+            Ok((_, body)) => seen += body.matches(&duplicate).count(),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(
+        seen, 1,
+        "the new finding was sent once, not once per server or per run"
+    );
+    for data in [&data_a, &data_b] {
+        assert!(
+            data.join("warehouse").join("findings.parquet").is_file(),
+            "each server runs the models on its own warehouse"
+        );
+    }
+    for child in [&mut a, &mut b] {
+        assert!(terminate(child).success());
+    }
+}
+
 /// Issue 14: `drugtrace migrate` copies an embedded data directory into PostgreSQL and
 /// verifies it; run again, it finds everything there; the ledger then answers the same from
 /// the database.

@@ -4,9 +4,11 @@
 //! the findings that run found first, signed with HMAC-SHA256 (`Drugtrace-Signature`), retried
 //! with back-off.
 //!
-//! Subscriptions and the runs' claims are one journal (`finding-hooks.jsonl`, or the
-//! database's), so several servers on a database share the subscriptions, and each run is
-//! made, and its findings sent, by the one server that claimed it.
+//! Subscriptions and the findings already sent are one journal (`finding-hooks.jsonl`, or
+//! the database's), so several servers on a database share the subscriptions, and a finding
+//! is sent by the server that first records it there, once: a run records the findings it
+//! has that its server's run before did not, and the journal answers which of them no
+//! server recorded before ([`FindingHooks::record_found`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,27 +64,35 @@ enum Entry {
         by: String,
         at_ms: i64,
     },
-    /// A scheduled run of the models, claimed by the server that makes it.
-    Run {
+    /// Findings a model run found (each by its [`FindingId`]): those no record before named
+    /// are sent.
+    Found {
         run: u64,
+        ids: Vec<FindingId>,
         by: String,
         at_ms: i64,
     },
 }
 
+/// A finding's identity across runs and servers: 128 bits of the SHA-256 of its model,
+/// subject and evidence, in hex.
+pub(crate) type FindingId = String;
+
 /// What the journal folds to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Hooks {
     pub hooks: BTreeMap<String, Hook>,
-    /// The latest run claimed.
-    pub last_run: Option<u64>,
+    /// Every finding recorded as found (a persistent set: the fold is copied on each
+    /// append).
+    found: imbl::HashSet<FindingId>,
 }
 
 impl Fold for Hooks {
-    type Applied = ();
+    /// The findings a `Found` record named first.
+    type Applied = Vec<FindingId>;
     type Error = String;
 
-    fn apply(&mut self, record: &[u8]) -> Result<(), String> {
+    fn apply(&mut self, record: &[u8]) -> Result<Vec<FindingId>, String> {
         let entry: Entry = serde_json::from_slice(record).map_err(|e| e.to_string())?;
         match entry {
             Entry::Subscribe(h) => {
@@ -94,18 +104,21 @@ impl Fold for Hooks {
             Entry::Unsubscribe { id, .. } => {
                 self.hooks.remove(&id);
             }
-            Entry::Run { run, .. } => {
-                if self.last_run.is_some_and(|l| l >= run) {
-                    return Err(format!("run {run} was claimed already"));
+            Entry::Found { ids, .. } => {
+                let mut first = Vec::new();
+                for id in ids {
+                    if self.found.insert(id.clone()).is_none() {
+                        first.push(id);
+                    }
                 }
-                self.last_run = Some(run);
+                return Ok(first);
             }
         }
-        Ok(())
+        Ok(Vec::new())
     }
 }
 
-/// The subscriptions and the runs' claims.
+/// The subscriptions and the findings sent.
 #[derive(Debug)]
 pub struct FindingHooks {
     folded: Folded<Hooks>,
@@ -142,22 +155,28 @@ impl FindingHooks {
         self.folded.refresh().map(|_| ()).map_err(fold_error)
     }
 
-    /// Claims scheduled run `run`: whether this server makes it (no server claimed it, or
-    /// a later one, first).
-    pub(crate) fn claim(&self, run: u64, by: &str) -> Result<bool, String> {
-        let record = serde_json::to_vec(&Entry::Run {
+    /// Records that run `run` found `ids` (what its server's run before did not have), and
+    /// returns those no server recorded before: the ones to send.
+    pub(crate) fn record_found(
+        &self,
+        run: u64,
+        ids: Vec<FindingId>,
+        by: &str,
+    ) -> Result<Vec<FindingId>, String> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let record = serde_json::to_vec(&Entry::Found {
             run,
+            ids,
             by: by.to_owned(),
             at_ms: now_ms(),
         })
         .map_err(|e| e.to_string())?;
-        match self
-            .folded
-            .append(&record, |h| h.last_run.filter(|&l| l >= run).map(|_| ()))
-        {
-            Ok((_, appended)) => Ok(appended),
-            Err(e) => Err(fold_error(e)),
-        }
+        self.folded
+            .append(&record, |_| None)
+            .map(|(first, _)| first)
+            .map_err(fold_error)
     }
 
     fn append(&self, entry: &Entry) -> Result<(), ApiError> {
@@ -370,15 +389,24 @@ mod tests {
     }
 
     #[test]
-    fn each_run_is_claimed_once_across_servers() {
+    fn a_finding_recorded_by_two_servers_is_sent_by_the_first_only() {
         let journal: Arc<dyn SharedJournal> = Arc::new(drugtrace_durable::MemoryJournal::default());
         let one = FindingHooks::open(Arc::clone(&journal)).unwrap();
         let two = FindingHooks::open(journal).unwrap();
-        assert!(one.claim(5, "one").unwrap());
-        assert!(!two.claim(5, "two").unwrap(), "run 5 is one's");
-        assert!(!two.claim(4, "two").unwrap(), "an earlier run is past");
-        assert!(two.claim(6, "two").unwrap());
-        one.refresh().unwrap();
-        assert_eq!(one.current().last_run, Some(6));
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            one.record_found(5, ids(&["a", "b"]), "one").unwrap(),
+            ids(&["a", "b"])
+        );
+        // The other server, not yet read on, found b and c in its own run.
+        assert_eq!(
+            two.record_found(5, ids(&["b", "c"]), "two").unwrap(),
+            ids(&["c"])
+        );
+        assert_eq!(
+            one.record_found(6, ids(&["a", "c"]), "one").unwrap(),
+            ids(&[])
+        );
+        assert_eq!(one.record_found(6, vec![], "one").unwrap(), ids(&[]));
     }
 }

@@ -57,7 +57,7 @@ pub struct SupervisionPaths {
     pub clues: PathBuf,
     /// The published notices (`DATA/notices.jsonl`).
     pub notices: PathBuf,
-    /// The webhooks told of new findings, and the scheduled model runs' claims
+    /// The webhooks told of new findings, and the findings already sent
     /// (`DATA/finding-hooks.jsonl`).
     pub finding_hooks: PathBuf,
     /// A synthetic province's `truth.jsonl`, if the data are synthetic: the models page then
@@ -116,7 +116,7 @@ pub struct Supervision {
     deployment: String,
     /// Set by [`crate::AppState::with_supervision`] from the server's time zone.
     offset_minutes: i32,
-    /// The webhooks told of new findings, and the scheduled runs' claims.
+    /// The webhooks told of new findings, and the findings already sent.
     hooks: Option<Arc<FindingHooks>>,
 }
 
@@ -153,7 +153,7 @@ impl Supervision {
         Ok(Supervision::with(paths, clues, notices).with_finding_hooks(hooks))
     }
 
-    /// The same, with the finding webhooks (and the scheduled runs' claims) of `hooks`: a
+    /// The same, with the finding webhooks (and the findings already sent) of `hooks`: a
     /// database's journal, for servers sharing one.
     pub fn with_finding_hooks(mut self, hooks: FindingHooks) -> Supervision {
         self.hooks = Some(Arc::new(hooks));

@@ -1,11 +1,14 @@
 //! The models on a schedule inside `serve` (`serve --models-every`): each run exports the
-//! ledger into the warehouse, runs every model, and sends the findings it found first (none
-//! of the run before had them) to the finding webhooks ([`super::hooks`]).
+//! ledger into the warehouse, runs every model, and sends the findings it found first to the
+//! finding webhooks ([`super::hooks`]).
 //!
-//! Runs are numbered by the clock (run *n* starts at *n* × the period since the epoch) and
-//! claimed in the webhooks' journal, so with several servers on a database each run is made,
-//! and its findings sent, once. A run that outlasts its period makes the next one start at
-//! the period after it ends: runs never overlap, and a missed stretch is one run.
+//! Every server with a schedule runs the models every period, so each keeps its own
+//! warehouse and findings current. After a run, a server records in the webhooks' journal
+//! the findings its run before did not have; the journal answers which of them no server
+//! recorded before, and only those are sent. So with several servers on a database each
+//! new finding is sent once, by whichever server recorded it first. A run that outlasts its
+//! period makes the next one start at the period after it ends: runs never overlap, and a
+//! missed stretch is one run.
 //!
 //! A run reads the whole ledger and runs every model over all of it: the export and the
 //! models are not incremental yet; what is new is worked out from the findings.
@@ -29,6 +32,28 @@ pub const MIN_PERIOD: Duration = Duration::from_secs(1);
 /// What makes a finding the same finding in two runs: its model, what it is about and the
 /// events it rests on. A finding whose evidence grew (a third sale) is new again.
 type Key = (String, String, String, Option<String>, Vec<u32>);
+
+/// A finding's identity in the webhooks' journal: 128 bits of the SHA-256 of its [`Key`].
+fn finding_id(f: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        f.model.as_str(),
+        &f.code,
+        &f.institution,
+        f.product.as_deref().unwrap_or(""),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    for e in &f.evidence {
+        h.update(e.to_le_bytes());
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 fn key(f: &Finding) -> Key {
     (
@@ -59,42 +84,30 @@ pub(crate) async fn run_models<S: Store + Sync + 'static>(state: AppState<S>, ev
     );
     loop {
         let run = now_ms() / every_ms;
-        let claim = {
-            let Ok(sup) = state.supervision() else {
-                return;
-            };
-            let Some(hooks) = sup.hooks().cloned() else {
-                return;
-            };
-            let by = by.clone();
-            tokio::task::spawn_blocking(move || hooks.claim(run, &by)).await
-        };
-        match claim {
-            Ok(Ok(true)) => match run_once(&state, run).await {
-                Ok(r) => tracing::info!(
-                    run = r.run,
-                    findings = r.findings,
-                    new = r.new,
-                    deliveries = r.deliveries,
-                    "the scheduled model run finished"
-                ),
-                Err(e) => tracing::warn!(run, error = %e, "the scheduled model run failed"),
-            },
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(run, error = %e, "could not claim the scheduled model run")
-            }
-            Err(e) => tracing::warn!(run, error = %e, "could not claim the scheduled model run"),
+        if state.supervision().is_err() {
+            return;
+        }
+        match run_once(&state, run, &by).await {
+            Ok(r) => tracing::info!(
+                run = r.run,
+                findings = r.findings,
+                new = r.new,
+                deliveries = r.deliveries,
+                "the scheduled model run finished"
+            ),
+            Err(e) => tracing::warn!(run, error = %e, "the scheduled model run failed"),
         }
         let next = (now_ms() / every_ms + 1).saturating_mul(every_ms);
         tokio::time::sleep(Duration::from_millis(next.saturating_sub(now_ms()).max(50))).await;
     }
 }
 
-/// Exports, runs the models and sends what is new.
+/// Exports, runs the models, records what this server's run before did not have, and sends
+/// what no server had recorded (`by` names this server in the journal).
 pub(crate) async fn run_once<S: Store + Sync + 'static>(
     state: &AppState<S>,
     run: u64,
+    by: &str,
 ) -> Result<RunReport, String> {
     let sup = Arc::clone(state.supervision().map_err(|e| e.message().to_owned())?);
     // What the last run found (none before the first).
@@ -142,14 +155,35 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
         .iter()
         .filter(|f| !before.contains(&key(f)))
         .collect();
-    let deliveries = match sup.hooks() {
-        Some(hooks) => deliver(state, &hooks.current(), run, &fresh),
-        None => 0,
+    let (first, deliveries) = match sup.hooks() {
+        Some(hooks) => {
+            let ids: Vec<String> = fresh.iter().map(|f| finding_id(f)).collect();
+            let hooks = Arc::clone(hooks);
+            let by = by.to_owned();
+            let recorded = tokio::task::spawn_blocking(move || {
+                hooks
+                    .record_found(run, ids, &by)
+                    .map(|first| (first, hooks.current()))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("recording the findings found: {e}"))?;
+            let (first, current) = recorded;
+            let first: HashSet<String> = first.into_iter().collect();
+            let send: Vec<&Finding> = fresh
+                .iter()
+                .copied()
+                .filter(|f| first.contains(&finding_id(f)))
+                .collect();
+            let n = deliver(state, &current, run, &send);
+            (send.len(), n)
+        }
+        None => (fresh.len(), 0),
     };
     Ok(RunReport {
         run,
         findings: findings.rows.len(),
-        new: fresh.len(),
+        new: first,
         deliveries,
     })
 }
