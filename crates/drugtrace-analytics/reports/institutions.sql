@@ -8,12 +8,11 @@ WITH uploads AS (
         COUNT(*) AS scans,
         COUNT(DISTINCT code) AS codes,
         SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END) AS sales,
-        SUM(CASE WHEN kind = 'sale' AND outcome = 'rejected' THEN 1 ELSE 0 END) AS interceptions,
-        SUM(CASE WHEN kind = 'sale' AND outcome = 'rejected' AND fund_paid THEN amount_fen ELSE 0 END)
-            AS intercepted_fen,
-        SUM(CASE WHEN kind = 'sale' AND outcome <> 'rejected' AND fund_paid THEN amount_fen ELSE 0 END)
+        SUM(CASE WHEN intercepted THEN 1 ELSE 0 END) AS interceptions,
+        SUM(intercepted_fen) AS intercepted_fen,
+        SUM(CASE WHEN kind = 'sale' AND NOT intercepted AND fund_paid THEN amount_fen ELSE 0 END)
             AS fund_paid_fen
-    FROM events
+    FROM gated_events
     GROUP BY actor
 ),
 flagged AS (

@@ -1,11 +1,12 @@
--- The gate's interceptions by reason: refused sales and the fund amount they asked for.
+-- The gate's interceptions by reason: refused sales and the fund amount they asked for (the
+-- rule is the view `gated_events`).
 SELECT
     reason,
     COUNT(*) AS interceptions,
     COUNT(DISTINCT code) AS codes,
     COUNT(DISTINCT actor) AS institutions,
-    SUM(CASE WHEN fund_paid THEN amount_fen ELSE 0 END) AS intercepted_fen
-FROM events
-WHERE kind = 'sale' AND outcome = 'rejected'
+    SUM(intercepted_fen) AS intercepted_fen
+FROM gated_events
+WHERE intercepted
 GROUP BY reason
 ORDER BY interceptions DESC

@@ -4,8 +4,8 @@
 WITH uploads AS (
     SELECT actor, COUNT(*) AS scans,
         SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END) AS sales,
-        SUM(CASE WHEN kind = 'sale' AND outcome = 'rejected' THEN 1 ELSE 0 END) AS interceptions
-    FROM events
+        SUM(CASE WHEN intercepted THEN 1 ELSE 0 END) AS interceptions
+    FROM gated_events
     GROUP BY actor
 ),
 flagged AS (

@@ -108,11 +108,12 @@ pub fn memory_limit() -> Result<usize, AnalyticsError> {
 const VIEWS: &[&str] = &[
     include_str!("../views/uploaded_items.sql"),
     include_str!("../views/counted_sale_attempts.sql"),
+    include_str!("../views/gated_events.sql"),
 ];
 
 /// DataFusion over one warehouse.
 pub struct Analytics {
-    ctx: SessionContext,
+    pub(crate) ctx: SessionContext,
     warehouse: Warehouse,
 }
 
@@ -120,7 +121,7 @@ impl Analytics {
     /// Opens the warehouse at `warehouse` (written by [`crate::export`]); its tables are
     /// `events`, `institutions`, `products`, `settlements` (empty unless imported) and,
     /// after a model run, `findings`; and the [`VIEWS`] over them (`uploaded_items`,
-    /// `counted_sale_attempts`).
+    /// `counted_sale_attempts`, `gated_events`).
     pub async fn open(warehouse: &Warehouse) -> Result<Analytics, AnalyticsError> {
         Self::open_with_pool(warehouse, None).await
     }

@@ -34,7 +34,7 @@ pub use export::{
 };
 pub use model::{Level, Model, model, models};
 pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
-pub use reports::{REPORTS, Report, report};
+pub use reports::{Kind as ColumnKind, REPORTS, Report, report};
 pub use settlements::{
     SETTLEMENT_COLUMNS, SettlementError, SettlementImport, Settlements, SharedSettlements,
     import_settlements, settlement_parts,
@@ -91,6 +91,22 @@ pub enum AnalyticsError {
         model: String,
         /// What it wrote (`None` for a null).
         value: Option<String>,
+    },
+    /// A report's query gave no column `column` of the kind the pages read (a column renamed
+    /// or retyped in its SQL): the report fails instead of showing zeros.
+    #[error(
+        "report {report}: column {column} should be {expected:?}, found {}",
+        .found.map_or_else(|| "no such column".to_owned(), |k| format!("{k:?}"))
+    )]
+    ReportSchema {
+        /// The report.
+        report: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The kind its readers expect.
+        expected: reports::Kind,
+        /// The kind it had, if it was there at all.
+        found: Option<reports::Kind>,
     },
     /// A query failed (a syntax error, an unknown column, a statement that is not allowed…).
     #[error("{0}")]

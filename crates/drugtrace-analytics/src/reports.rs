@@ -14,7 +14,38 @@ pub struct Report {
     pub needs_findings: bool,
     /// The query.
     pub sql: &'static str,
+    /// The columns it gives, each of its kind: what the pages and the API read from it.
+    /// A run whose result lacks one, or gives it of another kind, fails naming it
+    /// ([`AnalyticsError::ReportSchema`]), so a renamed column is an error, never zeros.
+    pub columns: &'static [(&'static str, Kind)],
 }
+
+/// The kind of a report's column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A whole number (counts, amounts in fen, milliseconds).
+    Int,
+    /// A fraction (rates).
+    Float,
+    /// Text, dates and times.
+    Text,
+}
+
+impl Kind {
+    fn of(dt: &datafusion::arrow::datatypes::DataType) -> Kind {
+        if dt.is_integer() {
+            Kind::Int
+        } else if dt.is_floating()
+            || matches!(dt, datafusion::arrow::datatypes::DataType::Decimal128(..))
+        {
+            Kind::Float
+        } else {
+            Kind::Text
+        }
+    }
+}
+
+use Kind::{Float, Int, Text};
 
 /// Every report.
 pub const REPORTS: &[Report] = &[
@@ -22,36 +53,113 @@ pub const REPORTS: &[Report] = &[
         name: "daily",
         needs_findings: false,
         sql: include_str!("../reports/daily.sql"),
+        columns: &[
+            ("day", Text),
+            ("scans", Int),
+            ("sales", Int),
+            ("interceptions", Int),
+            ("intercepted_fen", Int),
+        ],
     },
     Report {
         name: "interceptions",
         needs_findings: false,
         sql: include_str!("../reports/interceptions.sql"),
+        columns: &[
+            ("reason", Text),
+            ("interceptions", Int),
+            ("codes", Int),
+            ("institutions", Int),
+            ("intercepted_fen", Int),
+        ],
     },
     Report {
         name: "institutions",
         needs_findings: true,
         sql: include_str!("../reports/institutions.sql"),
+        columns: &[
+            ("institution", Text),
+            ("name", Text),
+            ("kind", Text),
+            ("province", Text),
+            ("city", Text),
+            ("scans", Int),
+            ("codes", Int),
+            ("sales", Int),
+            ("interceptions", Int),
+            ("intercepted_fen", Int),
+            ("fund_paid_fen", Int),
+            ("findings", Int),
+            ("flagged_codes", Int),
+            ("at_risk_fen", Int),
+            ("settled_items", Int),
+            ("uploaded_items", Int),
+            ("upload_rate", Float),
+        ],
     },
     Report {
         name: "regions",
         needs_findings: true,
         sql: include_str!("../reports/regions.sql"),
+        columns: &[
+            ("province", Text),
+            ("city", Text),
+            ("institutions", Int),
+            ("uploading", Int),
+            ("scans", Int),
+            ("sales", Int),
+            ("interceptions", Int),
+            ("findings", Int),
+            ("at_risk_fen", Int),
+            ("settled_items", Int),
+            ("uploaded_items", Int),
+            ("upload_rate", Float),
+        ],
     },
     Report {
         name: "duplicated_codes",
         needs_findings: true,
         sql: include_str!("../reports/duplicated_codes.sql"),
+        columns: &[
+            ("code", Text),
+            ("product", Text),
+            ("generic_name", Text),
+            ("times_sold", Int),
+            ("institutions", Text),
+            ("last_sale", Text),
+        ],
     },
     Report {
         name: "resale_flows",
         needs_findings: true,
         sql: include_str!("../reports/resale_flows.sql"),
+        columns: &[
+            ("sold_at", Text),
+            ("sold_at_name", Text),
+            ("sold_at_city", Text),
+            ("taken_in_at", Text),
+            ("taken_in_at_name", Text),
+            ("taken_in_at_city", Text),
+            ("packs", Int),
+            ("persons", Int),
+            ("at_risk_fen", Int),
+            ("first_at", Text),
+            ("last_at", Text),
+        ],
     },
     Report {
         name: "resale_persons",
         needs_findings: true,
         sql: include_str!("../reports/resale_persons.sql"),
+        columns: &[
+            ("person", Text),
+            ("packs", Int),
+            ("at_risk_fen", Int),
+            ("bought_at", Text),
+            ("taken_in_at", Text),
+            ("first_at", Text),
+            ("last_at", Text),
+        ],
     },
 ];
 
@@ -66,7 +174,23 @@ impl Analytics {
         if report.needs_findings && !self.warehouse().findings_path().is_file() {
             return Err(AnalyticsError::NoFindings);
         }
-        Table::from_batches(&self.collect(report.sql).await?)
+        let frame = self.ctx.sql(report.sql).await?;
+        let schema = frame.schema().as_arrow().clone();
+        for &(column, kind) in report.columns {
+            let found = schema
+                .field_with_name(column)
+                .ok()
+                .map(|f| Kind::of(f.data_type()));
+            if found != Some(kind) {
+                return Err(AnalyticsError::ReportSchema {
+                    report: report.name,
+                    column,
+                    expected: kind,
+                    found,
+                });
+            }
+        }
+        Table::from_batches(&frame.collect().await?)
     }
 
     /// Runs a query of the crate's own (or a page's, built from fixed text) as a table.

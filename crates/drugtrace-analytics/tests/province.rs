@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use drugtrace_analytics::{
-    Analytics, ExportOptions, NoticeEntry, QueryLimits, REPORTS, Warehouse, evaluate, export,
-    models, read_truth, report,
+    Analytics, ColumnKind, ExportOptions, NoticeEntry, QueryLimits, REPORTS, Report, Warehouse,
+    evaluate, export, models, read_truth, report,
 };
 use drugtrace_catalog::{Catalog, Directory};
 use drugtrace_ingest::{Format, ImportOptions, ParseContext, import_file};
@@ -115,6 +115,26 @@ fn every_model_finds_what_was_planted_and_little_else() {
         for r in REPORTS {
             let t = analytics.report(r).await.unwrap();
             assert!(!t.rows.is_empty(), "report {} is empty", r.name);
+        }
+        // A column its readers expect but the query does not give (renamed), or gives of
+        // another kind, fails the report naming it, rather than reading as zeros.
+        let daily = *report("daily").unwrap();
+        for (columns, found) in [
+            (&[("scan_count", ColumnKind::Int)][..], None),
+            (&[("day", ColumnKind::Int)][..], Some(ColumnKind::Text)),
+        ] {
+            match analytics.report(&Report { columns, ..daily }).await {
+                Err(drugtrace_analytics::AnalyticsError::ReportSchema {
+                    report: "daily",
+                    column,
+                    found: f,
+                    ..
+                }) => {
+                    assert_eq!(column, columns[0].0);
+                    assert_eq!(f, found);
+                }
+                other => panic!("{columns:?}: {other:?}"),
+            }
         }
         let daily = analytics.report(report("daily").unwrap()).await.unwrap();
         let scans: i64 = daily.records().map(|r| r.int("scans")).sum();

@@ -162,7 +162,9 @@ texts! {
     BlockedAmountShort => "拦截金额", "Blocked";
     AmountInvolvedShort => "涉及金额", "Involved";
     ChartScansTitle => "每日扫码与销售", "Scans and sales per day";
-    ChartScansDesc => "统计期间每日扫码事件数与销售数折线图。", "Line chart of scan events and sales per day over the period.";
+    ChartScansTitleWeekly => "每周扫码与销售", "Scans and sales per week";
+    ChartScansTitleMonthly => "每月扫码与销售", "Scans and sales per month";
+    ChartScansDesc => "统计期间扫码事件数与销售数折线图。", "Line chart of scan events and sales over the period.";
     LiveTitle => "实时拦截", "Blocked just now";
     LiveToday => "今日拦截", "Blocked today";
     LiveNewSince => "笔为您上次查看后新拦截", "since you last looked";
@@ -171,7 +173,9 @@ texts! {
     LiveEmpty => "今日尚无被拦截的结算。", "No sale has been blocked today.";
     LiveHint => "医保结算一经拦截即显示在此，无需刷新页面；各服务器的拦截均在此汇总。", "A blocked settlement shows here as it happens, with no reload, from every server.";
     ChartInterceptionsTitle => "每日拦截重复结算", "Repeat payments blocked per day";
-    ChartInterceptionsDesc => "统计期间每日被拦截的重复结算次数折线图。", "Line chart of blocked repeat payments per day over the period.";
+    ChartInterceptionsTitleWeekly => "每周拦截重复结算", "Repeat payments blocked per week";
+    ChartInterceptionsTitleMonthly => "每月拦截重复结算", "Repeat payments blocked per month";
+    ChartInterceptionsDesc => "统计期间被拦截的重复结算次数折线图。", "Line chart of blocked repeat payments over the period.";
     ChartModelsTitle => "各模型疑点数", "Findings per model";
     ChartModelsDesc => "各分析模型发现的疑点数量条形图。", "Bar chart of findings per analysis model.";
     ChartModelsHint => "条形后为疑点数与涉及金额；点击模型查看其线索。", "Each bar shows findings and the amount involved; select a model to see its clues.";

@@ -550,3 +550,54 @@ fn empty_data_renders_with_no_data_messages() {
         assert!(!html.contains("NaN"));
     }
 }
+
+/// Issue 16: three years of days made the overview 744 KB (every point of the two per-day
+/// charts carries a tooltip, drawn twice). A long period is drawn per week or per month,
+/// so the page stays small whatever the period, and its totals are the days' totals.
+#[test]
+fn the_overview_stays_small_whatever_the_period() {
+    let ctx = sample::ctx(Lang::En, "/dashboard/?lang=en");
+    let days = |n: i64| -> Vec<DayPoint> {
+        (0..n)
+            .map(|i| DayPoint {
+                date: date(2023, 1, 2)
+                    .checked_add(drugtrace_dashboard::jiff::Span::new().days(i))
+                    .unwrap(),
+                scans: 1_000 + i as u64,
+                sales: 300,
+                interceptions: 2,
+                intercepted_fen: drugtrace_money::Fen::new(1_850),
+            })
+            .collect()
+    };
+    let mut sizes = Vec::new();
+    for (n, title) in [
+        (90, "Scans and sales per day"),
+        (700, "Scans and sales per week"),
+        (1_200, "Scans and sales per month"),
+        (3_650, "Scans and sales per month"),
+    ] {
+        let mut overview = sample::overview();
+        overview.per_day = days(n);
+        let html = render_overview(&overview, &ctx);
+        assert!(html.contains(title), "{n} days: {title}");
+        check_balanced(&html);
+        sizes.push((n, html.len()));
+        assert!(
+            html.len() < 160_000,
+            "{n} days: the overview is {} bytes",
+            html.len()
+        );
+    }
+    // A week's point sums its days: 7 × 2 interceptions.
+    let mut overview = sample::overview();
+    overview.per_day = days(700);
+    let html = render_overview(&overview, &ctx);
+    assert!(
+        html.contains("Blocked: 14"),
+        "a week's tooltip sums its days"
+    );
+    let longest = sizes.iter().map(|s| s.1).max().unwrap();
+    let shortest = sizes.iter().map(|s| s.1).min().unwrap();
+    assert!(longest < shortest * 2, "{sizes:?}");
+}

@@ -246,10 +246,9 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
 /// The per-day figures of one institution, the code bound as a parameter.
 const INSTITUTION_DAYS: &str = "SELECT day, COUNT(*) AS scans, \
      SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END) AS sales, \
-     SUM(CASE WHEN kind = 'sale' AND outcome = 'rejected' THEN 1 ELSE 0 END) AS interceptions, \
-     SUM(CASE WHEN kind = 'sale' AND outcome = 'rejected' AND fund_paid THEN amount_fen ELSE 0 END) \
-         AS intercepted_fen \
-     FROM events WHERE actor = $1 GROUP BY day ORDER BY day";
+     SUM(CASE WHEN intercepted THEN 1 ELSE 0 END) AS interceptions, \
+     SUM(intercepted_fen) AS intercepted_fen \
+     FROM gated_events WHERE actor = $1 GROUP BY day ORDER BY day";
 
 /// `GET /dashboard/institutions/{code}`: one institution's figures, findings and clues.
 pub(crate) async fn institution<S: Store + Sync + 'static>(

@@ -470,6 +470,12 @@ async fn the_pages_show_the_province() {
     let overview = c.get("/dashboard/", auth).await;
     assert_eq!(overview.status, 200);
     let html = overview.text();
+    // Years of days, drawn per week or per month: a page of bounded size.
+    assert!(html.len() < 200_000, "the overview is {} bytes", html.len());
+    assert!(
+        html.contains("每周扫码与销售") || html.contains("每月扫码与销售"),
+        "drawn per week or month"
+    );
     assert!(html.contains("<svg"), "charts are drawn");
     assert!(html.contains(name), "the top institution is listed");
     let en = c.get("/dashboard/?lang=en", auth).await.text();

@@ -97,12 +97,15 @@ pub fn render_institution(data: &InstitutionPage, ctx: &Ctx) -> String {
         layout::page_head(h, &inst.name, Some(&sub), |_| {});
         tiles(h, ctx, &data.stats);
         h.el("div", &[("class", Some("grid2"))], |h| {
-            layout::card(h, ctx.t(T::ChartScansTitle), None, |h| {
-                layout::chart(h, |size| overview::activity_chart(ctx, &data.per_day, size));
-            });
-            layout::card(h, ctx.t(T::ChartInterceptionsTitle), None, |h| {
+            let (step, points) = overview::stepped(&data.per_day);
+            layout::card(h, ctx.t(step.scans_title()), None, |h| {
                 layout::chart(h, |size| {
-                    overview::interceptions_chart(ctx, &data.per_day, size)
+                    overview::activity_chart(ctx, (step, &points), size)
+                });
+            });
+            layout::card(h, ctx.t(step.interceptions_title()), None, |h| {
+                layout::chart(h, |size| {
+                    overview::interceptions_chart(ctx, (step, &points), size)
                 });
             });
         });

@@ -133,11 +133,12 @@ pub fn render_overview(data: &Overview, ctx: &Ctx) -> String {
             live::render_ticker(h, ctx, ticker, script);
         }
         h.el("div", &[("class", Some("grid2"))], |h| {
-            layout::card(h, ctx.t(T::ChartScansTitle), None, |h| {
-                layout::chart(h, |size| activity_chart(ctx, &data.per_day, size));
+            let (step, points) = stepped(&data.per_day);
+            layout::card(h, ctx.t(step.scans_title()), None, |h| {
+                layout::chart(h, |size| activity_chart(ctx, (step, &points), size));
             });
-            layout::card(h, ctx.t(T::ChartInterceptionsTitle), None, |h| {
-                layout::chart(h, |size| interceptions_chart(ctx, &data.per_day, size));
+            layout::card(h, ctx.t(step.interceptions_title()), None, |h| {
+                layout::chart(h, |size| interceptions_chart(ctx, (step, &points), size));
             });
         });
         h.el("div", &[("class", Some("grid-wide"))], |h| {
@@ -260,16 +261,95 @@ fn tiles(h: &mut Html, ctx: &Ctx, t: &Totals) {
     layout::kpis(h, &tiles);
 }
 
-fn day_labels(days: &[DayPoint]) -> Vec<String> {
-    days.iter().map(|d| format::date(d.date)).collect()
+/// Points a per-day chart draws at most. Each carries a tooltip and is drawn twice (wide and
+/// narrow), so a longer period is drawn per week, and a much longer one per month: the page
+/// stays small whatever the period (three years of days made the overview 744 KB).
+pub(crate) const MAX_POINTS: usize = 120;
+
+/// The step of a chart's points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Day,
+    Week,
+    Month,
 }
 
-/// Scans and sales per day.
-pub(crate) fn activity_chart(ctx: &Ctx, days: &[DayPoint], (width, height): (f64, f64)) -> String {
+impl Step {
+    /// The scans chart's title at this step.
+    pub(crate) fn scans_title(self) -> T {
+        match self {
+            Step::Day => T::ChartScansTitle,
+            Step::Week => T::ChartScansTitleWeekly,
+            Step::Month => T::ChartScansTitleMonthly,
+        }
+    }
+
+    /// The interceptions chart's title at this step.
+    pub(crate) fn interceptions_title(self) -> T {
+        match self {
+            Step::Day => T::ChartInterceptionsTitle,
+            Step::Week => T::ChartInterceptionsTitleWeekly,
+            Step::Month => T::ChartInterceptionsTitleMonthly,
+        }
+    }
+}
+
+/// `days` (oldest first) per day, else per week from Monday, else per month: the finest step
+/// that gives at most [`MAX_POINTS`] points (per month whatever the count). A week's or a
+/// month's point is dated by its first day and sums its days.
+pub(crate) fn stepped(days: &[DayPoint]) -> (Step, Vec<DayPoint>) {
+    if days.len() <= MAX_POINTS {
+        return (Step::Day, days.to_vec());
+    }
+    let weekly = bucket(days, |d| {
+        let back = i64::from(d.weekday().to_monday_zero_offset());
+        d.checked_sub(jiff::Span::new().days(back)).unwrap_or(d)
+    });
+    if weekly.len() <= MAX_POINTS {
+        return (Step::Week, weekly);
+    }
+    (Step::Month, bucket(days, |d| d.first_of_month()))
+}
+
+fn bucket(
+    days: &[DayPoint],
+    start: impl Fn(jiff::civil::Date) -> jiff::civil::Date,
+) -> Vec<DayPoint> {
+    let mut out: Vec<DayPoint> = Vec::new();
+    for d in days {
+        let at = start(d.date);
+        match out.last_mut() {
+            Some(last) if last.date == at => {
+                last.scans += d.scans;
+                last.sales += d.sales;
+                last.interceptions += d.interceptions;
+                last.intercepted_fen = last.intercepted_fen.saturating_add(d.intercepted_fen);
+            }
+            _ => out.push(DayPoint { date: at, ..*d }),
+        }
+    }
+    out
+}
+
+fn day_labels(step: Step, days: &[DayPoint]) -> Vec<String> {
+    days.iter()
+        .map(|d| match step {
+            Step::Month => format!("{:04}-{:02}", d.date.year(), d.date.month()),
+            Step::Day | Step::Week => format::date(d.date),
+        })
+        .collect()
+}
+
+/// Scans and sales per day (or per `step`).
+pub(crate) fn activity_chart(
+    ctx: &Ctx,
+    (step, days): (Step, &[DayPoint]),
+    (width, height): (f64, f64),
+) -> String {
     let mut chart = LineChart::new(
-        ctx.t(T::ChartScansTitle),
+        ctx.t(step.scans_title()),
         ctx.t(T::ChartScansDesc),
-        day_labels(days),
+        day_labels(step, days),
         vec![
             Series {
                 name: ctx.t(T::SeriesScans).to_owned(),
@@ -289,16 +369,16 @@ pub(crate) fn activity_chart(ctx: &Ctx, days: &[DayPoint], (width, height): (f64
     charts::line(&chart, ctx.lang)
 }
 
-/// Blocked repeat payments per day.
+/// Blocked repeat payments per day (or per `step`).
 pub(crate) fn interceptions_chart(
     ctx: &Ctx,
-    days: &[DayPoint],
+    (step, days): (Step, &[DayPoint]),
     (width, height): (f64, f64),
 ) -> String {
     let mut chart = LineChart::new(
-        ctx.t(T::ChartInterceptionsTitle),
+        ctx.t(step.interceptions_title()),
         ctx.t(T::ChartInterceptionsDesc),
-        day_labels(days),
+        day_labels(step, days),
         vec![Series {
             name: ctx.t(T::SeriesInterceptions).to_owned(),
             color: BLOCKED_COLOR.to_owned(),
