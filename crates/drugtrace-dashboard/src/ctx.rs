@@ -26,6 +26,10 @@ pub struct Ctx {
     /// here, so it is the same in every chart and on every page; its title comes from here
     /// too. A model missing from the list is shown by name, in a colour derived from it.
     pub models: Vec<ModelLabel>,
+    /// Whether a regulator is signed in: the header then carries the sign-out button.
+    pub signed_in: bool,
+    /// What went wrong with the request the page answers (a form refused), shown on top.
+    pub alert: Option<String>,
 }
 
 /// An analysis model's name and its titles in both languages.
@@ -64,6 +68,8 @@ impl Ctx {
             deployment: deployment.into(),
             utc_offset_minutes: 480,
             models: Vec::new(),
+            signed_in: false,
+            alert: None,
         }
     }
 

@@ -74,6 +74,13 @@ pub(crate) fn page(frame: Frame<'_>, body: impl FnOnce(&mut Html)) -> String {
     );
     header(&mut h, ctx, frame.section);
     h.el("main", &[("id", Some("main"))], |h| {
+        if let Some(alert) = &ctx.alert {
+            h.el_text(
+                "div",
+                &[("class", Some("notice")), ("role", Some("alert"))],
+                alert,
+            );
+        }
         if frame.crumbs.len() > 1 {
             h.el(
                 "nav",
@@ -177,6 +184,26 @@ fn header(h: &mut Html, ctx: &Ctx, section: Section) {
                 ],
                 ctx.t(T::SwitchLanguage),
             );
+            if ctx.signed_in {
+                h.el(
+                    "form",
+                    &[
+                        ("method", Some("post")),
+                        ("action", Some(&format!("{}/logout", ctx.base))),
+                        ("class", Some("logout")),
+                    ],
+                    |h| {
+                        h.el_text(
+                            "button",
+                            &[
+                                ("type", Some("submit")),
+                                ("class", Some("btn-sm secondary")),
+                            ],
+                            ctx.t(T::SignOut),
+                        );
+                    },
+                );
+            }
         });
     });
 }

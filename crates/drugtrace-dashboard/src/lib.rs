@@ -45,7 +45,10 @@ pub use pages::institution::{
 };
 pub use pages::live::{Interception, LiveItem, TICKER_ROWS, Ticker, live_script};
 pub use pages::models::{ModelInfo, ModelsPage, render_models};
-pub use pages::notices::{Notice, NoticeInstitution, NoticesPage, RecallEntry, render_notices};
+pub use pages::notices::{
+    Notice, NoticeInstitution, NoticesPage, PublishPanel, PublishedNotice, RecallEntry,
+    render_notices,
+};
 pub use pages::overview::{
     BLOCKED_COLOR, InstitutionRank, Overview, RegionRow, SALES_COLOR, SCANS_COLOR, Totals,
     render_overview,
@@ -54,6 +57,7 @@ pub use pages::pack::{
     EventDetails, EvidenceEvent, PackPage, PackStatus, PackSummary, ProductInfo, render_pack,
 };
 pub use pages::sql::{SqlPage, SqlTable, render_sql};
+pub use pages::standalone::{LoginPage, render_error, render_login};
 pub use types::{
     ClueRef, ClueState, DayPoint, EventKind, FindingRow, InstitutionKind, ModelCount, Outcome,
     Period, Reason, Severity, StockChange,

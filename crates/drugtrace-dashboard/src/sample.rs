@@ -13,8 +13,8 @@ use crate::{
     FindingRow, InstitutionInfo, InstitutionKind, InstitutionPage, InstitutionRank,
     InstitutionStats, Interception, Lang, ModelCount, ModelInfo, ModelLabel, ModelsPage, Notice,
     NoticeInstitution, NoticesPage, Outcome, Overview, PackPage, PackStatus, PackSummary, Period,
-    ProductInfo, Reason, RecallEntry, RegionRow, Severity, SqlPage, SqlTable, StockChange, Ticker,
-    Totals,
+    ProductInfo, PublishPanel, PublishedNotice, Reason, RecallEntry, RegionRow, Severity, SqlPage,
+    SqlTable, StockChange, Ticker, Totals,
 };
 
 /// An instant given as Beijing time, `2025-05-12 09:31:07`.
@@ -965,6 +965,16 @@ pub fn notices() -> NoticesPage {
             },
         ],
         recall_form: Some("/dashboard/recalls".into()),
+        publish: Some(PublishPanel {
+            action: "/dashboard/notices".into(),
+            candidates: 12,
+            published: vec![PublishedNotice {
+                number: 1,
+                title: "重复追溯码公告（第一期）".into(),
+                date: published,
+                codes: 2,
+            }],
+        }),
     }
 }
 

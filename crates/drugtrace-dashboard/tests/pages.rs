@@ -542,6 +542,7 @@ fn empty_data_renders_with_no_data_messages() {
                 notices: vec![],
                 recalls: vec![],
                 recall_form: None,
+                publish: None,
             },
             &ctx,
         ),
@@ -600,4 +601,46 @@ fn the_overview_stays_small_whatever_the_period() {
     let longest = sizes.iter().map(|s| s.1).max().unwrap();
     let shortest = sizes.iter().map(|s| s.1).min().unwrap();
     assert!(longest < shortest * 2, "{sizes:?}");
+}
+
+/// Issue 16, one renderer: the sign-in form, the error page, the sign-out button, a refused
+/// form's alert and the notice form all come from this crate, in both languages.
+#[test]
+fn sign_in_errors_alerts_and_the_notice_form_are_rendered_here() {
+    for lang in Lang::ALL {
+        let login = render_login(
+            &LoginPage {
+                base: "/dashboard",
+                next: "/dashboard/clues?x=<b>",
+                error: Some(T::LoginUnknownKey),
+            },
+            lang,
+        );
+        check_balanced(&login);
+        assert!(login.contains(T::LoginUnknownKey.text(lang)));
+        assert!(login.contains("name=\"next\" value=\"/dashboard/clues?x=&lt;b&gt;\""));
+        assert!(login.contains("action=\"/dashboard/login\""));
+        let error = render_error(lang, "/dashboard", "<no such clue>");
+        check_balanced(&error);
+        assert!(error.contains("&lt;no such clue&gt;"));
+        assert!(error.contains(T::BackToOverview.text(lang)));
+        if lang == Lang::En {
+            assert!(!has_cjk(&login.replace("中文", "")), "{login}");
+        }
+
+        let mut ctx = sample::ctx(lang, "/dashboard/notices");
+        let notices = render_notices(&sample::notices(), &ctx);
+        assert!(
+            !notices.contains("action=\"/dashboard/logout\""),
+            "not signed in"
+        );
+        assert!(notices.contains("id=\"publish\""));
+        assert!(notices.contains(T::PublishedNotices.text(lang)));
+        ctx.signed_in = true;
+        ctx.alert = Some("<refused>".into());
+        let notices = render_notices(&sample::notices(), &ctx);
+        assert!(notices.contains("action=\"/dashboard/logout\""));
+        assert!(notices.contains("<div class=\"notice\" role=\"alert\">&lt;refused&gt;</div>"));
+        check_balanced(&notices);
+    }
 }

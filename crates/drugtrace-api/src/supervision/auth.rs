@@ -13,12 +13,12 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use drugtrace_dashboard::Lang;
-use drugtrace_dashboard::html::{Html, url_encode};
+use drugtrace_dashboard::html::url_encode;
+use drugtrace_dashboard::{Lang, T};
 use drugtrace_ledger::Store;
 use serde::Deserialize;
 
-use super::view::{self, BASE, L, t};
+use super::view::{self, BASE};
 use crate::keys::{Role, key_id};
 use crate::{ApiError, AppState};
 
@@ -132,7 +132,7 @@ impl<S: Store + Sync + 'static> FromRequestParts<AppState<S>> for DashboardUser 
             }
             Some((_, Some(Role::Institution(_)))) => Err(view::error_page(
                 lang,
-                &ApiError::forbidden(None, t(lang, L::InstitutionKey)),
+                &ApiError::forbidden(None, T::LoginInstitutionKey.text(lang)),
             )),
             // No cookie, or a key that is no longer in the key file.
             _ => {
@@ -183,90 +183,15 @@ pub(crate) async fn login_page(uri: Uri) -> Response {
     view::html(StatusCode::OK, login_form(lang, &next, None))
 }
 
-fn login_form(lang: Lang, next: &str, error: Option<&str>) -> String {
-    view::standalone(lang, t(lang, L::LoginTitle), |h: &mut Html| {
-        h.el("div", &[("class", Some("page-head"))], |h| {
-            h.el("div", &[], |h| {
-                h.el_text("h1", &[], t(lang, L::LoginTitle));
-                h.el_text("p", &[("class", Some("sub"))], t(lang, L::LoginIntro));
-            });
-            let other = lang.other();
-            let switch = format!(
-                "{BASE}/login?next={}&lang={}",
-                url_encode(next),
-                other.code()
-            );
-            h.el_text(
-                "a",
-                &[
-                    ("class", Some("btn secondary")),
-                    ("href", Some(&switch)),
-                    ("lang", Some(other.html_lang())),
-                ],
-                drugtrace_dashboard::T::SwitchLanguage.text(lang),
-            );
-        });
-        if let Some(e) = error {
-            h.el_text(
-                "p",
-                &[("class", Some("notice")), ("role", Some("alert"))],
-                e,
-            );
-        }
-        h.el(
-            "div",
-            &[("class", Some("card")), ("style", Some("max-width:560px"))],
-            |h| {
-                h.el(
-                    "form",
-                    &[
-                        ("method", Some("post")),
-                        ("action", Some(&format!("{BASE}/login"))),
-                        ("class", Some("form-grid")),
-                    ],
-                    |h| {
-                        h.void(
-                            "input",
-                            &[
-                                ("type", Some("hidden")),
-                                ("name", Some("next")),
-                                ("value", Some(next)),
-                            ],
-                        );
-                        h.void(
-                            "input",
-                            &[
-                                ("type", Some("hidden")),
-                                ("name", Some("lang")),
-                                ("value", Some(lang.code())),
-                            ],
-                        );
-                        h.el("label", &[("class", Some("field wide"))], |h| {
-                            h.el_text("span", &[], t(lang, L::Key));
-                            h.void(
-                                "input",
-                                &[
-                                    ("type", Some("password")),
-                                    ("name", Some("key")),
-                                    ("id", Some("key")),
-                                    ("autocomplete", Some("off")),
-                                    ("required", Some("")),
-                                    ("autofocus", Some("")),
-                                ],
-                            );
-                        });
-                        h.el("div", &[], |h| {
-                            h.el_text(
-                                "button",
-                                &[("type", Some("submit")), ("id", Some("sign-in"))],
-                                t(lang, L::SignIn),
-                            );
-                        });
-                    },
-                );
-            },
-        );
-    })
+fn login_form(lang: Lang, next: &str, error: Option<T>) -> String {
+    drugtrace_dashboard::render_login(
+        &drugtrace_dashboard::LoginPage {
+            base: BASE,
+            next,
+            error,
+        },
+        lang,
+    )
 }
 
 /// The sign-in form's fields.
@@ -295,9 +220,8 @@ pub(crate) async fn login<S: Store + Sync + 'static>(
     let lang = Lang::from_param(form.lang.as_deref());
     let next = safe_next(form.next.as_deref());
     let key = form.key.trim();
-    let refuse = |status: StatusCode, message: &str| {
-        view::html(status, login_form(lang, &next, Some(message)))
-    };
+    let refuse =
+        |status: StatusCode, message: T| view::html(status, login_form(lang, &next, Some(message)));
     match state.inner.keys.role(key) {
         Some(Role::Regulator) if cookie_safe(key) => {
             let cookie = format!(
@@ -309,11 +233,11 @@ pub(crate) async fn login<S: Store + Sync + 'static>(
                     r.headers_mut().insert(header::SET_COOKIE, v);
                     r
                 }
-                Err(_) => refuse(StatusCode::UNAUTHORIZED, t(lang, L::UnknownKey)),
+                Err(_) => refuse(StatusCode::UNAUTHORIZED, T::LoginUnknownKey),
             }
         }
-        Some(Role::Institution(_)) => refuse(StatusCode::FORBIDDEN, t(lang, L::InstitutionKey)),
-        _ => refuse(StatusCode::UNAUTHORIZED, t(lang, L::UnknownKey)),
+        Some(Role::Institution(_)) => refuse(StatusCode::FORBIDDEN, T::LoginInstitutionKey),
+        _ => refuse(StatusCode::UNAUTHORIZED, T::LoginUnknownKey),
     }
 }
 

@@ -15,7 +15,7 @@ use datafusion::scalar::ScalarValue;
 use drugtrace_analytics::Table;
 use drugtrace_clues::{Clue, ClueQuery, Date};
 use drugtrace_code::TraceCode;
-use drugtrace_dashboard::html::{Html, url_encode};
+use drugtrace_dashboard::html::url_encode;
 use drugtrace_dashboard::jiff::Timestamp as Instant;
 use drugtrace_dashboard::{self as dash, Ctx, Lang};
 use drugtrace_ledger::{EventKind, PackState, Recorded, Store};
@@ -25,7 +25,7 @@ use serde::Deserialize;
 use super::auth::DashboardUser;
 use super::clues::{self, BatchSpec, ClueParams, Selection};
 use super::export::{self, Format};
-use super::view::{self, BASE, L, t};
+use super::view::{self, BASE};
 use super::{Finding, Findings, Loaded, Supervision, valid_institution};
 use crate::{ApiError, AppState};
 
@@ -678,8 +678,9 @@ async fn clue_list_page(
     uri: &Uri,
     params: &ClueParams,
     sel: &Selection,
+    alert: Option<&str>,
 ) -> Result<(Ctx, String), ApiError> {
-    let ctx = view::ctx(sup, uri);
+    let ctx = view::ctx_with_alert(sup, uri, alert);
     let today = clues::today(ctx.utc_offset_minutes);
     let findings = loaded.findings().await?;
     let list = clues::select(sup, sel, today, Some(&findings));
@@ -746,8 +747,16 @@ pub(crate) async fn clue_list<S: Store + Sync + 'static>(
         let sel = params.selection()?;
         let sup = state.supervision()?;
         let loaded = sup.ready().await?;
-        let (ctx, html) =
-            clue_list_page(sup, &loaded, &state.inner.directory(), &uri, &params, &sel).await?;
+        let (ctx, html) = clue_list_page(
+            sup,
+            &loaded,
+            &state.inner.directory(),
+            &uri,
+            &params,
+            &sel,
+            None,
+        )
+        .await?;
         Ok(view::page(StatusCode::OK, &ctx, html))
     })
     .await
@@ -853,13 +862,10 @@ pub(crate) async fn issue<S: Store + Sync + 'static>(
                     &uri,
                     &params,
                     &Selection::default(),
+                    Some(e.message()),
                 )
                 .await?;
-                Ok(view::page(
-                    e.status(),
-                    &ctx,
-                    view::with_alert(html, e.message()),
-                ))
+                Ok(view::page(e.status(), &ctx, html))
             }
             Err(e) => Err(e),
         }
@@ -884,8 +890,9 @@ async fn clue_detail_page(
     loaded: &Loaded,
     uri: &Uri,
     id: drugtrace_clues::ClueId,
+    alert: Option<&str>,
 ) -> Result<(Ctx, String), ApiError> {
-    let ctx = view::ctx(sup, uri);
+    let ctx = view::ctx_with_alert(sup, uri, alert);
     let today = clues::today(ctx.utc_offset_minutes);
     let book = sup.clues();
     let detail = book.clue(id).ok_or_else(|| {
@@ -923,7 +930,7 @@ pub(crate) async fn clue_detail<S: Store + Sync + 'static>(
         let id = clues::clue_id(&id)?;
         let sup = state.supervision()?;
         let loaded = sup.ready().await?;
-        let (ctx, html) = clue_detail_page(sup, &loaded, &uri, id).await?;
+        let (ctx, html) = clue_detail_page(sup, &loaded, &uri, id, None).await?;
         Ok(view::page(StatusCode::OK, &ctx, html))
     })
     .await
@@ -996,12 +1003,9 @@ pub(crate) async fn transition<S: Store + Sync + 'static>(
             }
             Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
                 let loaded = sup.ready().await?;
-                let (ctx, html) = clue_detail_page(sup, &loaded, &uri, id).await?;
-                Ok(view::page(
-                    e.status(),
-                    &ctx,
-                    view::with_alert(html, e.message()),
-                ))
+                let (ctx, html) =
+                    clue_detail_page(sup, &loaded, &uri, id, Some(e.message())).await?;
+                Ok(view::page(e.status(), &ctx, html))
             }
             Err(e) => Err(e),
         }
@@ -1112,8 +1116,9 @@ async fn notices_page<S: Store + Sync + 'static>(
     state: &AppState<S>,
     sup: &Arc<Supervision>,
     uri: &Uri,
+    alert: Option<&str>,
 ) -> Result<(Ctx, String), ApiError> {
-    let ctx = view::ctx(sup, uri);
+    let ctx = view::ctx_with_alert(sup, uri, alert);
     let loaded = sup.ready().await?;
     let candidates = loaded.report("duplicated_codes").await?.rows.len();
     let catalog = state.inner.ledger.catalog();
@@ -1127,7 +1132,12 @@ async fn notices_page<S: Store + Sync + 'static>(
                 instant(n.published_at_ms),
                 ctx.utc_offset_minutes,
             );
-            published.push((n.id, n.title.clone(), date, n.entries.len()));
+            published.push(dash::PublishedNotice {
+                number: n.id,
+                title: n.title.clone(),
+                date,
+                codes: n.entries.len() as u64,
+            });
             for e in &n.entries {
                 let product = drugtrace_catalog::InsuranceCode::parse(&e.product)
                     .ok()
@@ -1202,106 +1212,15 @@ async fn notices_page<S: Store + Sync + 'static>(
             notices: rows,
             recalls,
             recall_form: Some(format!("{BASE}/recalls")),
+            publish: Some(dash::PublishPanel {
+                action: format!("{BASE}/notices"),
+                candidates: candidates as u64,
+                published,
+            }),
         },
         &ctx,
     );
-    Ok((
-        ctx.clone(),
-        view::with_section(html, &publish_section(&ctx, candidates, &published)),
-    ))
-}
-
-/// The published notices by title, and the form that publishes a new one.
-fn publish_section(
-    ctx: &Ctx,
-    candidates: usize,
-    published: &[(u32, String, Date, usize)],
-) -> String {
-    let lang = ctx.lang;
-    let mut h = Html::new();
-    if !published.is_empty() {
-        h.el("section", &[("class", Some("card"))], |h| {
-            h.el_text("h2", &[], t(lang, L::PublishedNotices));
-            h.el("div", &[("class", Some("table-wrap"))], |h| {
-                h.el("table", &[], |h| {
-                    h.el("thead", &[], |h| {
-                        h.el("tr", &[], |h| {
-                            h.el_text("th", &[], t(lang, L::NoticeNumber));
-                            h.el_text("th", &[], t(lang, L::NoticeTitle));
-                            h.el_text("th", &[], dash::T::PublishedAt.text(lang));
-                            h.el_text("th", &[("class", Some("num"))], t(lang, L::NoticeCodes));
-                        });
-                    });
-                    h.el("tbody", &[], |h| {
-                        for (id, title, date, n) in published {
-                            h.el("tr", &[], |h| {
-                                h.el_text("td", &[("class", Some("mono"))], &format!("#{id}"));
-                                h.el_text("td", &[], title);
-                                h.el_text(
-                                    "td",
-                                    &[("class", Some("nowrap"))],
-                                    &drugtrace_dashboard::format::date(*date),
-                                );
-                                h.el_text(
-                                    "td",
-                                    &[("class", Some("num"))],
-                                    &drugtrace_dashboard::format::int(*n as u64),
-                                );
-                            });
-                        }
-                    });
-                });
-            });
-        });
-    }
-    h.el(
-        "section",
-        &[("class", Some("card")), ("id", Some("publish"))],
-        |h| {
-            h.el_text("h2", &[], t(lang, L::PublishTitle));
-            if candidates == 0 {
-                h.el_text(
-                    "p",
-                    &[("class", Some("intro"))],
-                    t(lang, L::NothingToPublish),
-                );
-                return;
-            }
-            h.el_text("p", &[("class", Some("intro"))], t(lang, L::PublishIntro));
-            let count = match lang {
-                Lang::Zh => format!("当前报表：{candidates} 个追溯码"),
-                Lang::En => format!("The report now lists {candidates} codes"),
-            };
-            h.el_text("p", &[("class", Some("small"))], &count);
-            let action = ctx.href(&format!("{BASE}/notices"));
-            h.el(
-                "form",
-                &[
-                    ("method", Some("post")),
-                    ("action", Some(&action)),
-                    ("class", Some("form-grid")),
-                ],
-                |h| {
-                    h.el("label", &[("class", Some("field wide"))], |h| {
-                        h.el_text("span", &[], t(lang, L::NoticeTitle));
-                        h.void(
-                            "input",
-                            &[
-                                ("type", Some("text")),
-                                ("name", Some("title")),
-                                ("required", Some("")),
-                                ("maxlength", Some("200")),
-                            ],
-                        );
-                    });
-                    h.el("div", &[], |h| {
-                        h.el_text("button", &[("type", Some("submit"))], t(lang, L::Publish));
-                    });
-                },
-            );
-        },
-    );
-    h.finish()
+    Ok((ctx, html))
 }
 
 /// `GET /dashboard/notices`: the published notices and the form for a new one.
@@ -1312,7 +1231,7 @@ pub(crate) async fn notices<S: Store + Sync + 'static>(
 ) -> Response {
     respond(&uri, async {
         let sup = state.supervision()?;
-        let (ctx, html) = notices_page(&state, sup, &uri).await?;
+        let (ctx, html) = notices_page(&state, sup, &uri, None).await?;
         Ok(view::page(StatusCode::OK, &ctx, html))
     })
     .await
@@ -1357,12 +1276,8 @@ async fn back_to_notices<S: Store + Sync + 'static>(
             view::lang_of(uri),
         ))),
         Err(e) if e.status().is_client_error() => {
-            let (ctx, html) = notices_page(state, sup, uri).await?;
-            Ok(view::page(
-                e.status(),
-                &ctx,
-                view::with_alert(html, e.message()),
-            ))
+            let (ctx, html) = notices_page(state, sup, uri, Some(e.message())).await?;
+            Ok(view::page(e.status(), &ctx, html))
         }
         Err(e) => Err(e),
     }

@@ -9,3 +9,4 @@ pub mod notices;
 pub mod overview;
 pub mod pack;
 pub mod sql;
+pub mod standalone;

@@ -6,6 +6,7 @@ use jiff::civil::Date;
 
 use crate::Ctx;
 use crate::format;
+use crate::html::Html;
 use crate::i18n::T;
 use crate::layout::{self, Col, Frame, Section};
 
@@ -19,6 +20,36 @@ pub struct NoticesPage {
     pub recalls: Vec<RecallEntry>,
     /// Where the form that records a recall posts; none shows no form.
     pub recall_form: Option<String>,
+    /// The notices published by title, and the form that publishes the next; none shows
+    /// neither.
+    pub publish: Option<PublishPanel>,
+}
+
+/// The notices published by title, and the form that publishes the current duplicated
+/// codes as the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PublishPanel {
+    /// Where the form posts.
+    pub action: String,
+    /// Codes the duplicated-codes report lists now (none: nothing to publish).
+    pub candidates: u64,
+    /// The notices published, newest first.
+    pub published: Vec<PublishedNotice>,
+}
+
+/// A notice published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PublishedNotice {
+    /// Its number.
+    pub number: u32,
+    /// Its title.
+    pub title: String,
+    /// When it was published.
+    pub date: Date,
+    /// The codes it lists.
+    pub codes: u64,
 }
 
 /// A recall of a batch, or (with no batch) a withdrawal of a product.
@@ -179,7 +210,81 @@ pub fn render_notices(data: &NoticesPage, ctx: &Ctx) -> String {
         if let Some(action) = &data.recall_form {
             recall_form(h, ctx, action);
         }
+        if let Some(panel) = &data.publish {
+            publish_panel(h, ctx, panel);
+        }
     })
+}
+
+/// The published notices by title, and the form that publishes a new one.
+fn publish_panel(h: &mut Html, ctx: &Ctx, panel: &PublishPanel) {
+    if !panel.published.is_empty() {
+        layout::card(h, ctx.t(T::PublishedNotices), None, |h| {
+            let cols = [
+                Col(ctx.t(T::NoticeNumber), false),
+                Col(ctx.t(T::NoticeTitle), false),
+                Col(ctx.t(T::PublishedAt), false),
+                Col(ctx.t(T::NoticeCodes), true),
+            ];
+            layout::table(h, ctx, &cols, false, |h| {
+                for n in &panel.published {
+                    h.el("tr", &[], |h| {
+                        h.el_text("td", &[("class", Some("mono"))], &format!("#{}", n.number));
+                        h.el_text("td", &[], &n.title);
+                        h.el_text("td", &[("class", Some("nowrap"))], &format::date(n.date));
+                        layout::td_num(h, &format::int(n.codes));
+                    });
+                }
+            });
+        });
+    }
+    h.el(
+        "section",
+        &[("class", Some("card")), ("id", Some("publish"))],
+        |h| {
+            h.el_text("h2", &[], ctx.t(T::PublishTitle));
+            if panel.candidates == 0 {
+                h.el_text("p", &[("class", Some("intro"))], ctx.t(T::NothingToPublish));
+                return;
+            }
+            h.el_text("p", &[("class", Some("intro"))], ctx.t(T::PublishIntro));
+            h.el_text(
+                "p",
+                &[("class", Some("small"))],
+                &format!(
+                    "{}{}{}",
+                    ctx.t(T::PublishCount),
+                    ctx.lang.colon(),
+                    format::int(panel.candidates)
+                ),
+            );
+            h.el(
+                "form",
+                &[
+                    ("method", Some("post")),
+                    ("action", Some(&ctx.href(&panel.action))),
+                    ("class", Some("form-grid")),
+                ],
+                |h| {
+                    h.el("label", &[("class", Some("field wide"))], |h| {
+                        h.el_text("span", &[], ctx.t(T::NoticeTitle));
+                        h.void(
+                            "input",
+                            &[
+                                ("type", Some("text")),
+                                ("name", Some("title")),
+                                ("required", Some("")),
+                                ("maxlength", Some("200")),
+                            ],
+                        );
+                    });
+                    h.el("div", &[], |h| {
+                        h.el_text("button", &[("type", Some("submit"))], ctx.t(T::Publish));
+                    });
+                },
+            );
+        },
+    );
 }
 
 /// The form a regulator records a recall with: the product by one of its codes, the batch
