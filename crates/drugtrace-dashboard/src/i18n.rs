@@ -397,6 +397,15 @@ texts! {
     ReasonAlreadyIssued => "重复赋码", "Code issued twice";
     ReasonNoCode => "无码结算", "Settled without a code";
     ReasonSettlementBlocked => "同一结算中另有药品被拦截", "Blocked with its settlement";
+    ReasonNotPermitted => "该机构类型无权进行此操作", "Not permitted for this kind of party";
+    ReasonNotHolder => "非该药品当前持有方", "Not the pack's holder";
+    ReasonNothingToVoid => "无可撤销的记录", "Nothing to void";
+    ReasonRecallBatchUnknown => "召回中的药品，批号未知", "Recalled product, batch unknown";
+    ReasonCaseNotSold => "箱码不可销售", "A case is not sold";
+    ReasonInAnotherCase => "已装入其他箱", "Already in another case";
+    ReasonSoldPackInCase => "已售药品不可装箱", "A sold pack cannot be packed";
+    ReasonCaseCycle => "箱码循环包含", "A case cannot contain itself";
+    ReasonNotInCase => "不在该箱中", "Not in this case";
     StockTransferIn => "调入", "Transfer in";
     StockTransferOut => "调出", "Transfer out";
     StockCountGain => "盘盈", "Stock-count gain";

@@ -311,6 +311,24 @@ pub enum Reason {
     NoCode,
     /// `settlement_blocked`: sold in a settlement another item of which was refused.
     SettlementBlocked,
+    /// `not_permitted`.
+    NotPermitted,
+    /// `not_holder`.
+    NotHolder,
+    /// `nothing_to_void`.
+    NothingToVoid,
+    /// `recall_batch_unknown`.
+    RecallBatchUnknown,
+    /// `case_not_sold`.
+    CaseNotSold,
+    /// `in_another_case`.
+    InAnotherCase,
+    /// `sold_pack_in_case`.
+    SoldPackInCase,
+    /// `case_cycle`.
+    CaseCycle,
+    /// `not_in_case`.
+    NotInCase,
     /// A reason this crate has no label for, shown by its name.
     Other(String),
 }
@@ -333,6 +351,15 @@ impl Reason {
             "already_issued" => Reason::AlreadyIssued,
             "no_code" => Reason::NoCode,
             "settlement_blocked" => Reason::SettlementBlocked,
+            "not_permitted" => Reason::NotPermitted,
+            "not_holder" => Reason::NotHolder,
+            "nothing_to_void" => Reason::NothingToVoid,
+            "recall_batch_unknown" => Reason::RecallBatchUnknown,
+            "case_not_sold" => Reason::CaseNotSold,
+            "in_another_case" => Reason::InAnotherCase,
+            "sold_pack_in_case" => Reason::SoldPackInCase,
+            "case_cycle" => Reason::CaseCycle,
+            "not_in_case" => Reason::NotInCase,
             other => Reason::Other(other.to_owned()),
         }
     }
@@ -353,6 +380,15 @@ impl Reason {
             Reason::AlreadyIssued => T::ReasonAlreadyIssued,
             Reason::NoCode => T::ReasonNoCode,
             Reason::SettlementBlocked => T::ReasonSettlementBlocked,
+            Reason::NotPermitted => T::ReasonNotPermitted,
+            Reason::NotHolder => T::ReasonNotHolder,
+            Reason::NothingToVoid => T::ReasonNothingToVoid,
+            Reason::RecallBatchUnknown => T::ReasonRecallBatchUnknown,
+            Reason::CaseNotSold => T::ReasonCaseNotSold,
+            Reason::InAnotherCase => T::ReasonInAnotherCase,
+            Reason::SoldPackInCase => T::ReasonSoldPackInCase,
+            Reason::CaseCycle => T::ReasonCaseCycle,
+            Reason::NotInCase => T::ReasonNotInCase,
             Reason::Other(_) => return None,
         })
     }

@@ -1312,6 +1312,19 @@ pub(crate) async fn record_recall<S: Store + Sync + 'static>(
 mod tests {
     use super::*;
 
+    /// The pages show every reason the ledger can give by its label in both languages:
+    /// a reason added to the ledger without one fails here, not as a bare name on a page.
+    #[test]
+    fn every_ledger_reason_has_a_label_on_the_pages() {
+        for r in drugtrace_ledger::Reason::ALL {
+            let shown = dash::Reason::from_name(r.as_str());
+            assert!(shown.label().is_some(), "{} has no label", r.as_str());
+            for lang in Lang::ALL {
+                assert_ne!(shown.text(lang), r.as_str(), "{lang:?}");
+            }
+        }
+    }
+
     fn headers(host: &str, referer: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, host.parse().unwrap());
