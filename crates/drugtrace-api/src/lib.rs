@@ -51,6 +51,16 @@ pub use supervision::{
 };
 pub use webhook::{WebhookError, Webhooks, sign as epcis_signature};
 
+/// 64 random bits (the operating system's; the clock's nanoseconds if it has none): ids that
+/// only need to differ, such as a live-feed batch's or a webhook subscription's.
+pub(crate) fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        return jiff::Timestamp::now().as_nanosecond() as u64;
+    }
+    u64::from_le_bytes(b)
+}
+
 /// The largest request body accepted: about 10,000 events.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 

@@ -356,7 +356,7 @@ fn write(feed: std::sync::Weak<Interceptions>, pending: Receiver<Blocked>) {
             return;
         };
         let record = Record {
-            batch: batch_id(),
+            batch: crate::random_u64(),
             blocked,
         };
         if let Err(e) = append(&feed, &record) {
@@ -402,14 +402,6 @@ fn append(feed: &Interceptions, record: &Record) -> Result<(), SharedError> {
     }
     Err(last
         .unwrap_or_else(|| SharedError::Unavailable("other servers kept appending first".into())))
-}
-
-fn batch_id() -> u64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        return jiff::Timestamp::now().as_nanosecond() as u64;
-    }
-    u64::from_le_bytes(b)
 }
 
 #[cfg(test)]

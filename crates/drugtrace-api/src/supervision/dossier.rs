@@ -20,7 +20,7 @@ use drugtrace_ledger::{Recorded, Store};
 
 use super::auth::DashboardUser;
 use super::pages::{
-    audit_entry, clue_row, evidence, kind, latest, name_of, party_of, product_info, respond,
+    audit_entry, clue_of, evidence, kind, latest, name_of, party_of, product_info, respond,
 };
 use super::{Finding, Findings, Loaded, Supervision, clues, view};
 use crate::{ApiError, AppState};
@@ -62,20 +62,7 @@ async fn gather<S: Store + Sync + 'static>(
     id: ClueId,
 ) -> Result<dash::DossierPage, ApiError> {
     let today = clues::today(ctx.utc_offset_minutes);
-    let book = sup.clues();
-    let detail = book.clue(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_clue",
-            format!("no clue {id}"),
-        )
-    })?;
-    let findings = loaded.findings().await?;
-    let batch = book
-        .batch(detail.clue.batch)
-        .map(|b| b.title)
-        .unwrap_or_default();
-    let clue = clue_row(sup, &detail.clue, &batch, &findings, today);
+    let (detail, findings, clue) = clue_of(sup, loaded, id, today).await?;
     let directory = state.inner.directory();
     let institution = match directory.get(&detail.clue.institution) {
         Some(i) => dash::InstitutionInfo {

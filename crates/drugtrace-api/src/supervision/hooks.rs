@@ -303,7 +303,7 @@ pub(crate) async fn subscribe<S: Store + Sync + 'static>(
         })?,
     };
     let hook = Hook {
-        id: format!("fh-{:016x}", random()),
+        id: format!("fh-{:016x}", crate::random_u64()),
         dest,
         secret,
         models: req.models,
@@ -351,14 +351,6 @@ pub(crate) async fn unsubscribe<S: Store + Sync + 'static>(
         .await
         .map_err(ApiError::internal)??;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub(crate) fn random() -> u64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        return jiff::Timestamp::now().as_nanosecond() as u64;
-    }
-    u64::from_le_bytes(b)
 }
 
 #[cfg(test)]

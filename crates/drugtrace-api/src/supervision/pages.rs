@@ -612,6 +612,31 @@ pub(crate) async fn models<S: Store + Sync + 'static>(
 
 /// A clue as a row of the list: the models behind it come from the findings at its
 /// institution, the note from its result or its latest annotated change.
+/// Clue `id` as its pages show it: its detail and audit trail, every finding, and its row
+/// (batch title, findings counted) as of `today`; a 404 for a clue the book does not hold.
+pub(super) async fn clue_of(
+    sup: &Supervision,
+    loaded: &Loaded,
+    id: drugtrace_clues::ClueId,
+    today: Date,
+) -> Result<(drugtrace_clues::ClueDetail, Arc<Findings>, dash::ClueRow), ApiError> {
+    let book = sup.clues();
+    let detail = book.clue(id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_clue",
+            format!("no clue {id}"),
+        )
+    })?;
+    let findings = loaded.findings().await?;
+    let batch = book
+        .batch(detail.clue.batch)
+        .map(|b| b.title)
+        .unwrap_or_default();
+    let row = clue_row(sup, &detail.clue, &batch, &findings, today);
+    Ok((detail, findings, row))
+}
+
 pub(super) fn clue_row(
     sup: &Supervision,
     c: &Clue,
@@ -894,20 +919,7 @@ async fn clue_detail_page(
 ) -> Result<(Ctx, String), ApiError> {
     let ctx = view::ctx_with_alert(sup, uri, alert);
     let today = clues::today(ctx.utc_offset_minutes);
-    let book = sup.clues();
-    let detail = book.clue(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_clue",
-            format!("no clue {id}"),
-        )
-    })?;
-    let findings = loaded.findings().await?;
-    let batch = book
-        .batch(detail.clue.batch)
-        .map(|b| b.title)
-        .unwrap_or_default();
-    let row = clue_row(sup, &detail.clue, &batch, &findings, today);
+    let (detail, findings, row) = clue_of(sup, loaded, id, today).await?;
     let urls = dash::ClueUrls::under(BASE);
     let data = dash::ClueDetailPage {
         transition_url: urls.transition_for(&row.id),

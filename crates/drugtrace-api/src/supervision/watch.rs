@@ -80,7 +80,7 @@ pub(crate) async fn run_models<S: Store + Sync + 'static>(state: AppState<S>, ev
     let by = format!(
         "pid {} {:08x}",
         std::process::id(),
-        super::hooks::random() as u32
+        crate::random_u64() as u32
     );
     loop {
         let run = now_ms() / every_ms;
