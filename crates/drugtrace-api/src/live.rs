@@ -229,24 +229,9 @@ impl Interceptions {
     /// Reads on in the day's journal (what this and the other servers appended), moving to
     /// a new day's at midnight; returns the batch ids read.
     pub fn refresh(&self) -> Result<Vec<u64>, SharedError> {
-        let now = today(self.offset_minutes);
+        self.roll()?;
         let (journal, from, day) = {
-            let mut d = self.day.lock();
-            if d.day != now {
-                match (self.journals)(&journal_name(&now)) {
-                    Ok(journal) => {
-                        *d = Day {
-                            day: now,
-                            journal,
-                            next: 0,
-                            today: 0,
-                            recent: VecDeque::new(),
-                        };
-                        self.changed.send_modify(|v| *v += 1);
-                    }
-                    Err(e) => return Err(SharedError::Unavailable(e)),
-                }
-            }
+            let d = self.day.lock();
             (Arc::clone(&d.journal), d.next, d.day.clone())
         };
         let records = journal.read_from(from)?;
@@ -290,8 +275,30 @@ impl Interceptions {
         Ok(batches)
     }
 
-    /// The day's latest `n` interceptions and its count.
+    /// Moves to a new day's journal when the server's date has changed since the last call.
+    fn roll(&self) -> Result<(), SharedError> {
+        let now = today(self.offset_minutes);
+        let mut d = self.day.lock();
+        if d.day != now {
+            let journal = (self.journals)(&journal_name(&now)).map_err(SharedError::Unavailable)?;
+            *d = Day {
+                day: now,
+                journal,
+                next: 0,
+                today: 0,
+                recent: VecDeque::new(),
+            };
+            drop(d);
+            self.changed.send_modify(|v| *v += 1);
+        }
+        Ok(())
+    }
+
+    /// The day's latest `n` interceptions and its count (a new day's none, from midnight).
     pub fn snapshot(&self, n: usize) -> Snapshot {
+        if let Err(e) = self.roll() {
+            tracing::warn!(error = %e, "could not open the new day's live feed");
+        }
         let d = self.day.lock();
         Snapshot {
             day: d.day.clone(),
@@ -375,6 +382,8 @@ fn append(feed: &Interceptions, record: &Record) -> Result<(), SharedError> {
     let bytes = serde_json::to_vec(record).map_err(|e| SharedError::Unavailable(e.to_string()))?;
     let mut last = None;
     for attempt in 0..ATTEMPTS {
+        // A batch goes to the day it is appended on.
+        feed.roll()?;
         let (journal, at) = {
             let d = feed.day.lock();
             (Arc::clone(&d.journal), d.next)
