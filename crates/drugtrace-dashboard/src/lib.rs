@@ -29,6 +29,7 @@ pub mod html;
 mod i18n;
 mod layout;
 mod pages;
+#[cfg(any(test, feature = "sample"))]
 pub mod sample;
 mod types;
 
