@@ -19,7 +19,6 @@ mod engine;
 mod evaluate;
 mod export;
 pub mod model;
-mod notice;
 mod reports;
 pub mod schema;
 mod settlements;
@@ -33,8 +32,7 @@ pub use export::{
     ExportOptions, ExportSummary, Warehouse, export, recover_swap, write_parquet_atomically,
 };
 pub use model::{Level, Model, model, models};
-pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
-pub use reports::{Kind as ColumnKind, REPORTS, Report, report};
+pub use reports::{Kind as ColumnKind, REPORTS, Report, notice_entries, report};
 pub use settlements::{
     SETTLEMENT_COLUMNS, SettlementError, SettlementImport, Settlements, SharedSettlements,
     import_settlements, settlement_parts,

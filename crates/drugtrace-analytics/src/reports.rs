@@ -163,6 +163,25 @@ pub const REPORTS: &[Report] = &[
     },
 ];
 
+/// The codes a notice of duplicated codes lists: the rows of the `duplicated_codes` report.
+pub fn notice_entries(table: &Table) -> Vec<drugtrace_clues::NoticeEntry> {
+    table
+        .records()
+        .map(|r| drugtrace_clues::NoticeEntry {
+            code: r.text("code"),
+            product: r.text("product"),
+            generic_name: r.text("generic_name"),
+            times_sold: r.int("times_sold"),
+            institutions: r
+                .text("institutions")
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        })
+        .collect()
+}
+
 /// The report named `name`.
 pub fn report(name: &str) -> Option<&'static Report> {
     REPORTS.iter().find(|r| r.name == name)

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use drugtrace_analytics::{
-    Analytics, ColumnKind, ExportOptions, NoticeEntry, QueryLimits, REPORTS, Report, Warehouse,
-    evaluate, export, models, read_truth, report,
+    Analytics, ColumnKind, ExportOptions, QueryLimits, REPORTS, Report, Warehouse, evaluate,
+    export, models, read_truth, report,
 };
 use drugtrace_catalog::{Catalog, Directory};
 use drugtrace_ingest::{Format, ImportOptions, ParseContext, import_file};
@@ -155,7 +155,7 @@ fn every_model_finds_what_was_planted_and_little_else() {
             .report(report("duplicated_codes").unwrap())
             .await
             .unwrap();
-        let entries = NoticeEntry::from_report(&duplicated);
+        let entries = drugtrace_analytics::notice_entries(&duplicated);
         let flagged = evaluations.iter().find(|e| e.model == "duplicate_sale").unwrap().flagged;
         assert_eq!(entries.len(), flagged);
         assert!(entries.iter().all(|e| e.times_sold >= 2 && !e.institutions.is_empty()));

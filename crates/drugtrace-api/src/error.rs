@@ -176,8 +176,8 @@ pub(crate) fn unavailable(e: &dyn std::any::Any) -> bool {
     if let Some(e) = e.downcast_ref::<drugtrace_clues::UpdateError>() {
         return matches!(e, drugtrace_clues::UpdateError::Storage(s) if storage(s));
     }
-    if let Some(e) = e.downcast_ref::<drugtrace_analytics::NoticeError>() {
-        use drugtrace_analytics::NoticeError;
+    if let Some(e) = e.downcast_ref::<drugtrace_clues::NoticeError>() {
+        use drugtrace_clues::NoticeError;
         return match e {
             NoticeError::Write(s) => storage(s),
             NoticeError::Journal(s) => open(s),

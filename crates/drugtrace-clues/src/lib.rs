@@ -20,6 +20,7 @@ mod book;
 mod clue;
 mod csv_export;
 mod fold;
+mod notice;
 mod rank;
 
 pub use book::{
@@ -31,6 +32,7 @@ pub use clue::{
 };
 pub use csv_export::{CLUE_COLUMNS, UTF8_BOM, write_csv};
 pub use drugtrace_durable::{OpenError, StorageError, TornTail};
+pub use notice::{Notice, NoticeBoard, NoticeEntry, NoticeError};
 pub use rank::{
     Filter, FindingRow, Institution, RankedInstitution, Severity, SeverityCounts, rank,
 };

@@ -9,8 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use datafusion::prelude::{col, lit};
-use drugtrace_analytics::{Notice, NoticeEntry, NoticeError, Table};
+use drugtrace_analytics::Table;
 use drugtrace_clues::{AuditEntry, Clue, Date};
+use drugtrace_clues::{Notice, NoticeError};
 use drugtrace_ledger::{Store, Timestamp};
 use drugtrace_money::Fen;
 use serde::{Deserialize, Serialize};
@@ -484,7 +485,7 @@ pub(crate) async fn publish_report(
         return Err(ApiError::field("title", "is required"));
     }
     let report = loaded.report("duplicated_codes").await?;
-    let mut entries = NoticeEntry::from_report(&report);
+    let mut entries = drugtrace_analytics::notice_entries(&report);
     if let Some(codes) = codes {
         if let Some(missing) = codes
             .iter()

@@ -33,8 +33,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use datafusion::scalar::ScalarValue;
 use drugtrace_analytics::worker::{self, WorkerCommand, WorkerError};
-use drugtrace_analytics::{Analytics, AnalyticsError, NoticeBoard, QueryLimits, Table, Warehouse};
-use drugtrace_clues::{ClueBook, Severity};
+use drugtrace_analytics::{Analytics, AnalyticsError, QueryLimits, Table, Warehouse};
+use drugtrace_clues::{ClueBook, NoticeBoard, Severity};
 use drugtrace_ledger::Store;
 use drugtrace_money::Fen;
 use parking_lot::{Mutex, RwLock};
@@ -94,7 +94,7 @@ pub enum SupervisionError {
     Clues(#[from] drugtrace_clues::OpenError),
     /// The notices could not be read.
     #[error("the notices: {0}")]
-    Notices(#[from] drugtrace_analytics::NoticeError),
+    Notices(#[from] drugtrace_clues::NoticeError),
     /// The finding webhooks could not be read.
     #[error("the finding webhooks: {0}")]
     Hooks(String),

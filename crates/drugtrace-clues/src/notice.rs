@@ -14,8 +14,6 @@ use std::sync::Arc;
 use drugtrace_durable::{SharedError, SharedJournal};
 use serde::{Deserialize, Serialize};
 
-use crate::table::Table;
-
 /// One duplicated code on a notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeEntry {
@@ -245,27 +243,6 @@ impl NoticeBoard {
         let &(n, j) = self.by_code.get(code)?;
         let notice = &self.notices[n];
         Some((notice, &notice.entries[j]))
-    }
-}
-
-impl NoticeEntry {
-    /// The entries of the `duplicated_codes` report.
-    pub fn from_report(table: &Table) -> Vec<NoticeEntry> {
-        table
-            .records()
-            .map(|r| NoticeEntry {
-                code: r.text("code"),
-                product: r.text("product"),
-                generic_name: r.text("generic_name"),
-                times_sold: r.int("times_sold"),
-                institutions: r
-                    .text("institutions")
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect(),
-            })
-            .collect()
     }
 }
 
