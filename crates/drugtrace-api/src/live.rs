@@ -110,6 +110,19 @@ struct Day {
     recent: VecDeque<(FeedId, Blocked)>,
 }
 
+impl Day {
+    /// Day `day`, nothing of its journal read yet.
+    fn new(day: String, journal: Arc<dyn SharedJournal>) -> Day {
+        Day {
+            day,
+            journal,
+            next: 0,
+            today: 0,
+            recent: VecDeque::new(),
+        }
+    }
+}
+
 /// What a reader gets: the day's latest interceptions and its count.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -149,13 +162,7 @@ impl Interceptions {
         let feed = Arc::new(Interceptions {
             journals,
             offset_minutes,
-            day: Mutex::new(Day {
-                day,
-                journal,
-                next: 0,
-                today: 0,
-                recent: VecDeque::new(),
-            }),
+            day: Mutex::new(Day::new(day, journal)),
             changed: tokio::sync::watch::Sender::new(0),
             queue,
             dropped: std::sync::atomic::AtomicU64::new(0),
@@ -281,13 +288,7 @@ impl Interceptions {
         let mut d = self.day.lock();
         if d.day != now {
             let journal = (self.journals)(&journal_name(&now)).map_err(SharedError::Unavailable)?;
-            *d = Day {
-                day: now,
-                journal,
-                next: 0,
-                today: 0,
-                recent: VecDeque::new(),
-            };
+            *d = Day::new(now, journal);
             drop(d);
             self.changed.send_modify(|v| *v += 1);
         }

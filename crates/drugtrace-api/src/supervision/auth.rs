@@ -11,7 +11,7 @@
 use axum::Form;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use drugtrace_dashboard::html::url_encode;
 use drugtrace_dashboard::{Lang, T};
@@ -79,17 +79,21 @@ pub(crate) struct DashboardUser {
     pub actor: String,
 }
 
-/// The key in the request's dashboard cookie.
-fn cookie_key(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The value of the request's cookie `name`.
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim().to_owned())
+}
+
+/// The key in the request's dashboard cookie.
+fn cookie_key(parts: &Parts) -> Option<String> {
+    cookie(&parts.headers, COOKIE)
 }
 
 /// Whether a state-changing request comes from a page of this server: a browser sends

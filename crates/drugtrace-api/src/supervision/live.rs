@@ -16,7 +16,7 @@ use drugtrace_dashboard as dash;
 use drugtrace_ledger::Store;
 use drugtrace_money::Fen;
 
-use super::auth::DashboardUser;
+use super::auth::{DashboardUser, cookie};
 use super::view::{self, BASE};
 use crate::live::{Blocked, FeedId, Interceptions};
 use crate::{ApiError, AppState};
@@ -85,18 +85,6 @@ fn interception(id: &FeedId, b: &Blocked, name: Option<&String>) -> dash::Interc
     }
 }
 
-/// The value of cookie `name`.
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim().to_owned())
-}
-
 /// `GET /dashboard/live.js`: the script that follows the stream.
 pub(crate) async fn script() -> Response {
     (
@@ -154,15 +142,9 @@ pub(crate) async fn stream<S: Store + Sync + 'static>(
             ),
         );
     };
-    let Ok(sup) = state.supervision() else {
-        return view::error_page(
-            lang,
-            &ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "supervision_not_configured",
-                "supervision is not set up on this server",
-            ),
-        );
+    let sup = match state.supervision() {
+        Ok(sup) => sup,
+        Err(e) => return view::error_page(lang, &e),
     };
     let ctx = view::ctx(sup, &uri);
     let resume = headers
@@ -198,8 +180,8 @@ pub(crate) async fn stream<S: Store + Sync + 'static>(
         );
     };
     let follow = Follow {
+        changed: feed.subscribe(),
         feed,
-        changed: None,
         stop: state.inner.stopping.subscribe(),
         after: start,
         pending: std::collections::VecDeque::new(),
@@ -221,7 +203,7 @@ pub(crate) async fn stream<S: Store + Sync + 'static>(
 /// A stream's place in the feed.
 struct Follow<S> {
     feed: Arc<Interceptions>,
-    changed: Option<tokio::sync::watch::Receiver<u64>>,
+    changed: tokio::sync::watch::Receiver<u64>,
     stop: tokio::sync::watch::Receiver<bool>,
     after: Option<FeedId>,
     pending: std::collections::VecDeque<(FeedId, Blocked)>,
@@ -251,9 +233,8 @@ impl<S> Follow<S> {
                         .data(data),
                 );
             }
-            let changed = self.changed.get_or_insert_with(|| self.feed.subscribe());
-            // Subscribed before reading, so nothing read after it is missed.
-            changed.mark_unchanged();
+            // Marked seen before reading, so nothing read after it is missed.
+            self.changed.mark_unchanged();
             let (items, last) = self.feed.after(self.after.as_ref());
             if last.is_some() {
                 self.after = last;
@@ -263,7 +244,7 @@ impl<S> Follow<S> {
                 continue;
             }
             tokio::select! {
-                r = changed.changed() => {
+                r = self.changed.changed() => {
                     if r.is_err() {
                         return None;
                     }

@@ -29,11 +29,9 @@ const PER_DELIVERY: usize = 500;
 /// The shortest period accepted.
 pub const MIN_PERIOD: Duration = Duration::from_secs(1);
 
-/// What makes a finding the same finding in two runs: its model, what it is about and the
-/// events it rests on. A finding whose evidence grew (a third sale) is new again.
-type Key = (String, String, String, Option<String>, Vec<u32>);
-
-/// A finding's identity in the webhooks' journal: 128 bits of the SHA-256 of its [`Key`].
+/// A finding's identity across runs and servers (in the webhooks' journal too): 128 bits of
+/// the SHA-256 of its model, what it is about and the events it rests on. A finding whose
+/// evidence grew (a third sale) is new again.
 fn finding_id(f: &Finding) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -53,16 +51,6 @@ fn finding_id(f: &Finding) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn key(f: &Finding) -> Key {
-    (
-        f.model.clone(),
-        f.code.clone(),
-        f.institution.clone(),
-        f.product.clone(),
-        f.evidence.clone(),
-    )
 }
 
 /// What one run did.
@@ -111,9 +99,9 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
 ) -> Result<RunReport, String> {
     let sup = Arc::clone(state.supervision().map_err(|e| e.message().to_owned())?);
     // What the last run found (none before the first).
-    let before: HashSet<Key> = match sup.ready().await {
+    let before: HashSet<String> = match sup.ready().await {
         Ok(loaded) => match loaded.findings().await {
-            Ok(f) => f.rows.iter().map(key).collect(),
+            Ok(f) => f.rows.iter().map(finding_id).collect(),
             Err(_) => HashSet::new(),
         },
         Err(_) => HashSet::new(),
@@ -150,14 +138,15 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
         .findings()
         .await
         .map_err(|e| e.message().to_owned())?;
-    let fresh: Vec<&Finding> = findings
+    let fresh: Vec<(String, &Finding)> = findings
         .rows
         .iter()
-        .filter(|f| !before.contains(&key(f)))
+        .map(|f| (finding_id(f), f))
+        .filter(|(id, _)| !before.contains(id))
         .collect();
     let (first, deliveries) = match sup.hooks() {
         Some(hooks) => {
-            let ids: Vec<String> = fresh.iter().map(|f| finding_id(f)).collect();
+            let ids: Vec<String> = fresh.iter().map(|(id, _)| id.clone()).collect();
             let hooks = Arc::clone(hooks);
             let by = by.to_owned();
             let recorded = tokio::task::spawn_blocking(move || {
@@ -172,8 +161,8 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
             let first: HashSet<String> = first.into_iter().collect();
             let send: Vec<&Finding> = fresh
                 .iter()
-                .copied()
-                .filter(|f| first.contains(&finding_id(f)))
+                .filter(|(id, _)| first.contains(id))
+                .map(|(_, f)| *f)
                 .collect();
             let n = deliver(state, &current, run, &send);
             (send.len(), n)
