@@ -84,6 +84,22 @@ async fn a_scheduled_model_run_sends_each_new_finding_signed_once() {
         assert_eq!(r.status(), 400);
         assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], field);
     }
+    // Not JSON, or a field the API does not know (a misspelt one), is refused too.
+    for body in [
+        r#"{"dest": "#,
+        r#"{"dest": "http://x", "secret": "0123456789abcdef", "sekret": 1}"#,
+    ] {
+        let r = app
+            .http
+            .post(format!("{}/v1/findings/subscriptions", app.url))
+            .bearer_auth(REGULATOR_KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+    }
     let institution = app
         .http
         .post(format!("{}/v1/findings/subscriptions", app.url))
