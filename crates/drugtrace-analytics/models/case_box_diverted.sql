@@ -41,7 +41,7 @@ SELECT
     s.product,
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
-    CAST(s.seq AS VARCHAR) AS evidence,
+    make_array(s.seq) AS evidence,
     'sold by ' || s.actor || ' from case ' || p.case_code || ', which went to ' || w.actor
         || '; ' || s.actor || ' never took in the box or its case' AS detail
 FROM sales s

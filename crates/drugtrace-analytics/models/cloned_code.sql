@@ -47,7 +47,7 @@ SELECT
     product,
     at,
     CASE WHEN fund_paid THEN amount_fen ELSE 0 END AS amount_fen,
-    CAST(prev_seq AS VARCHAR) || ',' || CAST(seq AS VARCHAR) AS evidence,
+    make_array(prev_seq, seq) AS evidence,
     'sold at ' || prev_actor || ' (' || prev_province || ') and ' || CAST(CAST(round(hours) AS BIGINT) AS VARCHAR)
         || ' h later at ' || actor || ' (' || province || '), '
         || CAST(CAST(round(km) AS BIGINT) AS VARCHAR) || ' km apart' AS detail

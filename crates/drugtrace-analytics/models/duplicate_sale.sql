@@ -37,7 +37,7 @@ SELECT
     s.product,
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
-    CAST(s.first_seq AS VARCHAR) || ',' || CAST(s.seq AS VARCHAR) AS evidence,
+    make_array(s.first_seq, s.seq) AS evidence,
     'sold ' || CAST(s.times AS VARCHAR) || ' times; this sale came after the pack was sold at '
         || s.first_actor AS detail
 FROM counted s

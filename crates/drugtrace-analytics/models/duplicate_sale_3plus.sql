@@ -27,7 +27,7 @@ per_code AS (
         SUM(amount_fen) OVER (PARTITION BY code) AS total_fen,
         SUM(CASE WHEN fund_paid THEN 0 ELSE 1 END) OVER (PARTITION BY code) AS self_paid,
         MAX(CASE WHEN is_repeat THEN 1 ELSE 0 END) OVER (PARTITION BY code) AS repeated,
-        string_agg(CAST(seq AS VARCHAR), ',') OVER (PARTITION BY code ORDER BY seq
+        array_agg(seq) OVER (PARTITION BY code ORDER BY seq
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS seqs
     FROM counted
 )

@@ -61,7 +61,7 @@ per_code AS (
     SELECT o.code, MIN(o.seq) AS first_seq,
         MIN(CASE WHEN o.kind = 'sale' THEN o.seq END) AS sale_seq,
         COUNT(*) AS n,
-        string_agg(CAST(o.seq AS VARCHAR), ',') AS seqs
+        array_agg(o.seq ORDER BY o.seq) AS seqs
     FROM orphan o
     LEFT JOIN chained c ON c.code = o.code
     WHERE c.code IS NULL
@@ -90,7 +90,7 @@ SELECT
     CAST(NULL AS VARCHAR) AS product,
     m.at,
     CAST(0 AS BIGINT) AS amount_fen,
-    CAST(NULL AS VARCHAR) AS evidence,
+    CAST(NULL AS INT UNSIGNED[]) AS evidence,
     CAST(m.packs AS VARCHAR) || ' pack(s) shipped by ' || m.maker
         || ' through a distributor without a commission: the manufacturer uploads none'
         AS detail

@@ -79,8 +79,8 @@ SELECT
     COALESCE(x.product, b.code_product) AS product,
     b.at,
     COALESCE(CASE WHEN x.fund_paid THEN x.amount_fen ELSE 0 END, 0) AS amount_fen,
-    CAST(r.sale_seq AS VARCHAR) || ',' || CAST(r.back_seq AS VARCHAR)
-        || COALESCE(',' || CAST(x.seq AS VARCHAR), '') AS evidence,
+    CASE WHEN x.seq IS NULL THEN make_array(r.sale_seq, r.back_seq)
+        ELSE make_array(r.sale_seq, r.back_seq, x.seq) END AS evidence,
     'sold at ' || f.actor || ', taken in again by ' || b.actor
         || COALESCE(' from ' || b.counterparty, '') AS detail
 FROM reentry r

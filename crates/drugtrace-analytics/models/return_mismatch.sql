@@ -40,7 +40,7 @@ SELECT
     f.code_product AS product,
     f.at,
     CAST(0 AS BIGINT) AS amount_fen,
-    CAST(f.seq AS VARCHAR) AS evidence,
+    make_array(f.seq) AS evidence,
     'return refused: ' || f.reason AS detail
 FROM refused f
 LEFT JOIN resent r ON r.code = f.code AND r.seq = f.seq

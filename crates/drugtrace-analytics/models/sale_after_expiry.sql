@@ -22,7 +22,7 @@ SELECT
     s.product,
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
-    CAST(s.seq AS VARCHAR) AS evidence,
+    make_array(s.seq) AS evidence,
     'sold on ' || CAST(s.day AS VARCHAR) || ', expired on ' || CAST(COALESCE(s.expiry, r.expiry) AS VARCHAR) AS detail
 FROM events s
 LEFT JOIN registered r ON r.code = s.code

@@ -22,7 +22,7 @@ SELECT
     s.product,
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
-    CAST(r.recall_seq AS VARCHAR) || ',' || CAST(s.seq AS VARCHAR) AS evidence,
+    make_array(r.recall_seq, s.seq) AS evidence,
     'sold after the recall of ' || CAST(r.recalled_at AS VARCHAR) AS detail
 FROM events s
 JOIN recalls r ON r.code = s.code

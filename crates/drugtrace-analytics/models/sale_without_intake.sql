@@ -52,7 +52,7 @@ SELECT
     s.product,
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
-    CAST(s.seq AS VARCHAR) AS evidence,
+    make_array(s.seq) AS evidence,
     CASE WHEN s.outcome = 'rejected'
         THEN 'tried to settle by ' || s.actor || ' (refused), which never took the pack in'
         ELSE 'sold by ' || s.actor || ', which never took the pack in' END AS detail

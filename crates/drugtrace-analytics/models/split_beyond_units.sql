@@ -34,7 +34,7 @@ per_code AS (
     SELECT code, SUM(units) AS units, MAX(pack_units) AS pack_units, MAX(seq) AS last_seq,
         SUM(CASE WHEN fund_paid THEN amount_fen ELSE 0 END) AS paid_fen,
         COUNT(*) AS sales,
-        string_agg(CAST(seq AS VARCHAR), ',') AS seqs
+        array_agg(seq ORDER BY seq) AS seqs
     FROM split
     GROUP BY code
 )

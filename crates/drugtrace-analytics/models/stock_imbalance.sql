@@ -85,7 +85,7 @@ SELECT
     t.product,
     t.last_at AS at,
     CAST((t.sold - t.packs_in + t.packs_out) * t.paid_fen / t.sold AS BIGINT) AS amount_fen,
-    CAST(NULL AS VARCHAR) AS evidence,
+    CAST(NULL AS INT UNSIGNED[]) AS evidence,
     'sold ' || CAST(CAST(ROUND(t.sold) AS BIGINT) AS VARCHAR) || ' packs, took in '
         || CAST(CAST(ROUND(t.packs_in) AS BIGINT) AS VARCHAR)
         || ', sent out ' || CAST(CAST(ROUND(t.packs_out) AS BIGINT) AS VARCHAR) AS detail

@@ -35,7 +35,7 @@ SELECT
     s.product,
     s.at,
     CASE WHEN s.fund_paid THEN s.amount_fen ELSE 0 END AS amount_fen,
-    CAST(s.seq AS VARCHAR) AS evidence,
+    make_array(s.seq) AS evidence,
     'billed as ' || s.product || ', the code is ' || s.code_product AS detail
 FROM sales s
 LEFT JOIN corrected c ON c.code = s.code AND c.seq = s.seq

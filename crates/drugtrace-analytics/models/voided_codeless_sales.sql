@@ -42,7 +42,7 @@ SELECT
     v.product,
     v.voided_at AS at,
     v.amount_fen,
-    CAST(NULL AS VARCHAR) AS evidence,
+    CAST(NULL AS INT UNSIGNED[]) AS evidence,
     CAST(v.sales AS VARCHAR) || ' fund-paid sales without trace codes voided with upload batch '
         || v.upload || ' (its voids covered ' || CAST(b.records AS VARCHAR) || ' records)'
         AS detail

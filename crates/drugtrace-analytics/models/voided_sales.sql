@@ -56,8 +56,8 @@ SELECT
     x.product,
     x.at,
     x.amount_fen,
-    CAST(x.seq AS VARCHAR) || ',' || CAST(v.void_seq AS VARCHAR)
-        || COALESCE(',' || CAST(r.resale_seq AS VARCHAR), '') AS evidence,
+    CASE WHEN r.resale_seq IS NULL THEN make_array(x.seq, v.void_seq)
+        ELSE make_array(x.seq, v.void_seq, r.resale_seq) END AS evidence,
     'fund-paid sale voided with upload batch ' || x.upload || ' (the void covered '
         || CAST(b.packs AS VARCHAR) || ' packs'
         || CASE WHEN b.records > 0

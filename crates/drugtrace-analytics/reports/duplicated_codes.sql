@@ -4,7 +4,7 @@ SELECT
     MAX(f.product) AS product,
     COALESCE(MAX(p.generic_name), '') AS generic_name,
     COUNT(*) + 1 AS times_sold,
-    string_agg(DISTINCT f.institution, ',') AS institutions,
+    array_sort(array_agg(DISTINCT f.institution)) AS institutions,
     MAX(f.at) AS last_sale
 FROM findings f
 LEFT JOIN products p ON p.insurance_code = f.product

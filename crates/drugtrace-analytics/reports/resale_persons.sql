@@ -5,8 +5,8 @@ SELECT
     f.person,
     COUNT(DISTINCT f.code) AS packs,
     SUM(f.amount_fen) AS at_risk_fen,
-    string_agg(DISTINCT f.related_institution, ',') AS bought_at,
-    string_agg(DISTINCT f.institution, ',') AS taken_in_at,
+    array_sort(array_agg(DISTINCT f.related_institution)) AS bought_at,
+    array_sort(array_agg(DISTINCT f.institution)) AS taken_in_at,
     MIN(f.at) AS first_at,
     MAX(f.at) AS last_at
 FROM findings f

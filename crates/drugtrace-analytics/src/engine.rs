@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{Array, ArrayRef, Int32Array, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
@@ -370,11 +370,24 @@ fn to_findings(
         Arc::new(Int32Array::from(vec![model.version; n])),
     ];
     for (i, field) in schema.fields().iter().enumerate().skip(2) {
-        let column =
-            cast(batch.column(i - 2), field.data_type()).map_err(|e| AnalyticsError::Model {
+        let given = batch.column(i - 2);
+        // Text would cast to a list of one unparsed element, or to NULL: the events a
+        // finding rests on are a list of seqs or nothing.
+        if field.name() == "evidence"
+            && !matches!(
+                given.data_type(),
+                DataType::List(_) | DataType::LargeList(_) | DataType::Null
+            )
+        {
+            return Err(AnalyticsError::ModelEvidence {
                 model: model.name.clone(),
-                source: Box::new(e.into()),
-            })?;
+                found: given.data_type().to_string(),
+            });
+        }
+        let column = cast(given, field.data_type()).map_err(|e| AnalyticsError::Model {
+            model: model.name.clone(),
+            source: Box::new(e.into()),
+        })?;
         columns.push(if field.name() == "severity" {
             severities(model, &column)?
         } else {

@@ -90,6 +90,17 @@ pub enum AnalyticsError {
         /// What it wrote (`None` for a null).
         value: Option<String>,
     },
+    /// A model's `evidence` column is not a list of seqs (nor `NULL`): text such as `'3,5'`
+    /// would reach the findings as one unreadable element or as nothing.
+    #[error(
+        "model {model} gave its evidence as {found}, not a list of event seqs (make_array, array_agg)"
+    )]
+    ModelEvidence {
+        /// The model.
+        model: String,
+        /// The type it gave.
+        found: String,
+    },
     /// A report's query gave no column `column` of the kind the pages read (a column renamed
     /// or retyped in its SQL): the report fails instead of showing zeros.
     #[error(

@@ -27,7 +27,15 @@ pub enum Kind {
     Int,
     /// A fraction (rates).
     Float,
-    /// Text, dates and times.
+    /// True or false.
+    Bool,
+    /// A date.
+    Date,
+    /// A local wall-clock time.
+    Time,
+    /// A list of values.
+    List,
+    /// Text.
     Text,
 }
 
@@ -40,12 +48,19 @@ impl Kind {
         {
             Kind::Float
         } else {
-            Kind::Text
+            use datafusion::arrow::datatypes::DataType as T;
+            match dt {
+                T::Boolean => Kind::Bool,
+                T::Date32 => Kind::Date,
+                T::Timestamp(_, None) => Kind::Time,
+                T::List(_) | T::LargeList(_) | T::FixedSizeList(..) => Kind::List,
+                _ => Kind::Text,
+            }
         }
     }
 }
 
-use Kind::{Float, Int, Text};
+use Kind::{Date, Float, Int, List, Text, Time};
 
 /// Every report.
 pub const REPORTS: &[Report] = &[
@@ -54,7 +69,7 @@ pub const REPORTS: &[Report] = &[
         needs_findings: false,
         sql: include_str!("../reports/daily.sql"),
         columns: &[
-            ("day", Text),
+            ("day", Date),
             ("scans", Int),
             ("sales", Int),
             ("interceptions", Int),
@@ -125,8 +140,8 @@ pub const REPORTS: &[Report] = &[
             ("product", Text),
             ("generic_name", Text),
             ("times_sold", Int),
-            ("institutions", Text),
-            ("last_sale", Text),
+            ("institutions", List),
+            ("last_sale", Time),
         ],
     },
     Report {
@@ -143,8 +158,8 @@ pub const REPORTS: &[Report] = &[
             ("packs", Int),
             ("persons", Int),
             ("at_risk_fen", Int),
-            ("first_at", Text),
-            ("last_at", Text),
+            ("first_at", Time),
+            ("last_at", Time),
         ],
     },
     Report {
@@ -155,10 +170,10 @@ pub const REPORTS: &[Report] = &[
             ("person", Text),
             ("packs", Int),
             ("at_risk_fen", Int),
-            ("bought_at", Text),
-            ("taken_in_at", Text),
-            ("first_at", Text),
-            ("last_at", Text),
+            ("bought_at", List),
+            ("taken_in_at", List),
+            ("first_at", Time),
+            ("last_at", Time),
         ],
     },
 ];
@@ -173,10 +188,10 @@ pub fn notice_entries(table: &Table) -> Vec<drugtrace_clues::NoticeEntry> {
             generic_name: r.text("generic_name"),
             times_sold: r.int("times_sold"),
             institutions: r
-                .text("institutions")
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
+                .list("institutions")
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(crate::Value::text)
                 .collect(),
         })
         .collect()

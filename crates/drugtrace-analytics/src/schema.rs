@@ -270,7 +270,7 @@ pub fn settlements_schema() -> SchemaRef {
 /// | `product` | the insurance code concerned |
 /// | `at` | when the offending event happened (local time) |
 /// | `amount_fen` | the fund amount at risk |
-/// | `evidence` | the `seq`s of the pack's events the finding rests on, comma-separated |
+/// | `evidence` | the `seq`s of the pack's events the finding rests on, a list (`NULL` for a finding about an institution) |
 /// | `detail` | one line of explanation |
 pub fn findings_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -285,7 +285,7 @@ pub fn findings_schema() -> SchemaRef {
             Field::new("product", DataType::Utf8, true),
             Field::new("at", local_ts(), true),
             Field::new("amount_fen", DataType::Int64, true),
-            Field::new("evidence", DataType::Utf8, true),
+            Field::new("evidence", DataType::new_list(DataType::UInt32, true), true),
             Field::new("detail", DataType::Utf8, true),
         ]))
     });

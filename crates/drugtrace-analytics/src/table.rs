@@ -3,7 +3,7 @@
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::AnalyticsError;
@@ -17,12 +17,21 @@ pub enum Value {
     Int(i64),
     /// Any floating-point or decimal column.
     Float(f64),
-    /// Anything else, as Arrow displays it (text, dates, timestamps, booleans).
+    /// A boolean column.
+    Bool(bool),
+    /// A date column (`DATE`).
+    Date(jiff::civil::Date),
+    /// A timestamp column without a time zone: the warehouse's times are local wall-clock
+    /// times (see [`crate::schema`]).
+    Time(jiff::civil::DateTime),
+    /// A list column (`array_agg`, `make_array`), each element a value of its own.
+    List(Vec<Value>),
+    /// Anything else, as Arrow displays it (text, and the rare type none of the above is).
     Text(String),
 }
 
 impl Value {
-    /// The value as an integer (0 for `NULL` and text).
+    /// The value as an integer (0 for `NULL` and anything not a number).
     pub fn int(&self) -> i64 {
         match self {
             Value::Int(i) => *i,
@@ -31,7 +40,7 @@ impl Value {
         }
     }
 
-    /// The value as a float (0 for `NULL` and text).
+    /// The value as a float (0 for `NULL` and anything not a number).
     pub fn float(&self) -> f64 {
         match self {
             Value::Int(i) => *i as f64,
@@ -40,12 +49,41 @@ impl Value {
         }
     }
 
-    /// The value as text (empty for `NULL`).
+    /// The value as a date, if it is one.
+    pub fn date(&self) -> Option<jiff::civil::Date> {
+        match self {
+            Value::Date(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    /// The value as a local time, if it is one.
+    pub fn time(&self) -> Option<jiff::civil::DateTime> {
+        match self {
+            Value::Time(t) => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// The elements of a list (none for `NULL` and anything not a list).
+    pub fn list(&self) -> &[Value] {
+        match self {
+            Value::List(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// The value as text (empty for `NULL`): what a CSV cell holds. Dates and times are
+    /// ISO 8601 (`2025-04-08`, `2025-04-08T09:30:00`), a list its elements joined by commas.
     pub fn text(&self) -> String {
         match self {
             Value::Null => String::new(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Date(d) => d.to_string(),
+            Value::Time(t) => t.to_string(),
+            Value::List(items) => items.iter().map(Value::text).collect::<Vec<_>>().join(","),
             Value::Text(s) => s.clone(),
         }
     }
@@ -53,6 +91,104 @@ impl Value {
     /// Whether it is `NULL`.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+}
+
+/// The days from 1970-01-01 (Arrow's `Date32`) as a date; `None` past jiff's range.
+fn date_of(days: i32) -> Option<jiff::civil::Date> {
+    let epoch = jiff::civil::date(1970, 1, 1);
+    epoch
+        .checked_add(jiff::Span::new().days(i64::from(days)))
+        .ok()
+}
+
+/// A timestamp without a time zone, `n` units of `unit` from 1970-01-01T00:00, as the
+/// wall-clock time it names; `None` past jiff's range.
+fn time_of(n: i64, unit: TimeUnit) -> Option<jiff::civil::DateTime> {
+    let nanos = match unit {
+        TimeUnit::Second => i128::from(n) * 1_000_000_000,
+        TimeUnit::Millisecond => i128::from(n) * 1_000_000,
+        TimeUnit::Microsecond => i128::from(n) * 1_000,
+        TimeUnit::Nanosecond => i128::from(n),
+    };
+    let at = jiff::Timestamp::from_nanosecond(nanos).ok()?;
+    Some(at.to_zoned(jiff::tz::TimeZone::UTC).datetime())
+}
+
+/// One column's cells.
+fn values(column: &dyn Array, options: &FormatOptions) -> Result<Vec<Value>, AnalyticsError> {
+    let dt = column.data_type();
+    let cell = |i: usize, v: Option<Value>| {
+        if column.is_null(i) {
+            Value::Null
+        } else {
+            v.unwrap_or(Value::Null)
+        }
+    };
+    let n = column.len();
+    Ok(if dt.is_integer() {
+        let c = cast(&column.slice(0, n), &DataType::Int64)?;
+        let c = c.as_primitive::<Int64Type>();
+        (0..n)
+            .map(|i| cell(i, Some(Value::Int(c.value(i)))))
+            .collect()
+    } else if dt.is_floating() || matches!(dt, DataType::Decimal128(..)) {
+        let c = cast(&column.slice(0, n), &DataType::Float64)?;
+        let c = c.as_primitive::<Float64Type>();
+        (0..n)
+            .map(|i| cell(i, Some(Value::Float(c.value(i)))))
+            .collect()
+    } else {
+        match dt {
+            DataType::Boolean => {
+                let c = column.as_boolean();
+                (0..n)
+                    .map(|i| cell(i, Some(Value::Bool(c.value(i)))))
+                    .collect()
+            }
+            DataType::Date32 => {
+                let c = column.as_primitive::<Date32Type>();
+                (0..n)
+                    .map(|i| cell(i, date_of(c.value(i)).map(Value::Date)))
+                    .collect()
+            }
+            DataType::Timestamp(unit, None) => {
+                let c = cast(&column.slice(0, n), &DataType::Int64)?;
+                let c = c.as_primitive::<Int64Type>();
+                (0..n)
+                    .map(|i| cell(i, time_of(c.value(i), *unit).map(Value::Time)))
+                    .collect()
+            }
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+                let lists = cast(&column.slice(0, n), &DataType::new_list(element(dt), true))?;
+                let lists = lists.as_list::<i32>();
+                (0..n)
+                    .map(|i| {
+                        if lists.is_null(i) {
+                            Ok(Value::Null)
+                        } else {
+                            Ok(Value::List(values(lists.value(i).as_ref(), options)?))
+                        }
+                    })
+                    .collect::<Result<_, AnalyticsError>>()?
+            }
+            _ => {
+                let f = ArrayFormatter::try_new(column, options)?;
+                (0..n)
+                    .map(|i| cell(i, Some(Value::Text(f.value(i).to_string()))))
+                    .collect()
+            }
+        }
+    })
+}
+
+/// A list type's element type.
+fn element(dt: &DataType) -> DataType {
+    match dt {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            f.data_type().clone()
+        }
+        other => other.clone(),
     }
 }
 
@@ -80,47 +216,11 @@ impl Table {
             .collect();
         let options = FormatOptions::default();
         for batch in batches {
-            let mut columns: Vec<Vec<Value>> = Vec::with_capacity(batch.num_columns());
-            for column in batch.columns() {
-                let dt = column.data_type();
-                let values = if dt.is_integer() {
-                    let c = cast(column, &DataType::Int64)?;
-                    let c = c.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-                    (0..c.len())
-                        .map(|i| {
-                            if c.is_null(i) {
-                                Value::Null
-                            } else {
-                                Value::Int(c.value(i))
-                            }
-                        })
-                        .collect()
-                } else if dt.is_floating() || matches!(dt, DataType::Decimal128(..)) {
-                    let c = cast(column, &DataType::Float64)?;
-                    let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-                    (0..c.len())
-                        .map(|i| {
-                            if c.is_null(i) {
-                                Value::Null
-                            } else {
-                                Value::Float(c.value(i))
-                            }
-                        })
-                        .collect()
-                } else {
-                    let f = ArrayFormatter::try_new(column.as_ref(), &options)?;
-                    (0..column.len())
-                        .map(|i| {
-                            if column.is_null(i) {
-                                Value::Null
-                            } else {
-                                Value::Text(f.value(i).to_string())
-                            }
-                        })
-                        .collect()
-                };
-                columns.push(values);
-            }
+            let columns = batch
+                .columns()
+                .iter()
+                .map(|c| values(c.as_ref(), &options))
+                .collect::<Result<Vec<_>, _>>()?;
             for i in 0..batch.num_rows() {
                 table
                     .rows
@@ -162,9 +262,9 @@ pub struct Record<'a> {
     row: &'a [Value],
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
     /// The value of column `name` (`NULL` if there is no such column).
-    pub fn get(&self, name: &str) -> &Value {
+    pub fn get(&self, name: &str) -> &'a Value {
         const NULL: Value = Value::Null;
         self.table
             .column(name)
@@ -180,5 +280,15 @@ impl Record<'_> {
     /// Column `name` as text.
     pub fn text(&self, name: &str) -> String {
         self.get(name).text()
+    }
+
+    /// Column `name` as a date, if it is one.
+    pub fn date(&self, name: &str) -> Option<jiff::civil::Date> {
+        self.get(name).date()
+    }
+
+    /// Column `name`'s elements, if it is a list.
+    pub fn list(&self, name: &str) -> &'a [Value] {
+        self.get(name).list()
     }
 }

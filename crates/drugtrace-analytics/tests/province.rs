@@ -121,7 +121,7 @@ fn every_model_finds_what_was_planted_and_little_else() {
         let daily = *report("daily").unwrap();
         for (columns, found) in [
             (&[("scan_count", ColumnKind::Int)][..], None),
-            (&[("day", ColumnKind::Int)][..], Some(ColumnKind::Text)),
+            (&[("day", ColumnKind::Int)][..], Some(ColumnKind::Date)),
         ] {
             match analytics.report(&Report { columns, ..daily }).await {
                 Err(drugtrace_analytics::AnalyticsError::ReportSchema {
@@ -137,6 +137,16 @@ fn every_model_finds_what_was_planted_and_little_else() {
             }
         }
         let daily = analytics.report(report("daily").unwrap()).await.unwrap();
+        // Dates, times and lists arrive as such, never as text to parse again.
+        assert!(daily.records().all(|r| r.date("day").is_some()));
+        let duplicated = analytics
+            .report(report("duplicated_codes").unwrap())
+            .await
+            .unwrap();
+        for r in duplicated.records() {
+            assert!(!r.list("institutions").is_empty(), "{:?}", r.get("code"));
+            assert!(r.get("last_sale").time().is_some(), "{:?}", r.get("code"));
+        }
         let scans: i64 = daily.records().map(|r| r.int("scans")).sum();
         assert_eq!(scans as u64, p.events);
         let intercepted: i64 = daily.records().map(|r| r.int("interceptions")).sum();

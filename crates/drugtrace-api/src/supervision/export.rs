@@ -91,7 +91,9 @@ fn json_value(v: &Value) -> serde_json::Value {
         Value::Int(i) => (*i).into(),
         Value::Float(f) => serde_json::Number::from_f64(*f)
             .map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Value::Text(s) => s.clone().into(),
+        Value::Bool(b) => (*b).into(),
+        Value::Date(_) | Value::Time(_) | Value::Text(_) => v.text().into(),
+        Value::List(items) => items.iter().map(json_value).collect(),
     }
 }
 

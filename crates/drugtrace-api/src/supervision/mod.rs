@@ -568,9 +568,10 @@ impl Findings {
                 product: opt("product"),
                 at_ms: (!r.get("at_ms").is_null()).then(|| r.int("at_ms") - offset_ms),
                 amount_fen: Fen::new(r.int("amount_fen")),
-                evidence: text("evidence")
-                    .split(',')
-                    .filter_map(|s| s.trim().parse().ok())
+                evidence: r
+                    .list("evidence")
+                    .iter()
+                    .filter_map(|v| u32::try_from(v.int()).ok())
                     .collect(),
                 detail: text("detail"),
             };

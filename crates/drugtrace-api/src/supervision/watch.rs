@@ -44,7 +44,10 @@ fn finding_id(f: &Finding) -> String {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    for e in &f.evidence {
+    // The events in order of their seq, whatever order a model listed them in.
+    let mut evidence = f.evidence.clone();
+    evidence.sort_unstable();
+    for e in evidence {
         h.update(e.to_le_bytes());
     }
     h.finalize()[..16]

@@ -504,7 +504,13 @@ async fn the_pages_show_the_province() {
     let page = c.get(&format!("/dashboard/packs/{pack_code}"), auth).await;
     assert_eq!(page.status, 200);
     let html = page.text();
-    let cited: Vec<&str> = duplicate["evidence"].as_str().unwrap().split(',').collect();
+    let cited: Vec<u64> = duplicate["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seq| seq.as_u64().unwrap())
+        .collect();
+    assert_eq!(cited.len(), 2, "{duplicate}");
     for seq in &cited {
         assert!(
             html.contains(&format!("highlighted\" id=\"event-{seq}\"")),
