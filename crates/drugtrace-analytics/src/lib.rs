@@ -26,6 +26,7 @@ mod table;
 pub mod worker;
 
 pub use drugtrace_clues::Severity;
+pub use drugtrace_ingest::SETTLEMENT_COLUMNS;
 pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary, memory_limit};
 pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};
 pub use export::{
@@ -34,8 +35,8 @@ pub use export::{
 pub use model::{Level, Model, model, models};
 pub use reports::{Kind as ColumnKind, REPORTS, Report, notice_entries, report};
 pub use settlements::{
-    SETTLEMENT_COLUMNS, SettlementError, SettlementImport, Settlements, SharedSettlements,
-    import_settlements, settlement_parts,
+    SettlementError, SettlementImport, Settlements, SharedSettlements, import_settlements,
+    settlement_parts,
 };
 pub use table::{Record, Table, Value};
 

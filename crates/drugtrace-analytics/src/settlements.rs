@@ -2,7 +2,8 @@
 //! rate (上传率). Of the items settled that needed a trace code, the uploaded ones are those
 //! with a sale the institution recorded under the item's settlement id.
 //!
-//! [`import_settlements`] reads the settlement system's CSV export, all rows or none, and
+//! [`import_settlements`] reads the settlement system's CSV export (`drugtrace-ingest`'s
+//! [`SettlementReader`]), all rows or none, and
 //! adds the items not imported before as one Parquet part, `DIR/part-NNNNNN.parquet`, written
 //! under a temporary name, synced and renamed, so readers never see half a part. An item is
 //! one (`settlement_id`, `institution`, `insurance_code`): importing a file again adds
@@ -16,7 +17,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,35 +32,12 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::ParquetReadOptions;
-use drugtrace_catalog::InsuranceCode;
-use drugtrace_ledger::{InstitutionId, SettlementId, Timestamp};
-use drugtrace_money::Fen;
+use drugtrace_ingest::{SettlementFileError, SettlementReader};
 
 use crate::AnalyticsError;
 use crate::export::{ExportOptions, Warehouse, writer_properties};
 use crate::schema::settlements_schema;
 use drugtrace_durable::{SharedError, SharedJournal, Staged};
-
-/// The columns of the settlement system's export, as [`import_settlements`] reads them:
-/// the sale fields of the event files under the same names. `units` (default: the whole
-/// pack) and `fund_paid` (default: true) may be left out.
-pub const SETTLEMENT_COLUMNS: [&str; 7] = [
-    "settlement_id",
-    "institution",
-    "at",
-    "insurance_code",
-    "units",
-    "amount",
-    "fund_paid",
-];
-
-const REQUIRED: [&str; 5] = [
-    "settlement_id",
-    "institution",
-    "at",
-    "insurance_code",
-    "amount",
-];
 
 /// Rows per record batch handed to the Parquet writer.
 const BATCH_ROWS: usize = 65_536;
@@ -76,54 +54,9 @@ pub enum SettlementError {
         /// What failed.
         source: io::Error,
     },
-    /// The file has no bytes at all.
-    #[error("{file} is empty: a settlement export starts with a header row")]
-    Empty {
-        /// The file.
-        file: String,
-    },
-    /// The file has a header and no rows.
-    #[error("{file} has a header but no rows")]
-    NoRows {
-        /// The file.
-        file: String,
-    },
-    /// The file does not end with a line break, so its last row may be cut short.
-    #[error("{file} does not end with a line break: its last row may be cut short")]
-    Truncated {
-        /// The file.
-        file: String,
-    },
-    /// The header names an unknown column, repeats one, or lacks a required one.
-    #[error("{file} header: {message}")]
-    Header {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A row's field is missing or invalid.
-    #[error("{file} line {line}, field {field}: {message}")]
-    Row {
-        /// The file.
-        file: String,
-        /// The line, from 1 (the header is line 1).
-        line: u64,
-        /// The column.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// The text is not valid CSV (an unclosed quote, invalid UTF-8…).
-    #[error("{file} line {line}: {message}")]
-    Csv {
-        /// The file.
-        file: String,
-        /// The line, from 1.
-        line: u64,
-        /// What is wrong.
-        message: String,
-    },
+    /// The export itself cannot be read: empty, cut short, a bad header or row.
+    #[error(transparent)]
+    File(#[from] SettlementFileError),
     /// Reading the parts imported before, or writing the new one, failed.
     #[error(transparent)]
     Store(#[from] AnalyticsError),
@@ -292,153 +225,6 @@ impl Rows {
     }
 }
 
-/// One parsed row.
-struct Item {
-    settlement: SettlementId,
-    institution: InstitutionId,
-    at: Timestamp,
-    insurance_code: InsuranceCode,
-    units: Option<i32>,
-    amount_fen: i64,
-    fund_paid: bool,
-}
-
-/// Where each of [`SETTLEMENT_COLUMNS`] is in the file's rows.
-struct Columns([Option<usize>; SETTLEMENT_COLUMNS.len()]);
-
-impl Columns {
-    fn from_header(header: &csv::StringRecord, file: &str) -> Result<Columns, SettlementError> {
-        let err = |message: String| SettlementError::Header {
-            file: file.to_owned(),
-            message,
-        };
-        let mut at = [None; SETTLEMENT_COLUMNS.len()];
-        for (i, name) in header.iter().enumerate() {
-            // A spreadsheet may start the file with a byte-order mark.
-            let name = name.trim_start_matches('\u{feff}').trim();
-            let Some(c) = SETTLEMENT_COLUMNS.iter().position(|k| *k == name) else {
-                return Err(err(format!(
-                    "unknown column {name:?}; the columns are {}",
-                    SETTLEMENT_COLUMNS.join(",")
-                )));
-            };
-            if at[c].replace(i).is_some() {
-                return Err(err(format!("column {name:?} appears twice")));
-            }
-        }
-        for name in REQUIRED {
-            let c = SETTLEMENT_COLUMNS.iter().position(|k| *k == name);
-            if c.is_some_and(|c| at[c].is_none()) {
-                return Err(err(format!("column {name:?} is missing")));
-            }
-        }
-        Ok(Columns(at))
-    }
-
-    /// Parses one row; `line` and `file` name it in errors.
-    fn item(
-        &self,
-        record: &csv::StringRecord,
-        line: u64,
-        file: &str,
-        offset_minutes: i32,
-    ) -> Result<Item, SettlementError> {
-        let err = |field: &'static str, message: String| SettlementError::Row {
-            file: file.to_owned(),
-            line,
-            field,
-            message,
-        };
-        let width = self.0.iter().flatten().count();
-        if record.len() < width {
-            // The first column the row does not reach.
-            let c = self.0.iter().position(|at| *at == Some(record.len()));
-            return Err(err(
-                c.map_or("settlement_id", |c| SETTLEMENT_COLUMNS[c]),
-                format!(
-                    "missing: the row has {} of the header's {width} fields (is it cut short?)",
-                    record.len()
-                ),
-            ));
-        }
-        if record.len() > width {
-            return Err(SettlementError::Csv {
-                file: file.to_owned(),
-                line,
-                message: format!("the row has {} fields, the header {width}", record.len()),
-            });
-        }
-        let get = |c: usize| {
-            self.0[c]
-                .and_then(|i| record.get(i))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let required =
-            |c: usize| get(c).ok_or_else(|| err(SETTLEMENT_COLUMNS[c], "is required".to_owned()));
-        let settlement =
-            SettlementId::parse(required(0)?).map_err(|e| err("settlement_id", e.to_string()))?;
-        let institution =
-            InstitutionId::parse(required(1)?).map_err(|e| err("institution", e.to_string()))?;
-        let at =
-            Timestamp::parse(required(2)?, offset_minutes).map_err(|e| err("at", e.to_string()))?;
-        let insurance_code =
-            InsuranceCode::parse(required(3)?).map_err(|e| err("insurance_code", e.to_string()))?;
-        let units = get(4)
-            .map(|s| match s.parse::<i64>() {
-                Ok(n) if n <= 0 => Err(err("units", format!("{s} must be at least 1"))),
-                Ok(n) => i32::try_from(n).map_err(|_| err("units", format!("{s} is too large"))),
-                Err(_) => Err(err(
-                    "units",
-                    format!("{s:?} is not a whole number of units"),
-                )),
-            })
-            .transpose()?;
-        let amount = Fen::parse_yuan(required(5)?).map_err(|e| err("amount", e.to_string()))?;
-        if amount.is_negative() {
-            return Err(err("amount", format!("{} is negative", required(5)?)));
-        }
-        let amount_fen = amount.fen();
-        let fund_paid = get(6)
-            .map(|s| match s.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => Err(err("fund_paid", format!("{s:?} is not true or false"))),
-            })
-            .transpose()?
-            .unwrap_or(true);
-        Ok(Item {
-            settlement,
-            institution,
-            at,
-            insurance_code,
-            units,
-            amount_fen,
-            fund_paid,
-        })
-    }
-}
-
-/// Checks that `file` is not empty and ends with a line break.
-fn check_whole(input: &mut File, path: &Path, name: &str) -> Result<(), SettlementError> {
-    let len = input.metadata().map_err(io_at(path))?.len();
-    if len == 0 {
-        return Err(SettlementError::Empty {
-            file: name.to_owned(),
-        });
-    }
-    let mut last = [0u8];
-    input.seek(SeekFrom::End(-1)).map_err(io_at(path))?;
-    input.read_exact(&mut last).map_err(io_at(path))?;
-    input.rewind().map_err(io_at(path))?;
-    if last[0] != b'\n' {
-        return Err(SettlementError::Truncated {
-            file: name.to_owned(),
-        });
-    }
-    Ok(())
-}
-
 /// Imports the settlement items of CSV `file` (columns [`SETTLEMENT_COLUMNS`], times
 /// without an offset read at `offset_minutes` east of UTC) into `dir`: every row is checked
 /// before anything is written, and the items not imported before become one new part.
@@ -448,10 +234,7 @@ pub fn import_settlements(
     file: &Path,
     offset_minutes: i32,
 ) -> Result<SettlementImport, SettlementError> {
-    let name = file.display().to_string();
-    let mut input = File::open(file).map_err(io_at(file))?;
-    check_whole(&mut input, file, &name)?;
-
+    let items = SettlementReader::open(file, offset_minutes)?;
     let _lock = lock_dir(dir)?;
     let parts = settlement_parts(dir).map_err(io_at(dir))?;
     let mut seen = imported_keys(&parts)?;
@@ -464,13 +247,9 @@ pub fn import_settlements(
     let part = part_path(dir, number);
 
     // An import that fails or adds nothing leaves no part: its staged file is dropped.
-    let (summary, staged) = write_part(
-        BufReader::new(input),
-        &name,
-        offset_minutes,
-        &mut seen,
-        || Staged::new(&part).map_err(io_at(&part)),
-    )?;
+    let (summary, staged) = write_part(items, offset_minutes, &mut seen, || {
+        Staged::new(&part).map_err(io_at(&part))
+    })?;
     let Some(staged) = staged else {
         return Ok(summary);
     };
@@ -596,21 +375,13 @@ impl SharedSettlements {
         file: &Path,
         offset_minutes: i32,
     ) -> Result<SettlementImport, SettlementError> {
-        let name = file.display().to_string();
         let _lock = lock_dir(&self.dir)?;
         loop {
             self.sync_locked()?;
-            let mut input = File::open(file).map_err(io_at(file))?;
-            check_whole(&mut input, file, &name)?;
+            let items = SettlementReader::open(file, offset_minutes)?;
             let parts = settlement_parts(&self.dir).map_err(io_at(&self.dir))?;
             let mut seen = imported_keys(&parts)?;
-            let (summary, bytes) = write_part(
-                BufReader::new(input),
-                &name,
-                offset_minutes,
-                &mut seen,
-                || Ok(Vec::new()),
-            )?;
+            let (summary, bytes) = write_part(items, offset_minutes, &mut seen, || Ok(Vec::new()))?;
             let Some(bytes) = bytes else {
                 return Ok(summary);
             };
@@ -742,22 +513,15 @@ fn remove_temporary_files(dir: &Path) -> Result<(), SettlementError> {
     Ok(())
 }
 
-/// Reads every row of `input`, writing the new items to a file staged to become `part`
-/// (started only when there is one); the summary has no part yet.
+/// Reads every item of `items` (times without an offset at `offset_minutes`), writing the
+/// new ones to a file staged to become the part (started only when there is one); the
+/// summary has no part yet.
 fn write_part<W: io::Write + Send>(
-    input: impl Read,
-    name: &str,
+    items: SettlementReader<impl Read>,
     offset_minutes: i32,
     seen: &mut HashSet<Box<str>>,
     mut open: impl FnMut() -> Result<W, SettlementError>,
 ) -> Result<(SettlementImport, Option<W>), SettlementError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let csv_err = |e: csv::Error| SettlementError::Csv {
-        file: name.to_owned(),
-        line: e.position().map_or(0, |p| p.line()),
-        message: e.to_string(),
-    };
-    let columns = Columns::from_header(&reader.headers().map_err(csv_err)?.clone(), name)?;
     let props = writer_properties(&ExportOptions::default());
     let mut writer: Option<ArrowWriter<W>> = None;
     let mut rows = Rows::new();
@@ -767,11 +531,9 @@ fn write_part<W: io::Write + Send>(
         skipped: 0,
         part: None,
     };
-    let mut record = csv::StringRecord::new();
-    while reader.read_record(&mut record).map_err(csv_err)? {
-        let line = record.position().map_or(0, |p| p.line());
+    for item in items {
+        let item = item?;
         summary.rows += 1;
-        let item = columns.item(&record, line, name, offset_minutes)?;
         let k = key(
             item.settlement.as_str(),
             item.institution.as_str(),
@@ -790,18 +552,15 @@ fn write_part<W: io::Write + Send>(
         rows.at_s.append_value(ms.div_euclid(1000));
         rows.insurance_code
             .append_value(item.insurance_code.as_str());
-        rows.units.append_option(item.units);
-        rows.amount_fen.append_value(item.amount_fen);
+        // The reader keeps units within the column's range.
+        rows.units
+            .append_option(item.units.and_then(|u| i32::try_from(u).ok()));
+        rows.amount_fen.append_value(item.amount.fen());
         rows.fund_paid.append_value(item.fund_paid);
         rows.len += 1;
         if rows.len >= BATCH_ROWS {
             write_batch(&mut writer, &mut rows, &mut open, &props)?;
         }
-    }
-    if summary.rows == 0 {
-        return Err(SettlementError::NoRows {
-            file: name.to_owned(),
-        });
     }
     if rows.len > 0 {
         write_batch(&mut writer, &mut rows, &mut open, &props)?;
@@ -861,6 +620,7 @@ pub(crate) async fn register(
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     const HEADER: &str = "settlement_id,institution,at,insurance_code,units,amount,fund_paid\n";

@@ -75,6 +75,24 @@ pub struct ParseContext {
     pub local_offset_minutes: i32,
 }
 
+/// A `units` field: how many of the pack's units a sale or return took, at least 1.
+pub(crate) fn units(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number of units")),
+    }
+}
+
+/// A `fund_paid` field: `true`, `1`, `yes`, `false`, `0` or `no`, in any case.
+pub(crate) fn fund_paid(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("{s:?} is not true or false")),
+    }
+}
+
 /// Why a record is not an event: the field and the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
@@ -188,13 +206,7 @@ impl<'a> Record<'a> {
         let lot = self.lot(code.as_ref(), at)?;
         let institution = |name| self.parse(name, InstitutionId::parse);
         let insurance = || self.parse("insurance_code", InsuranceCode::parse);
-        let units = |rec: &Self| {
-            rec.parse("units", |s| match s.parse::<u32>() {
-                Ok(0) => Err("must be at least 1".to_owned()),
-                Ok(n) => Ok(n),
-                Err(_) => Err(format!("{s:?} is not a whole number of units")),
-            })
-        };
+        let units = |rec: &Self| rec.parse("units", units);
         let kind = match kind {
             "commission" => EventKind::Commission,
             "ship" => EventKind::Ship {
@@ -232,13 +244,7 @@ impl<'a> Record<'a> {
                 pack_units: None,
                 product: insurance()?,
                 amount_fen: self.parse("amount", Fen::parse_paid)?.map_or(0, Fen::fen),
-                fund_paid: self
-                    .parse("fund_paid", |s| match s.to_ascii_lowercase().as_str() {
-                        "true" | "1" | "yes" => Ok(true),
-                        "false" | "0" | "no" => Ok(false),
-                        _ => Err(format!("{s:?} is not true or false")),
-                    })?
-                    .unwrap_or(true),
+                fund_paid: self.parse("fund_paid", fund_paid)?.unwrap_or(true),
                 visit: self.parse("visit_id", VisitId::parse)?,
             }),
             "sale_return" => EventKind::SaleReturn(SaleReturn {

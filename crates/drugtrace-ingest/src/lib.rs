@@ -10,12 +10,17 @@
 //! and is redacted from anything this crate hands back for a reject file. Amounts in yuan
 //! are read by `drugtrace-money`'s one parser.
 //!
+//! [`SettlementReader`] reads the settlement system's export of drug items, the upload
+//! rate's denominator, by the same field readers.
+//!
 //! [`Event`]: drugtrace_ledger::Event
 
 mod fields;
 mod pipeline;
 mod reader;
+mod settlements;
 
 pub use fields::{FIELDS, ParseContext, RecordError, parse_json_event};
 pub use pipeline::{ImportError, ImportOptions, ImportProgress, ImportSummary, import_file};
 pub use reader::{Format, FormatError, Line, LineError, Reader};
+pub use settlements::{SETTLEMENT_COLUMNS, SettlementFileError, SettlementItem, SettlementReader};
