@@ -20,7 +20,7 @@ use drugtrace_ledger::{Recorded, Store};
 
 use super::auth::DashboardUser;
 use super::pages::{
-    audit_entry, clue_of, evidence, kind, latest, name_of, party_of, product_info, respond,
+    audit_entry, clue_of, evidence, latest, name_of, party_of, product_info, respond,
 };
 use super::{Finding, Findings, Loaded, Supervision, clues, view};
 use crate::{ApiError, AppState};
@@ -68,7 +68,7 @@ async fn gather<S: Store + Sync + 'static>(
         Some(i) => dash::InstitutionInfo {
             code: detail.clue.institution.clone(),
             name: i.name.clone(),
-            kind: Some(kind(i.kind)),
+            kind: Some(i.kind),
             province: i.province.clone(),
             city: i.city.clone(),
         },

@@ -79,7 +79,7 @@ fn interception(id: &FeedId, b: &Blocked, name: Option<&String>) -> dash::Interc
         institution: b.institution.clone(),
         institution_name: name.cloned(),
         code: b.code.clone(),
-        reason: dash::Reason::from_name(&b.reason),
+        reason: dash::ReasonName::parse(&b.reason),
         settlement: b.settlement.clone(),
         amount_fen: Fen::new(b.amount_fen),
     }

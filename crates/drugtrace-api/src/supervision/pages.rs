@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use datafusion::scalar::ScalarValue;
 use drugtrace_analytics::Table;
+use drugtrace_catalog::InstitutionKind;
 use drugtrace_clues::{Clue, ClueQuery, Date};
 use drugtrace_code::TraceCode;
 use drugtrace_dashboard::html::url_encode;
@@ -53,26 +54,6 @@ pub(super) fn instant(ms: i64) -> Instant {
 
 fn system_instant(t: std::time::SystemTime) -> Option<Instant> {
     Instant::try_from(t).ok()
-}
-
-pub(super) fn kind(k: drugtrace_catalog::InstitutionKind) -> dash::InstitutionKind {
-    use drugtrace_catalog::InstitutionKind as K;
-    match k {
-        K::Manufacturer => dash::InstitutionKind::Manufacturer,
-        K::Distributor => dash::InstitutionKind::Distributor,
-        K::Hospital => dash::InstitutionKind::Hospital,
-        K::Pharmacy => dash::InstitutionKind::Pharmacy,
-    }
-}
-
-fn kind_named(name: &str) -> Option<dash::InstitutionKind> {
-    Some(match name {
-        "manufacturer" => dash::InstitutionKind::Manufacturer,
-        "distributor" => dash::InstitutionKind::Distributor,
-        "hospital" => dash::InstitutionKind::Hospital,
-        "pharmacy" => dash::InstitutionKind::Pharmacy,
-        _ => return None,
-    })
 }
 
 fn finding_row(f: &Finding) -> dash::FindingRow {
@@ -220,7 +201,7 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                         name: Some(r.text("name"))
                             .filter(|n| !n.is_empty())
                             .unwrap_or_else(|| code.clone()),
-                        kind: kind_named(&r.text("kind")),
+                        kind: InstitutionKind::parse(&r.text("kind")),
                         province: r.text("province"),
                         city: r.text("city"),
                         findings: r.int("findings").max(0) as u64,
@@ -275,7 +256,7 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
             (Some(i), _) => dash::InstitutionInfo {
                 code: code.clone(),
                 name: i.name.clone(),
-                kind: Some(kind(i.kind)),
+                kind: Some(i.kind),
                 province: i.province.clone(),
                 city: i.city.clone(),
             },
@@ -284,7 +265,7 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
                 name: Some(r.text("name"))
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| code.clone()),
-                kind: kind_named(&r.text("kind")),
+                kind: InstitutionKind::parse(&r.text("kind")),
                 province: r.text("province"),
                 city: r.text("city"),
             },
@@ -352,34 +333,6 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
     .await
 }
 
-fn stock_change(c: drugtrace_ledger::StockChange) -> dash::StockChange {
-    use dash::StockChange as D;
-    match c.code() {
-        101 => D::TransferIn,
-        102 => D::TransferOut,
-        103 => D::CountGain,
-        104 => D::CountLoss,
-        105 => D::Destroyed,
-        106 => D::OtherIn,
-        107 => D::OtherOut,
-        108 => D::PurchaseIn,
-        109 => D::ReturnOut,
-        110 => D::DonatedIn,
-        111 => D::DonationReturned,
-        _ if c.is_outgoing() => D::OtherOut,
-        _ => D::OtherIn,
-    }
-}
-
-fn outcome(o: drugtrace_ledger::Outcome) -> dash::Outcome {
-    let reason = || dash::Reason::from_name(o.reason().map_or("", |r| r.as_str()));
-    match o.as_str() {
-        "flagged" => dash::Outcome::Flagged(reason()),
-        "rejected" => dash::Outcome::Rejected(reason()),
-        _ => dash::Outcome::Accepted,
-    }
-}
-
 /// An event of a pack's log as evidence; `party` names an institution by its code.
 pub(super) fn evidence(
     r: &Recorded,
@@ -389,21 +342,11 @@ pub(super) fn evidence(
 ) -> dash::EvidenceEvent {
     let e = &r.event;
     let mut d = dash::EventDetails::default();
-    let kind = match &e.kind {
-        EventKind::Commission => dash::EventKind::Commission,
-        EventKind::Ship { to } => {
-            d.counterparty = to.as_ref().map(|i| party(i.as_str()));
-            dash::EventKind::Ship
+    match &e.kind {
+        EventKind::Ship { to: Some(i) } | EventKind::Receive { from: Some(i) } => {
+            d.counterparty = Some(party(i.as_str()));
         }
-        EventKind::Receive { from } => {
-            d.counterparty = from.as_ref().map(|i| party(i.as_str()));
-            dash::EventKind::Receive
-        }
-        EventKind::Intake(i) => {
-            d.counterparty = i.supplier.as_ref().map(|i| party(i.as_str()));
-            dash::EventKind::Intake
-        }
-        EventKind::StockChange(c) => dash::EventKind::StockChange(stock_change(*c)),
+        EventKind::Intake(i) => d.counterparty = i.supplier.as_ref().map(|i| party(i.as_str())),
         EventKind::Sale(s) => {
             d.settlement = s.settlement.as_ref().map(|x| x.as_str().to_owned());
             d.person_hash_prefix = s.person.as_ref().map(|p| p.to_hex()[..8].to_owned());
@@ -411,38 +354,31 @@ pub(super) fn evidence(
             d.pack_units = s.pack_units;
             d.amount_fen = Some(Fen::new(s.amount_fen));
             d.fund_paid = Some(s.fund_paid);
-            dash::EventKind::Sale
         }
         EventKind::SaleReturn(s) => {
             d.settlement = s.settlement.as_ref().map(|x| x.as_str().to_owned());
             d.units = s.units;
-            dash::EventKind::SaleReturn
         }
-        EventKind::Destroy => dash::EventKind::Destroy,
-        EventKind::Recall => dash::EventKind::Recall,
-        EventKind::Void(v) => {
-            d.units = Some(v.voids.len() as u32);
-            dash::EventKind::Void
-        }
-        EventKind::PackInto { case } => {
-            d.counterparty = Some(case.to_string());
-            dash::EventKind::PackInto
-        }
-        EventKind::Fill { boxes } => {
-            d.units = Some(boxes.len() as u32);
-            dash::EventKind::Fill
-        }
-        EventKind::Unpack => dash::EventKind::Unpack,
-        EventKind::Open => dash::EventKind::Open,
-    };
+        EventKind::Void(v) => d.units = Some(v.voids.len() as u32),
+        EventKind::PackInto { case } => d.counterparty = Some(case.to_string()),
+        EventKind::Fill { boxes } => d.units = Some(boxes.len() as u32),
+        EventKind::Commission
+        | EventKind::Ship { to: None }
+        | EventKind::Receive { from: None }
+        | EventKind::StockChange(_)
+        | EventKind::Destroy
+        | EventKind::Recall
+        | EventKind::Unpack
+        | EventKind::Open => {}
+    }
     dash::EvidenceEvent {
         seq: r.index,
         at: instant(e.at.millis()),
         recorded_at: instant(r.recorded_at.millis()),
         actor_code: e.actor.to_string(),
         actor_name: name(e.actor.as_str()),
-        kind,
-        outcome: outcome(r.outcome),
+        kind: e.kind.clone(),
+        outcome: r.outcome,
         details: d,
         highlighted: cited.contains(&r.index),
     }
@@ -1323,19 +1259,6 @@ pub(crate) async fn record_recall<S: Store + Sync + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The pages show every reason the ledger can give by its label in both languages:
-    /// a reason added to the ledger without one fails here, not as a bare name on a page.
-    #[test]
-    fn every_ledger_reason_has_a_label_on_the_pages() {
-        for r in drugtrace_ledger::Reason::ALL {
-            let shown = dash::Reason::from_name(r.as_str());
-            assert!(shown.label().is_some(), "{} has no label", r.as_str());
-            for lang in Lang::ALL {
-                assert_ne!(shown.text(lang), r.as_str(), "{lang:?}");
-            }
-        }
-    }
 
     fn headers(host: &str, referer: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
