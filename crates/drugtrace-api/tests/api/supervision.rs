@@ -1247,6 +1247,32 @@ async fn before_the_models_ran_supervision_says_what_to_run() {
 }
 
 #[tokio::test]
+async fn without_supervision_every_dashboard_page_says_so_in_the_request_language() {
+    let c = Client::new(&serve_mem(None).await);
+    // The sign-in needs only the key file.
+    let cookie = c.login(REGULATOR_KEY).await;
+    for &(method, path) in DASHBOARD_ROUTES {
+        for (lang, title) in [
+            ("", "<h1>无法显示</h1>"),
+            ("?lang=en", "<h1>Cannot show this</h1>"),
+        ] {
+            let url = format!("{path}{lang}");
+            let r = request(&c, method, &url, Auth::Cookie(&cookie)).await;
+            assert_eq!(r.status, 503, "{method} {url}: {}", r.text());
+            assert!(r.text().contains(title), "{method} {url}: {}", r.text());
+            assert!(
+                r.text().contains("drugtrace analytics run"),
+                "{method} {url}: {}",
+                r.text()
+            );
+        }
+    }
+    // Still nobody unsigned gets that far.
+    let r = c.get("/dashboard/models", Auth::None).await;
+    assert_eq!(r.status, 303);
+}
+
+#[tokio::test]
 async fn a_published_notice_warns_the_patient() {
     let c = Client::province();
     let bearer = Auth::Bearer(REGULATOR_KEY);
