@@ -32,7 +32,8 @@ impl InstitutionKind {
         }
     }
 
-    fn parse(s: &str) -> Option<InstitutionKind> {
+    /// The kind named `s` as the CSV (and [`InstitutionKind::as_str`]) writes it.
+    pub fn parse(s: &str) -> Option<InstitutionKind> {
         Some(match s {
             "manufacturer" => InstitutionKind::Manufacturer,
             "distributor" => InstitutionKind::Distributor,

@@ -8,7 +8,7 @@ use crate::charts::FONT_STACK;
 use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
-use crate::types::{ClueState, Outcome, Severity, severity_label, state_label};
+use crate::types::{ClueState, Outcome, Severity, outcome_label, severity_label, state_label};
 
 /// The one stylesheet, inline in every page.
 static STYLE: LazyLock<String> =
@@ -361,7 +361,11 @@ pub(crate) fn severity_badge(h: &mut Html, ctx: &Ctx, severity: Severity) {
 /// An outcome as a badge.
 pub(crate) fn outcome_badge(h: &mut Html, ctx: &Ctx, outcome: &Outcome) {
     let class = format!("badge out-{}", outcome.as_str());
-    h.el_text("span", &[("class", Some(&class))], ctx.t(outcome.label()));
+    h.el_text(
+        "span",
+        &[("class", Some(&class))],
+        ctx.t(outcome_label(*outcome)),
+    );
 }
 
 /// A table's column: its header and whether it holds numbers (right-aligned).

@@ -17,10 +17,12 @@
 //! table ([`T`]) that declares both languages side by side. Everything that comes from data is
 //! escaped ([`html`]). Charts are drawn here as SVG ([`charts`]) and usable on their own.
 //!
-//! The data types are plain owned structs that mirror the ledger's and the analytics'
-//! figures without depending on them: the crate knows nothing of storage, HTTP or the ledger,
-//! and whoever serves the pages fills the structs. Serialization (the `serde` feature) only
-//! derives `Serialize`, for serving the same data as JSON.
+//! The data types are plain owned structs of the figures, which whoever serves the pages
+//! fills; the enums in them are the domain's own (the ledger's event kinds, outcomes and
+//! reasons, the directory's institution kinds, the clue book's states and severities), with
+//! labels that are this crate's. The crate knows nothing of storage, HTTP or the analytics.
+//! Serialization (the `serde` feature) only derives `Serialize`, for serving the same data
+//! as JSON.
 
 pub mod charts;
 mod ctx;
@@ -61,7 +63,7 @@ pub use pages::sql::{SqlPage, SqlTable, render_sql};
 pub use pages::standalone::{LoginPage, render_error, render_login};
 pub use types::{
     ClueRef, ClueState, DayPoint, EventKind, FindingRow, InstitutionKind, ModelCount, Outcome,
-    Period, Reason, Severity, StockChange,
+    Period, Reason, ReasonName, Severity, StockChange,
 };
 
 /// The date and time types the page data uses, re-exported so callers name the same version.

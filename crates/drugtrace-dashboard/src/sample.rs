@@ -3,6 +3,7 @@
 //! institutions and figures are invented, shaped after the cases in the project's sources
 //! (Yulin's blocked repeat payments, the NHSA notice on 复方阿胶浆, the Zhangjiakou clinic).
 
+use drugtrace_ledger::{InstitutionId, Sale, SettlementId};
 use drugtrace_money::Fen;
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
@@ -13,8 +14,8 @@ use crate::{
     FindingRow, InstitutionInfo, InstitutionKind, InstitutionPage, InstitutionRank,
     InstitutionStats, Interception, Lang, ModelCount, ModelInfo, ModelLabel, ModelsPage, Notice,
     NoticeInstitution, NoticesPage, Outcome, Overview, PackPage, PackStatus, PackSummary, Period,
-    ProductInfo, PublishPanel, PublishedNotice, Reason, RecallEntry, RegionRow, Severity, SqlPage,
-    SqlTable, StockChange, Ticker, Totals,
+    ProductInfo, PublishPanel, PublishedNotice, Reason, ReasonName, RecallEntry, RegionRow,
+    Severity, SqlPage, SqlTable, StockChange, Ticker, Totals,
 };
 
 /// An instant given as Beijing time, `2025-05-12 09:31:07`.
@@ -247,7 +248,7 @@ pub fn ticker() -> Ticker {
             institution: institution.into(),
             institution_name: Some(name.into()),
             code: code.into(),
-            reason: Reason::AlreadySold,
+            reason: ReasonName::from(Reason::AlreadySold),
             settlement: Some(format!("S{}", &code[12..])),
             amount_fen: Fen::new(fen),
         };
@@ -592,6 +593,19 @@ pub fn institution() -> InstitutionPage {
 
 /// A pack sold three times: a fake or resold 复方阿胶浆.
 pub fn pack() -> PackPage {
+    let party = |code: &str| Some(InstitutionId::parse(code).expect("sample codes are valid"));
+    let sold = |settlement: &str, amount_fen: i64| {
+        EventKind::Sale(Sale {
+            settlement: Some(SettlementId::parse(settlement).expect("sample ids are valid")),
+            person: None,
+            units: Some(1),
+            pack_units: Some(1),
+            product: None,
+            amount_fen,
+            fund_paid: true,
+            visit: None,
+        })
+    };
     let sale = |settlement: &str, person: &str, amount: i64| EventDetails {
         settlement: Some(settlement.into()),
         person_hash_prefix: Some(person.into()),
@@ -654,7 +668,9 @@ pub fn pack() -> PackPage {
                 "2025-03-02 15:41:00",
                 "M37150000012",
                 "东阿阿胶股份有限公司",
-                EventKind::Ship,
+                EventKind::Ship {
+                    to: party("D35000000021"),
+                },
                 Outcome::Accepted,
                 EventDetails {
                     counterparty: Some("国药控股福建有限公司 D35000000021".into()),
@@ -668,7 +684,9 @@ pub fn pack() -> PackPage {
                 "2025-03-04 09:04:30",
                 "D35000000021",
                 "国药控股福建有限公司",
-                EventKind::Receive,
+                EventKind::Receive {
+                    from: party("M37150000012"),
+                },
                 Outcome::Accepted,
                 EventDetails::default(),
                 false,
@@ -693,7 +711,7 @@ pub fn pack() -> PackPage {
                 "2025-05-09 11:35:48",
                 "H35020300122",
                 "厦门市思明区百姓平价药店",
-                EventKind::Sale,
+                sold("350200250509113547001", 6_850),
                 Outcome::Accepted,
                 sale("350200250509113547001", "9f3ac2", 6_850),
                 true,
@@ -704,7 +722,7 @@ pub fn pack() -> PackPage {
                 "2025-05-22 17:08:30",
                 "H35010200417",
                 "福州市鼓楼区康宁大药房",
-                EventKind::Sale,
+                sold("350100250522170830114", 6_850),
                 Outcome::Rejected(Reason::AlreadySold),
                 sale("350100250522170830114", "51d0e8", 6_850),
                 true,
@@ -715,7 +733,7 @@ pub fn pack() -> PackPage {
                 "2025-05-30 09:12:44",
                 "H35010200417",
                 "福州市鼓楼区康宁大药房",
-                EventKind::Sale,
+                sold("350100250528164210052", 6_850),
                 Outcome::Flagged(Reason::AlreadySold),
                 sale("350100250528164210052", "c7b41e", 6_850),
                 true,

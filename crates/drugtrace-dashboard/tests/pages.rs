@@ -397,7 +397,7 @@ fn data_is_escaped_everywhere() {
         i.institution_name = Some(h.clone());
         i.code = h.clone();
         i.settlement = Some(h.clone());
-        i.reason = drugtrace_dashboard::Reason::Other(h.clone());
+        i.reason = ReasonName::parse(&h);
         ticker.stream = h.clone();
         *script = "/dashboard/live.js".into();
     }
@@ -427,7 +427,6 @@ fn data_is_escaped_everywhere() {
     pack.code = h.clone();
     pack.events[0].actor_name = h.clone();
     pack.events[4].details.settlement = Some(h.clone());
-    pack.events[5].outcome = Outcome::Rejected(Reason::Other(h.clone()));
     if let Some(p) = pack.product.as_mut() {
         p.generic_name = h.clone();
     }

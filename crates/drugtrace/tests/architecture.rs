@@ -181,12 +181,36 @@ fn the_crates_depend_only_as_architecture_md_says() {
         nhsa == set(&["drugtrace-code", "drugtrace-ledger"]),
         format!("drugtrace-nhsa depends on {nhsa:?}"),
     );
-    // The dashboard: the clue book and the money type; no storage, no ledger, no HTTP.
+    // The dashboard: the clue book, the money type, and the ledger's and the directory's
+    // types (their enums); no storage, no async runtime, no HTTP, no DataFusion.
     let dashboard = w.own_deps("drugtrace-dashboard");
     check(
-        dashboard == set(&["drugtrace-clues", "drugtrace-money"]),
+        dashboard
+            == set(&[
+                "drugtrace-catalog",
+                "drugtrace-clues",
+                "drugtrace-ledger",
+                "drugtrace-money",
+            ]),
         format!("drugtrace-dashboard depends on {dashboard:?}"),
     );
+    let dashboard = w.transitive("drugtrace-dashboard");
+    for banned in [
+        "drugtrace-analytics",
+        "drugtrace-codec",
+        "datafusion",
+        "fjall",
+        "postgres",
+        "tokio",
+        "axum",
+        "hyper",
+        "reqwest",
+    ] {
+        check(
+            !dashboard.contains(banned),
+            format!("drugtrace-dashboard depends on {banned}"),
+        );
+    }
     // EPCIS documents: no I/O, no storage, no HTTP.
     let epcis = w.transitive("drugtrace-epcis");
     for banned in [

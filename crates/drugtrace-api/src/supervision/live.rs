@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use drugtrace_dashboard as dash;
 use drugtrace_ledger::Store;
 use drugtrace_money::Fen;
 
-use super::auth::{DashboardUser, cookie};
+use super::auth::cookie;
+use super::pages::{Page, PageResult};
 use super::view::{self, BASE};
 use crate::live::{Blocked, FeedId, Interceptions};
 use crate::{ApiError, AppState};
@@ -79,7 +79,7 @@ fn interception(id: &FeedId, b: &Blocked, name: Option<&String>) -> dash::Interc
         institution: b.institution.clone(),
         institution_name: name.cloned(),
         code: b.code.clone(),
-        reason: dash::Reason::from_name(&b.reason),
+        reason: dash::ReasonName::parse(&b.reason),
         settlement: b.settlement.clone(),
         amount_fen: Fen::new(b.amount_fen),
     }
@@ -126,27 +126,19 @@ impl Drop for Open {
 /// `after` parameter (the last one the page showed), else from now. It ends when the server
 /// shuts down.
 pub(crate) async fn stream<S: Store + Sync + 'static>(
-    State(state): State<AppState<S>>,
-    _: DashboardUser,
+    page: Page<S>,
     headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let lang = view::lang_of(&uri);
-    let Some(feed) = state.inner.live.clone() else {
-        return view::error_page(
-            lang,
-            &ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_live_feed",
-                "this server keeps no live feed of blocked sales",
-            ),
-        );
-    };
-    let sup = match state.supervision() {
-        Ok(sup) => sup,
-        Err(e) => return view::error_page(lang, &e),
-    };
-    let ctx = view::ctx(sup, &uri);
+) -> PageResult {
+    let Page {
+        state, ctx, uri, ..
+    } = page;
+    let feed = state.inner.live.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_live_feed",
+            "this server keeps no live feed of blocked sales",
+        )
+    })?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -155,37 +147,32 @@ pub(crate) async fn stream<S: Store + Sync + 'static>(
     let start = match resume.as_deref().map(FeedId::parse) {
         Some(Some(id)) => Some(id),
         Some(None) => {
-            return view::error_page(
-                lang,
-                &ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_event_id",
-                    format!(
-                        "{:?} is no place in the feed: expected YYYY-MM-DD/record/index",
-                        resume.unwrap_or_default()
-                    ),
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_event_id",
+                format!(
+                    "{:?} is no place in the feed: expected YYYY-MM-DD/record/index",
+                    resume.unwrap_or_default()
                 ),
-            );
+            )
+            .into());
         }
         None => feed.latest(),
     };
-    let Some(open) = Open::take() else {
-        return view::error_page(
-            lang,
-            &ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_streams",
-                format!("{MAX_STREAMS} live streams are open already; try again later"),
-            ),
-        );
-    };
+    let open = Open::take().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!("{MAX_STREAMS} live streams are open already; try again later"),
+        )
+    })?;
     let follow = Follow {
         changed: feed.subscribe(),
         feed,
         stop: state.inner.stopping.subscribe(),
         after: start,
         pending: std::collections::VecDeque::new(),
-        state: state.clone(),
+        state,
         ctx,
         _open: open,
     };
@@ -197,7 +184,7 @@ pub(crate) async fn stream<S: Store + Sync + 'static>(
         .into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    Ok(r)
 }
 
 /// A stream's place in the feed.

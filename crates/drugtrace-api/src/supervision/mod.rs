@@ -15,7 +15,6 @@
 mod api;
 mod auth;
 mod clues;
-mod dossier;
 mod export;
 mod hooks;
 mod live;
@@ -718,39 +717,48 @@ pub(crate) fn routes<S: Store + Sync + 'static>() -> Router<AppState<S>> {
         )
         .route("/v1/analytics/refresh", post(api::refresh::<S>))
         .route("/dashboard", get(view::to_dashboard))
-        .route("/dashboard/", get(pages::overview::<S>))
         .route(
             "/dashboard/login",
             get(auth::login_page).post(auth::login::<S>),
         )
         .route("/dashboard/logout", post(auth::logout))
-        .route("/dashboard/clues", get(pages::clue_list::<S>))
-        .route("/dashboard/clues.csv", get(pages::clues_csv::<S>))
-        .route("/dashboard/clues.parquet", get(pages::clues_parquet::<S>))
-        .route("/dashboard/clues/batches", post(pages::issue::<S>))
-        .route("/dashboard/clues/{id}", get(pages::clue_detail::<S>))
+        .route("/dashboard/live.js", get(live::script))
+        .merge(dashboard_pages())
+}
+
+/// The dashboard's pages and forms, for a signed-in regulator (each takes a
+/// [`pages::Page`]); their errors are error pages in the request's language.
+fn dashboard_pages<S: Store + Sync + 'static>() -> Router<AppState<S>> {
+    use pages::{clues, dossier, institution, models, notices, overview, pack, sql};
+    Router::new()
+        .route("/dashboard/", get(overview::overview::<S>))
+        .route("/dashboard/clues", get(clues::clue_list::<S>))
+        .route("/dashboard/clues.csv", get(clues::clues_csv::<S>))
+        .route("/dashboard/clues.parquet", get(clues::clues_parquet::<S>))
+        .route("/dashboard/clues/batches", post(clues::issue::<S>))
+        .route("/dashboard/clues/{id}", get(clues::clue_detail::<S>))
         .route("/dashboard/clues/{id}/dossier", get(dossier::dossier::<S>))
         .route(
             "/dashboard/clues/{id}/transition",
-            post(pages::transition::<S>),
+            post(clues::transition::<S>),
         )
         .route(
             "/dashboard/institutions/{code}",
-            get(pages::institution::<S>),
+            get(institution::institution::<S>),
         )
-        .route("/dashboard/packs/{code}", get(pages::pack::<S>))
-        .route("/dashboard/models", get(pages::models::<S>))
+        .route("/dashboard/packs/{code}", get(pack::pack::<S>))
+        .route("/dashboard/models", get(models::models::<S>))
         .route(
             "/dashboard/sql",
-            get(pages::sql_form::<S>).post(pages::sql_run::<S>),
+            get(sql::sql_form::<S>).post(sql::sql_run::<S>),
         )
         .route(
             "/dashboard/notices",
-            get(pages::notices::<S>).post(pages::publish::<S>),
+            get(notices::notices::<S>).post(notices::publish::<S>),
         )
-        .route("/dashboard/recalls", post(pages::record_recall::<S>))
-        .route("/dashboard/live.js", get(live::script))
+        .route("/dashboard/recalls", post(notices::record_recall::<S>))
         .route("/dashboard/live/interceptions", get(live::stream::<S>))
+        .route_layer(axum::middleware::from_fn(pages::error_pages))
 }
 
 /// Whether `code` may name an institution in a URL: ASCII letters and digits only, at most

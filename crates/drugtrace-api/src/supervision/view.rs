@@ -51,13 +51,6 @@ pub(crate) fn ctx(sup: &Supervision, uri: &Uri) -> Ctx {
     ctx
 }
 
-/// [`ctx`], with `alert` (what went wrong with the request) shown on top of the page.
-pub(crate) fn ctx_with_alert(sup: &Supervision, uri: &Uri, alert: Option<&str>) -> Ctx {
-    let mut ctx = ctx(sup, uri);
-    ctx.alert = alert.map(str::to_owned);
-    ctx
-}
-
 /// The pages load nothing from elsewhere and run no inline script: the one script, the
 /// overview's live ticker, is this server's file, and it connects only back to it. The policy
 /// says so, and keeps them out of frames. They show confidential figures, so nothing keeps a

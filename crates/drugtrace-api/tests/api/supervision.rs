@@ -450,6 +450,149 @@ async fn the_dashboard_lets_in_regulators_only() {
     );
 }
 
+/// Every page and form of the dashboard, by method and path (ids and codes that need not
+/// exist: the sign-in is checked before anything else).
+const DASHBOARD_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/dashboard/"),
+    ("GET", "/dashboard/clues"),
+    ("GET", "/dashboard/clues.csv"),
+    ("GET", "/dashboard/clues.parquet"),
+    ("GET", "/dashboard/clues/C1"),
+    ("GET", "/dashboard/clues/C1/dossier"),
+    ("GET", "/dashboard/institutions/H1"),
+    ("GET", "/dashboard/packs/81000000000000000001"),
+    ("GET", "/dashboard/models"),
+    ("GET", "/dashboard/sql"),
+    ("GET", "/dashboard/notices"),
+    ("GET", "/dashboard/live/interceptions"),
+    ("POST", "/dashboard/clues/batches"),
+    ("POST", "/dashboard/clues/C1/transition"),
+    ("POST", "/dashboard/sql"),
+    ("POST", "/dashboard/notices"),
+    ("POST", "/dashboard/recalls"),
+];
+
+async fn request(c: &Client, method: &str, path: &str, auth: Auth<'_>) -> Answer {
+    match method {
+        "GET" => c.get(path, auth).await,
+        _ => c.post_form(path, &[], auth).await,
+    }
+}
+
+#[tokio::test]
+async fn every_dashboard_page_asks_for_the_sign_in_the_same_way() {
+    use drugtrace_dashboard::html::url_encode;
+    let c = Client::province();
+    let institution = format!("drugtrace_key={INSTITUTION_KEY}");
+    for &(method, path) in DASHBOARD_ROUTES {
+        for lang in ["", "?lang=en"] {
+            let url = format!("{path}{lang}");
+            // A GET leads back to the page after the sign-in; a form's post to the overview.
+            let next = match method {
+                "GET" => url_encode(&url).into_owned(),
+                _ => "%2Fdashboard%2F".to_owned(),
+            };
+            let login = format!(
+                "/dashboard/login?next={next}{}",
+                if lang.is_empty() { "" } else { "&lang=en" }
+            );
+            for nobody in [Auth::None, Auth::Cookie("drugtrace_key=dtk_nobody")] {
+                let r = request(&c, method, &url, nobody).await;
+                assert_eq!(r.status, 303, "{method} {url}: {}", r.text());
+                assert_eq!(r.header("location"), login, "{method} {url}");
+            }
+            let r = request(&c, method, &url, Auth::Cookie(&institution)).await;
+            assert_eq!(r.status, 403, "{method} {url}");
+            assert!(r.text().contains("<h1>"), "an error page: {}", r.text());
+            let html_lang = if lang.is_empty() { "zh-CN" } else { "en" };
+            assert!(
+                r.text().contains(&format!("<html lang=\"{html_lang}\">")),
+                "{method} {url}: {}",
+                r.text()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_page_that_cannot_be_shown_is_an_error_page_in_the_request_language() {
+    let c = Client::province();
+    let cookie = c.login(REGULATOR_KEY).await;
+    let auth = Auth::Cookie(&cookie);
+    for (path, status, says) in [
+        ("/dashboard/packs/not-a-code", 400, ""),
+        (
+            "/dashboard/institutions/not-a-code",
+            400,
+            "letters and digits",
+        ),
+        (
+            "/dashboard/institutions/NOSUCH0",
+            404,
+            "no institution NOSUCH0",
+        ),
+        ("/dashboard/clues/nope", 400, ""),
+        ("/dashboard/clues/C999999", 404, "no clue C999999"),
+        ("/dashboard/clues?state=nonsense", 400, ""),
+        ("/dashboard/clues.csv?state=nonsense", 400, ""),
+    ] {
+        for (lang, title) in [
+            ("", "<h1>无法显示</h1>"),
+            ("en", "<h1>Cannot show this</h1>"),
+        ] {
+            let url =
+                drugtrace_dashboard::with_param(path, "lang", Some(lang).filter(|l| !l.is_empty()));
+            let r = c.get(&url, auth).await;
+            assert_eq!(r.status, status, "{url}: {}", r.text());
+            assert!(r.text().contains(title), "{url}: {}", r.text());
+            assert!(r.text().contains(says), "{url}: {}", r.text());
+            assert!(r.header("content-type").starts_with("text/html"), "{url}");
+        }
+    }
+    // A form's post about a clue the book does not hold is an error page, not the form again.
+    let r = c
+        .post_form(
+            "/dashboard/clues/C999999/transition?lang=en",
+            &[("to", "under_verification")],
+            auth,
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(
+        r.text().contains("<h1>Cannot show this</h1>"),
+        "{}",
+        r.text()
+    );
+    assert!(!r.text().contains("name=\"note\""), "{}", r.text());
+    // A refused new batch or notice shows its page again with the reason on top.
+    let r = c
+        .post_form(
+            "/dashboard/clues/batches",
+            &[("title", "t"), ("deadline", "someday"), ("top_n", "2")],
+            auth,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("role=\"alert\""), "{}", r.text());
+    assert!(r.text().contains("deadline"), "{}", r.text());
+    assert!(
+        r.text().contains("name=\"top_n\""),
+        "the list's form: {}",
+        r.text()
+    );
+    let r = c
+        .post_form("/dashboard/notices?lang=en", &[("title", " ")], auth)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("role=\"alert\""), "{}", r.text());
+    assert!(r.text().contains("<html lang=\"en\">"), "{}", r.text());
+    assert!(
+        r.text().contains("name=\"title\""),
+        "the notices' form: {}",
+        r.text()
+    );
+}
+
 #[tokio::test]
 async fn the_pages_show_the_province() {
     let c = Client::province();
@@ -1107,6 +1250,32 @@ async fn before_the_models_ran_supervision_says_what_to_run() {
         200
     );
     assert_eq!(c.get("/v1/notices", Auth::None).await.status, 200);
+}
+
+#[tokio::test]
+async fn without_supervision_every_dashboard_page_says_so_in_the_request_language() {
+    let c = Client::new(&serve_mem(None).await);
+    // The sign-in needs only the key file.
+    let cookie = c.login(REGULATOR_KEY).await;
+    for &(method, path) in DASHBOARD_ROUTES {
+        for (lang, title) in [
+            ("", "<h1>无法显示</h1>"),
+            ("?lang=en", "<h1>Cannot show this</h1>"),
+        ] {
+            let url = format!("{path}{lang}");
+            let r = request(&c, method, &url, Auth::Cookie(&cookie)).await;
+            assert_eq!(r.status, 503, "{method} {url}: {}", r.text());
+            assert!(r.text().contains(title), "{method} {url}: {}", r.text());
+            assert!(
+                r.text().contains("drugtrace analytics run"),
+                "{method} {url}: {}",
+                r.text()
+            );
+        }
+    }
+    // Still nobody unsigned gets that far.
+    let r = c.get("/dashboard/models", Auth::None).await;
+    assert_eq!(r.status, 303);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use crate::layout::{self, Col, Frame, Section};
 use crate::pages::clues::{AuditEntry, ClueRow, audit_table, clue_facts};
 use crate::pages::institution::{InstitutionInfo, findings_table};
 use crate::pages::pack::{EvidenceEvent, ProductInfo, product_facts, timeline, units_text};
-use crate::types::{EventKind, FindingRow, Outcome};
+use crate::types::{EventKind, FindingRow, Outcome, institution_kind_label, reason_text};
 
 /// What a clue's dossier holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,7 @@ impl DossierPage {
         self.packs.iter().flat_map(|p| {
             p.events
                 .iter()
-                .filter(|e| e.kind == EventKind::Sale)
+                .filter(|e| matches!(e.kind, EventKind::Sale(_)))
                 .map(|event| DossierSale {
                     code: &p.code,
                     event,
@@ -221,7 +221,7 @@ fn institution_card(h: &mut Html, ctx: &Ctx, i: &InstitutionInfo) {
             (
                 ctx.t(T::InstitutionKindLabel),
                 i.kind
-                    .map(|k| ctx.t(k.label()).to_owned())
+                    .map(|k| ctx.t(institution_kind_label(k)).to_owned())
                     .unwrap_or_default(),
             ),
             (ctx.t(T::Region), layout::place(&i.province, &i.city)),
@@ -289,7 +289,11 @@ fn sales_table(h: &mut Html, ctx: &Ctx, data: &DossierPage) {
                     h.el("td", &[], |h| {
                         layout::outcome_badge(h, ctx, &e.outcome);
                         if let Some(reason) = e.outcome.reason() {
-                            h.el_text("div", &[("class", Some("small"))], reason.text(ctx.lang));
+                            h.el_text(
+                                "div",
+                                &[("class", Some("small"))],
+                                reason_text(reason, ctx.lang),
+                            );
                         }
                     });
                 });

@@ -9,7 +9,9 @@ use crate::html::Html;
 use crate::i18n::T;
 use crate::layout::{self, Col, Frame, Kpi, Section, Tone};
 use crate::pages::overview;
-use crate::types::{ClueRef, DayPoint, FindingRow, InstitutionKind, ModelCount, Period};
+use crate::types::{
+    ClueRef, DayPoint, FindingRow, InstitutionKind, ModelCount, Period, institution_kind_label,
+};
 
 /// What an institution's page shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,10 @@ pub struct InstitutionInfo {
     /// Its name.
     pub name: String,
     /// Its kind, if known.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::types::ser::institution_kind")
+    )]
     pub kind: Option<InstitutionKind>,
     /// Its province.
     pub province: String,
@@ -85,7 +91,7 @@ pub fn render_institution(data: &InstitutionPage, ctx: &Ctx) -> String {
         let mut sub = inst.code.clone();
         if let Some(kind) = inst.kind {
             sub.push_str(" · ");
-            sub.push_str(ctx.t(kind.label()));
+            sub.push_str(ctx.t(institution_kind_label(kind)));
         }
         let place = layout::place(&inst.province, &inst.city);
         if !place.is_empty() {

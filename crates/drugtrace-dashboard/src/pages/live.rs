@@ -10,7 +10,7 @@ use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
 use crate::layout;
-use crate::types::Reason;
+use crate::types::ReasonName;
 
 /// Rows the ticker shows at most; the script drops the oldest beyond them.
 pub const TICKER_ROWS: usize = 50;
@@ -29,8 +29,12 @@ pub struct Interception {
     pub institution_name: Option<String>,
     /// The pack's trace code.
     pub code: String,
-    /// Why the sale was refused.
-    pub reason: Reason,
+    /// Why the sale was refused, as the feed names it.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::types::ser::reason_name")
+    )]
+    pub reason: ReasonName,
     /// The settlement it was part of, when the client named one.
     pub settlement: Option<String>,
     /// The amount the sale asked for.
@@ -209,7 +213,7 @@ mod tests {
             institution: "H0001".into(),
             institution_name: Some("<测试>药房".into()),
             code: "81234567890123456789".into(),
-            reason: Reason::AlreadySold,
+            reason: ReasonName::parse("already_sold"),
             settlement: Some("S-1".into()),
             amount_fen: Fen::new(123_450),
         }
@@ -254,7 +258,7 @@ mod tests {
             i.code_url
                 .starts_with("/dashboard/packs/81234567890123456789")
         );
-        assert_eq!(i.reason, Reason::AlreadySold.text(Lang::Zh));
+        assert_eq!(i.reason, "该码已售出");
         let unnamed = Interception {
             institution_name: None,
             ..blocked("d/1/1")

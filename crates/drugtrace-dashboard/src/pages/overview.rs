@@ -11,7 +11,7 @@ use crate::html::Html;
 use crate::i18n::T;
 use crate::layout::{self, Col, Frame, Kpi, Section, Tone};
 use crate::pages::live::{self, Ticker};
-use crate::types::{DayPoint, InstitutionKind, ModelCount, Period};
+use crate::types::{DayPoint, InstitutionKind, ModelCount, Period, institution_kind_label};
 
 /// The colour of scans in every chart.
 pub const SCANS_COLOR: &str = "#1f5fa8";
@@ -96,6 +96,10 @@ pub struct InstitutionRank {
     /// Its name.
     pub name: String,
     /// Its kind, if known.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::types::ser::institution_kind")
+    )]
     pub kind: Option<InstitutionKind>,
     /// Its province.
     pub province: String,
@@ -434,7 +438,7 @@ fn top_institutions(h: &mut Html, ctx: &Ctx, rows: &[InstitutionRank]) {
                     h.el("div", &[("class", Some("small"))], |h| {
                         h.el_text("span", &[("class", Some("mono"))], &r.code);
                         if let Some(kind) = r.kind {
-                            h.text(" · ").text(ctx.t(kind.label()));
+                            h.text(" · ").text(ctx.t(institution_kind_label(kind)));
                         }
                         let place = layout::place(&r.province, &r.city);
                         if !place.is_empty() {

@@ -10,7 +10,7 @@ use crate::format;
 use crate::html::Html;
 use crate::i18n::T;
 use crate::layout::{self, Frame, Kpi, Section, Tone};
-use crate::types::{EventKind, FindingRow, Outcome};
+use crate::types::{EventKind, FindingRow, Outcome, event_kind_label, reason_text};
 
 /// What a pack's page shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,9 +115,18 @@ pub struct EvidenceEvent {
     pub actor_code: String,
     /// The reporting party's name (empty if unknown).
     pub actor_name: String,
-    /// What happened.
+    /// What happened, as the ledger recorded it (its particulars as shown are in
+    /// `details`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::types::ser::event_kind")
+    )]
     pub kind: EventKind,
     /// What the ledger decided, with the reason of a flag or rejection.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::types::ser::outcome")
+    )]
     pub outcome: Outcome,
     /// The event's particulars.
     pub details: EventDetails,
@@ -325,7 +334,11 @@ pub(crate) fn timeline(h: &mut Html, ctx: &Ctx, events: &[EvidenceEvent]) {
             h.el("li", &[("class", Some(&class)), ("id", Some(&id))], |h| {
                 h.el("div", &[("class", Some("tl-head"))], |h| {
                     h.el_text("span", &[("class", Some("seq"))], &format!("#{}", e.seq));
-                    h.el_text("span", &[("class", Some("kind"))], ctx.t(e.kind.label()));
+                    h.el_text(
+                        "span",
+                        &[("class", Some("kind"))],
+                        ctx.t(event_kind_label(&e.kind)),
+                    );
                     layout::outcome_badge(h, ctx, &e.outcome);
                     if e.highlighted {
                         h.el_text(
@@ -366,7 +379,7 @@ pub(crate) fn timeline(h: &mut Html, ctx: &Ctx, events: &[EvidenceEvent]) {
                             "{}{}{}",
                             ctx.t(T::Reason),
                             ctx.lang.colon(),
-                            reason.text(ctx.lang)
+                            reason_text(reason, ctx.lang)
                         ),
                     );
                 }

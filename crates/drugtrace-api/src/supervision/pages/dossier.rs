@@ -9,20 +9,17 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
-use axum::response::Response;
+use axum::extract::Path;
+use axum::http::StatusCode;
 use drugtrace_clues::ClueId;
 use drugtrace_code::TraceCode;
 use drugtrace_dashboard::jiff::Timestamp as Instant;
 use drugtrace_dashboard::{self as dash, Ctx};
 use drugtrace_ledger::{Recorded, Store};
 
-use super::auth::DashboardUser;
-use super::pages::{
-    audit_entry, clue_of, evidence, kind, latest, name_of, party_of, product_info, respond,
-};
-use super::{Finding, Findings, Loaded, Supervision, clues, view};
+use super::mapping::{audit_entry, clue_of, evidence, latest, name_of, party_of, product_info};
+use super::{Page, PageResult};
+use crate::supervision::{Finding, Findings, Loaded, Supervision, clues};
 use crate::{ApiError, AppState};
 
 /// Packs shown with their evidence chains at most; the page counts the others.
@@ -32,24 +29,16 @@ pub(crate) const EVENTS_LIMIT: usize = 500;
 
 /// `GET /dashboard/clues/{id}/dossier`: the dossier of a clue.
 pub(crate) async fn dossier<S: Store + Sync + 'static>(
-    State(state): State<AppState<S>>,
-    _: DashboardUser,
+    page: Page<S>,
     Path(id): Path<String>,
-    uri: Uri,
-) -> Response {
-    respond(&uri, async {
-        let id = clues::clue_id(&id)?;
-        let sup = state.supervision()?;
-        let loaded = sup.ready().await?;
-        let ctx = view::ctx(sup, &uri);
-        let data = gather(&state, sup, &loaded, &ctx, id).await?;
-        Ok(view::page(
-            StatusCode::OK,
-            &ctx,
-            dash::render_dossier(&data, &ctx),
-        ))
-    })
-    .await
+) -> PageResult {
+    let id = clues::clue_id(&id)?;
+    let Page {
+        state, sup, ctx, ..
+    } = &page;
+    let loaded = sup.ready().await?;
+    let data = gather(state, sup, &loaded, ctx, id).await?;
+    Ok(page.html(StatusCode::OK, dash::render_dossier(&data, ctx)))
 }
 
 /// The dossier's data: the clue, its institution, its findings, its packs' logs and its
@@ -68,7 +57,7 @@ async fn gather<S: Store + Sync + 'static>(
         Some(i) => dash::InstitutionInfo {
             code: detail.clue.institution.clone(),
             name: i.name.clone(),
-            kind: Some(kind(i.kind)),
+            kind: Some(i.kind),
             province: i.province.clone(),
             city: i.city.clone(),
         },
