@@ -72,11 +72,6 @@ pub(super) fn rate(v: &drugtrace_analytics::Value) -> Option<f64> {
     (!v.is_null()).then(|| v.float())
 }
 
-/// A `day` cell (`2025-04-08`) as a date.
-fn day(v: &drugtrace_analytics::Value) -> Option<Date> {
-    v.text().parse().ok()
-}
-
 /// Per-day rows (`day, scans, sales, interceptions, intercepted_fen`, sales counting
 /// refused attempts too) as chart points, with sales that went through.
 pub(super) fn day_points(t: &Table) -> Vec<dash::DayPoint> {
@@ -84,7 +79,7 @@ pub(super) fn day_points(t: &Table) -> Vec<dash::DayPoint> {
         .filter_map(|r| {
             let interceptions = r.int("interceptions").max(0) as u64;
             Some(dash::DayPoint {
-                date: day(r.get("day"))?,
+                date: r.date("day")?,
                 scans: r.int("scans").max(0) as u64,
                 sales: (r.int("sales").max(0) as u64).saturating_sub(interceptions),
                 interceptions,
