@@ -8,9 +8,9 @@ use drugtrace_analytics::{
     export, models, read_truth, report,
 };
 use drugtrace_catalog::{Catalog, Directory};
-use drugtrace_ingest::{Format, ImportOptions, ParseContext, import_file};
-use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy, Store};
-use drugtrace_synth::{SynthOptions, generate};
+use drugtrace_ledger::{MemStore, PersonKey, Store};
+use drugtrace_synth::SynthOptions;
+use drugtrace_synth::built::{Built, Generated};
 
 struct Province {
     _dir: tempfile::TempDir,
@@ -23,24 +23,21 @@ struct Province {
 /// `case_box_diverted` too, is there to be found), imported and exported.
 fn province(packs: u64, seed: u64) -> Province {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("province");
-    let mut opts = SynthOptions::new(packs, seed, &out);
+    let mut opts = SynthOptions::new(packs, seed, dir.path().join("province"));
     opts.packaging = true;
-    generate(&opts).unwrap();
-    let catalog = Catalog::load_csv_file(&out.join("catalog.csv")).unwrap();
-    let directory = Directory::load_csv_file(&out.join("institutions.csv")).unwrap();
-    let ledger = Ledger::new(MemStore::new(), catalog.clone(), Policy::default());
-    let ctx = ParseContext {
-        person_key: PersonKey::from_bytes([7; 32]),
-        local_offset_minutes: 480,
-    };
-    let opts = ImportOptions {
-        format: Format::JsonLines,
-        batch: 5_000,
-        rejects: dir.path().join("rejects.csv"),
-    };
-    let summary = import_file(&ledger, &out.join("events.jsonl"), ctx, &opts, |_| {}).unwrap();
-    assert_eq!(summary.bad_lines, 0, "{summary:?}");
+    let Built {
+        generated,
+        ledger,
+        import: summary,
+    } = Generated::new(&opts)
+        .unwrap()
+        .import(
+            MemStore::new(),
+            PersonKey::from_bytes([7; 32]),
+            &dir.path().join("rejects.csv"),
+        )
+        .unwrap();
+    let (out, catalog, directory) = (generated.out, generated.catalog, generated.directory);
     let warehouse = Warehouse::new(dir.path().join("warehouse"));
     let exported = export(
         ledger.store(),

@@ -9,6 +9,7 @@ use drugtrace_analytics::{
 use drugtrace_catalog::{Catalog, Directory};
 use drugtrace_ingest::{ParseContext, parse_json_event};
 use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy};
+use drugtrace_synth::built::{Built, Generated};
 
 const A: &str = "P35010100001";
 const B: &str = "H35010100002";
@@ -220,40 +221,37 @@ fn a_synthetic_provinces_rates_match_its_files() {
     use std::collections::{BTreeMap, HashSet};
 
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("province");
-    let synth =
-        drugtrace_synth::generate(&drugtrace_synth::SynthOptions::new(4_000, 2, &out)).unwrap();
+    let Built {
+        generated, ledger, ..
+    } = Generated::new(&drugtrace_synth::SynthOptions::new(
+        4_000,
+        2,
+        dir.path().join("province"),
+    ))
+    .unwrap()
+    .import(
+        MemStore::new(),
+        PersonKey::from_bytes([3; 32]),
+        &dir.path().join("rejects.csv"),
+    )
+    .unwrap();
+    let (out, synth) = (&generated.out, &generated.summary);
+    let (catalog, directory) = (&generated.catalog, &generated.directory);
     assert!(synth.missed_scans > 0);
-    let catalog = Catalog::load_csv_file(&out.join("catalog.csv")).unwrap();
-    let directory = Directory::load_csv_file(&out.join("institutions.csv")).unwrap();
-    let ledger = Ledger::new(MemStore::new(), catalog.clone(), Policy::default());
-    let ctx = ParseContext {
-        person_key: PersonKey::from_bytes([3; 32]),
-        local_offset_minutes: 480,
-    };
+    // The settlements whose sale the event file uploads.
     let text = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
-    let mut uploaded = HashSet::new();
-    let events: Vec<_> = text
+    let uploaded: HashSet<String> = text
         .lines()
-        .map(|l| {
-            let e = parse_json_event(l, &ctx).unwrap();
-            if let drugtrace_ledger::EventKind::Sale(s) = &e.kind
-                && let Some(id) = &s.settlement
-            {
-                uploaded.insert(id.as_str().to_owned());
-            }
-            e
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "sale")
+        .filter_map(|e| e["settlement_id"].as_str().map(str::to_owned))
         .collect();
-    for batch in events.chunks(2_000) {
-        ledger.record_batch(batch).unwrap();
-    }
     let warehouse =
         Warehouse::new(dir.path().join("warehouse")).with_settlements(dir.path().join("s"));
     export(
         ledger.store(),
-        &catalog,
-        &directory,
+        catalog,
+        directory,
         &warehouse,
         &ExportOptions::default(),
         &mut |_| {},

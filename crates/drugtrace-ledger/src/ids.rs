@@ -158,7 +158,7 @@ impl PersonKey {
     }
 
     /// A secret from stored bytes.
-    pub fn from_bytes(k: [u8; 32]) -> PersonKey {
+    pub const fn from_bytes(k: [u8; 32]) -> PersonKey {
         PersonKey(k)
     }
 

@@ -113,6 +113,8 @@
 //! | `drug_prod_barc` (3505) | the product's GTIN-13 |
 //! | `medins_prod_sel_no` (3506) | the returned sale's settlement id |
 
+#[cfg(feature = "built")]
+pub mod built;
 mod cases;
 mod catalog;
 mod event;

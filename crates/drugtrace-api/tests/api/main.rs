@@ -113,14 +113,33 @@ fn test_state(
             "institutions.csv",
         )
         .unwrap();
-    let mut state =
-        drugtrace_api::AppState::new(ledger, PersonKey::from_bytes([5; 32]), 480, keys, limiter)
-            .with_directory(directory);
+    let mut state = state_limited(ledger, keys, limiter).with_directory(directory);
     if let Some(key) = identity {
         state = state.with_identity_key(key);
     }
     state
 }
+
+/// The one way a test's server state is made: `ledger` with `keys`, the tests' person-hash
+/// secret, times at UTC+8, and a rate limit no test reaches.
+fn state_of<S: drugtrace_ledger::Store + Sync + 'static>(
+    ledger: Ledger<S>,
+    keys: drugtrace_api::Keys,
+) -> drugtrace_api::AppState<S> {
+    state_limited(ledger, keys, drugtrace_api::RateLimiter::new(1000, 1000.0))
+}
+
+/// [`state_of`] with the rate limit `limiter`.
+fn state_limited<S: drugtrace_ledger::Store + Sync + 'static>(
+    ledger: Ledger<S>,
+    keys: drugtrace_api::Keys,
+    limiter: drugtrace_api::RateLimiter,
+) -> drugtrace_api::AppState<S> {
+    drugtrace_api::AppState::new(ledger, PERSON_KEY, 480, keys, limiter)
+}
+
+/// The secret the tests' persons are hashed under.
+const PERSON_KEY: PersonKey = PersonKey::from_bytes([5; 32]);
 
 /// Serves `state` on a free loopback port until the test ends; returns its base URL.
 async fn serve<S: drugtrace_ledger::Store + Sync + 'static>(
@@ -1025,14 +1044,7 @@ async fn a_sale_while_the_storage_is_unreachable_is_a_retryable_503() {
     for i in ["P1", "M3301001"] {
         keys.insert_party(&key_of(i), InstitutionId::parse(i).unwrap(), kind_of(i));
     }
-    let state = drugtrace_api::AppState::new(
-        ledger,
-        PersonKey::from_bytes([5; 32]),
-        480,
-        keys,
-        drugtrace_api::RateLimiter::new(1000, 1000.0),
-    );
-    let url = serve(state).await;
+    let url = serve(state_of(ledger, keys)).await;
     let http = reqwest::Client::new();
     let sale = json!({"settlement_id": "S-1", "institution": "P1", "items": [{"code": "81000010000000000042"}]});
     for (path, by, body) in [

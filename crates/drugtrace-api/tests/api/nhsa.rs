@@ -3,8 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use drugtrace_catalog::Catalog;
-use drugtrace_ledger::{InstitutionId, Ledger, PersonKey, Policy};
+use drugtrace_ledger::{InstitutionId, Ledger, Policy};
 use drugtrace_store_fjall::FjallStore;
 use serde_json::{Value, json};
 
@@ -883,36 +882,24 @@ async fn transport_errors_stay_http_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synth_requests_replay_without_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("synth");
-    let mut opts = drugtrace_synth::SynthOptions::new(300, 7, &out);
+    let mut opts = drugtrace_synth::SynthOptions::new(300, 7, dir.path().join("synth"));
     opts.formats.nhsa = true;
     opts.fraud_rate = 0.2;
-    drugtrace_synth::generate(&opts).unwrap();
+    let province = drugtrace_synth::built::Generated::new(&opts).unwrap();
+    let out = province.out.clone();
 
     let store = FjallStore::open(&dir.path().join("store")).unwrap();
-    let catalog = Catalog::load_csv_file(&out.join("catalog.csv")).unwrap();
-    let ledger = Ledger::new(store, catalog, Policy::default());
+    let ledger = Ledger::new(store, province.catalog, Policy::default());
     let mut keys = drugtrace_api::Keys::default();
-    let institutions = std::fs::read_to_string(out.join("institutions.csv")).unwrap();
-    for line in institutions.lines().skip(1) {
-        let code = line.split(',').next().unwrap();
+    for i in province.directory.iter() {
         keys.insert(
-            &key_of(code),
-            drugtrace_api::Role::Institution(InstitutionId::parse(code).unwrap()),
+            &key_of(&i.code),
+            drugtrace_api::Role::Institution(InstitutionId::parse(&i.code).unwrap()),
         );
     }
     // The keys name no party kind (the key file's older role `institution`): the directory
     // says which institution is a manufacturer.
-    let directory =
-        drugtrace_catalog::Directory::load_csv_file(&out.join("institutions.csv")).unwrap();
-    let state = drugtrace_api::AppState::new(
-        ledger,
-        PersonKey::from_bytes([5; 32]),
-        480,
-        keys,
-        drugtrace_api::RateLimiter::new(1000, 1000.0),
-    )
-    .with_directory(directory);
+    let state = crate::state_of(ledger, keys).with_directory(province.directory);
     let url = format!("{}{PATH}", crate::serve(state).await);
     let http = reqwest::Client::new();
 

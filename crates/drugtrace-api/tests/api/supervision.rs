@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use drugtrace_analytics::{Analytics, ExportOptions, QueryLimits, Warehouse};
-use drugtrace_api::{AppState, Keys, RateLimiter, Role, Supervision, SupervisionPaths};
-use drugtrace_catalog::{Catalog, Directory};
-use drugtrace_ingest::{Format, ImportOptions, ParseContext};
-use drugtrace_ledger::{InstitutionId, Ledger, MemStore, PersonKey, Policy};
+use drugtrace_api::{AppState, Keys, Role, Supervision, SupervisionPaths};
+use drugtrace_catalog::Catalog;
+use drugtrace_ledger::{InstitutionId, Ledger, MemStore, Policy};
 use drugtrace_store_fjall::FjallStore;
+use drugtrace_synth::built::{Built, Generated};
 use serde_json::{Value, json};
 
 use super::REGULATOR_KEY;
@@ -39,18 +39,16 @@ pub static PROVINCE: LazyLock<Province> = LazyLock::new(|| {
                 .enable_all()
                 .build()
                 .unwrap();
+            // Its own runtime, which each test's ends before the process does.
             rt.block_on(async move {
                 let (state, province) = build_province().await;
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let url = format!("http://{}", listener.local_addr().unwrap());
+                let url = crate::serve(state).await;
                 tx.send(Province {
                     url,
                     data: province,
                 })
                 .unwrap();
-                drugtrace_api::serve(listener, state, std::future::pending())
-                    .await
-                    .unwrap();
+                std::future::pending::<()>().await;
             });
         })
         .unwrap();
@@ -92,31 +90,20 @@ fn province_dir() -> PathBuf {
 /// models, and returns the server's state and the data directory.
 async fn build_province() -> (AppState<FjallStore>, PathBuf) {
     let root = province_dir();
-    let synth = root.join("province");
-    let mut opts = drugtrace_synth::SynthOptions::new(1_500, 5, &synth);
+    let mut opts = drugtrace_synth::SynthOptions::new(1_500, 5, root.join("province"));
     opts.fraud_rate = 0.05;
-    drugtrace_synth::generate(&opts).unwrap();
-    let catalog = Catalog::load_csv_file(&synth.join("catalog.csv")).unwrap();
-    let directory = Directory::load_csv_file(&synth.join("institutions.csv")).unwrap();
     let data = root.join("data");
-    let store = FjallStore::open(&data.join("store")).unwrap();
-    let ledger = Ledger::new(store, catalog.clone(), Policy::default());
-    let summary = drugtrace_ingest::import_file(
-        &ledger,
-        &synth.join("events.jsonl"),
-        ParseContext {
-            person_key: PersonKey::from_bytes([5; 32]),
-            local_offset_minutes: 480,
-        },
-        &ImportOptions {
-            format: Format::JsonLines,
-            batch: 5_000,
-            rejects: root.join("rejects.csv"),
-        },
-        |_| {},
-    )
-    .unwrap();
-    assert_eq!(summary.bad_lines, 0);
+    let Built {
+        generated, ledger, ..
+    } = Generated::new(&opts)
+        .unwrap()
+        .import(
+            FjallStore::open(&data.join("store")).unwrap(),
+            crate::PERSON_KEY,
+            &root.join("rejects.csv"),
+        )
+        .unwrap();
+    let (synth, catalog, directory) = (generated.out, generated.catalog, generated.directory);
     let paths = SupervisionPaths {
         truth: Some(synth.join("truth.jsonl")),
         ..SupervisionPaths::in_data_dir(&data)
@@ -143,16 +130,10 @@ async fn build_province() -> (AppState<FjallStore>, PathBuf) {
     let supervision = Supervision::open(&paths)
         .unwrap()
         .with_deployment("测试省医疗保障局");
-    let state = AppState::new(
-        ledger,
-        PersonKey::from_bytes([5; 32]),
-        480,
-        keys(),
-        RateLimiter::new(1000, 1000.0),
-    )
-    .with_directory(directory)
-    .with_supervision(supervision)
-    .with_interceptions(drugtrace_api::Interceptions::in_dir(&data.join("live"), 480).unwrap());
+    let state = crate::state_of(ledger, keys())
+        .with_directory(directory)
+        .with_supervision(supervision)
+        .with_interceptions(drugtrace_api::Interceptions::in_dir(&data.join("live"), 480).unwrap());
     (state, data)
 }
 
@@ -1210,13 +1191,7 @@ async fn a_query_past_the_time_limit_is_cancelled() {
 /// A server over an empty in-memory ledger, with or without supervision.
 async fn serve_mem(supervision: Option<Supervision>) -> String {
     let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
-    let mut state = AppState::new(
-        ledger,
-        PersonKey::from_bytes([5; 32]),
-        480,
-        keys(),
-        RateLimiter::new(1000, 1000.0),
-    );
+    let mut state = crate::state_of(ledger, keys());
     if let Some(s) = supervision {
         state = state.with_supervision(s);
     }
@@ -1486,17 +1461,11 @@ async fn a_shutdown_ends_the_open_live_streams() {
     let dir = tempfile::tempdir().unwrap();
     let supervision = Supervision::open(&SupervisionPaths::in_data_dir(dir.path())).unwrap();
     let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
-    let state = AppState::new(
-        ledger,
-        PersonKey::from_bytes([5; 32]),
-        480,
-        keys(),
-        RateLimiter::new(1000, 1000.0),
-    )
-    .with_supervision(supervision)
-    .with_interceptions(
-        drugtrace_api::Interceptions::in_dir(&dir.path().join("live"), 480).unwrap(),
-    );
+    let state = crate::state_of(ledger, keys())
+        .with_supervision(supervision)
+        .with_interceptions(
+            drugtrace_api::Interceptions::in_dir(&dir.path().join("live"), 480).unwrap(),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
