@@ -4,11 +4,17 @@
 //! the findings that run found first, signed with HMAC-SHA256 (`Drugtrace-Signature`), retried
 //! with back-off.
 //!
-//! Subscriptions and the findings already sent are one journal (`finding-hooks.jsonl`, or
-//! the database's), so several servers on a database share the subscriptions, and a finding
-//! is sent by the server that first records it there, once: a run records the findings it
-//! has that its server's run before did not, and the journal answers which of them no
-//! server recorded before ([`FindingHooks::record_found`]).
+//! Subscriptions, the findings found and the deliveries made are one journal
+//! (`finding-hooks.jsonl`, or the database's), so several servers on a database share the
+//! subscriptions, and a finding is owed once to each webhook that wants it: a run records the
+//! findings it has that its server's run before did not, and the journal answers which of
+//! them no server recorded before ([`FindingHooks::record_found`]); those become owed to the
+//! webhooks subscribed then. A delivery the receiver took (2xx) is recorded as made
+//! ([`FindingHooks::record_delivered`]). What is still owed is sent again on later runs, by
+//! the server that found it, or by any server once it has been owed for a while (its finder
+//! may be gone), for a day at most. So a receiver that was down, or a server that died
+//! between finding and delivering, loses nothing; a receiver may be sent a finding twice
+//! (two servers in the window), and each finding carries its `id` to tell.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -64,14 +70,44 @@ enum Entry {
         by: String,
         at_ms: i64,
     },
-    /// Findings a model run found (each by its [`FindingId`]): those no record before named
-    /// are sent.
+    /// Findings a model run found: those no record before named are owed to the webhooks
+    /// that want them. (Records written before deliveries were recorded name `ids` only,
+    /// and owe nothing.)
     Found {
         run: u64,
+        #[serde(default)]
+        ids: Vec<FindingId>,
+        #[serde(default)]
+        findings: Vec<FoundItem>,
+        by: String,
+        at_ms: i64,
+    },
+    /// A delivery webhook `hook` took: the findings `ids` are no longer owed to it.
+    Delivered {
+        hook: String,
         ids: Vec<FindingId>,
         by: String,
         at_ms: i64,
     },
+}
+
+/// A finding as the journal records it found: what a webhook's wish is judged by.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FoundItem {
+    pub id: FindingId,
+    pub model: String,
+    /// `high`, `medium` or `low`.
+    pub severity: String,
+}
+
+/// How long a finding stays owed to a webhook that does not take it.
+const OWED_FOR_MS: i64 = 24 * 3600 * 1000;
+
+/// A finding owed to a webhook: who found it, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owed {
+    pub by: String,
+    pub at_ms: i64,
 }
 
 /// A finding's identity across runs and servers: 128 bits of the SHA-256 of its model,
@@ -85,6 +121,20 @@ pub(crate) struct Hooks {
     /// Every finding recorded as found (a persistent set: the fold is copied on each
     /// append).
     found: imbl::HashSet<FindingId>,
+    /// By webhook, the findings owed to it.
+    owed: imbl::HashMap<String, imbl::HashMap<FindingId, Owed>>,
+}
+
+impl Hooks {
+    /// Every finding owed to a webhook still subscribed: (webhook, finding, owed).
+    pub(crate) fn owed(&self) -> impl Iterator<Item = (&Hook, &FindingId, &Owed)> {
+        self.owed.iter().flat_map(move |(hook, owed)| {
+            self.hooks
+                .get(hook)
+                .into_iter()
+                .flat_map(move |h| owed.iter().map(move |(id, o)| (h, id, o)))
+        })
+    }
 }
 
 impl Fold for Hooks {
@@ -103,15 +153,60 @@ impl Fold for Hooks {
             }
             Entry::Unsubscribe { id, .. } => {
                 self.hooks.remove(&id);
+                self.owed.remove(&id);
             }
-            Entry::Found { ids, .. } => {
+            Entry::Found {
+                ids,
+                findings,
+                by,
+                at_ms,
+                ..
+            } => {
+                // Read whole before anything changes.
+                let findings = findings
+                    .into_iter()
+                    .map(|f| match Severity::parse(&f.severity) {
+                        Some(severity) => Ok((f, severity)),
+                        None => Err(format!("finding {}: severity {:?}", f.id, f.severity)),
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
                 let mut first = Vec::new();
                 for id in ids {
                     if self.found.insert(id.clone()).is_none() {
                         first.push(id);
                     }
                 }
+                // What a day has not delivered is given up (the record's own time, so that
+                // every server folds alike).
+                for (_, owed) in self.owed.iter_mut() {
+                    owed.retain(|_, o| at_ms - o.at_ms < OWED_FOR_MS);
+                }
+                for (f, severity) in findings {
+                    if self.found.insert(f.id.clone()).is_some() {
+                        continue;
+                    }
+                    for h in self.hooks.values().filter(|h| h.wants(&f.model, severity)) {
+                        self.owed.entry(h.id.clone()).or_default().insert(
+                            f.id.clone(),
+                            Owed {
+                                by: by.clone(),
+                                at_ms,
+                            },
+                        );
+                    }
+                    first.push(f.id);
+                }
                 return Ok(first);
+            }
+            Entry::Delivered { hook, ids, .. } => {
+                if let Some(owed) = self.owed.get_mut(&hook) {
+                    for id in &ids {
+                        owed.remove(id);
+                    }
+                    if owed.is_empty() {
+                        self.owed.remove(&hook);
+                    }
+                }
             }
         }
         Ok(Vec::new())
@@ -155,20 +250,21 @@ impl FindingHooks {
         self.folded.refresh().map(|_| ()).map_err(fold_error)
     }
 
-    /// Records that run `run` found `ids` (what its server's run before did not have), and
-    /// returns those no server recorded before: the ones to send.
+    /// Records that run `run` found `findings` (what its server's run before did not have),
+    /// and returns those no server recorded before: now owed to the webhooks that want them.
     pub(crate) fn record_found(
         &self,
         run: u64,
-        ids: Vec<FindingId>,
+        findings: Vec<FoundItem>,
         by: &str,
     ) -> Result<Vec<FindingId>, String> {
-        if ids.is_empty() {
+        if findings.is_empty() {
             return Ok(Vec::new());
         }
         let record = serde_json::to_vec(&Entry::Found {
             run,
-            ids,
+            ids: Vec::new(),
+            findings,
             by: by.to_owned(),
             at_ms: now_ms(),
         })
@@ -176,6 +272,26 @@ impl FindingHooks {
         self.folded
             .append(&record, |_| None)
             .map(|(first, _)| first)
+            .map_err(fold_error)
+    }
+
+    /// Records that webhook `hook` took a delivery of `ids`.
+    pub(crate) fn record_delivered(
+        &self,
+        hook: &str,
+        ids: Vec<FindingId>,
+        by: &str,
+    ) -> Result<(), String> {
+        let record = serde_json::to_vec(&Entry::Delivered {
+            hook: hook.to_owned(),
+            ids,
+            by: by.to_owned(),
+            at_ms: now_ms(),
+        })
+        .map_err(|e| e.to_string())?;
+        self.folded
+            .append(&record, |_| None)
+            .map(|_| ())
             .map_err(fold_error)
     }
 
@@ -380,25 +496,132 @@ mod tests {
         assert!(!h.wants("duplicate_sale", Severity::High));
     }
 
+    fn found(ids: &[&str]) -> Vec<FoundItem> {
+        ids.iter()
+            .map(|id| FoundItem {
+                id: id.to_string(),
+                model: "duplicate_sale".into(),
+                severity: "high".into(),
+            })
+            .collect()
+    }
+
+    fn ids(v: &[&str]) -> Vec<FindingId> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Webhook `id` wanting `models` at `least`, subscribed.
+    fn subscribe(hooks: &FindingHooks, id: &str, models: &[&str], least: &str) {
+        hooks
+            .append(&Entry::Subscribe(Hook {
+                id: id.into(),
+                ..hook(models, least)
+            }))
+            .unwrap();
+    }
+
+    /// What is owed, as (webhook, finding, finder), sorted.
+    fn owed(hooks: &FindingHooks) -> Vec<(String, String, String)> {
+        let current = hooks.current();
+        let mut v: Vec<_> = current
+            .owed()
+            .map(|(h, id, o)| (h.id.clone(), id.clone(), o.by.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn t(h: &str, id: &str, by: &str) -> (String, String, String) {
+        (h.into(), id.into(), by.into())
+    }
+
     #[test]
-    fn a_finding_recorded_by_two_servers_is_sent_by_the_first_only() {
+    fn a_finding_recorded_by_two_servers_is_owed_once_found_by_the_first() {
         let journal: Arc<dyn SharedJournal> = Arc::new(drugtrace_durable::MemoryJournal::default());
         let one = FindingHooks::open(Arc::clone(&journal)).unwrap();
         let two = FindingHooks::open(journal).unwrap();
-        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        subscribe(&one, "fh-1", &[], "low");
         assert_eq!(
-            one.record_found(5, ids(&["a", "b"]), "one").unwrap(),
+            one.record_found(5, found(&["a", "b"]), "one").unwrap(),
             ids(&["a", "b"])
         );
         // The other server, not yet read on, found b and c in its own run.
         assert_eq!(
-            two.record_found(5, ids(&["b", "c"]), "two").unwrap(),
+            two.record_found(5, found(&["b", "c"]), "two").unwrap(),
             ids(&["c"])
         );
         assert_eq!(
-            one.record_found(6, ids(&["a", "c"]), "one").unwrap(),
+            one.record_found(6, found(&["a", "c"]), "one").unwrap(),
             ids(&[])
         );
         assert_eq!(one.record_found(6, vec![], "one").unwrap(), ids(&[]));
+        assert_eq!(
+            owed(&one),
+            [
+                t("fh-1", "a", "one"),
+                t("fh-1", "b", "one"),
+                t("fh-1", "c", "two")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_delivery_taken_is_owed_no_more_and_a_later_webhook_owes_nothing_earlier() {
+        let one =
+            FindingHooks::open(Arc::new(drugtrace_durable::MemoryJournal::default())).unwrap();
+        subscribe(&one, "fh-all", &[], "low");
+        subscribe(&one, "fh-sub", &["substitution"], "low");
+        one.record_found(1, found(&["a", "b"]), "one").unwrap();
+        // Only the webhook that wants duplicate sales is owed them.
+        assert_eq!(
+            owed(&one),
+            [t("fh-all", "a", "one"), t("fh-all", "b", "one")]
+        );
+        one.record_delivered("fh-all", ids(&["a"]), "one").unwrap();
+        assert_eq!(owed(&one), [t("fh-all", "b", "one")]);
+        // Subscribed after b was found: owed what is found from then on only.
+        subscribe(&one, "fh-late", &[], "high");
+        one.record_found(2, found(&["c"]), "one").unwrap();
+        assert_eq!(
+            owed(&one),
+            [
+                t("fh-all", "b", "one"),
+                t("fh-all", "c", "one"),
+                t("fh-late", "c", "one")
+            ]
+        );
+        // Unsubscribed: owed nothing.
+        one.append(&Entry::Unsubscribe {
+            id: "fh-all".into(),
+            by: "regulator:r".into(),
+            at_ms: 0,
+        })
+        .unwrap();
+        assert_eq!(owed(&one), [t("fh-late", "c", "one")]);
+        // A journal read again folds to the same.
+        one.refresh().unwrap();
+        assert_eq!(owed(&one), [t("fh-late", "c", "one")]);
+    }
+
+    #[test]
+    fn what_a_day_has_not_delivered_is_given_up_and_old_records_owe_nothing() {
+        let one =
+            FindingHooks::open(Arc::new(drugtrace_durable::MemoryJournal::default())).unwrap();
+        subscribe(&one, "fh-1", &[], "low");
+        let found_at = |ids_: &[&str], old: &[&str], at_ms: i64| Entry::Found {
+            run: 1,
+            ids: ids(old),
+            findings: found(ids_),
+            by: "one".into(),
+            at_ms,
+        };
+        one.append(&found_at(&["a"], &[], 1_000)).unwrap();
+        // A record written before deliveries were recorded: found, owed to none.
+        one.append(&found_at(&[], &["x"], 2_000)).unwrap();
+        assert_eq!(owed(&one), [t("fh-1", "a", "one")]);
+        assert_eq!(one.record_found(3, found(&["x"]), "one").unwrap(), ids(&[]));
+        one.append(&found_at(&["b"], &[], 1_000 + OWED_FOR_MS))
+            .unwrap();
+        assert_eq!(owed(&one), [t("fh-1", "b", "one")]);
     }
 }

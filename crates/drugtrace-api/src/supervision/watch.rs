@@ -1,19 +1,22 @@
 //! The models on a schedule inside `serve` (`serve --models-every`): each run exports the
-//! ledger into the warehouse, runs every model, and sends the findings it found first to the
-//! finding webhooks ([`super::hooks`]).
+//! ledger into the warehouse, runs every model, and sends the finding webhooks
+//! ([`super::hooks`]) what is owed to them.
 //!
 //! Every server with a schedule runs the models every period, so each keeps its own
 //! warehouse and findings current. After a run, a server records in the webhooks' journal
 //! the findings its run before did not have; the journal answers which of them no server
-//! recorded before, and only those are sent. So with several servers on a database each
-//! new finding is sent once, by whichever server recorded it first. A run that outlasts its
+//! recorded before, and those become owed to the webhooks that want them. Each run then
+//! sends what is owed and not under way: what this server found, and what another found
+//! two periods ago or more (that server may be gone); a delivery taken is recorded, so it is
+//! owed no more. So with several servers on a database each new finding reaches each
+//! webhook at least once, and twice only when two servers send it in the same window. A run that outlasts its
 //! period makes the next one start at the period after it ends: runs never overlap, and a
 //! missed stretch is one run.
 //!
 //! A run reads the whole ledger and runs every model over all of it: the export and the
 //! models are not incremental yet; what is new is worked out from the findings.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +24,10 @@ use drugtrace_analytics::{Analytics, ExportOptions};
 use drugtrace_ledger::Store;
 use serde::Serialize;
 
+use parking_lot::Mutex;
+
 use super::Finding;
+use super::hooks::FoundItem;
 use crate::AppState;
 
 /// Findings in one delivery at most; more go in several.
@@ -65,20 +71,44 @@ pub(crate) struct RunReport {
     pub deliveries: usize,
 }
 
+/// What one server's scheduled runs share: its name in the webhooks' journal, how long a
+/// finding another server found must have been owed before this one sends it, and the
+/// deliveries under way (a delivery retries for half a minute; a run meanwhile must not
+/// start the same one again).
+pub(crate) struct Watcher {
+    by: String,
+    takeover_ms: i64,
+    sending: Arc<Mutex<HashSet<(String, String)>>>,
+}
+
+impl Watcher {
+    /// A watcher for a server running the models every `every`: it takes over what another
+    /// server found after two periods (two seconds at least).
+    pub(crate) fn new(every: Duration) -> Watcher {
+        let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX / 2);
+        Watcher {
+            by: format!(
+                "pid {} {:08x}",
+                std::process::id(),
+                crate::random_u64() as u32
+            ),
+            takeover_ms: every_ms.saturating_mul(2).max(2_000),
+            sending: Arc::default(),
+        }
+    }
+}
+
 /// Runs the models every `every` for as long as the server serves.
 pub(crate) async fn run_models<S: Store + Sync + 'static>(state: AppState<S>, every: Duration) {
-    let every_ms = u64::try_from(every.max(MIN_PERIOD).as_millis()).unwrap_or(u64::MAX);
-    let by = format!(
-        "pid {} {:08x}",
-        std::process::id(),
-        crate::random_u64() as u32
-    );
+    let every = every.max(MIN_PERIOD);
+    let every_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
+    let watcher = Watcher::new(every);
     loop {
         let run = now_ms() / every_ms;
         if state.supervision().is_err() {
             return;
         }
-        match run_once(&state, run, &by).await {
+        match run_once(&state, run, &watcher).await {
             Ok(r) => tracing::info!(
                 run = r.run,
                 findings = r.findings,
@@ -94,11 +124,11 @@ pub(crate) async fn run_models<S: Store + Sync + 'static>(state: AppState<S>, ev
 }
 
 /// Exports, runs the models, records what this server's run before did not have, and sends
-/// what no server had recorded (`by` names this server in the journal).
+/// each webhook what is owed to it.
 pub(crate) async fn run_once<S: Store + Sync + 'static>(
     state: &AppState<S>,
     run: u64,
-    by: &str,
+    watcher: &Watcher,
 ) -> Result<RunReport, String> {
     let sup = Arc::clone(state.supervision().map_err(|e| e.message().to_owned())?);
     // What the last run found (none before the first).
@@ -141,34 +171,35 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
         .findings()
         .await
         .map_err(|e| e.message().to_owned())?;
-    let fresh: Vec<(String, &Finding)> = findings
-        .rows
+    let by_id: HashMap<String, &Finding> =
+        findings.rows.iter().map(|f| (finding_id(f), f)).collect();
+    let fresh: Vec<FoundItem> = by_id
         .iter()
-        .map(|f| (finding_id(f), f))
-        .filter(|(id, _)| !before.contains(id))
+        .filter(|(id, _)| !before.contains(*id))
+        .map(|(id, f)| FoundItem {
+            id: id.clone(),
+            model: f.model.clone(),
+            severity: f.severity.as_str().to_owned(),
+        })
         .collect();
     let (first, deliveries) = match sup.hooks() {
         Some(hooks) => {
-            let ids: Vec<String> = fresh.iter().map(|(id, _)| id.clone()).collect();
             let hooks = Arc::clone(hooks);
-            let by = by.to_owned();
+            let recorder = Arc::clone(&hooks);
+            let by = watcher.by.clone();
             let recorded = tokio::task::spawn_blocking(move || {
-                hooks
-                    .record_found(run, ids, &by)
-                    .map(|first| (first, hooks.current()))
+                recorder
+                    .record_found(run, fresh, &by)
+                    .map(|first| (first.len(), recorder.current()))
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("recording the findings found: {e}"))?;
             let (first, current) = recorded;
-            let first: HashSet<String> = first.into_iter().collect();
-            let send: Vec<&Finding> = fresh
-                .iter()
-                .filter(|(id, _)| first.contains(id))
-                .map(|(_, f)| *f)
-                .collect();
-            let n = deliver(state, &current, run, &send);
-            (send.len(), n)
+            (
+                first,
+                deliver(state, &hooks, &current, run, &by_id, watcher),
+            )
         }
         None => (fresh.len(), 0),
     };
@@ -183,6 +214,8 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
 /// A finding as a webhook receives it.
 #[derive(Debug, Serialize)]
 struct Sent<'a> {
+    /// The finding's identity: the same finding delivered twice has the same one.
+    id: &'a str,
     model: &'a str,
     severity: &'static str,
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -206,21 +239,40 @@ struct Body<'a> {
     findings: Vec<Sent<'a>>,
 }
 
-/// Sends `fresh` to every webhook that wants some of it, each delivery on its own task;
-/// how many deliveries were started.
+/// A webhook and the findings (with their ids) a run sends it.
+type Owing<'a> = (&'a super::hooks::Hook, Vec<(&'a String, &'a Finding)>);
+
+/// Sends each webhook what is owed to it and this server's findings have: what this
+/// server found, and what another found that has been owed longer than the watcher's
+/// takeover; not what a delivery under way carries. Each delivery runs on its own task and,
+/// once the receiver took it, is recorded as made. How many deliveries were started.
 fn deliver<S>(
     state: &AppState<S>,
-    hooks: &super::hooks::Hooks,
+    journal: &Arc<super::hooks::FindingHooks>,
+    current: &super::hooks::Hooks,
     run: u64,
-    fresh: &[&Finding],
+    by_id: &HashMap<String, &Finding>,
+    watcher: &Watcher,
 ) -> usize {
+    let now = i64::try_from(now_ms()).unwrap_or(i64::MAX);
+    let mut owed: BTreeMap<&str, Owing<'_>> = BTreeMap::new();
+    {
+        let sending = watcher.sending.lock();
+        for (hook, id, o) in current.owed() {
+            let mine = o.by == watcher.by || now - o.at_ms >= watcher.takeover_ms;
+            if !mine || sending.contains(&(hook.id.clone(), id.clone())) {
+                continue;
+            }
+            if let Some(f) = by_id.get(id) {
+                owed.entry(&hook.id)
+                    .or_insert((hook, Vec::new()))
+                    .1
+                    .push((id, *f));
+            }
+        }
+    }
     let mut started = 0;
-    for hook in hooks.hooks.values() {
-        let wanted: Vec<&Finding> = fresh
-            .iter()
-            .copied()
-            .filter(|f| hook.wants(&f.model, f.severity))
-            .collect();
+    for (hook, wanted) in owed.into_values() {
         for chunk in wanted.chunks(PER_DELIVERY) {
             let body = Body {
                 subscription: &hook.id,
@@ -228,7 +280,8 @@ fn deliver<S>(
                 sent_at: jiff::Timestamp::now().to_string(),
                 findings: chunk
                     .iter()
-                    .map(|f| Sent {
+                    .map(|(id, f)| Sent {
+                        id,
                         model: &f.model,
                         severity: f.severity.as_str(),
                         code: &f.code,
@@ -247,8 +300,15 @@ fn deliver<S>(
             let Ok(body) = serde_json::to_string(&body) else {
                 continue;
             };
+            let ids: Vec<String> = chunk.iter().map(|(id, _)| (*id).clone()).collect();
+            let keys: Vec<(String, String)> =
+                ids.iter().map(|id| (hook.id.clone(), id.clone())).collect();
+            watcher.sending.lock().extend(keys.iter().cloned());
             let webhooks = state.inner.webhooks.clone();
             let hook = hook.clone();
+            let journal = Arc::clone(journal);
+            let sending = Arc::clone(&watcher.sending);
+            let by = watcher.by.clone();
             started += 1;
             tokio::spawn(async move {
                 let delivery = crate::webhook::Delivery {
@@ -258,7 +318,21 @@ fn deliver<S>(
                     token: Some(&hook.secret),
                     what: &hook.id,
                 };
-                webhooks.deliver(&delivery, body).await
+                if webhooks.deliver(&delivery, body).await {
+                    let id = hook.id.clone();
+                    let recorded = tokio::task::spawn_blocking(move || {
+                        journal.record_delivered(&id, ids, &by)
+                    })
+                    .await;
+                    if let Ok(Err(e)) | Err(e) = recorded.map_err(|e| e.to_string()) {
+                        // Still owed, so sent again: the receiver tells by the ids.
+                        tracing::warn!(what = hook.id, error = %e, "recording a delivery failed");
+                    }
+                }
+                let mut sending = sending.lock();
+                for k in &keys {
+                    sending.remove(k);
+                }
             });
         }
     }
