@@ -272,7 +272,16 @@ impl Analytics {
             runs.push(run);
             all.extend(batches);
         }
-        write_parquet_atomically(&self.warehouse.findings_path(), findings_schema(), &all)?;
+        {
+            // Not while an export swaps the warehouse this file goes into.
+            let root = self.warehouse.root();
+            let _turn =
+                drugtrace_durable::take_turn(root).map_err(|source| AnalyticsError::Io {
+                    path: root.to_path_buf(),
+                    source,
+                })?;
+            write_parquet_atomically(&self.warehouse.findings_path(), findings_schema(), &all)?;
+        }
         self.register_findings().await?;
         Ok(RunSummary {
             models: runs,

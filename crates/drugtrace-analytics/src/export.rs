@@ -159,6 +159,10 @@ pub fn export<S: Store + ?Sized>(
     let root = warehouse.root();
     let parent = drugtrace_durable::parent(root);
     fs::create_dir_all(parent).map_err(io_at(parent))?;
+    // One export at a time (a scheduled run inside `serve` and an `analytics export` by
+    // hand): the staging directory has one name, and a second export would empty it under
+    // the first, which would then swap in half a warehouse.
+    let _turn = drugtrace_durable::take_turn(root).map_err(io_at(root))?;
     recover_swap(root)?;
     let fresh = Warehouse::new(drugtrace_durable::staging_dir(root));
     if fresh.root().exists() {

@@ -76,3 +76,75 @@ async fn findings_survive_an_export_and_a_cut_swap_is_undone() {
     assert!(!dir.path().join(".warehouse.new").exists());
     assert!(warehouse.exists());
 }
+
+/// Two exports into one warehouse at once (the scheduled run inside `serve`, and an
+/// `analytics export` by hand): the second waits for the first. Before, it emptied the
+/// first's staging directory under it, and the first then swapped in half a warehouse.
+#[test]
+fn a_second_export_waits_for_the_first() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::new(dir.path().join("warehouse"));
+    let ledger = Arc::new(ledger());
+    let (paused, resume) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let first = {
+        let (ledger, warehouse) = (Arc::clone(&ledger), warehouse.clone());
+        let (paused, resume) = (Arc::clone(&paused), Arc::clone(&resume));
+        std::thread::spawn(move || {
+            let mut once = true;
+            export(
+                ledger.store(),
+                &Catalog::default(),
+                &Directory::default(),
+                &warehouse,
+                &ExportOptions {
+                    batch_rows: 1,
+                    ..ExportOptions::default()
+                },
+                // Halfway through its first batch, the first export waits for the test.
+                &mut |_| {
+                    if std::mem::take(&mut once) {
+                        paused.wait();
+                        resume.wait();
+                    }
+                },
+            )
+            .unwrap()
+        })
+    };
+    paused.wait();
+    let second_done = Arc::new(AtomicBool::new(false));
+    let second = {
+        let (ledger, warehouse, done) = (
+            Arc::clone(&ledger),
+            warehouse.clone(),
+            Arc::clone(&second_done),
+        );
+        std::thread::spawn(move || {
+            export_to(&ledger, &warehouse);
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        !second_done.load(Ordering::SeqCst),
+        "the second export finished while the first was under way"
+    );
+    resume.wait();
+    assert_eq!(first.join().unwrap().events, 9);
+    second.join().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = rt.block_on(async {
+        let analytics = Analytics::open(&warehouse).await.unwrap();
+        analytics
+            .table("SELECT COUNT(*) AS n FROM events")
+            .await
+            .unwrap()
+    });
+    assert_eq!(rows.records().next().unwrap().int("n"), 9);
+}

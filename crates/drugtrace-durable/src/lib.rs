@@ -74,6 +74,22 @@ fn beside(path: &Path, suffix: &str) -> PathBuf {
     parent(path).join(format!(".{name}.{suffix}"))
 }
 
+/// Waits for, then holds, the turn at writing `target`: an exclusive advisory lock on
+/// `.{name}.lock` beside it, released when the returned file is dropped (or its process
+/// dies). Processes sharing a data directory take turns with it at what writes one place
+/// through a fixed staging name, such as the warehouse's export.
+pub fn take_turn(target: &Path) -> io::Result<File> {
+    let dir = parent(target);
+    std::fs::create_dir_all(dir)?;
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(beside(target, "lock"))?;
+    lock.lock()?;
+    Ok(lock)
+}
+
 /// The temporary a [`replace`] of `path` writes first, named after this process so that two
 /// writers never share one.
 fn temporary(path: &Path) -> PathBuf {
