@@ -19,7 +19,12 @@ use futures::StreamExt;
 use crate::AnalyticsError;
 use crate::export::{Warehouse, write_parquet_atomically};
 use crate::model::{Model, models};
+use crate::reports::Kind;
 use crate::schema::{MODEL_COLUMNS, findings_schema};
+
+/// The table a findings file of the version before evidence lists is registered as, under
+/// the `findings` view that reads it.
+const LEGACY_FINDINGS: &str = "findings_with_text_evidence";
 
 /// Limits on a regulator's ad-hoc query.
 #[derive(Debug, Clone, Copy)]
@@ -193,21 +198,81 @@ impl Analytics {
             ctx,
             warehouse: warehouse.clone(),
         };
-        if warehouse.findings_path().is_file() {
+        let with_findings = warehouse.findings_path().is_file();
+        if with_findings {
             analytics.register_findings().await?;
         }
+        analytics.check_reports(with_findings).await?;
         Ok(analytics)
     }
 
+    /// Registers `findings.parquet` as the `findings` table, its columns checked against
+    /// the findings table's ([`findings_schema`]). A file of the version before findings'
+    /// evidence became a list (comma-separated text) is read through a view that splits it,
+    /// until the next model run writes the list.
     async fn register_findings(&self) -> Result<(), AnalyticsError> {
         let _ = self.ctx.deregister_table("findings")?;
+        let _ = self.ctx.deregister_table(LEGACY_FINDINGS)?;
+        let path = path_str(&self.warehouse.findings_path())?.to_owned();
         self.ctx
-            .register_parquet(
-                "findings",
-                path_str(&self.warehouse.findings_path())?,
-                ParquetReadOptions::default(),
-            )
+            .register_parquet("findings", &path, ParquetReadOptions::default())
             .await?;
+        let file = self
+            .ctx
+            .table("findings")
+            .await?
+            .schema()
+            .as_arrow()
+            .clone();
+        let evidence_is_text = file
+            .field_with_name("evidence")
+            .is_ok_and(|f| Kind::of(f.data_type()) == Kind::Text);
+        if evidence_is_text {
+            let _ = self.ctx.deregister_table("findings")?;
+            self.ctx
+                .register_parquet(LEGACY_FINDINGS, &path, ParquetReadOptions::default())
+                .await?;
+            // The file's own columns only: one it lacks is named by the check below.
+            let columns: Vec<String> = findings_schema()
+                .fields()
+                .iter()
+                .filter(|f| file.field_with_name(f.name()).is_ok())
+                .map(|f| match f.name().as_str() {
+                    "evidence" => "CASE WHEN trim(evidence) = '' THEN NULL ELSE \
+                         CAST(string_to_array(evidence, ',') AS INT UNSIGNED[]) END AS evidence"
+                        .to_owned(),
+                    "at" => "\"at\"".to_owned(),
+                    name => name.to_owned(),
+                })
+                .collect();
+            self.ctx
+                .sql(&format!(
+                    "CREATE VIEW findings AS SELECT {} FROM {LEGACY_FINDINGS}",
+                    columns.join(", ")
+                ))
+                .await?;
+        }
+        let read = self
+            .ctx
+            .table("findings")
+            .await?
+            .schema()
+            .as_arrow()
+            .clone();
+        for field in findings_schema().fields() {
+            let expected = Kind::of(field.data_type());
+            let found = read
+                .field_with_name(field.name())
+                .ok()
+                .map(|f| Kind::of(f.data_type()));
+            if found != Some(expected) {
+                return Err(AnalyticsError::FindingsSchema {
+                    column: field.name().clone(),
+                    expected,
+                    found,
+                });
+            }
+        }
         Ok(())
     }
 

@@ -118,6 +118,21 @@ pub enum AnalyticsError {
         /// The kind it had, if it was there at all.
         found: Option<reports::Kind>,
     },
+    /// The warehouse's `findings.parquet` lacks a column of the findings table, or has it
+    /// of another kind (a file not written by a model run of this version).
+    #[error(
+        "findings.parquet: column {column} should be {expected:?}, found {}; run the models again \
+         (`drugtrace analytics run`)",
+        .found.map_or_else(|| "no such column".to_owned(), |k| format!("{k:?}"))
+    )]
+    FindingsSchema {
+        /// The column.
+        column: String,
+        /// The kind the findings table has.
+        expected: reports::Kind,
+        /// The kind the file had, if it was there at all.
+        found: Option<reports::Kind>,
+    },
     /// A query failed (a syntax error, an unknown column, a statement that is not allowed…).
     #[error("{0}")]
     Query(#[from] datafusion::error::DataFusionError),

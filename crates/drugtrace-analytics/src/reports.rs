@@ -40,7 +40,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(dt: &datafusion::arrow::datatypes::DataType) -> Kind {
+    pub(crate) fn of(dt: &datafusion::arrow::datatypes::DataType) -> Kind {
         if dt.is_integer() {
             Kind::Int
         } else if dt.is_floating()
@@ -197,6 +197,28 @@ pub fn notice_entries(table: &Table) -> Vec<drugtrace_clues::NoticeEntry> {
         .collect()
 }
 
+/// Checks that `schema` gives each column `report` declares, of its kind.
+fn check_columns(
+    report: &Report,
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> Result<(), AnalyticsError> {
+    for &(column, kind) in report.columns {
+        let found = schema
+            .field_with_name(column)
+            .ok()
+            .map(|f| Kind::of(f.data_type()));
+        if found != Some(kind) {
+            return Err(AnalyticsError::ReportSchema {
+                report: report.name,
+                column,
+                expected: kind,
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The report named `name`.
 pub fn report(name: &str) -> Option<&'static Report> {
     REPORTS.iter().find(|r| r.name == name)
@@ -209,22 +231,23 @@ impl Analytics {
             return Err(AnalyticsError::NoFindings);
         }
         let frame = self.ctx.sql(report.sql).await?;
-        let schema = frame.schema().as_arrow().clone();
-        for &(column, kind) in report.columns {
-            let found = schema
-                .field_with_name(column)
-                .ok()
-                .map(|f| Kind::of(f.data_type()));
-            if found != Some(kind) {
-                return Err(AnalyticsError::ReportSchema {
-                    report: report.name,
-                    column,
-                    expected: kind,
-                    found,
-                });
-            }
-        }
+        check_columns(report, frame.schema().as_arrow())?;
         Table::from_batches(&frame.collect().await?)
+    }
+
+    /// Plans every report the warehouse can answer (those over findings once a model run
+    /// wrote them) and checks the columns each declares, without running any: what
+    /// [`Analytics::open`] does, so a warehouse whose tables do not give the reports their
+    /// columns fails when it opens, naming the report and the column.
+    pub(crate) async fn check_reports(&self, with_findings: bool) -> Result<(), AnalyticsError> {
+        for report in REPORTS
+            .iter()
+            .filter(|r| with_findings || !r.needs_findings)
+        {
+            let frame = self.ctx.sql(report.sql).await?;
+            check_columns(report, frame.schema().as_arrow())?;
+        }
+        Ok(())
     }
 
     /// Runs a query of the crate's own (or a page's, built from fixed text) as a table.

@@ -32,7 +32,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use datafusion::scalar::ScalarValue;
 use drugtrace_analytics::worker::{self, WorkerCommand, WorkerError};
-use drugtrace_analytics::{Analytics, AnalyticsError, QueryLimits, Table, Warehouse};
+use drugtrace_analytics::{Analytics, AnalyticsError, QueryLimits, Table, Value, Warehouse};
 use drugtrace_clues::{ClueBook, NoticeBoard, Severity};
 use drugtrace_ledger::Store;
 use drugtrace_money::Fen;
@@ -570,7 +570,10 @@ impl Findings {
                 evidence: r
                     .list("evidence")
                     .iter()
-                    .filter_map(|v| u32::try_from(v.int()).ok())
+                    .filter_map(|v| match v {
+                        Value::Int(seq) => u32::try_from(*seq).ok(),
+                        _ => None,
+                    })
                     .collect(),
                 detail: text("detail"),
             };
@@ -779,7 +782,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use drugtrace_analytics::Value;
 
     use super::*;
 
