@@ -30,6 +30,12 @@ const QUEUE: usize = 20_000;
 const BATCH: usize = 1_000;
 /// Attempts at appending one batch before it is given up (and logged).
 const ATTEMPTS: u32 = 8;
+/// Days a data directory keeps the feed's files (the ticker shows today's only; the ledger
+/// keeps every interception for good).
+const KEEP_DAYS: i64 = 31;
+
+/// Where the feed reads the time: the system's clock, or a test's.
+type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
 /// Opens the feed's journal of one day, named `interceptions-YYYY-MM-DD`.
 pub type DayJournals =
@@ -138,6 +144,7 @@ pub struct Snapshot {
 pub struct Interceptions {
     journals: DayJournals,
     offset_minutes: i32,
+    clock: Clock,
     day: Mutex<Day>,
     /// Bumped whenever something was read, for the streams to wake on.
     changed: tokio::sync::watch::Sender<u64>,
@@ -156,12 +163,22 @@ impl Interceptions {
     /// The feed over `journals`, one per day in the zone `offset_minutes` east of UTC, and
     /// the thread that appends to it.
     pub fn open(journals: DayJournals, offset_minutes: i32) -> Result<Arc<Interceptions>, String> {
-        let day = today(offset_minutes);
+        Interceptions::open_with_clock(journals, offset_minutes, Arc::new(jiff::Timestamp::now))
+    }
+
+    /// [`Interceptions::open`] with the time read from `clock`.
+    fn open_with_clock(
+        journals: DayJournals,
+        offset_minutes: i32,
+        clock: Clock,
+    ) -> Result<Arc<Interceptions>, String> {
+        let day = local_day(clock(), offset_minutes);
         let journal = journals(&journal_name(&day))?;
         let (queue, pending) = sync_channel(QUEUE);
         let feed = Arc::new(Interceptions {
             journals,
             offset_minutes,
+            clock,
             day: Mutex::new(Day::new(day, journal)),
             changed: tokio::sync::watch::Sender::new(0),
             queue,
@@ -176,28 +193,41 @@ impl Interceptions {
         Ok(feed)
     }
 
-    /// The feed in the files `dir/interceptions-YYYY-MM-DD.jsonl`, for one server.
+    /// The feed in the files `dir/interceptions-YYYY-MM-DD.jsonl`, for one server. Opening
+    /// a day's file removes those more than [`KEEP_DAYS`] older.
     pub fn in_dir(
         dir: &std::path::Path,
         offset_minutes: i32,
     ) -> Result<Arc<Interceptions>, String> {
+        Interceptions::in_dir_with_clock(dir, offset_minutes, Arc::new(jiff::Timestamp::now))
+    }
+
+    fn in_dir_with_clock(
+        dir: &std::path::Path,
+        offset_minutes: i32,
+        clock: Clock,
+    ) -> Result<Arc<Interceptions>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let dir = dir.to_path_buf();
-        Interceptions::open(
+        Interceptions::open_with_clock(
             Box::new(move |name| {
+                if let Some(day) = name.strip_prefix("interceptions-") {
+                    remove_days_before(&dir, day);
+                }
                 let path = dir.join(format!("{name}.jsonl"));
                 let (journal, _torn) = drugtrace_durable::FileJournal::open(&path)
                     .map_err(|e| format!("opening {}: {e}", path.display()))?;
                 Ok(Arc::new(journal) as Arc<dyn SharedJournal>)
             }),
             offset_minutes,
+            clock,
         )
     }
 
     /// Adds what `decisions` refused of the sales among `events` (one decision per event):
     /// at once to the writer's queue, never waiting for it.
     pub fn offer(&self, events: &[Event], decisions: &[Decision]) {
-        let now = jiff::Timestamp::now().as_millisecond();
+        let now = (self.clock)().as_millisecond();
         for (event, decision) in events.iter().zip(decisions) {
             let (EventKind::Sale(sale), Outcome::Rejected(reason)) =
                 (&event.kind, &decision.outcome)
@@ -284,7 +314,7 @@ impl Interceptions {
 
     /// Moves to a new day's journal when the server's date has changed since the last call.
     fn roll(&self) -> Result<(), SharedError> {
-        let now = today(self.offset_minutes);
+        let now = local_day((self.clock)(), self.offset_minutes);
         let mut d = self.day.lock();
         if d.day != now {
             let journal = (self.journals)(&journal_name(&now)).map_err(SharedError::Unavailable)?;
@@ -346,8 +376,39 @@ fn journal_name(day: &str) -> String {
     format!("interceptions-{day}")
 }
 
-fn today(offset_minutes: i32) -> String {
-    drugtrace_dashboard::format::local_date(jiff::Timestamp::now(), offset_minutes).to_string()
+/// The local date of `at` (`YYYY-MM-DD`), `offset_minutes` east of UTC.
+fn local_day(at: jiff::Timestamp, offset_minutes: i32) -> String {
+    drugtrace_dashboard::format::local_date(at, offset_minutes).to_string()
+}
+
+/// Removes the feed's files in `dir` of days more than [`KEEP_DAYS`] before `day`; what
+/// cannot be removed is logged and left.
+fn remove_days_before(dir: &std::path::Path, day: &str) {
+    let Ok(today) = day.parse::<jiff::civil::Date>() else {
+        return;
+    };
+    let Ok(oldest) = today.checked_sub(jiff::Span::new().days(KEEP_DAYS)) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(file_day) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("interceptions-"))
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        else {
+            continue;
+        };
+        if file_day < oldest
+            && let Err(e) = std::fs::remove_file(entry.path())
+        {
+            tracing::warn!(file = %entry.path().display(), error = %e, "could not remove an old day of the live feed");
+        }
+    }
 }
 
 /// The writer thread: appends what waits as one record, until the feed is dropped.
@@ -514,5 +575,80 @@ mod tests {
         append(&feed, &record).unwrap();
         assert_eq!(journal.read_from(0).unwrap().len(), 1);
         assert_eq!(feed.snapshot(5).today, 1);
+    }
+
+    /// A clock the test sets: milliseconds since the epoch.
+    fn clock_at(at: &str) -> (Clock, Arc<std::sync::atomic::AtomicI64>) {
+        let ms = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let set = Arc::clone(&ms);
+        set.store(
+            at.parse::<jiff::Timestamp>().unwrap().as_millisecond(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let clock: Clock = Arc::new(move || {
+            jiff::Timestamp::from_millisecond(ms.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
+        });
+        (clock, set)
+    }
+
+    /// The first batch after midnight goes to the new day's journal, and the ticker then
+    /// counts the new day only (a single server once put it in the day before: bbbddf1).
+    #[test]
+    fn at_midnight_the_feed_turns_to_the_new_days_journal() {
+        let days: Arc<Mutex<std::collections::BTreeMap<String, Arc<MemoryJournal>>>> =
+            Arc::default();
+        let opened = Arc::clone(&days);
+        let journals: DayJournals = Box::new(move |name| {
+            let j = Arc::clone(opened.lock().entry(name.to_owned()).or_default());
+            Ok(j as Arc<dyn SharedJournal>)
+        });
+        let (clock, set) = clock_at("2025-05-12T23:59:59.500+08:00");
+        let feed = Interceptions::open_with_clock(journals, 480, clock).unwrap();
+        let record = |batch| Record {
+            batch,
+            blocked: vec![blocked("A")],
+        };
+        append(&feed, &record(1)).unwrap();
+        assert_eq!(feed.snapshot(5).day, "2025-05-12");
+        set.store(
+            "2025-05-13T00:00:00.200+08:00"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_millisecond(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        // No reader looked since midnight: the append itself turns the day.
+        append(&feed, &record(2)).unwrap();
+        let count = |day: &str| days.lock()[day].read_from(0).unwrap().len();
+        assert_eq!(count("interceptions-2025-05-12"), 1);
+        assert_eq!(count("interceptions-2025-05-13"), 1);
+        let snapshot = feed.snapshot(5);
+        assert_eq!((snapshot.day.as_str(), snapshot.today), ("2025-05-13", 1));
+        assert_eq!(snapshot.latest[0].0.to_string(), "2025-05-13/0/0");
+    }
+
+    #[test]
+    fn a_data_directory_keeps_a_month_of_the_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        for day in ["2025-04-10", "2025-04-11", "2025-05-01"] {
+            std::fs::write(dir.path().join(format!("interceptions-{day}.jsonl")), "").unwrap();
+        }
+        std::fs::write(dir.path().join("notes.txt"), "kept").unwrap();
+        let (clock, _) = clock_at("2025-05-12T09:00:00+08:00");
+        let _feed = Interceptions::in_dir_with_clock(dir.path(), 480, clock).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "interceptions-2025-04-11.jsonl",
+                "interceptions-2025-05-01.jsonl",
+                "interceptions-2025-05-12.jsonl",
+                "notes.txt"
+            ]
+        );
     }
 }
