@@ -217,13 +217,7 @@ impl Analytics {
         self.ctx
             .register_parquet("findings", &path, ParquetReadOptions::default())
             .await?;
-        let file = self
-            .ctx
-            .table("findings")
-            .await?
-            .schema()
-            .as_arrow()
-            .clone();
+        let file = self.findings_columns().await?;
         let evidence_is_text = file
             .field_with_name("evidence")
             .is_ok_and(|f| Kind::of(f.data_type()) == Kind::Text);
@@ -252,13 +246,7 @@ impl Analytics {
                 ))
                 .await?;
         }
-        let read = self
-            .ctx
-            .table("findings")
-            .await?
-            .schema()
-            .as_arrow()
-            .clone();
+        let read = self.findings_columns().await?;
         for field in findings_schema().fields() {
             let expected = Kind::of(field.data_type());
             let found = read
@@ -274,6 +262,19 @@ impl Analytics {
             }
         }
         Ok(())
+    }
+
+    /// The columns of the `findings` table as registered.
+    async fn findings_columns(
+        &self,
+    ) -> Result<datafusion::arrow::datatypes::Schema, AnalyticsError> {
+        Ok(self
+            .ctx
+            .table("findings")
+            .await?
+            .schema()
+            .as_arrow()
+            .clone())
     }
 
     /// The warehouse.

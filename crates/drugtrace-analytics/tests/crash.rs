@@ -3,30 +3,14 @@
 //! model run's findings survive an export, a swap cut between its two renames is undone
 //! on the next open, and a half-written new warehouse is never read.
 
+mod common;
+
 use drugtrace_analytics::{Analytics, ExportOptions, Warehouse, export};
 use drugtrace_catalog::{Catalog, Directory};
-use drugtrace_ingest::{ParseContext, parse_json_event};
-use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy};
+use drugtrace_ledger::{Ledger, MemStore};
 
 fn ledger() -> Ledger<MemStore> {
-    let ledger = Ledger::new(MemStore::new(), Catalog::default(), Policy::default());
-    let ctx = ParseContext {
-        person_key: PersonKey::from_bytes([1; 32]),
-        local_offset_minutes: 480,
-    };
-    let events: Vec<_> = (0..3)
-        .flat_map(|n| {
-            let code = format!("8100001000000000000{n}");
-            [
-                format!(r#"{{"type":"commission","code":"{code}","at":"2025-03-01 09:00:00","institution":"M1"}}"#),
-                format!(r#"{{"type":"sale","code":"{code}","at":"2025-04-01 09:00:00","institution":"P1","settlement_id":"S{n}"}}"#),
-                format!(r#"{{"type":"sale","code":"{code}","at":"2025-04-02 09:00:00","institution":"P2","settlement_id":"T{n}"}}"#),
-            ]
-        })
-        .map(|l| parse_json_event(&l, &ctx).unwrap())
-        .collect();
-    ledger.record_batch(&events).unwrap();
-    ledger
+    common::sold_twice()
 }
 
 fn export_to(ledger: &Ledger<MemStore>, warehouse: &Warehouse) {
@@ -135,11 +119,7 @@ fn a_second_export_waits_for_the_first() {
     resume.wait();
     assert_eq!(first.join().unwrap().events, 9);
     second.join().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let rows = rt.block_on(async {
+    let rows = common::rt().block_on(async {
         let analytics = Analytics::open(&warehouse).await.unwrap();
         analytics
             .table("SELECT COUNT(*) AS n FROM events")

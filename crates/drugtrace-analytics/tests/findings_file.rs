@@ -10,42 +10,6 @@ use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use drugtrace_analytics::{Analytics, AnalyticsError, Table, write_parquet_atomically};
-use drugtrace_ingest::{ParseContext, parse_json_event};
-use drugtrace_ledger::{Ledger, MemStore, PersonKey, Policy};
-
-/// Three packs, each sold twice: three duplicate sales to find.
-fn ledger() -> Ledger<MemStore> {
-    let ledger = Ledger::new(
-        MemStore::new(),
-        drugtrace_catalog::Catalog::default(),
-        Policy::default(),
-    );
-    let ctx = ParseContext {
-        person_key: PersonKey::from_bytes([1; 32]),
-        local_offset_minutes: 480,
-    };
-    let events: Vec<_> = (0..3)
-        .flat_map(|n| {
-            let code = format!("8100001000000000000{n}");
-            [
-                format!(r#"{{"type":"commission","code":"{code}","at":"2025-03-01 09:00:00","institution":"M1"}}"#),
-                format!(r#"{{"type":"sale","code":"{code}","at":"2025-04-01 09:00:00","institution":"P1","settlement_id":"S{n}"}}"#),
-                format!(r#"{{"type":"sale","code":"{code}","at":"2025-04-02 09:00:00","institution":"P2","settlement_id":"T{n}"}}"#),
-            ]
-        })
-        .map(|l| parse_json_event(&l, &ctx).unwrap())
-        .collect();
-    ledger.record_batch(&events).unwrap();
-    ledger
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The duplicate sales' (code, evidence) in the warehouse's findings table.
 async fn evidence(analytics: &Analytics) -> Vec<(String, Vec<i64>)> {
@@ -66,8 +30,8 @@ async fn evidence(analytics: &Analytics) -> Vec<(String, Vec<i64>)> {
 #[test]
 fn a_findings_file_with_text_evidence_is_read_as_lists() {
     let dir = tempfile::tempdir().unwrap();
-    let warehouse = common::warehouse(ledger().store(), dir.path());
-    rt().block_on(async {
+    let warehouse = common::warehouse(common::sold_twice().store(), dir.path());
+    common::rt().block_on(async {
         let analytics = Analytics::open(&warehouse).await.unwrap();
         analytics.run_all(&mut |_| {}).await.unwrap();
         let listed = evidence(&analytics).await;

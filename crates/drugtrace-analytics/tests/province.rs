@@ -1,6 +1,8 @@
 //! The models on a synthetic province: import it, export the warehouse, run every model and
 //! hold each model's precision and recall against the planted truth to the bar.
 
+mod common;
+
 use std::path::Path;
 
 use drugtrace_analytics::{
@@ -74,18 +76,10 @@ fn province(packs: u64, seed: u64) -> Province {
     }
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn every_model_finds_what_was_planted_and_little_else() {
     let p = province(30_000, 11);
-    rt().block_on(async {
+    common::rt().block_on(async {
         let analytics = Analytics::open(&p.warehouse).await.unwrap();
         let run = analytics.run_all(&mut |_| {}).await.unwrap();
         assert_eq!(run.models.len(), models().len());
@@ -182,7 +176,7 @@ fn every_model_finds_what_was_planted_and_little_else() {
 #[test]
 fn ad_hoc_queries_are_read_only_and_limited() {
     let p = province(2_000, 3);
-    rt().block_on(async {
+    common::rt().block_on(async {
         let analytics = Analytics::open(&p.warehouse).await.unwrap();
         let limits = QueryLimits {
             max_rows: 10,
@@ -240,7 +234,7 @@ fn an_empty_ledger_exports_empty_tables_and_models_find_nothing() {
         &mut |_| {},
     )
     .unwrap();
-    rt().block_on(async {
+    common::rt().block_on(async {
         let analytics = Analytics::open(&warehouse).await.unwrap();
         let run = analytics.run_all(&mut |_| {}).await.unwrap();
         assert_eq!(run.findings(), 0);
@@ -249,7 +243,7 @@ fn an_empty_ledger_exports_empty_tables_and_models_find_nothing() {
 
 #[test]
 fn opening_a_missing_warehouse_says_what_to_run() {
-    let e = rt()
+    let e = common::rt()
         .block_on(Analytics::open(&Warehouse::new(Path::new(
             "/nonexistent/w",
         ))))

@@ -1,6 +1,8 @@
 //! The upload rate (上传率) of the institutions and regions reports, on a hand-made ledger
 //! and settlement export whose rates are known.
 
+mod common;
+
 use std::path::Path;
 
 use drugtrace_analytics::{
@@ -52,14 +54,6 @@ H35010100002,B,hospital,福建省,福州市,,
 P35020100003,C,pharmacy,福建省,厦门市,,
 P35020100004,D,pharmacy,福建省,厦门市,,
 ";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Records the sales, exports the warehouse into `dir` and, if `settle`, imports the
 /// settlement export; returns the warehouse with its settlements directory.
@@ -124,7 +118,7 @@ fn warehouse(dir: &Path, settle: bool) -> Warehouse {
 
 /// The reports `institutions` (by institution) and `regions` (by city).
 fn reports(warehouse: &Warehouse) -> (Table, Table) {
-    rt().block_on(async {
+    common::rt().block_on(async {
         let analytics = Analytics::open(warehouse).await.unwrap();
         analytics.run_all(&mut |_| {}).await.unwrap();
         (
@@ -204,7 +198,7 @@ fn without_settlements_the_reports_run_and_the_rate_is_null() {
     }
     // A warehouse opened with no settlements directory at all has the empty table too.
     let bare = Warehouse::new(dir.path().join("warehouse"));
-    let n = rt().block_on(async {
+    let n = common::rt().block_on(async {
         let analytics = Analytics::open(&bare).await.unwrap();
         analytics
             .table("SELECT COUNT(*) AS n FROM settlements")
@@ -286,7 +280,7 @@ fn a_synthetic_provinces_rates_match_its_files() {
 fn the_view_uploaded_items_lists_each_uploaded_item_once() {
     let dir = tempfile::tempdir().unwrap();
     let items = |warehouse: &Warehouse| {
-        rt().block_on(async {
+        common::rt().block_on(async {
             let analytics = Analytics::open(warehouse).await.unwrap();
             let t = analytics
                 .table(

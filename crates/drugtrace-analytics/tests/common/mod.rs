@@ -32,15 +32,48 @@ pub fn warehouse_with(
     warehouse
 }
 
-/// The findings of model `name` over `warehouse`.
+/// A runtime for a test's queries.
 #[allow(dead_code)] // Not every test binary that shares this module uses each helper.
-pub fn findings(name: &str, warehouse: &Warehouse) -> Table {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+}
+
+/// A ledger of three packs, each sold at P1 and then again at P2: three duplicate sales.
+#[allow(dead_code)] // Not every test binary that shares this module uses each helper.
+pub fn sold_twice() -> drugtrace_ledger::Ledger<drugtrace_ledger::MemStore> {
+    use drugtrace_ingest::{ParseContext, parse_json_event};
+    let ledger = drugtrace_ledger::Ledger::new(
+        drugtrace_ledger::MemStore::new(),
+        Catalog::default(),
+        drugtrace_ledger::Policy::default(),
+    );
+    let ctx = ParseContext {
+        person_key: drugtrace_ledger::PersonKey::from_bytes([1; 32]),
+        local_offset_minutes: 480,
+    };
+    let events: Vec<_> = (0..3)
+        .flat_map(|n| {
+            let code = format!("8100001000000000000{n}");
+            [
+                format!(r#"{{"type":"commission","code":"{code}","at":"2025-03-01 09:00:00","institution":"M1"}}"#),
+                format!(r#"{{"type":"sale","code":"{code}","at":"2025-04-01 09:00:00","institution":"P1","settlement_id":"S{n}"}}"#),
+                format!(r#"{{"type":"sale","code":"{code}","at":"2025-04-02 09:00:00","institution":"P2","settlement_id":"T{n}"}}"#),
+            ]
+        })
+        .map(|l| parse_json_event(&l, &ctx).unwrap())
+        .collect();
+    ledger.record_batch(&events).unwrap();
+    ledger
+}
+
+/// The findings of model `name` over `warehouse`.
+#[allow(dead_code)] // Not every test binary that shares this module uses each helper.
+pub fn findings(name: &str, warehouse: &Warehouse) -> Table {
+    rt().block_on(async {
         let analytics = Analytics::open(warehouse).await.unwrap();
         let batches = analytics.run_model(model(name).unwrap()).await.unwrap();
         Table::from_batches(&batches).unwrap()
