@@ -5,13 +5,12 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use datafusion::scalar::ScalarValue;
 use drugtrace_analytics::Table;
-use drugtrace_catalog::InstitutionKind;
 use drugtrace_clues::ClueQuery;
 use drugtrace_dashboard as dash;
 use drugtrace_ledger::Store;
 use drugtrace_money::Fen;
 
-use super::mapping::{day_points, latest, per_model, period, rate};
+use super::mapping::{day_points, latest, per_model, period, rate, reported_institution};
 use super::{Page, PageResult};
 use crate::ApiError;
 use crate::supervision::{Finding, Loaded, clues, valid_institution};
@@ -55,15 +54,7 @@ pub(crate) async fn institution<S: Store + Sync + 'static>(
             province: i.province.clone(),
             city: i.city.clone(),
         },
-        (None, Some(r)) => dash::InstitutionInfo {
-            code: code.clone(),
-            name: Some(r.text("name"))
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| code.clone()),
-            kind: InstitutionKind::parse(&r.text("kind")),
-            province: r.text("province"),
-            city: r.text("city"),
-        },
+        (None, Some(r)) => reported_institution(r, &code),
         (None, None) => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,

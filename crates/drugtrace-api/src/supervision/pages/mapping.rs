@@ -72,6 +72,23 @@ pub(super) fn rate(v: &drugtrace_analytics::Value) -> Option<f64> {
     (!v.is_null()).then(|| v.float())
 }
 
+/// Institution `code` as a row of the `institutions` report names it: its name (the code
+/// when the report has none), kind and place.
+pub(super) fn reported_institution(
+    r: &drugtrace_analytics::Record<'_>,
+    code: &str,
+) -> dash::InstitutionInfo {
+    dash::InstitutionInfo {
+        code: code.to_owned(),
+        name: Some(r.text("name"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| code.to_owned()),
+        kind: drugtrace_catalog::InstitutionKind::parse(&r.text("kind")),
+        province: r.text("province"),
+        city: r.text("city"),
+    }
+}
+
 /// Per-day rows (`day, scans, sales, interceptions, intercepted_fen`, sales counting
 /// refused attempts too) as chart points, with sales that went through.
 pub(super) fn day_points(t: &Table) -> Vec<dash::DayPoint> {

@@ -4,13 +4,12 @@
 use std::collections::BTreeSet;
 
 use axum::http::{HeaderMap, StatusCode, header};
-use drugtrace_catalog::InstitutionKind;
 use drugtrace_clues::{Clue, ClueQuery};
 use drugtrace_dashboard as dash;
 use drugtrace_ledger::Store;
 use drugtrace_money::Fen;
 
-use super::mapping::{day_points, per_model, period, rate, system_instant};
+use super::mapping::{day_points, per_model, period, rate, reported_institution, system_instant};
 use super::{Page, PageResult};
 use crate::supervision::{clues, live};
 
@@ -81,13 +80,12 @@ pub(crate) async fn overview<S: Store + Sync + 'static>(
                     .into_iter()
                     .map(|m| m.model)
                     .collect();
+                let info = reported_institution(&r, &code);
                 dash::InstitutionRank {
-                    name: Some(r.text("name"))
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| code.clone()),
-                    kind: InstitutionKind::parse(&r.text("kind")),
-                    province: r.text("province"),
-                    city: r.text("city"),
+                    name: info.name,
+                    kind: info.kind,
+                    province: info.province,
+                    city: info.city,
                     findings: r.int("findings").max(0) as u64,
                     amount_fen: Fen::new(r.int("at_risk_fen")),
                     models,
