@@ -46,19 +46,20 @@ impl GateFailure {
     }
 }
 
-/// Sends requests to the batcher thread.
+/// Sends requests to the batcher thread, on the channel its committers report landings on.
 pub struct Batcher {
-    tx: Sender<(Submission, Reply)>,
+    tx: Sender<Msg>,
 }
 
 impl Batcher {
-    /// Starts the batcher thread for the state behind `inner`; it ends when the state is
-    /// dropped.
+    /// Starts the batcher thread for the state behind `inner`; it ends, with its
+    /// committers, when the batcher is dropped.
     pub fn start<S: Store + Sync + 'static>(inner: Weak<Inner<S>>) -> Batcher {
-        let (tx, rx) = channel();
+        let (tx, msgs) = channel();
+        let landings = tx.clone();
         std::thread::Builder::new()
             .name("gate-batcher".into())
-            .spawn(move || run(inner, rx))
+            .spawn(move || run(inner, msgs, landings))
             .expect("a thread can be started");
         Batcher { tx }
     }
@@ -68,7 +69,7 @@ impl Batcher {
     pub async fn record(&self, submission: Submission) -> Result<Vec<Decision>, GateFailure> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((submission, reply))
+            .send(Msg::Request(submission, reply))
             .map_err(|_| GateFailure::stopped("the gate batcher has stopped"))?;
         answer
             .await
@@ -76,10 +77,19 @@ impl Batcher {
     }
 }
 
-/// What the batcher thread waits for: a request, or a group's commit landing.
-enum Msg {
+impl Drop for Batcher {
+    /// Stops the thread: its committers hold senders of the channel too, so it would not
+    /// see the channel close.
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+    }
+}
+
+/// What the batcher thread waits for: a request, a group's commit landing, or the end.
+pub(crate) enum Msg {
     Request(Submission, Reply),
     Landed(u64, Result<Vec<Vec<Decision>>, CommitError>),
+    Stop,
 }
 
 /// A request waiting to be judged, with its place in arrival order.
@@ -101,26 +111,15 @@ struct Flight {
 /// is answered that the packs are contended.
 const MAX_CONFLICTS: u32 = 64;
 
-fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submission, Reply)>) {
+/// The batcher thread: `msgs` brings requests and landings alike, so that the thread
+/// sleeps on one thing; `tx` is what its committers report landings on.
+fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, msgs: Receiver<Msg>, tx: Sender<Msg>) {
     let Some(width) = inner
         .upgrade()
         .map(|i| i.ledger.store().commits_in_flight().max(1))
     else {
         return;
     };
-    // One channel for both requests and landings, so that the thread sleeps on one thing.
-    let (tx, msgs) = channel::<Msg>();
-    let forward = tx.clone();
-    std::thread::Builder::new()
-        .name("gate-requests".into())
-        .spawn(move || {
-            while let Ok((s, r)) = rx.recv() {
-                if forward.send(Msg::Request(s, r)).is_err() {
-                    return;
-                }
-            }
-        })
-        .expect("a thread can be started");
     let mut committers: Vec<Sender<(u64, Judged)>> = Vec::with_capacity(width);
     for n in 0..width {
         let (jobs, todo) = channel::<(u64, Judged)>();
@@ -157,11 +156,14 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submissio
     loop {
         if !st.can_judge() {
             match msgs.recv() {
+                Ok(Msg::Stop) | Err(_) => return,
                 Ok(m) => st.take(m),
-                Err(_) => return,
             }
         }
         while let Ok(m) = msgs.try_recv() {
+            if matches!(m, Msg::Stop) {
+                return;
+            }
             st.take(m);
         }
         while st.can_judge() {
@@ -173,7 +175,7 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, rx: Receiver<(Submissio
                 st.held = true;
                 break;
             }
-            let subs: Vec<Submission> = group.iter().map(|q| q.submission.clone()).collect();
+            let subs: Vec<&Submission> = group.iter().map(|q| &q.submission).collect();
             match inner.ledger.judge_submissions(&subs) {
                 Err(e) => fail(group, &e),
                 Ok(judged) if judged.packs().iter().any(|p| st.busy.contains(p)) => {
@@ -266,6 +268,7 @@ impl Pipeline {
                 });
                 self.next_seq += 1;
             }
+            Msg::Stop => {}
             Msg::Landed(group, result) => {
                 self.held = false;
                 if let Some(slot) = self.on_committer.remove(&group) {
@@ -483,6 +486,58 @@ mod tests {
                 "the first sale is the one allowed"
             );
             assert!(log[1..].iter().all(|r| !r.outcome.is_applied()));
+        }
+    }
+
+    /// The ids of this process's threads named like the batcher's (`gate-…`).
+    fn gate_threads() -> HashSet<String> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|name| name.starts_with("gate-"))
+            })
+            .map(|t| t.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The batcher's thread and its committers end with the state. Before, the committers
+    /// held senders of the channel the batcher slept on, so neither ever saw it close, and
+    /// every state dropped left its threads behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_batcher_and_its_committers_end_with_the_state() {
+        let before = gate_threads();
+        let ledger = Ledger::new(
+            Overlapping::default(),
+            drugtrace_catalog::Catalog::default(),
+            Policy::default(),
+        );
+        let state = crate::AppState::new(
+            ledger,
+            drugtrace_ledger::PersonKey::from_bytes([1; 32]),
+            480,
+            crate::Keys::default(),
+            crate::RateLimiter::new(10, 10.0),
+        );
+        state.gate().record(sale(100, 1)).await.unwrap();
+        let started: HashSet<String> = gate_threads().difference(&before).cloned().collect();
+        assert!(
+            started.len() >= 5,
+            "the batcher and 4 committers: {started:?}"
+        );
+        drop(state);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left: Vec<_> = gate_threads().intersection(&started).cloned().collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running: {left:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The ledger: judges events against their packs' state and records them atomically.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -160,23 +161,29 @@ struct Part<'a> {
 }
 
 /// The parts of a batch of submissions, for judging them together.
-fn parts_of(submissions: &[Submission]) -> Vec<Part<'_>> {
+fn parts_of<S: Borrow<Submission>>(submissions: &[S]) -> Vec<Part<'_>> {
     submissions
         .iter()
-        .map(|s| Part {
-            events: &s.events,
-            by: s.by,
-            settlement: s.settlement,
+        .map(|s| {
+            let s = s.borrow();
+            Part {
+                events: &s.events,
+                by: s.by,
+                settlement: s.settlement,
+            }
         })
         .collect()
 }
 
 /// A batch's decisions cut into each submission's, in order.
-fn per_submission(submissions: &[Submission], decisions: Vec<Decision>) -> Vec<Vec<Decision>> {
+fn per_submission<S: Borrow<Submission>>(
+    submissions: &[S],
+    decisions: Vec<Decision>,
+) -> Vec<Vec<Decision>> {
     let mut all = decisions.into_iter();
     submissions
         .iter()
-        .map(|s| all.by_ref().take(s.events.len()).collect())
+        .map(|s| all.by_ref().take(s.borrow().events.len()).collect())
         .collect()
 }
 
@@ -453,7 +460,10 @@ impl<S: Store> Ledger<S> {
     /// Groups committed at once must touch disjoint packs ([`Judged::packs`]): one judged
     /// while another that touches the same pack is in flight may have read its state from
     /// before it, and waits for it to land, to be judged again.
-    pub fn judge_submissions(&self, submissions: &[Submission]) -> Result<Judged, LedgerError> {
+    pub fn judge_submissions<B: Borrow<Submission>>(
+        &self,
+        submissions: &[B],
+    ) -> Result<Judged, LedgerError> {
         let mut read = Vec::new();
         let (decisions, writes) =
             self.judge_batch_reading(&parts_of(submissions), &Overlay::default(), &mut read)?;
