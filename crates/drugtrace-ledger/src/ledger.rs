@@ -1151,7 +1151,11 @@ impl<S: Store> Ledger<S> {
             }
             if mode == RebuildMode::Write {
                 folded.push((key, state));
-                lookups.extend(log.iter().flat_map(Lookup::of).map(|l| (l, key)));
+                lookups.extend(
+                    log.iter()
+                        .flat_map(|r| Lookup::of(&key, r))
+                        .map(|l| (l, key)),
+                );
                 if folded.len() >= CHUNK {
                     self.store.put_states(&folded)?;
                     self.store.put_lookups(&lookups)?;

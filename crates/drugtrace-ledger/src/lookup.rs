@@ -6,10 +6,86 @@
 //! ([`Lookup::of`]); a store keeps the pairs *(lookup, pack)* in the same atomic commit as
 //! the events, and answers [`crate::Store::packs_by`]. The index is derived from the logs
 //! alone, so `drugtrace rebuild` can always rewrite it.
+//!
+//! The same index is the ledger's change feed: every record also marks its pack as changed
+//! in the minute the ledger recorded it ([`Lookup::Changed`]), so the warehouse can re-read
+//! only the packs that changed since its last export (`drugtrace_analytics::update`)
+//! instead of scanning every log. The marks of one minute are spread over [`STRIPES`]
+//! stripes by pack, so that a database distributed by the index's key does not send a whole
+//! minute's writes to one node.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::ops::RangeInclusive;
 
-use crate::{EventKind, InstitutionId, PersonHash, Recorded, SettlementId, UploadId, VisitId};
+use drugtrace_code::PackKey;
+
+use crate::{
+    EventKind, InstitutionId, PersonHash, Recorded, SettlementId, Store, StoreError, Timestamp,
+    UploadId, VisitId,
+};
+
+/// How many stripes the change marks of one minute are spread over.
+pub const STRIPES: u8 = 8;
+
+/// One stripe of the packs that gained a record in one minute of the ledger's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangeMark {
+    /// Minutes since the Unix epoch, by the ledger's clock when it recorded.
+    pub minute: i64,
+    /// Which of the [`STRIPES`] (by pack).
+    pub stripe: u8,
+}
+
+impl ChangeMark {
+    /// The mark a record of `key` made at `recorded_at` leaves.
+    pub fn of(key: &PackKey, recorded_at: Timestamp) -> ChangeMark {
+        ChangeMark {
+            minute: minute_of(recorded_at),
+            stripe: stripe_of(key),
+        }
+    }
+
+    /// Every stripe of `minute`.
+    pub fn minute(minute: i64) -> impl Iterator<Item = ChangeMark> {
+        (0..STRIPES).map(move |stripe| ChangeMark { minute, stripe })
+    }
+}
+
+/// The minute (since the Unix epoch) an instant falls in.
+pub fn minute_of(t: Timestamp) -> i64 {
+    t.millis().div_euclid(60_000)
+}
+
+/// The packs that gained a record in the minutes `minutes` (by the ledger's clock), or
+/// `None` when they are more than `cap`: a caller that would rather read everything than
+/// hold that many keys says so.
+pub fn changed_packs<S: Store + ?Sized>(
+    store: &S,
+    minutes: RangeInclusive<i64>,
+    cap: usize,
+) -> Result<Option<BTreeSet<PackKey>>, StoreError> {
+    let mut packs = BTreeSet::new();
+    for minute in minutes {
+        for mark in ChangeMark::minute(minute) {
+            let room = cap.saturating_sub(packs.len()).saturating_add(1);
+            packs.extend(store.packs_by(&Lookup::Changed(mark), room)?);
+            if packs.len() > cap {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(packs))
+}
+
+fn stripe_of(key: &PackKey) -> u8 {
+    // FNV-1a over the key's bytes: stable across versions and machines, unlike std's hasher.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.as_bytes() {
+        h = (h ^ u32::from(*b)).wrapping_mul(0x0100_0193);
+    }
+    (h % u32::from(STRIPES)) as u8
+}
 
 /// A name records are looked up by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,13 +98,15 @@ pub enum Lookup {
     Person(PersonHash),
     /// Sales (and blocked attempts) of one visit at one institution.
     Visit(InstitutionId, VisitId),
+    /// Packs that gained a record in one minute (one stripe of it).
+    Changed(ChangeMark),
 }
 
 impl Lookup {
-    /// The lookups a recorded event can be found by.
-    pub fn of(r: &Recorded) -> Vec<Lookup> {
+    /// The lookups a recorded event of the pack `key` can be found by.
+    pub fn of(key: &PackKey, r: &Recorded) -> Vec<Lookup> {
         let e = &r.event;
-        let mut out = Vec::new();
+        let mut out = vec![Lookup::Changed(ChangeMark::of(key, r.recorded_at))];
         if let Some(u) = &e.upload {
             out.push(Lookup::Upload(e.actor.clone(), u.clone()));
         }
@@ -75,6 +153,12 @@ impl Lookup {
                 text(&mut k, i.as_str());
                 text(&mut k, v.as_str());
             }
+            Lookup::Changed(m) => {
+                k.push(5);
+                // Big-endian with the sign bit flipped, so keys sort by minute.
+                k.extend_from_slice(&((m.minute as u64) ^ (1 << 63)).to_be_bytes());
+                k.push(m.stripe);
+            }
         }
         k
     }
@@ -87,6 +171,12 @@ impl fmt::Display for Lookup {
             Lookup::Upload(i, u) => write!(f, "upload batch {u} of {i}"),
             Lookup::Person(p) => write!(f, "buyer {}", p.to_hex()),
             Lookup::Visit(i, v) => write!(f, "visit {v} at {i}"),
+            Lookup::Changed(m) => write!(
+                f,
+                "packs changed in minute {} (stripe {})",
+                Timestamp::from_millis(m.minute.saturating_mul(60_000)).to_rfc3339(0),
+                m.stripe
+            ),
         }
     }
 }
@@ -102,11 +192,31 @@ mod tests {
         let b = Lookup::Upload(i("H1B"), UploadId::parse("1").unwrap()).key();
         let c = Lookup::Settlement(i("H1"), SettlementId::parse("B1").unwrap()).key();
         let d = Lookup::Visit(i("H1"), VisitId::parse("B1").unwrap()).key();
-        let keys = [&a, &b, &c, &d];
+        let e = Lookup::Changed(ChangeMark {
+            minute: 29_000_000,
+            stripe: 3,
+        })
+        .key();
+        let keys = [&a, &b, &c, &d, &e];
         for (n, x) in keys.iter().enumerate() {
             for y in &keys[n + 1..] {
                 assert!(!x.starts_with(y) && !y.starts_with(x), "{x:?} {y:?}");
             }
         }
+    }
+
+    #[test]
+    fn change_marks_sort_by_minute_and_fall_in_every_stripe() {
+        let mark = |minute| Lookup::Changed(ChangeMark { minute, stripe: 0 }).key();
+        assert!(mark(-1) < mark(0) && mark(0) < mark(1) && mark(1) < mark(1 << 40));
+        assert_eq!(minute_of(Timestamp::from_millis(119_999)), 1);
+        assert_eq!(minute_of(Timestamp::from_millis(-1)), -1);
+        let mut seen = [false; STRIPES as usize];
+        for n in 0..200 {
+            let key = crate::testkit::pack(n);
+            let m = ChangeMark::of(&key, Timestamp::from_millis(0));
+            seen[usize::from(m.stripe)] = true;
+        }
+        assert!(seen.iter().all(|s| *s), "{seen:?}");
     }
 }

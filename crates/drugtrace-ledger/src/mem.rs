@@ -45,7 +45,7 @@ impl Store for MemStore {
         let mut lookups = self.lookups.lock();
         for w in writes {
             for r in &w.events {
-                lookups.extend(Lookup::of(r).into_iter().map(|l| (l, w.key)));
+                lookups.extend(Lookup::of(&w.key, r).into_iter().map(|l| (l, w.key)));
             }
             let (state, log) = packs.entry(w.key).or_default();
             log.extend(w.events);

@@ -191,6 +191,7 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     matches_the_model(make());
     ledger_double_sale_race(make());
     lookups_find_committed_records(make());
+    changed_packs_are_found_by_minute(make());
     ledger_voids_keep_the_evidence(make());
     movements_are_kept_once(make());
     movement_voids_keep_the_records(make());
@@ -362,7 +363,7 @@ fn lookups_find_committed_records<S: Store>(s: S) {
     let mut seen = 0;
     for n in 0..13 {
         for r in model.history(&pack(n)).unwrap() {
-            for l in Lookup::of(&r) {
+            for l in Lookup::of(&pack(n), &r) {
                 let found = s.packs_by(&l, 100).unwrap();
                 assert!(found.contains(&pack(n)), "{l} should find pack {n}");
                 assert_eq!(found, model.packs_by(&l, 100).unwrap(), "{l}");
@@ -381,6 +382,43 @@ fn lookups_find_committed_records<S: Store>(s: S) {
 
 /// A void takes an upload's records out of the state and keeps them in the log; a resent
 /// void changes nothing; nobody voids another party's records; rebuild agrees.
+/// The change feed: each commit marks its packs in the minutes their records were recorded,
+/// and [`crate::changed_packs`] reads a range of minutes back, or says the range holds more
+/// than its cap.
+fn changed_packs_are_found_by_minute<S: Store>(s: S) {
+    let mut rng = Rng::new(31);
+    let first = 29_000_000i64;
+    let mut expected = std::collections::BTreeSet::new();
+    for n in 0..40 {
+        let key = pack(n);
+        let log = s.history(&key).unwrap();
+        let n_events = 1 + rng.below(2) as u32;
+        let mut w = append(&mut rng, key, &log, n_events);
+        for r in &mut w.events {
+            let minute = first + rng.below(6) as i64;
+            r.recorded_at = Timestamp::from_millis(minute * 60_000 + rng.below(60_000) as i64);
+            if minute <= first + 2 {
+                expected.insert(key);
+            }
+        }
+        s.commit(vec![w]).unwrap();
+    }
+    assert!(!expected.is_empty() && expected.len() < 40);
+    let found = crate::changed_packs(&s, first..=first + 2, 40).unwrap();
+    assert_eq!(found.as_ref(), Some(&expected));
+    let all = crate::changed_packs(&s, first - 10..=first + 10, 40).unwrap();
+    assert_eq!(all.map(|a| a.len()), Some(40));
+    assert_eq!(
+        crate::changed_packs(&s, first..=first + 2, expected.len() - 1).unwrap(),
+        None,
+        "more packs than the cap"
+    );
+    assert_eq!(
+        crate::changed_packs(&s, first + 100..=first + 200, 1).unwrap(),
+        Some(Default::default())
+    );
+}
+
 fn ledger_voids_keep_the_evidence<S: Store>(s: S) {
     let ledger = Ledger::new(s, Catalog::default(), Policy::default());
     let upload = UploadId::parse("B001").unwrap();

@@ -245,7 +245,7 @@ impl Store for FjallStore {
                     codec::event_key(&w.key, rec.index),
                     codec::encode_recorded(rec),
                 );
-                for l in Lookup::of(rec) {
+                for l in Lookup::of(&w.key, rec) {
                     batch.insert(&self.lookups, codec::lookup_key(&l, &w.key), []);
                 }
             }

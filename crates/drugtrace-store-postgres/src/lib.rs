@@ -506,7 +506,7 @@ impl PostgresStore {
                 packs.push(pack.clone());
                 idxs.push(i32::try_from(r.index).unwrap_or(i32::MAX));
                 recs.push(codec::encode_recorded(r));
-                for l in Lookup::of(r) {
+                for l in Lookup::of(&w.key, r) {
                     lookups.push(l.key());
                     lookup_packs.push(pack.clone());
                 }
