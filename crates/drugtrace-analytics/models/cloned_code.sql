@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: cloned_code
 -- title.zh: 追溯码克隆（异地短时重复销售）
 -- title.en: Cloned code

@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: resale_ring, cloned_code, repeat_sale_3plus
 -- title.zh: 重复销售
 -- title.en: Duplicate sale

@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: repeat_sale_3plus
 -- title.zh: 三次及以上重复销售且均由基金支付
 -- title.en: Sold 3+ times, every time paid by the fund

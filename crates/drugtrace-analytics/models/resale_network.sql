@@ -2,6 +2,7 @@
 -- version: 4
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: resale_ring
 -- title.zh: 回流药（售出后在他处再次入库）
 -- title.en: Resale network

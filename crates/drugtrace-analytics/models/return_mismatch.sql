@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: low
 -- level: code
+-- reads: pack
 -- truth:
 -- title.zh: 退货与销售不符
 -- title.en: Return without a matching sale

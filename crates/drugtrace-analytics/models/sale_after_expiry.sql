@@ -2,6 +2,7 @@
 -- version: 1
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: sale_after_expiry
 -- title.zh: 过期药品销售
 -- title.en: Sale after expiry

@@ -2,6 +2,7 @@
 -- version: 1
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: sale_after_recall
 -- title.zh: 召回药品销售
 -- title.en: Sale after recall

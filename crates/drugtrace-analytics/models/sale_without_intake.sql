@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: medium
 -- level: code
+-- reads: pack
 -- truth: sale_without_intake, case_box_diverted
 -- title.zh: 无入库记录的销售
 -- title.en: Sale without intake

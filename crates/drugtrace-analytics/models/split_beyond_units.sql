@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: medium
 -- level: code
+-- reads: pack
 -- truth: split_beyond_units
 -- title.zh: 拆零销售超出整盒数量
 -- title.en: Split sales beyond the pack's units

@@ -2,6 +2,7 @@
 -- version: 2
 -- severity: high
 -- level: code
+-- reads: pack
 -- truth: substitution
 -- title.zh: 串换药品（结算编码与追溯码不符）
 -- title.en: Substitution

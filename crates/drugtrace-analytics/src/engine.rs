@@ -17,14 +17,20 @@ use drugtrace_clues::Severity;
 use futures::StreamExt;
 
 use crate::AnalyticsError;
+use crate::delta::Coverage;
 use crate::export::{Warehouse, write_parquet_atomically};
-use crate::model::{Model, models};
+use crate::model::{Model, Reads, models};
 use crate::reports::Kind;
 use crate::schema::{MODEL_COLUMNS, findings_schema};
 
 /// The table a findings file of the version before evidence lists is registered as, under
 /// the `findings` view that reads it.
 const LEGACY_FINDINGS: &str = "findings_with_text_evidence";
+
+/// The export's events, under the `events` view of a warehouse updated since.
+const EXPORTED_EVENTS: &str = "exported_events";
+/// The events of the packs changed since the export (see [`crate::update`]).
+const CHANGED_EVENTS: &str = "changed_events";
 
 /// Limits on a regulator's ad-hoc query.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +83,9 @@ pub struct RunSummary {
     pub models: Vec<ModelRun>,
     /// Wall time of all models together.
     pub elapsed: Duration,
+    /// Whether the models that read one pack at a time read only the packs changed since
+    /// the export ([`Analytics::run_changed`]).
+    pub changed_only: bool,
 }
 
 impl RunSummary {
@@ -140,60 +149,13 @@ impl Analytics {
         if !warehouse.exists() {
             return Err(AnalyticsError::NoWarehouse(warehouse.root().to_path_buf()));
         }
-        // DataFusion's own settings may be changed through its `DATAFUSION_*` environment
-        // variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS).
-        let mut config = SessionConfig::from_env()?
-            .with_information_schema(true)
-            .with_default_catalog_and_schema("drugtrace", "public");
-        if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
-            // Filters are applied while a Parquet page is decoded, so the columns of rows a
-            // model does not want (most events are not sales) are never materialized.
-            config.options_mut().execution.parquet.pushdown_filters = true;
-            config.options_mut().execution.parquet.reorder_filters = true;
-        }
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(match pool_bytes {
                 Some(b) => b,
                 None => memory_limit()?,
             })))
             .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
-        let opts = ParquetReadOptions::default();
-        let events = warehouse.events_dir();
-        ctx.register_parquet("events", path_str(&events)?, opts.clone())
-            .await?;
-        ctx.register_parquet(
-            "institutions",
-            path_str(&warehouse.institutions_path())?,
-            opts.clone(),
-        )
-        .await?;
-        ctx.register_parquet(
-            "products",
-            path_str(&warehouse.products_path())?,
-            opts.clone(),
-        )
-        .await?;
-        // A warehouse exported before movements were kept has no such file: an empty table.
-        if warehouse.movements_path().is_file() {
-            ctx.register_parquet(
-                "movements",
-                path_str(&warehouse.movements_path())?,
-                opts.clone(),
-            )
-            .await?;
-        } else {
-            ctx.register_batch(
-                "movements",
-                datafusion::arrow::record_batch::RecordBatch::new_empty(
-                    crate::schema::movements_schema(),
-                ),
-            )?;
-        }
-        crate::settlements::register(&ctx, warehouse).await?;
-        for view in VIEWS {
-            ctx.sql(view).await?;
-        }
+        let ctx = session(warehouse, runtime, Scope::All).await?;
         let analytics = Analytics {
             ctx,
             warehouse: warehouse.clone(),
@@ -289,30 +251,7 @@ impl Analytics {
 
     /// Runs one model; its findings come back in the `findings` table's schema.
     pub async fn run_model(&self, model: &Model) -> Result<Vec<RecordBatch>, AnalyticsError> {
-        let model_err = |e: datafusion::error::DataFusionError| AnalyticsError::Model {
-            model: model.name.clone(),
-            source: Box::new(e),
-        };
-        let frame = self.ctx.sql(model.query()).await.map_err(model_err)?;
-        let names: Vec<String> = frame
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        if names != MODEL_COLUMNS {
-            return Err(AnalyticsError::ModelColumns {
-                model: model.name.clone(),
-                found: names,
-            });
-        }
-        let batches = frame.collect().await.map_err(model_err)?;
-        let schema = findings_schema();
-        batches
-            .iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(|b| to_findings(model, b, &schema))
-            .collect()
+        run_model_in(&self.ctx, model).await
     }
 
     /// Runs every model, writes all findings to the warehouse's `findings.parquet` (replacing
@@ -338,21 +277,135 @@ impl Analytics {
             runs.push(run);
             all.extend(batches);
         }
-        {
-            // Not while an export swaps the warehouse this file goes into.
-            let root = self.warehouse.root();
-            let _turn =
-                drugtrace_durable::take_turn(root).map_err(|source| AnalyticsError::Io {
-                    path: root.to_path_buf(),
-                    source,
-                })?;
-            write_parquet_atomically(&self.warehouse.findings_path(), findings_schema(), &all)?;
-        }
-        self.register_findings().await?;
+        self.keep_findings(&all, self.basis()?).await?;
         Ok(RunSummary {
             models: runs,
             elapsed: started.elapsed(),
+            changed_only: false,
         })
+    }
+
+    /// Runs every model as [`Analytics::run_all`] does, except that after an update
+    /// ([`crate::update`]) the models that read one pack at a time ([`Reads::Pack`]) run
+    /// over the changed packs only: their findings about the other packs are kept from the
+    /// last run. That is only when the last run was on the same export, with the same models
+    /// and the same institutions and products (`findings.json` says); else every model
+    /// reads everything.
+    pub async fn run_changed(
+        &self,
+        progress: &mut (dyn FnMut(&ModelRun) + Send),
+    ) -> Result<RunSummary, AnalyticsError> {
+        let basis = self.basis()?;
+        let kept = Basis::read(&self.warehouse.basis_path());
+        let ready = basis.is_some()
+            && kept == basis
+            && self.warehouse.delta_path().is_file()
+            && self.warehouse.findings_path().is_file();
+        if !ready {
+            return self.run_all(progress).await;
+        }
+        let started = Instant::now();
+        let changed = session(&self.warehouse, self.ctx.runtime_env(), Scope::Changed).await?;
+        let schema = findings_schema();
+        let mut all = Vec::new();
+        let mut runs = Vec::new();
+        for model in models() {
+            let t = Instant::now();
+            let batches = match model.reads {
+                Reads::All => self.run_model(model).await?,
+                Reads::Pack => {
+                    // The model's findings about packs the update did not read again, then
+                    // what it finds in those it did.
+                    let unchanged = self
+                        .collect(&format!(
+                            "SELECT * FROM findings AS f WHERE f.model = '{}' AND NOT EXISTS \
+                             (SELECT 1 FROM {CHANGED_EVENTS} AS d WHERE d.code = f.code)",
+                            model.name
+                        ))
+                        .await?;
+                    let mut batches = unchanged
+                        .into_iter()
+                        .filter(|b| b.num_rows() > 0)
+                        .map(|b| as_findings(&b, &schema))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    batches.extend(run_model_in(&changed, model).await?);
+                    batches
+                }
+            };
+            let run = ModelRun {
+                model: model.name.clone(),
+                version: model.version,
+                findings: batches.iter().map(RecordBatch::num_rows).sum(),
+                elapsed: t.elapsed(),
+            };
+            progress(&run);
+            runs.push(run);
+            all.extend(batches);
+        }
+        drop(changed);
+        self.keep_findings(&all, basis).await?;
+        Ok(RunSummary {
+            models: runs,
+            elapsed: started.elapsed(),
+            changed_only: true,
+        })
+    }
+
+    /// What findings computed now rest on, `None` for a warehouse without coverage (an
+    /// export of an older drugtrace): its findings are never kept across runs.
+    fn basis(&self) -> Result<Option<Basis>, AnalyticsError> {
+        let Some(coverage) = Coverage::read(&self.warehouse.coverage_path()) else {
+            return Ok(None);
+        };
+        let mut dimensions = Fnv::default();
+        for path in [
+            self.warehouse.institutions_path(),
+            self.warehouse.products_path(),
+        ] {
+            let bytes = std::fs::read(&path).map_err(|source| AnalyticsError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            dimensions.write(&bytes);
+        }
+        Ok(Some(Basis {
+            export: coverage.export,
+            models: models()
+                .iter()
+                .map(|m| (m.name.clone(), m.version))
+                .collect(),
+            dimensions: dimensions.0,
+        }))
+    }
+
+    /// Writes `all` as the findings and registers them, noting what they rest on.
+    async fn keep_findings(
+        &self,
+        all: &[RecordBatch],
+        basis: Option<Basis>,
+    ) -> Result<(), AnalyticsError> {
+        {
+            // Not while an export swaps the warehouse this file goes into.
+            let root = self.warehouse.root();
+            let io = |path: &std::path::Path| {
+                let path = path.to_path_buf();
+                move |source| AnalyticsError::Io { path, source }
+            };
+            let _turn = drugtrace_durable::take_turn(root).map_err(io(root))?;
+            // The old basis goes first: a crash between the two files leaves findings that no
+            // run keeps.
+            let basis_path = self.warehouse.basis_path();
+            match std::fs::remove_file(&basis_path) {
+                Ok(()) => drugtrace_durable::sync_dir(root).map_err(io(root))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&basis_path)(e)),
+            }
+            write_parquet_atomically(&self.warehouse.findings_path(), findings_schema(), all)?;
+            if let Some(basis) = basis {
+                basis.write(&basis_path)?;
+            }
+        }
+        self.register_findings().await
     }
 
     /// Runs a query and collects its batches, with no limits: for the crate's own queries
@@ -423,6 +476,180 @@ impl Analytics {
             truncated: total > limits.max_rows,
             elapsed: started.elapsed(),
         })
+    }
+}
+
+/// Which packs' events a session's `events` table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every pack's, as the ledger holds them (the export's, and the delta's where the
+    /// warehouse was updated).
+    All,
+    /// Only the packs changed since the export: the delta's.
+    Changed,
+}
+
+/// A DataFusion session over `warehouse`'s tables and the [`VIEWS`], its `events` those of
+/// `scope`, on `runtime` (sessions of one engine share its memory pool).
+async fn session(
+    warehouse: &Warehouse,
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    scope: Scope,
+) -> Result<SessionContext, AnalyticsError> {
+    // DataFusion's own settings may be changed through its `DATAFUSION_*` environment
+    // variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS).
+    let mut config = SessionConfig::from_env()?
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("drugtrace", "public");
+    if std::env::var_os("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS").is_none() {
+        // Filters are applied while a Parquet page is decoded, so the columns of rows a
+        // model does not want (most events are not sales) are never materialized.
+        config.options_mut().execution.parquet.pushdown_filters = true;
+        config.options_mut().execution.parquet.reorder_filters = true;
+    }
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let opts = ParquetReadOptions::default();
+    let events = warehouse.events_dir();
+    let delta = warehouse.delta_path();
+    if scope == Scope::Changed {
+        ctx.register_parquet("events", path_str(&delta)?, opts.clone())
+            .await?;
+    } else if delta.is_file() {
+        // Updated since the export: each pack as the delta holds it if it does, else as
+        // the export does.
+        ctx.register_parquet(EXPORTED_EVENTS, path_str(&events)?, opts.clone())
+            .await?;
+        ctx.register_parquet(CHANGED_EVENTS, path_str(&delta)?, opts.clone())
+            .await?;
+        ctx.sql(&format!(
+            "CREATE VIEW events AS \
+             SELECT * FROM {EXPORTED_EVENTS} AS e WHERE NOT EXISTS \
+                 (SELECT 1 FROM {CHANGED_EVENTS} AS d WHERE d.code = e.code) \
+             UNION ALL SELECT * FROM {CHANGED_EVENTS}"
+        ))
+        .await?;
+    } else {
+        ctx.register_parquet("events", path_str(&events)?, opts.clone())
+            .await?;
+    }
+    ctx.register_parquet(
+        "institutions",
+        path_str(&warehouse.institutions_path())?,
+        opts.clone(),
+    )
+    .await?;
+    ctx.register_parquet(
+        "products",
+        path_str(&warehouse.products_path())?,
+        opts.clone(),
+    )
+    .await?;
+    // A warehouse exported before movements were kept has no such file: an empty table.
+    if warehouse.movements_path().is_file() {
+        ctx.register_parquet(
+            "movements",
+            path_str(&warehouse.movements_path())?,
+            opts.clone(),
+        )
+        .await?;
+    } else {
+        ctx.register_batch(
+            "movements",
+            datafusion::arrow::record_batch::RecordBatch::new_empty(
+                crate::schema::movements_schema(),
+            ),
+        )?;
+    }
+    crate::settlements::register(&ctx, warehouse).await?;
+    for view in VIEWS {
+        ctx.sql(view).await?;
+    }
+    Ok(ctx)
+}
+
+/// Runs `model` in `ctx`; its findings come back in the `findings` table's schema.
+async fn run_model_in(
+    ctx: &SessionContext,
+    model: &Model,
+) -> Result<Vec<RecordBatch>, AnalyticsError> {
+    let model_err = |e: datafusion::error::DataFusionError| AnalyticsError::Model {
+        model: model.name.clone(),
+        source: Box::new(e),
+    };
+    let frame = ctx.sql(model.query()).await.map_err(model_err)?;
+    let names: Vec<String> = frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    if names != MODEL_COLUMNS {
+        return Err(AnalyticsError::ModelColumns {
+            model: model.name.clone(),
+            found: names,
+        });
+    }
+    let batches = frame.collect().await.map_err(model_err)?;
+    let schema = findings_schema();
+    batches
+        .iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| to_findings(model, b, &schema))
+        .collect()
+}
+
+/// A batch read back from the findings table in the table's own types (DataFusion reads
+/// text as string views).
+fn as_findings(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, AnalyticsError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| cast(c, f.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// What the findings in `findings.parquet` were computed on (`findings.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Basis {
+    /// The export ([`Coverage`]).
+    export: u64,
+    /// Every model and its version.
+    models: Vec<(String, i32)>,
+    /// A fingerprint of the institutions and products tables' files.
+    dimensions: u64,
+}
+
+impl Basis {
+    fn read(path: &std::path::Path) -> Option<Basis> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    fn write(&self, path: &std::path::Path) -> Result<(), AnalyticsError> {
+        let bytes = serde_json::to_vec(self)
+            .map_err(|e| AnalyticsError::Internal(format!("encoding the findings' basis: {e}")))?;
+        drugtrace_durable::replace_bytes(path, &bytes).map_err(|e| AnalyticsError::Io {
+            path: path.to_path_buf(),
+            source: e.into_inner(|_, source| source),
+        })
+    }
+}
+
+/// FNV-1a, 64 bits: a fingerprint stable across builds (std's hasher is not).
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
 }
 

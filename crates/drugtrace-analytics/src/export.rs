@@ -19,7 +19,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use drugtrace_catalog::{Catalog, Directory};
-use drugtrace_ledger::{Store, StoreError};
+use drugtrace_ledger::{Store, StoreError, Timestamp};
 
 use crate::AnalyticsError;
 use crate::schema::{
@@ -37,6 +37,9 @@ pub struct ExportOptions {
     pub batch_rows: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// The ledger's clock, which stamps each record (and so its change mark): an export
+    /// notes when it began, an update what it reads up to.
+    pub now: fn() -> Timestamp,
 }
 
 impl Default for ExportOptions {
@@ -46,6 +49,7 @@ impl Default for ExportOptions {
             rows_per_file: 4_000_000,
             batch_rows: 65_536,
             row_group_rows: 1_048_576,
+            now: Timestamp::now,
         }
     }
 }
@@ -119,6 +123,21 @@ impl Warehouse {
         self.root.join("movements.parquet")
     }
 
+    /// The events of the packs changed since the export (see [`crate::update`]).
+    pub fn delta_path(&self) -> PathBuf {
+        self.root.join("delta.parquet")
+    }
+
+    /// When the export began, from which an update reads the ledger's changes.
+    pub fn coverage_path(&self) -> PathBuf {
+        self.root.join("coverage.json")
+    }
+
+    /// What the findings were computed on (see [`crate::Analytics::run_changed`]).
+    pub fn basis_path(&self) -> PathBuf {
+        self.root.join("findings.json")
+    }
+
     /// The findings of the last model run.
     pub fn findings_path(&self) -> PathBuf {
         self.root.join("findings.parquet")
@@ -137,7 +156,7 @@ pub(crate) fn writer_properties(opts: &ExportOptions) -> WriterProperties {
         .build()
 }
 
-fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> AnalyticsError + '_ {
+pub(crate) fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> AnalyticsError + '_ {
     move |source| AnalyticsError::Io {
         path: path.to_path_buf(),
         source,
@@ -156,6 +175,7 @@ pub fn export<S: Store + ?Sized>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ExportSummary, AnalyticsError> {
     let started = Instant::now();
+    let started_at = (opts.now)();
     let root = warehouse.root();
     let parent = drugtrace_durable::parent(root);
     fs::create_dir_all(parent).map_err(io_at(parent))?;
@@ -220,28 +240,13 @@ pub fn export<S: Store + ?Sized>(
     };
     progress(events);
 
-    bytes += write_one(
-        &fresh.institutions_path(),
-        institutions_batch(directory)?,
-        &props,
-    )?;
-    bytes += write_one(&fresh.products_path(), products_batch(catalog)?, &props)?;
-    let mut voids = std::collections::HashMap::new();
-    store.scan_movement_voids(&mut |id, v| {
-        voids.insert(id, v);
-        Ok(())
-    })?;
-    let mut movements = Vec::new();
-    store.scan_movements(&mut |m| {
-        let void = voids.remove(&m.id());
-        movements.push((m, void));
-        Ok(())
-    })?;
-    bytes += write_one(
-        &fresh.movements_path(),
-        movements_batch(&movements, opts.offset_minutes)?,
-        &props,
-    )?;
+    let [institutions, products, movements] = side_tables(store, catalog, directory, opts)?;
+    bytes += write_one(&fresh.institutions_path(), institutions, &props)?;
+    bytes += write_one(&fresh.products_path(), products, &props)?;
+    bytes += write_one(&fresh.movements_path(), movements, &props)?;
+    // What the next update re-reads from: every pack changed since this export began.
+    let coverage = crate::delta::Coverage::began(started_at);
+    bytes += coverage.write(&fresh.coverage_path())?;
 
     // The last model run's findings stay until the next run replaces them: an export
     // killed before its models ran must not leave the regulators with none.
@@ -349,6 +354,32 @@ pub fn write_parquet_atomically(
 /// kill -9 during an export never leaves them without a warehouse.
 pub fn recover_swap(root: &Path) -> Result<(), AnalyticsError> {
     drugtrace_durable::recover_dir(root).map_err(io_at(root))
+}
+
+/// The warehouse's tables other than `events`: the institutions, the products and the
+/// movements reported without codes, each read whole (they are small beside the events).
+pub(crate) fn side_tables<S: Store + ?Sized>(
+    store: &S,
+    catalog: &Catalog,
+    directory: &Directory,
+    opts: &ExportOptions,
+) -> Result<[RecordBatch; 3], AnalyticsError> {
+    let mut voids = std::collections::HashMap::new();
+    store.scan_movement_voids(&mut |id, v| {
+        voids.insert(id, v);
+        Ok(())
+    })?;
+    let mut movements = Vec::new();
+    store.scan_movements(&mut |m| {
+        let void = voids.remove(&m.id());
+        movements.push((m, void));
+        Ok(())
+    })?;
+    Ok([
+        institutions_batch(directory)?,
+        products_batch(catalog)?,
+        movements_batch(&movements, opts.offset_minutes)?,
+    ])
 }
 
 fn institutions_batch(directory: &Directory) -> Result<RecordBatch, AnalyticsError> {

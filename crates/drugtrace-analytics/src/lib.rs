@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! Store ──export──▶ warehouse/events/*.parquet, institutions.parquet, products.parquet
+//!       ──update──▶ warehouse/delta.parquet (the packs changed since the export)
 //! settlement CSV ──import_settlements──▶ settlements/part-*.parquet
 //!                        │
 //!                        ▼  DataFusion (the same SQL runs in DuckDB, or later Ballista)
@@ -15,6 +16,7 @@
 //! and the fund amount at risk. Regulators can also run their own read-only queries with a
 //! row and time limit ([`Analytics::query`]).
 
+mod delta;
 mod engine;
 mod evaluate;
 mod export;
@@ -25,6 +27,10 @@ mod settlements;
 mod table;
 pub mod worker;
 
+pub use delta::{
+    DEFAULT_DELTA_CAP, Declined, MARGIN_MINUTES, MAX_MINUTES, Refreshed, UpdateSummary, refresh,
+    update,
+};
 pub use drugtrace_clues::Severity;
 pub use drugtrace_ingest::SETTLEMENT_COLUMNS;
 pub use engine::{Analytics, ModelRun, QueryLimits, QueryResult, RunSummary, memory_limit};
@@ -32,7 +38,7 @@ pub use evaluate::{Evaluation, TruthCase, TruthError, evaluate, read_truth};
 pub use export::{
     ExportOptions, ExportSummary, Warehouse, export, recover_swap, write_parquet_atomically,
 };
-pub use model::{Level, Model, model, models};
+pub use model::{Level, Model, Reads, model, models};
 pub use reports::{Kind as ColumnKind, REPORTS, Report, notice_entries, report};
 pub use settlements::{
     SettlementError, SettlementImport, Settlements, SharedSettlements, import_settlements,

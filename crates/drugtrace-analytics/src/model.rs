@@ -6,6 +6,7 @@
 //! -- version: 1
 //! -- severity: high
 //! -- level: code
+//! -- reads: pack
 //! -- truth: resale_ring, cloned_code, repeat_sale_3plus
 //! -- title.zh: 重复销售
 //! -- title.en: Duplicate sale
@@ -14,6 +15,12 @@
 //! SELECT severity, code, institution, related_institution, person, product, at,
 //!        amount_fen, evidence, detail FROM …
 //! ```
+//!
+//! `reads: pack` says that what the model finds about a pack rests on that pack's events
+//! alone (and on the `institutions` and `products` tables): every join of `events` is on
+//! `code`, every window is partitioned by it. Such a model is run over the changed packs
+//! only after an update ([`crate::Analytics::run_changed`]); without the line (or with
+//! `reads: all`) it reads every pack each run.
 //!
 //! Every query reads the tables `events`, `institutions` and `products` (see
 //! [`crate::schema`]) and returns the columns of [`crate::schema::MODEL_COLUMNS`] in that
@@ -33,6 +40,15 @@ pub enum Level {
     Institution,
 }
 
+/// What a model's query must read to find what it finds about a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// That pack's events only (and the institutions and products).
+    Pack,
+    /// Other packs' too (a case and its boxes, an upload batch, an institution's stock).
+    All,
+}
+
 /// One model, parsed from its file.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -44,6 +60,8 @@ pub struct Model {
     pub severity: Severity,
     /// What its findings are about.
     pub level: Level,
+    /// What it reads for one pack's findings.
+    pub reads: Reads,
     /// The kinds of planted fraud in the synthetic province's `truth.jsonl` it should find.
     pub truth: Vec<String>,
     /// Its title in Chinese.
@@ -167,6 +185,7 @@ impl Model {
             }
             fields.insert(key.to_string(), value.trim().to_string());
         }
+        let reads_text = fields.remove("reads");
         let mut take = |key: &str| {
             fields
                 .remove(key)
@@ -197,6 +216,16 @@ impl Model {
                 return Err(err(format!("level {other:?} is not code or institution")));
             }
         };
+        let reads = match reads_text.as_deref() {
+            None | Some("all") => Reads::All,
+            Some("pack") => Reads::Pack,
+            Some(other) => return Err(err(format!("reads {other:?} is not pack or all"))),
+        };
+        if reads == Reads::Pack && level != Level::Code {
+            return Err(err(
+                "a model about institutions cannot read one pack only".into()
+            ));
+        }
         let truth = take("truth")?
             .split(',')
             .map(str::trim)
@@ -208,6 +237,7 @@ impl Model {
             version,
             severity,
             level,
+            reads,
             truth,
             title_zh: take("title.zh")?,
             title_en: take("title.en")?,

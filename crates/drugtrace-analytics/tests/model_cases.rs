@@ -366,6 +366,15 @@ fn run(path: &Path) -> Vec<String> {
     }
     let dir = tempfile::tempdir().unwrap();
     let warehouse = common::warehouse_with(ledger.store(), &catalog, &directory, dir.path());
+    let named: Vec<&str> = case.expectations.iter().map(|x| x.model.as_str()).collect();
+    problems.extend(each_pack_alone(
+        &name,
+        &named,
+        ledger.store(),
+        &catalog,
+        &directory,
+        &warehouse,
+    ));
     let mut tables: BTreeMap<&str, Table> = BTreeMap::new();
     for x in &case.expectations {
         if !tables.contains_key(x.model.as_str()) {
@@ -415,6 +424,82 @@ fn run(path: &Path) -> Vec<String> {
                 x.count,
                 if rows.is_empty() { "nothing".to_string() } else { rows.join(" ") }
             ));
+        }
+    }
+    problems
+}
+
+/// A model marked `reads: pack` finds about a pack from that pack's events alone: over the
+/// case's packs in two halves (every other pack), each half in a ledger of its own, it finds
+/// about each pack what it finds among all of them. A model run over the changed packs only
+/// (`Analytics::run_changed`) relies on it. Checked for the models the case names.
+fn each_pack_alone(
+    name: &str,
+    named: &[&str],
+    store: &MemStore,
+    catalog: &Catalog,
+    directory: &Directory,
+    whole: &drugtrace_analytics::Warehouse,
+) -> Vec<String> {
+    use drugtrace_ledger::Store as _;
+    let rows = |t: &Table, codes: Option<&[String]>| -> Vec<String> {
+        let mut rows: Vec<String> = t
+            .records()
+            .filter(|r| codes.is_none_or(|c| c.contains(&r.text("code"))))
+            .map(|r| {
+                t.columns
+                    .iter()
+                    .map(|c| r.text(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let pack_models: Vec<&str> = drugtrace_analytics::models()
+        .iter()
+        .filter(|m| m.reads == drugtrace_analytics::Reads::Pack && named.contains(&m.name.as_str()))
+        .map(|m| m.name.as_str())
+        .collect();
+    if pack_models.is_empty() {
+        return Vec::new();
+    }
+    let rt = common::rt();
+    let within = common::findings_of(&pack_models, whole, &rt);
+    let mut logs = Vec::new();
+    store
+        .scan_logs(&mut |key, log| {
+            logs.push((key, log));
+            Ok(())
+        })
+        .unwrap();
+    let mut problems = Vec::new();
+    for half in 0..2 {
+        let part = MemStore::new();
+        let mut codes = Vec::new();
+        for (key, log) in logs.iter().skip(half).step_by(2) {
+            codes.push(key.to_string());
+            part.commit(vec![drugtrace_ledger::PackWrite {
+                key: *key,
+                expected: 0,
+                events: log.clone(),
+                state: drugtrace_ledger::PackState::fold(log.iter()),
+            }])
+            .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = common::warehouse_with(&part, catalog, directory, dir.path());
+        let found = common::findings_of(&pack_models, &warehouse, &rt);
+        for m in &pack_models {
+            let by_themselves = rows(&found[*m], None);
+            let among_all = rows(&within[*m], Some(&codes));
+            if by_themselves != among_all {
+                problems.push(format!(
+                    "{name}: {m} reads more than one pack: about {codes:?} by themselves it \
+                     finds {by_themselves:?}, among the case's packs {among_all:?}"
+                ));
+            }
         }
     }
     problems

@@ -21,12 +21,23 @@ pub enum Command {
     /// Write the ledger's events, the institutions and the catalog as Parquet
     /// (DATA/warehouse), replacing the last export once the new one is complete.
     Export,
-    /// Export (unless --no-export), run every model and keep their findings
+    /// Bring the warehouse up to date by re-reading only the packs the ledger changed since
+    /// the last export (DATA/warehouse/delta.parquet); export whole where that is better
+    /// (no export yet, a week since, more than --cap packs changed).
+    Update {
+        /// Packs re-read at most before exporting whole instead.
+        #[arg(long, default_value_t = drugtrace_analytics::DEFAULT_DELTA_CAP)]
+        cap: usize,
+    },
+    /// Export (unless --no-export or --update), run every model and keep their findings
     /// (DATA/warehouse/findings.parquet).
     Run {
         /// Run on the last export as it is.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "update")]
         no_export: bool,
+        /// Update the warehouse (see `analytics update`) instead of exporting it whole.
+        #[arg(long)]
+        update: bool,
     },
     /// List the models: name, version, severity and title.
     Models,
@@ -118,32 +129,89 @@ pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> 
     Ok(())
 }
 
-/// Runs every model over the data directory's warehouse and keeps the findings.
-pub fn run_models(dir: &DataDir, out: &mut dyn Write) -> Result<()> {
+/// Updates the data directory's warehouse (see [`drugtrace_analytics::refresh`]).
+pub fn update_warehouse(
+    dir: &DataDir,
+    opened: &Opened,
+    cap: usize,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let directory = match &opened.reference {
+        Some(r) => r.directory.current(),
+        None => Arc::new(dir.directory()?),
+    };
+    let w = warehouse(dir, opened.database.as_ref())?;
+    let opts = ExportOptions {
+        offset_minutes: opened.config.local_offset_minutes,
+        ..ExportOptions::default()
+    };
+    let done = drugtrace_analytics::refresh(
+        opened.ledger.store(),
+        &opened.ledger.catalog(),
+        &directory,
+        &w,
+        &opts,
+        cap,
+    )
+    .with_context(|| format!("updating {}", w.root().display()))?;
+    match done {
+        drugtrace_analytics::Refreshed::Updated(s) => writeln!(
+            out,
+            "updated: {} packs changed since the export ({} events, {} minutes of changes read) in {:.1} s, in {}",
+            s.packs,
+            s.events,
+            s.minutes,
+            s.elapsed.as_secs_f64(),
+            w.delta_path().display()
+        )?,
+        drugtrace_analytics::Refreshed::Exported(s, why) => writeln!(
+            out,
+            "exported whole ({why}): {} events of {} packs in {:.1} s to {}",
+            s.events,
+            s.packs,
+            s.elapsed.as_secs_f64(),
+            w.root().display()
+        )?,
+    }
+    Ok(())
+}
+
+/// Runs every model over the data directory's warehouse and keeps the findings; after an
+/// update, `changed_only` runs the models that read one pack at a time over the changed
+/// packs only.
+pub fn run_models(dir: &DataDir, changed_only: bool, out: &mut dyn Write) -> Result<()> {
     let w = warehouse_of(dir)?;
     runtime()?.block_on(async {
         let analytics = Analytics::open(&w).await?;
         let mut lines = Vec::new();
-        let summary = analytics
-            .run_all(&mut |r| {
-                lines.push(format!(
-                    "  {:<22} v{} {:>8} findings {:>8.1} ms",
-                    r.model,
-                    r.version,
-                    r.findings,
-                    r.elapsed.as_secs_f64() * 1e3
-                ));
-            })
-            .await?;
+        let mut progress = |r: &drugtrace_analytics::ModelRun| {
+            lines.push(format!(
+                "  {:<22} v{} {:>8} findings {:>8.1} ms",
+                r.model,
+                r.version,
+                r.findings,
+                r.elapsed.as_secs_f64() * 1e3
+            ));
+        };
+        let summary = if changed_only {
+            analytics.run_changed(&mut progress).await?
+        } else {
+            analytics.run_all(&mut progress).await?
+        };
         for l in lines {
             writeln!(out, "{l}")?;
         }
         writeln!(
             out,
-            "{} models, {} findings in {:.2} s, kept in {}",
+            "{} models, {} findings in {:.2} s{}, kept in {}",
             summary.models.len(),
             summary.findings(),
             summary.elapsed.as_secs_f64(),
+            if summary.changed_only {
+                " (the per-pack models over the changed packs)"
+            } else {
+                ""
+            },
             w.findings_path().display()
         )?;
         Ok(())
@@ -158,11 +226,19 @@ pub fn run(dir: &DataDir, command: Command, out: &mut dyn Write) -> Result<()> {
             std::io::stdin().lock(),
             out,
         )?),
-        Command::Run { no_export } => {
-            if !no_export {
+        Command::Update { cap } => update_warehouse(dir, &dir.open()?, cap, out),
+        Command::Run { no_export, update } => {
+            if update {
+                update_warehouse(
+                    dir,
+                    &dir.open()?,
+                    drugtrace_analytics::DEFAULT_DELTA_CAP,
+                    out,
+                )?;
+            } else if !no_export {
                 export_warehouse(dir, &dir.open()?, out)?;
             }
-            run_models(dir, out)
+            run_models(dir, update, out)
         }
         Command::Models => {
             for m in models() {

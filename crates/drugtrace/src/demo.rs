@@ -159,7 +159,7 @@ pub fn run(opts: Options, out: &mut impl Write) -> Result<()> {
 
     writeln!(out, "== analytics: export the warehouse, run the models")?;
     crate::analytics::export_warehouse(&data, &opened, out)?;
-    crate::analytics::run_models(&data, out)?;
+    crate::analytics::run_models(&data, false, out)?;
 
     let key_file = Keys::path(data.root());
     let regulator = Keys::create(&key_file, &Role::Regulator, None)?;

@@ -526,6 +526,32 @@ fn a_synthetic_province_imports_cleanly() {
         .output()
         .unwrap());
     assert_eq!(out, format!("n\n{rows}\n"));
+
+    // Kept current by updates: the packs recorded since the export began are read again
+    // (here, all of them: the import ended minutes ago), then the per-pack models run over
+    // those only once there are findings to keep.
+    let out = ok(drugtrace(&data)
+        .args(["analytics", "run", "--update"])
+        .output()
+        .unwrap());
+    assert!(out.contains("updated: "), "{out}");
+    assert!(!out.contains("over the changed packs"), "{out}");
+    let out = ok(drugtrace(&data)
+        .args(["analytics", "run", "--update"])
+        .output()
+        .unwrap());
+    assert!(
+        out.contains("(the per-pack models over the changed packs)"),
+        "{out}"
+    );
+    let out = ok(drugtrace(&data)
+        .args(["analytics", "update", "--cap", "1"])
+        .output()
+        .unwrap());
+    assert!(
+        out.contains("exported whole (more than 1 packs changed since the export)"),
+        "{out}"
+    );
 }
 
 /// The main job, short of serving: every case of the patient's query gets a sample code

@@ -79,3 +79,21 @@ pub fn findings(name: &str, warehouse: &Warehouse) -> Table {
         Table::from_batches(&batches).unwrap()
     })
 }
+
+/// The findings of each model of `names` over `warehouse`, from one session.
+#[allow(dead_code)] // Not every test binary that shares this module uses each helper.
+pub fn findings_of(
+    names: &[&str],
+    warehouse: &Warehouse,
+    rt: &tokio::runtime::Runtime,
+) -> std::collections::BTreeMap<String, Table> {
+    rt.block_on(async {
+        let analytics = Analytics::open(warehouse).await.unwrap();
+        let mut out = std::collections::BTreeMap::new();
+        for name in names {
+            let batches = analytics.run_model(model(name).unwrap()).await.unwrap();
+            out.insert((*name).to_owned(), Table::from_batches(&batches).unwrap());
+        }
+        out
+    })
+}

@@ -1,5 +1,5 @@
-//! The models on a schedule inside `serve` (`serve --models-every`): each run exports the
-//! ledger into the warehouse, runs every model, and sends the finding webhooks
+//! The models on a schedule inside `serve` (`serve --models-every`): each run brings the
+//! warehouse up to date with the ledger, runs every model, and sends the finding webhooks
 //! ([`super::hooks`]) what is owed to them.
 //!
 //! Every server with a schedule runs the models every period, so each keeps its own
@@ -13,14 +13,17 @@
 //! period makes the next one start at the period after it ends: runs never overlap, and a
 //! missed stretch is one run.
 //!
-//! A run reads the whole ledger and runs every model over all of it: the export and the
-//! models are not incremental yet; what is new is worked out from the findings.
+//! A run re-reads from the ledger only the packs changed since the warehouse's export, and
+//! exports whole when those are many or the export old ([`drugtrace_analytics::refresh`]);
+//! the models that read one pack at a time then run over those packs only, the others over
+//! everything ([`drugtrace_analytics::Analytics::run_changed`]). What is new is worked out
+//! from the findings.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use drugtrace_analytics::{Analytics, ExportOptions};
+use drugtrace_analytics::{Analytics, DEFAULT_DELTA_CAP, ExportOptions, Refreshed};
 use drugtrace_ledger::Store;
 use serde::Serialize;
 
@@ -145,24 +148,41 @@ pub(crate) async fn run_once<S: Store + Sync + 'static>(
         offset_minutes: inner.local_offset_minutes,
         ..ExportOptions::default()
     };
-    tokio::task::spawn_blocking(move || {
-        drugtrace_analytics::export(
+    // Only the packs changed since the last export are read again, until the changes are
+    // many enough (or old enough) that a whole export is the better read.
+    let refreshed = tokio::task::spawn_blocking(move || {
+        drugtrace_analytics::refresh(
             inner.ledger.store(),
             &inner.ledger.catalog(),
             &inner.directory(),
             &warehouse,
             &opts,
-            &mut |_| {},
+            DEFAULT_DELTA_CAP,
         )
     })
     .await
     .map_err(|e| e.to_string())?
-    .map_err(|e| format!("exporting the warehouse: {e}"))?;
+    .map_err(|e| format!("bringing the warehouse up to date: {e}"))?;
+    match &refreshed {
+        Refreshed::Updated(s) => tracing::debug!(
+            run,
+            packs = s.packs,
+            events = s.events,
+            "the warehouse re-read the packs changed since its export"
+        ),
+        Refreshed::Exported(s, why) => tracing::info!(
+            run,
+            events = s.events,
+            why = %why,
+            "the warehouse was exported whole"
+        ),
+    }
     let analytics = Analytics::open(&sup.warehouse)
         .await
         .map_err(|e| format!("opening the warehouse: {e}"))?;
+    // After an update, the models that read one pack at a time read the changed packs only.
     analytics
-        .run_all(&mut |_| {})
+        .run_changed(&mut |_| {})
         .await
         .map_err(|e| format!("running the models: {e}"))?;
     drop(analytics);
