@@ -90,14 +90,16 @@ impl SharedJournal for PgJournal {
                     Some(true) => Ok(()),
                     Some(false) => Err(SharedError::Stale { at: at as u64 }),
                     None => Err(SharedError::Unavailable(format!(
-                        "record {at} of journal {} was not written: {e}",
-                        self.name
+                        "record {at} of journal {} was not written: {}",
+                        self.name,
+                        crate::describe(&e)
                     ))),
                 }
             }
             Err(e) => Err(SharedError::Unavailable(format!(
-                "appending to journal {}: {e}",
-                self.name
+                "appending to journal {}: {}",
+                self.name,
+                crate::describe(&e)
             ))),
         }
     }

@@ -230,10 +230,41 @@ impl std::fmt::Debug for PostgresStore {
 
 fn backend(e: postgres::Error) -> StoreError {
     if lost(&e) {
-        StoreError::Unavailable(format!("PostgreSQL: {e}"))
+        StoreError::Unavailable(format!("PostgreSQL: {}", describe(&e)))
     } else {
-        StoreError::Backend(format!("PostgreSQL: {e}"))
+        StoreError::Backend(format!("PostgreSQL: {}", describe(&e)))
     }
+}
+
+/// What went wrong, in full: the server's own message for an error it sent (the client's
+/// `Display` says only "db error"), else the client's words and their causes ("error
+/// connecting to server: Connection refused").
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+        if let Some(detail) = db.detail() {
+            s.push_str("; ");
+            s.push_str(detail);
+        }
+        if let Some(hint) = db.hint() {
+            s.push_str("; hint: ");
+            s.push_str(hint);
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 impl Drop for PostgresStore {
@@ -297,7 +328,10 @@ impl PostgresStore {
     /// if they are missing.
     pub fn connect(conninfo: &str) -> Result<PostgresStore, StoreError> {
         let mut config: Config = conninfo.parse().map_err(|e: postgres::Error| {
-            StoreError::Backend(format!("the PostgreSQL connection string: {e}"))
+            StoreError::Backend(format!(
+                "the PostgreSQL connection string: {}",
+                describe(&e)
+            ))
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -711,9 +745,10 @@ impl Store for PostgresStore {
                         writes.iter().map(|w| w.key).collect(),
                     )),
                     Err(unknown) => Err(CommitError::Store(StoreError::Unavailable(format!(
-                        "PostgreSQL: the connection was lost during a commit ({e}) and what it \
+                        "PostgreSQL: the connection was lost during a commit ({}) and what it \
                          wrote could not be read back ({unknown}): whether it was recorded is \
-                         unknown until the database answers again"
+                         unknown until the database answers again",
+                        describe(&e)
                     )))),
                 }
             }

@@ -100,3 +100,23 @@ fn movements_kept_before_the_batch_index_are_indexed_on_connect() {
         vec![m.id()]
     );
 }
+
+/// A failure names what PostgreSQL said, not only that there was one.
+#[test]
+fn errors_say_what_postgresql_said() {
+    let server = Server::start();
+    let missing = format!("{} dbname=drugtrace_no_such_database", server.conninfo());
+    let e = PostgresStore::connect(&missing).unwrap_err().to_string();
+    assert!(
+        e.contains("database \"drugtrace_no_such_database\" does not exist") && e.contains("3D000"),
+        "{e}"
+    );
+    let e = PostgresStore::connect("host=127.0.0.1 port=1 connect_timeout=2")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("error connecting to server: "), "{e}");
+    assert!(
+        e.len() > "PostgreSQL: error connecting to server: ".len() + 5,
+        "{e}"
+    );
+}
