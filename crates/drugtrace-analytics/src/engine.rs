@@ -261,28 +261,7 @@ impl Analytics {
         &self,
         progress: &mut (dyn FnMut(&ModelRun) + Send),
     ) -> Result<RunSummary, AnalyticsError> {
-        let started = Instant::now();
-        let mut all = Vec::new();
-        let mut runs = Vec::new();
-        for model in models() {
-            let t = Instant::now();
-            let batches = self.run_model(model).await?;
-            let run = ModelRun {
-                model: model.name.clone(),
-                version: model.version,
-                findings: batches.iter().map(RecordBatch::num_rows).sum(),
-                elapsed: t.elapsed(),
-            };
-            progress(&run);
-            runs.push(run);
-            all.extend(batches);
-        }
-        self.keep_findings(&all, self.basis()?).await?;
-        Ok(RunSummary {
-            models: runs,
-            elapsed: started.elapsed(),
-            changed_only: false,
-        })
+        self.run_models(None, progress).await
     }
 
     /// Runs every model as [`Analytics::run_all`] does, except that after an update
@@ -296,24 +275,33 @@ impl Analytics {
         progress: &mut (dyn FnMut(&ModelRun) + Send),
     ) -> Result<RunSummary, AnalyticsError> {
         let basis = self.basis()?;
-        let kept = Basis::read(&self.warehouse.basis_path());
         let ready = basis.is_some()
-            && kept == basis
+            && Basis::read(&self.warehouse.basis_path()) == basis
             && self.warehouse.delta_path().is_file()
             && self.warehouse.findings_path().is_file();
         if !ready {
             return self.run_all(progress).await;
         }
-        let started = Instant::now();
         let changed = session(&self.warehouse, self.ctx.runtime_env(), Scope::Changed).await?;
+        self.run_models(Some(&changed), progress).await
+    }
+
+    /// Every model's run; with `changed` (a session over the changed packs), the per-pack
+    /// models run there and keep the last run's findings about the other packs.
+    async fn run_models(
+        &self,
+        changed: Option<&SessionContext>,
+        progress: &mut (dyn FnMut(&ModelRun) + Send),
+    ) -> Result<RunSummary, AnalyticsError> {
+        let started = Instant::now();
+        let basis = self.basis()?;
         let schema = findings_schema();
         let mut all = Vec::new();
         let mut runs = Vec::new();
         for model in models() {
             let t = Instant::now();
-            let batches = match model.reads {
-                Reads::All => self.run_model(model).await?,
-                Reads::Pack => {
+            let batches = match (model.reads, changed) {
+                (Reads::Pack, Some(changed)) => {
                     // The model's findings about packs the update did not read again, then
                     // what it finds in those it did.
                     let unchanged = self
@@ -328,9 +316,10 @@ impl Analytics {
                         .filter(|b| b.num_rows() > 0)
                         .map(|b| as_findings(&b, &schema))
                         .collect::<Result<Vec<_>, _>>()?;
-                    batches.extend(run_model_in(&changed, model).await?);
+                    batches.extend(run_model_in(changed, model).await?);
                     batches
                 }
+                _ => self.run_model(model).await?,
             };
             let run = ModelRun {
                 model: model.name.clone(),
@@ -342,12 +331,11 @@ impl Analytics {
             runs.push(run);
             all.extend(batches);
         }
-        drop(changed);
         self.keep_findings(&all, basis).await?;
         Ok(RunSummary {
             models: runs,
             elapsed: started.elapsed(),
-            changed_only: true,
+            changed_only: changed.is_some(),
         })
     }
 

@@ -445,23 +445,28 @@ mod tests {
         }
     }
 
-    /// With groups in flight at once, every pack is still sold once: 48 concurrent
-    /// requests, six on each of 8 packs, from different pharmacies; each pack's log holds
-    /// its six attempts in the order they were answered, exactly one allowed.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn groups_in_flight_at_once_sell_each_pack_once() {
+    /// A server's state on a store that keeps several commits in flight.
+    fn overlapping_state() -> crate::AppState<Overlapping> {
         let ledger = Ledger::new(
             Overlapping::default(),
             drugtrace_catalog::Catalog::default(),
             Policy::default(),
         );
-        let state = crate::AppState::new(
+        crate::AppState::new(
             ledger,
             drugtrace_ledger::PersonKey::from_bytes([1; 32]),
             480,
             crate::Keys::default(),
             crate::RateLimiter::new(10, 10.0),
-        );
+        )
+    }
+
+    /// With groups in flight at once, every pack is still sold once: 48 concurrent
+    /// requests, six on each of 8 packs, from different pharmacies; each pack's log holds
+    /// its six attempts in the order they were answered, exactly one allowed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn groups_in_flight_at_once_sell_each_pack_once() {
+        let state = overlapping_state();
         let mut tasks = Vec::new();
         for round in 0..6u64 {
             for n in 0..8u64 {
@@ -508,18 +513,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_batcher_and_its_committers_end_with_the_state() {
         let before = gate_threads();
-        let ledger = Ledger::new(
-            Overlapping::default(),
-            drugtrace_catalog::Catalog::default(),
-            Policy::default(),
-        );
-        let state = crate::AppState::new(
-            ledger,
-            drugtrace_ledger::PersonKey::from_bytes([1; 32]),
-            480,
-            crate::Keys::default(),
-            crate::RateLimiter::new(10, 10.0),
-        );
+        let state = overlapping_state();
         state.gate().record(sale(100, 1)).await.unwrap();
         let started: HashSet<String> = gate_threads().difference(&before).cloned().collect();
         assert!(

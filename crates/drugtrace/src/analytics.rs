@@ -11,6 +11,7 @@ use clap::Subcommand;
 use drugtrace_analytics::{
     Analytics, ExportOptions, QueryLimits, Warehouse, evaluate, export, models, read_truth,
 };
+use drugtrace_catalog::Directory;
 
 use crate::data_dir::{DataDir, Opened};
 use drugtrace_store_postgres::PostgresStore;
@@ -95,8 +96,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// Exports the data directory's ledger (opened as `opened`) into its warehouse.
-pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> Result<()> {
+/// What an export or an update of the data directory's warehouse reads besides the store:
+/// the institutions (the database's where there is one), the warehouse and the options.
+fn export_inputs(
+    dir: &DataDir,
+    opened: &Opened,
+) -> Result<(Arc<Directory>, Warehouse, ExportOptions)> {
     let directory = match &opened.reference {
         Some(r) => r.directory.current(),
         None => Arc::new(dir.directory()?),
@@ -106,6 +111,12 @@ pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> 
         offset_minutes: opened.config.local_offset_minutes,
         ..ExportOptions::default()
     };
+    Ok((directory, w, opts))
+}
+
+/// Exports the data directory's ledger (opened as `opened`) into its warehouse.
+pub fn export_warehouse(dir: &DataDir, opened: &Opened, out: &mut dyn Write) -> Result<()> {
+    let (directory, w, opts) = export_inputs(dir, opened)?;
     let s = export(
         opened.ledger.store(),
         &opened.ledger.catalog(),
@@ -136,15 +147,7 @@ pub fn update_warehouse(
     cap: usize,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let directory = match &opened.reference {
-        Some(r) => r.directory.current(),
-        None => Arc::new(dir.directory()?),
-    };
-    let w = warehouse(dir, opened.database.as_ref())?;
-    let opts = ExportOptions {
-        offset_minutes: opened.config.local_offset_minutes,
-        ..ExportOptions::default()
-    };
+    let (directory, w, opts) = export_inputs(dir, opened)?;
     let done = drugtrace_analytics::refresh(
         opened.ledger.store(),
         &opened.ledger.catalog(),
