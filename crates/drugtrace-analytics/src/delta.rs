@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::AnalyticsError;
 use crate::export::{
-    ExportOptions, ExportSummary, Warehouse, export, io_at, recover_swap, side_tables,
-    writer_properties,
+    ExportOptions, ExportSummary, Warehouse, export, io_at, read_json, recover_swap,
+    replace_parquet, side_tables, write_json_atomically, writer_properties,
 };
 use crate::schema::{EventRows, events_schema};
 
@@ -64,19 +64,13 @@ impl Coverage {
 
     /// Writes it at `path` durably; returns its size.
     pub(crate) fn write(&self, path: &Path) -> Result<u64, AnalyticsError> {
-        let bytes = serde_json::to_vec(self)
-            .map_err(|e| AnalyticsError::Internal(format!("encoding the coverage: {e}")))?;
-        drugtrace_durable::replace_bytes(path, &bytes).map_err(|e| AnalyticsError::Io {
-            path: path.to_path_buf(),
-            source: e.into_inner(|_, source| source),
-        })?;
-        Ok(bytes.len() as u64)
+        write_json_atomically(path, self, "the coverage")
     }
 
     /// The coverage at `path`, `None` if there is none or it does not read (a warehouse an
     /// older drugtrace exported: the next export writes one).
     pub(crate) fn read(path: &Path) -> Option<Coverage> {
-        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+        read_json(path)
     }
 }
 
@@ -193,7 +187,7 @@ pub fn update<S: Store + ?Sized>(
         (warehouse.products_path(), products),
         (warehouse.movements_path(), movements),
     ] {
-        crate::export::write_parquet_atomically(&path, batch.schema(), &[batch])?;
+        replace_parquet(&path, batch.schema(), &[batch], &props)?;
     }
     Ok(Ok(UpdateSummary {
         packs: packs.len() as u64,

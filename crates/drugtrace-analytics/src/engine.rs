@@ -18,7 +18,7 @@ use futures::StreamExt;
 
 use crate::AnalyticsError;
 use crate::delta::Coverage;
-use crate::export::{Warehouse, write_parquet_atomically};
+use crate::export::{Warehouse, io_at, read_json, write_json_atomically, write_parquet_atomically};
 use crate::model::{Model, Reads, models};
 use crate::reports::Kind;
 use crate::schema::{MODEL_COLUMNS, findings_schema};
@@ -261,7 +261,7 @@ impl Analytics {
         &self,
         progress: &mut (dyn FnMut(&ModelRun) + Send),
     ) -> Result<RunSummary, AnalyticsError> {
-        self.run_models(None, progress).await
+        self.run_models(None, self.basis()?, progress).await
     }
 
     /// Runs every model as [`Analytics::run_all`] does, except that after an update
@@ -283,18 +283,19 @@ impl Analytics {
             return self.run_all(progress).await;
         }
         let changed = session(&self.warehouse, self.ctx.runtime_env(), Scope::Changed).await?;
-        self.run_models(Some(&changed), progress).await
+        self.run_models(Some(&changed), basis, progress).await
     }
 
     /// Every model's run; with `changed` (a session over the changed packs), the per-pack
-    /// models run there and keep the last run's findings about the other packs.
+    /// models run there and keep the last run's findings about the other packs. The
+    /// findings are noted as resting on `basis`.
     async fn run_models(
         &self,
         changed: Option<&SessionContext>,
+        basis: Option<Basis>,
         progress: &mut (dyn FnMut(&ModelRun) + Send),
     ) -> Result<RunSummary, AnalyticsError> {
         let started = Instant::now();
-        let basis = self.basis()?;
         let schema = findings_schema();
         let mut all = Vec::new();
         let mut runs = Vec::new();
@@ -350,11 +351,7 @@ impl Analytics {
             self.warehouse.institutions_path(),
             self.warehouse.products_path(),
         ] {
-            let bytes = std::fs::read(&path).map_err(|source| AnalyticsError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            dimensions.write(&bytes);
+            dimensions.write(&std::fs::read(&path).map_err(io_at(&path))?);
         }
         Ok(Some(Basis {
             export: coverage.export,
@@ -375,18 +372,14 @@ impl Analytics {
         {
             // Not while an export swaps the warehouse this file goes into.
             let root = self.warehouse.root();
-            let io = |path: &std::path::Path| {
-                let path = path.to_path_buf();
-                move |source| AnalyticsError::Io { path, source }
-            };
-            let _turn = drugtrace_durable::take_turn(root).map_err(io(root))?;
+            let _turn = drugtrace_durable::take_turn(root).map_err(io_at(root))?;
             // The old basis goes first: a crash between the two files leaves findings that no
             // run keeps.
             let basis_path = self.warehouse.basis_path();
             match std::fs::remove_file(&basis_path) {
-                Ok(()) => drugtrace_durable::sync_dir(root).map_err(io(root))?,
+                Ok(()) => drugtrace_durable::sync_dir(root).map_err(io_at(root))?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&basis_path)(e)),
+                Err(e) => return Err(io_at(&basis_path)(e)),
             }
             write_parquet_atomically(&self.warehouse.findings_path(), findings_schema(), all)?;
             if let Some(basis) = basis {
@@ -611,16 +604,11 @@ struct Basis {
 
 impl Basis {
     fn read(path: &std::path::Path) -> Option<Basis> {
-        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+        read_json(path)
     }
 
-    fn write(&self, path: &std::path::Path) -> Result<(), AnalyticsError> {
-        let bytes = serde_json::to_vec(self)
-            .map_err(|e| AnalyticsError::Internal(format!("encoding the findings' basis: {e}")))?;
-        drugtrace_durable::replace_bytes(path, &bytes).map_err(|e| AnalyticsError::Io {
-            path: path.to_path_buf(),
-            source: e.into_inner(|_, source| source),
-        })
+    fn write(&self, path: &std::path::Path) -> Result<u64, AnalyticsError> {
+        write_json_atomically(path, self, "the findings' basis")
     }
 }
 

@@ -337,9 +337,24 @@ pub fn write_parquet_atomically(
     schema: datafusion::arrow::datatypes::SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u64, AnalyticsError> {
+    replace_parquet(
+        path,
+        schema,
+        batches,
+        &writer_properties(&ExportOptions::default()),
+    )
+}
+
+/// [`write_parquet_atomically`] with the writer's properties given: an update rewrites the
+/// export's tables with the export's own, so that the same rows make the same bytes.
+pub(crate) fn replace_parquet(
+    path: &Path,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: &[RecordBatch],
+    props: &WriterProperties,
+) -> Result<u64, AnalyticsError> {
     drugtrace_durable::replace(path, |file| {
-        let props = writer_properties(&ExportOptions::default());
-        let mut writer = ArrowWriter::try_new(&mut *file, schema, Some(props))?;
+        let mut writer = ArrowWriter::try_new(&mut *file, schema, Some(props.clone()))?;
         for b in batches {
             writer.write(b)?;
         }
@@ -347,6 +362,28 @@ pub fn write_parquet_atomically(
         file.stream_position().map_err(io_at(path))
     })
     .map_err(|e| e.into_inner(|path, source| AnalyticsError::Io { path, source }))
+}
+
+/// Writes `value` as JSON at `path`, atomically; returns its size. `what` names it in an
+/// error.
+pub(crate) fn write_json_atomically(
+    path: &Path,
+    value: &impl serde::Serialize,
+    what: &str,
+) -> Result<u64, AnalyticsError> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| AnalyticsError::Internal(format!("encoding {what}: {e}")))?;
+    drugtrace_durable::replace_bytes(path, &bytes).map_err(|e| AnalyticsError::Io {
+        path: path.to_path_buf(),
+        source: e.into_inner(|_, source| source),
+    })?;
+    Ok(bytes.len() as u64)
+}
+
+/// The JSON at `path`, `None` if there is none or it does not read as a `T` (a file an older
+/// drugtrace wrote, or none yet: the caller then does without).
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 /// Finishes a warehouse swap a crash interrupted (see [`drugtrace_durable::recover_dir`]),
