@@ -531,6 +531,22 @@ fn conflicts_write_nothing<S: Store>(s: S) {
     }
     assert_eq!(s.pack(&pack(2)).unwrap(), None);
     assert_eq!(s.history(&pack(1)).unwrap(), first.events);
+    // A known pack that moved on since it was read, among packs that did not: only it is
+    // named, and nothing is written.
+    let third = append(&mut rng, pack(3), &[], 1);
+    s.commit(vec![third.clone()]).unwrap();
+    let moved_on = append(&mut rng, pack(1), &first.events, 2);
+    s.commit(vec![moved_on.clone()]).unwrap();
+    let stale = append(&mut rng, pack(1), &first.events, 1);
+    let on_time = append(&mut rng, pack(3), &third.events, 1);
+    let fresh = append(&mut rng, pack(4), &[], 1);
+    match s.commit(vec![on_time, stale, fresh]) {
+        Err(CommitError::Conflict(keys)) => assert_eq!(keys, vec![pack(1)]),
+        other => panic!("expected a conflict on pack 1, got {other:?}"),
+    }
+    assert_eq!(s.history(&pack(3)).unwrap(), third.events);
+    assert_eq!(s.pack(&pack(4)).unwrap(), None);
+    assert_eq!(s.pack(&pack(1)).unwrap(), Some(moved_on.state));
 }
 
 /// A commit the size of an import's batch (a store may write those another way): every

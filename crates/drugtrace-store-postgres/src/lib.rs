@@ -19,20 +19,26 @@
 //! | `drugtrace_journals` | `(journal, seq)` | the shared journals ([`journal::PgJournal`]: keys, clue book, notices), one row per record |
 //!
 //! # A commit is one transaction
-//! Each pack's state row is written only if its version is still the one the ledger judged
+//! A gate's group is one statement, sent and answered in one round trip, which PostgreSQL
+//! runs as a transaction of its own ([`COMMIT_GROUP`]: data-modifying `WITH` clauses). Each
+//! pack's state row is written only if its version is still the one the ledger judged
 //! against (`UPDATE … FROM UNNEST(…) WHERE version = expected`, and `INSERT … ON CONFLICT DO
-//! NOTHING` for new packs: two statements, however many packs, each `RETURNING` the packs it
-//! wrote); a pack not written is named as moved, and the transaction is rolled back, so a
-//! conflict writes nothing and names every pack that moved. Then the events and the index
-//! entries of the whole commit go in one statement each (`UNNEST` of arrays), and `COMMIT` returns once the server has made it durable (the default
-//! `synchronous_commit`; with Patroni's synchronous mode, on a replica too). A deadlock or
+//! NOTHING` for new packs, each `RETURNING` the packs it wrote); the events go in with the
+//! pack of their written state row, so an event of a pack that moved has no pack and is
+//! refused by the table (`NOT NULL`), as is an event at an index another commit already
+//! took (the events' primary key). Either refusal fails the whole statement, so a conflict
+//! writes nothing; the packs that moved are then read and named. The index entries go in
+//! the same statement. It returns once the server has made it durable (the default
+//! `synchronous_commit`; with Patroni's synchronous mode, on a replica too).
+//!
+//! A commit of many events (an import's batch) is a transaction of several statements
+//! instead: the state rows as above, each statement's `RETURNING` naming what moved (then
+//! rolled back), the events streamed in with `COPY … FROM STDIN BINARY` (Citus and YugabyteDB
+//! take `COPY` into distributed tables too), the index entries, then `COMMIT`. A deadlock or
 //! serialization failure between two commits is reported as a conflict on their packs, which
 //! the ledger judges again.
 //!
-//! A commit of many events (an import's batch) streams its events in with `COPY … FROM
-//! STDIN BINARY` instead (Citus and YugabyteDB take `COPY` into distributed tables too).
-//!
-//! The statements a request runs (a commit's four, the reads of packs, logs and lookups) are
+//! The statements a request runs (a commit's, the reads of packs, logs and lookups) are
 //! prepared once per connection and kept with it: an unprepared statement is parsed and
 //! planned on every call and costs a round trip more (a parse, then an execution). So a
 //! connection pooler between the servers and the database must keep each client's prepared
@@ -45,11 +51,15 @@
 //! `DRUGTRACE_PG_COMMITS_IN_FLIGHT` (1 to 16) sets another number, 1 one commit at a time.
 //!
 //! # The SQL subset
-//! Only what Citus distributed tables and YugabyteDB also run: `CREATE TABLE IF NOT EXISTS`
-//! with primary keys, single-table `INSERT … ON CONFLICT … RETURNING`, `UPDATE … FROM
-//! UNNEST(…) … RETURNING` joined on the primary key, `SELECT … ORDER BY … LIMIT`, `UNNEST`
-//! of arrays, no triggers, no sequences, no
-//! cross-table foreign keys. On Citus, distribute and colocate by pack:
+//! `CREATE TABLE IF NOT EXISTS` with primary keys, `INSERT … ON CONFLICT … RETURNING`,
+//! `UPDATE … FROM UNNEST(…) … RETURNING` joined on the primary key, `SELECT … ORDER BY …
+//! LIMIT`, `UNNEST` of arrays, `COPY`, no triggers, no sequences, no cross-table foreign
+//! keys; and the group commit's data-modifying `WITH`, whose sub-statements touch the packs
+//! table, the events table (colocated with it by pack) and the lookups table. YugabyteDB
+//! runs PostgreSQL's query layer, `WITH` included. Citus plans a statement across shards
+//! in steps, and its documentation has listed modifying `WITH` clauses among its limits in
+//! older versions: neither was available to verify here (issue 14). On Citus, distribute
+//! and colocate by pack:
 //!
 //! ```sql
 //! SELECT create_distributed_table('drugtrace_packs', 'pack');
@@ -482,6 +492,41 @@ impl PostgresStore {
         c: &mut Session,
         writes: &[PackWrite],
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
+        let rows = CommitRows::of(writes);
+        if rows.recs.len() >= COPY_EVENTS || writes.iter().any(|w| w.events.is_empty()) {
+            return Self::commit_in_transaction(c, &rows);
+        }
+        // A gate's group: one statement, one round trip, committed on its own. A pack that
+        // moved makes it fail and write nothing; which packs moved is read after.
+        let commit = c.prepared(COMMIT_GROUP)?;
+        let params: [&(dyn postgres::types::ToSql + Sync); 12] = [
+            &rows.new_packs,
+            &rows.new_versions,
+            &rows.new_states,
+            &rows.packs,
+            &rows.versions,
+            &rows.states,
+            &rows.expected,
+            &rows.event_packs,
+            &rows.idxs,
+            &rows.recs,
+            &rows.lookups,
+            &rows.lookup_packs,
+        ];
+        match c.execute(&commit, &params) {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if moved(&e) => Ok(Err(Self::moved_packs(c, writes)?)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A commit as a transaction of several statements: for a bulk load, whose events are
+    /// streamed in with `COPY`, and for writes without events, which [`COMMIT_GROUP`]'s
+    /// check (the events' key and their packs' written states) would not cover.
+    fn commit_in_transaction(
+        c: &mut Session,
+        rows: &CommitRows,
+    ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
         // Prepared before the transaction begins, so that a commit is a `BEGIN`, four
         // executions and a `COMMIT` once the connection has run one.
         let insert_new = c.prepared(INSERT_NEW_PACKS)?;
@@ -492,80 +537,158 @@ impl PostgresStore {
         // The state rows, in two statements whatever the number of packs: new packs inserted
         // if absent, known ones updated at the version judged against. Each returns the
         // packs it wrote; the others moved on.
-        let (mut new_packs, mut new_versions, mut new_states) =
-            (Vec::new(), Vec::new(), Vec::new());
-        let (mut packs, mut versions, mut states, mut expected) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for w in writes {
-            let pack = codec::pack_prefix(&w.key);
-            let state = codec::encode_state(&w.state);
-            let version = i32::try_from(w.state.events).unwrap_or(i32::MAX);
-            if w.expected == 0 {
-                new_packs.push(pack);
-                new_versions.push(version);
-                new_states.push(state);
-            } else {
-                packs.push(pack);
-                versions.push(version);
-                states.push(state);
-                expected.push(i32::try_from(w.expected).unwrap_or(i32::MAX));
-            }
-        }
         let mut written: std::collections::HashSet<Vec<u8>> =
-            std::collections::HashSet::with_capacity(writes.len());
-        if !new_packs.is_empty() {
-            for row in tx.query(&insert_new, &[&new_packs, &new_versions, &new_states])? {
+            std::collections::HashSet::with_capacity(rows.keys.len());
+        if !rows.new_packs.is_empty() {
+            let params: [&(dyn postgres::types::ToSql + Sync); 3] =
+                [&rows.new_packs, &rows.new_versions, &rows.new_states];
+            for row in tx.query(&insert_new, &params)? {
                 written.insert(row.get::<_, Vec<u8>>(0));
             }
         }
-        if !packs.is_empty() {
-            for row in tx.query(&update, &[&packs, &versions, &states, &expected])? {
+        if !rows.packs.is_empty() {
+            let params: [&(dyn postgres::types::ToSql + Sync); 4] =
+                [&rows.packs, &rows.versions, &rows.states, &rows.expected];
+            for row in tx.query(&update, &params)? {
                 written.insert(row.get::<_, Vec<u8>>(0));
             }
         }
-        let moved: Vec<PackKey> = writes
+        let moved: Vec<PackKey> = rows
+            .keys
             .iter()
-            .filter(|w| !written.contains(&codec::pack_prefix(&w.key)))
-            .map(|w| w.key)
+            .filter(|(_, pack)| !written.contains(pack))
+            .map(|(key, _)| *key)
             .collect();
         if !moved.is_empty() {
             tx.rollback()?;
             return Ok(Err(moved));
         }
-        let (mut packs, mut idxs, mut recs) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut lookups, mut lookup_packs) = (Vec::new(), Vec::new());
-        for w in writes {
-            let pack = codec::pack_prefix(&w.key);
-            for r in &w.events {
-                packs.push(pack.clone());
-                idxs.push(i32::try_from(r.index).unwrap_or(i32::MAX));
-                recs.push(codec::encode_recorded(r));
-                for l in Lookup::of(&w.key, r) {
-                    lookups.push(l.key());
-                    lookup_packs.push(pack.clone());
-                }
-            }
-        }
-        if recs.len() >= COPY_EVENTS {
+        if rows.recs.len() >= COPY_EVENTS {
             // A bulk load's events are streamed in (`COPY … FROM STDIN BINARY`), which
             // PostgreSQL takes faster than the same rows as arrays to unnest.
             let mut copy = postgres::binary_copy::BinaryCopyInWriter::new(
                 tx.copy_in("COPY drugtrace_events (pack, idx, recorded) FROM STDIN BINARY")?,
                 &[Type::BYTEA, Type::INT4, Type::BYTEA],
             );
-            for ((pack, idx), rec) in packs.iter().zip(&idxs).zip(&recs) {
+            for ((pack, idx), rec) in rows.event_packs.iter().zip(&rows.idxs).zip(&rows.recs) {
                 copy.write(&[pack, idx, rec])?;
             }
             copy.finish()?;
-        } else {
-            tx.execute(&insert_events, &[&packs, &idxs, &recs])?;
+        } else if !rows.recs.is_empty() {
+            tx.execute(&insert_events, &[&rows.event_packs, &rows.idxs, &rows.recs])?;
         }
-        if !lookups.is_empty() {
-            tx.execute(&insert_lookups, &[&lookups, &lookup_packs])?;
+        if !rows.lookups.is_empty() {
+            tx.execute(&insert_lookups, &[&rows.lookups, &rows.lookup_packs])?;
         }
         tx.commit()?;
         Ok(Ok(()))
     }
+
+    /// The packs of `writes` whose stored version is no longer the one judged against,
+    /// after [`COMMIT_GROUP`] failed on one: all of them when none has moved by now (the
+    /// writer that got in the way rolled back), so that the ledger judges them again.
+    fn moved_packs(c: &mut Session, writes: &[PackWrite]) -> Result<Vec<PackKey>, postgres::Error> {
+        let wanted: Vec<Vec<u8>> = writes.iter().map(|w| codec::pack_prefix(&w.key)).collect();
+        let q = c.prepared("SELECT pack, version FROM drugtrace_packs WHERE pack = ANY($1)")?;
+        let versions: std::collections::HashMap<Vec<u8>, i32> = c
+            .query(&q, &[&wanted])?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let moved: Vec<PackKey> = writes
+            .iter()
+            .zip(&wanted)
+            .filter(|(w, pack)| {
+                let expected = i32::try_from(w.expected).unwrap_or(i32::MAX);
+                match versions.get(*pack) {
+                    None => expected != 0,
+                    Some(v) => *v != expected,
+                }
+            })
+            .map(|(w, _)| w.key)
+            .collect();
+        Ok(if moved.is_empty() {
+            writes.iter().map(|w| w.key).collect()
+        } else {
+            moved
+        })
+    }
+}
+
+/// A commit's rows as the arrays its statements take.
+struct CommitRows {
+    /// Each write's pack, and its key as stored.
+    keys: Vec<(PackKey, Vec<u8>)>,
+    new_packs: Vec<Vec<u8>>,
+    new_versions: Vec<i32>,
+    new_states: Vec<Vec<u8>>,
+    packs: Vec<Vec<u8>>,
+    versions: Vec<i32>,
+    states: Vec<Vec<u8>>,
+    expected: Vec<i32>,
+    event_packs: Vec<Vec<u8>>,
+    idxs: Vec<i32>,
+    recs: Vec<Vec<u8>>,
+    lookups: Vec<Vec<u8>>,
+    lookup_packs: Vec<Vec<u8>>,
+}
+
+impl CommitRows {
+    fn of(writes: &[PackWrite]) -> CommitRows {
+        let mut rows = CommitRows {
+            keys: Vec::with_capacity(writes.len()),
+            new_packs: Vec::new(),
+            new_versions: Vec::new(),
+            new_states: Vec::new(),
+            packs: Vec::new(),
+            versions: Vec::new(),
+            states: Vec::new(),
+            expected: Vec::new(),
+            event_packs: Vec::new(),
+            idxs: Vec::new(),
+            recs: Vec::new(),
+            lookups: Vec::new(),
+            lookup_packs: Vec::new(),
+        };
+        for w in writes {
+            let pack = codec::pack_prefix(&w.key);
+            let state = codec::encode_state(&w.state);
+            let version = i32::try_from(w.state.events).unwrap_or(i32::MAX);
+            // A new pack is inserted if absent; a known one updated at the version judged
+            // against.
+            if w.expected == 0 {
+                rows.new_packs.push(pack.clone());
+                rows.new_versions.push(version);
+                rows.new_states.push(state);
+            } else {
+                rows.packs.push(pack.clone());
+                rows.versions.push(version);
+                rows.states.push(state);
+                rows.expected
+                    .push(i32::try_from(w.expected).unwrap_or(i32::MAX));
+            }
+            for r in &w.events {
+                rows.event_packs.push(pack.clone());
+                rows.idxs.push(i32::try_from(r.index).unwrap_or(i32::MAX));
+                rows.recs.push(codec::encode_recorded(r));
+                for l in Lookup::of(&w.key, r) {
+                    rows.lookups.push(l.key());
+                    rows.lookup_packs.push(pack.clone());
+                }
+            }
+            rows.keys.push((w.key, pack));
+        }
+        rows
+    }
+}
+
+/// Whether [`COMMIT_GROUP`] failed because a pack moved: an event already stored at an
+/// index it appends at, or an event of a pack whose state row it did not write.
+fn moved(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::NOT_NULL_VIOLATION
+    )
 }
 
 /// Events from which a commit streams its events in with `COPY` instead of one `INSERT`.
@@ -583,6 +706,32 @@ const INSERT_EVENTS: &str = "INSERT INTO drugtrace_events (pack, idx, recorded) 
      SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[])";
 const INSERT_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
      SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING";
+
+/// A commit of writes that each append events, in one statement (PostgreSQL runs a
+/// statement outside a transaction block as a transaction of its own). New packs are
+/// inserted if absent and known ones updated at the version judged against, as in
+/// [`INSERT_NEW_PACKS`] and [`UPDATE_PACKS`]; the events are inserted with the pack of the
+/// state row that was written, so an event of a pack not written (one that moved) has no
+/// pack, which the table refuses (`NOT NULL`); and an event at an index another commit
+/// took is refused by the events' key (a commit appends from the version it judged
+/// against). Either failure is the whole statement's: nothing of the commit is written.
+const COMMIT_GROUP: &str = "WITH new AS (\
+         INSERT INTO drugtrace_packs (pack, version, state) \
+         SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
+         ON CONFLICT (pack) DO NOTHING RETURNING pack), \
+     known AS (\
+         UPDATE drugtrace_packs AS p SET version = u.version, state = u.state \
+         FROM UNNEST($4::bytea[], $5::integer[], $6::bytea[], $7::integer[]) \
+             AS u(pack, version, state, expected) \
+         WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack), \
+     written AS (SELECT pack FROM new UNION ALL SELECT pack FROM known), \
+     lookups AS (\
+         INSERT INTO drugtrace_lookups (lookup, pack) \
+         SELECT * FROM UNNEST($11::bytea[], $12::bytea[]) ON CONFLICT DO NOTHING) \
+     INSERT INTO drugtrace_events (pack, idx, recorded) \
+     SELECT w.pack, e.idx, e.recorded \
+     FROM UNNEST($8::bytea[], $9::integer[], $10::bytea[]) AS e(pack, idx, recorded) \
+     LEFT JOIN written AS w ON w.pack = e.pack";
 
 /// Whether the connection was lost (or the server went away) while a statement was in
 /// flight, so that whether it took effect is unknown.
