@@ -8,7 +8,7 @@
 //!
 //! | table | key | holds |
 //! |---|---|---|
-//! | `drugtrace_packs` | `pack` | `version` (events in the log) and `state` |
+//! | `drugtrace_packs` | `pack` | `version` (events in the log) and `state`; pages filled to 80 %, so that a pack's next state can take its old one's page (a HOT update: no new index entry) |
 //! | `drugtrace_events` | `(pack, idx)` | each recorded event |
 //! | `drugtrace_lookups` | `(lookup, pack)` | the index ([`Lookup`]) |
 //! | `drugtrace_movements` | `id` | the movements without trace codes |
@@ -138,7 +138,7 @@ CREATE TABLE IF NOT EXISTS drugtrace_packs (
     pack bytea PRIMARY KEY,
     version integer NOT NULL,
     state bytea NOT NULL
-);
+) WITH (fillfactor = 80);
 CREATE TABLE IF NOT EXISTS drugtrace_events (
     pack bytea NOT NULL,
     idx integer NOT NULL,
@@ -667,13 +667,20 @@ impl CommitRows {
                 rows.expected
                     .push(i32::try_from(w.expected).unwrap_or(i32::MAX));
             }
+            // A pack's events often share index entries (its change mark of the minute, its
+            // upload batch): each goes in once.
+            let mut entries: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
             for r in &w.events {
                 rows.event_packs.push(pack.clone());
                 rows.idxs.push(i32::try_from(r.index).unwrap_or(i32::MAX));
                 rows.recs.push(codec::encode_recorded(r));
                 for l in Lookup::of(&w.key, r) {
-                    rows.lookups.push(l.key());
-                    rows.lookup_packs.push(pack.clone());
+                    let l = l.key();
+                    if !entries.contains(&l) {
+                        entries.insert(l.clone());
+                        rows.lookups.push(l);
+                        rows.lookup_packs.push(pack.clone());
+                    }
                 }
             }
             rows.keys.push((w.key, pack));
