@@ -93,6 +93,7 @@
 //! decision.
 
 pub mod journal;
+mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -104,7 +105,6 @@ use drugtrace_ledger::{
     CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid, PackState,
     PackWrite, Recorded, Store, StoreError, UploadId,
 };
-use parking_lot::Mutex;
 use postgres::error::SqlState;
 use postgres::types::Type;
 use postgres::{Client, Config, NoTls, Statement};
@@ -187,16 +187,7 @@ pub struct PostgresStore {
     config: Config,
     /// Commits a writer keeps in flight at once ([`Store::commits_in_flight`]).
     in_flight: usize,
-    pool: Mutex<Pool>,
-    /// Signalled when a connection is given back or closed.
-    returned: parking_lot::Condvar,
-}
-
-/// The store's connections: those idle, and how many are open (idle or lent).
-#[derive(Default)]
-struct Pool {
-    idle: Vec<Session>,
-    open: usize,
+    pool: pool::Pool<Session>,
 }
 
 /// A connection and the statements prepared on it. A statement the store runs often is
@@ -282,7 +273,7 @@ impl Drop for PostgresStore {
     /// panics on a thread that drives async tasks (a server's, when it shuts down): the
     /// idle connections are closed on a thread of their own.
     fn drop(&mut self) {
-        let idle = std::mem::take(&mut self.pool.lock().idle);
+        let idle = self.pool.drain_idle();
         if !idle.is_empty() {
             let _ = std::thread::spawn(move || drop(idle)).join();
         }
@@ -312,7 +303,7 @@ impl Conn<'_> {
     /// Closes the connection instead of giving it back: it broke.
     fn discard(mut self) {
         drop(self.client.take());
-        self.store.closed(1);
+        self.store.pool.closed();
     }
 }
 
@@ -323,10 +314,9 @@ impl Drop for Conn<'_> {
         };
         if c.is_closed() {
             drop(c);
-            self.store.closed(1);
+            self.store.pool.closed();
         } else {
-            self.store.pool.lock().idle.push(c);
-            self.store.returned.notify_one();
+            self.store.pool.give_back(c);
         }
     }
 }
@@ -362,8 +352,7 @@ impl PostgresStore {
         let store = PostgresStore {
             config,
             in_flight,
-            pool: Mutex::new(Pool::default()),
-            returned: parking_lot::Condvar::new(),
+            pool: pool::Pool::new(CONNECTIONS),
         };
         let mut c = store.conn()?;
         let mut tx = c.transaction().map_err(backend)?;
@@ -386,49 +375,30 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Result<Conn<'_>, StoreError> {
-        let deadline = Instant::now() + POOL_WAIT;
-        let mut pool = self.pool.lock();
-        loop {
-            // A connection that broke while idle (a restarted server) is not handed out.
-            let before = pool.idle.len();
-            pool.idle.retain(|c| !c.is_closed());
-            pool.open -= before - pool.idle.len();
-            if let Some(client) = pool.idle.pop() {
-                return Ok(Conn {
+        // A connection that broke while idle (a restarted server) is not handed out.
+        match self.pool.take(POOL_WAIT, |c| !c.is_closed()) {
+            Some(pool::Got::Idle(client)) => Ok(Conn {
+                store: self,
+                client: Some(client),
+            }),
+            Some(pool::Got::Open) => match self.config.connect(NoTls) {
+                Ok(client) => Ok(Conn {
                     store: self,
-                    client: Some(client),
-                });
-            }
-            if pool.open < CONNECTIONS {
-                pool.open += 1;
-                drop(pool);
-                return match self.config.connect(NoTls) {
-                    Ok(client) => Ok(Conn {
-                        store: self,
-                        client: Some(Session {
-                            client,
-                            prepared: std::collections::HashMap::new(),
-                        }),
+                    client: Some(Session {
+                        client,
+                        prepared: std::collections::HashMap::new(),
                     }),
-                    Err(e) => {
-                        self.closed(1);
-                        Err(backend(e))
-                    }
-                };
-            }
-            if self.returned.wait_until(&mut pool, deadline).timed_out() {
-                return Err(StoreError::Unavailable(format!(
-                    "all {CONNECTIONS} connections to PostgreSQL stayed busy for {} s",
-                    POOL_WAIT.as_secs()
-                )));
-            }
+                }),
+                Err(e) => {
+                    self.pool.closed();
+                    Err(backend(e))
+                }
+            },
+            None => Err(StoreError::Unavailable(format!(
+                "all {CONNECTIONS} connections to PostgreSQL stayed busy for {} s",
+                POOL_WAIT.as_secs()
+            ))),
         }
-    }
-
-    /// Counts `n` connections closed, so that others may be opened.
-    fn closed(&self, n: usize) {
-        self.pool.lock().open -= n;
-        self.returned.notify_one();
     }
 
     /// The installation's secret `name`, which every server on this database must use: the
