@@ -469,23 +469,26 @@ impl PostgresStore {
         // A gate's group: one statement, one round trip, committed on its own. A pack that
         // moved makes it fail and write nothing; which packs moved is read after.
         let commit = c.prepared(COMMIT_GROUP)?;
-        let params: [&(dyn postgres::types::ToSql + Sync); 12] = [
-            &rows.new_packs,
-            &rows.new_versions,
-            &rows.new_states,
-            &rows.packs,
-            &rows.versions,
-            &rows.states,
-            &rows.expected,
-            &rows.event_packs,
-            &rows.idxs,
-            &rows.recs,
-            &rows.lookups,
-            &rows.lookup_packs,
-        ];
-        match c.execute(&commit, &params) {
+        let sent = c.execute(
+            &commit,
+            &[
+                &rows.new_packs,
+                &rows.new_versions,
+                &rows.new_states,
+                &rows.packs,
+                &rows.versions,
+                &rows.states,
+                &rows.expected,
+                &rows.event_packs,
+                &rows.idxs,
+                &rows.recs,
+                &rows.lookups,
+                &rows.lookup_packs,
+            ],
+        );
+        match sent {
             Ok(_) => Ok(Ok(())),
-            Err(e) if moved(&e) => Ok(Err(Self::moved_packs(c, writes)?)),
+            Err(e) if moved(&e) => Ok(Err(Self::moved_packs(c, &rows)?)),
             Err(e) => Err(e),
         }
     }
@@ -508,26 +511,28 @@ impl PostgresStore {
         // if absent, known ones updated at the version judged against. Each returns the
         // packs it wrote; the others moved on.
         let mut written: std::collections::HashSet<Vec<u8>> =
-            std::collections::HashSet::with_capacity(rows.keys.len());
+            std::collections::HashSet::with_capacity(rows.judged.len());
         if !rows.new_packs.is_empty() {
-            let params: [&(dyn postgres::types::ToSql + Sync); 3] =
-                [&rows.new_packs, &rows.new_versions, &rows.new_states];
-            for row in tx.query(&insert_new, &params)? {
+            for row in tx.query(
+                &insert_new,
+                &[&rows.new_packs, &rows.new_versions, &rows.new_states],
+            )? {
                 written.insert(row.get::<_, Vec<u8>>(0));
             }
         }
         if !rows.packs.is_empty() {
-            let params: [&(dyn postgres::types::ToSql + Sync); 4] =
-                [&rows.packs, &rows.versions, &rows.states, &rows.expected];
-            for row in tx.query(&update, &params)? {
+            for row in tx.query(
+                &update,
+                &[&rows.packs, &rows.versions, &rows.states, &rows.expected],
+            )? {
                 written.insert(row.get::<_, Vec<u8>>(0));
             }
         }
         let moved: Vec<PackKey> = rows
-            .keys
+            .judged
             .iter()
-            .filter(|(_, pack)| !written.contains(pack))
-            .map(|(key, _)| *key)
+            .filter(|j| !written.contains(&j.pack))
+            .map(|j| j.key)
             .collect();
         if !moved.is_empty() {
             tx.rollback()?;
@@ -554,31 +559,25 @@ impl PostgresStore {
         Ok(Ok(()))
     }
 
-    /// The packs of `writes` whose stored version is no longer the one judged against,
+    /// The packs of a commit whose stored version is no longer the one judged against,
     /// after [`COMMIT_GROUP`] failed on one: all of them when none has moved by now (the
     /// writer that got in the way rolled back), so that the ledger judges them again.
-    fn moved_packs(c: &mut Session, writes: &[PackWrite]) -> Result<Vec<PackKey>, postgres::Error> {
-        let wanted: Vec<Vec<u8>> = writes.iter().map(|w| codec::pack_prefix(&w.key)).collect();
+    fn moved_packs(c: &mut Session, rows: &CommitRows) -> Result<Vec<PackKey>, postgres::Error> {
+        let wanted: Vec<&[u8]> = rows.judged.iter().map(|j| j.pack.as_slice()).collect();
         let q = c.prepared("SELECT pack, version FROM drugtrace_packs WHERE pack = ANY($1)")?;
         let versions: std::collections::HashMap<Vec<u8>, i32> = c
             .query(&q, &[&wanted])?
             .into_iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-        let moved: Vec<PackKey> = writes
+        let moved: Vec<PackKey> = rows
+            .judged
             .iter()
-            .zip(&wanted)
-            .filter(|(w, pack)| {
-                let expected = i32::try_from(w.expected).unwrap_or(i32::MAX);
-                match versions.get(*pack) {
-                    None => expected != 0,
-                    Some(v) => *v != expected,
-                }
-            })
-            .map(|(w, _)| w.key)
+            .filter(|j| versions.get(&j.pack).copied().unwrap_or(0) != j.expected)
+            .map(|j| j.key)
             .collect();
         Ok(if moved.is_empty() {
-            writes.iter().map(|w| w.key).collect()
+            rows.judged.iter().map(|j| j.key).collect()
         } else {
             moved
         })
@@ -587,8 +586,8 @@ impl PostgresStore {
 
 /// A commit's rows as the arrays its statements take.
 struct CommitRows {
-    /// Each write's pack, and its key as stored.
-    keys: Vec<(PackKey, Vec<u8>)>,
+    /// Each write's pack, as judged.
+    judged: Vec<Judged>,
     new_packs: Vec<Vec<u8>>,
     new_versions: Vec<i32>,
     new_states: Vec<Vec<u8>>,
@@ -603,10 +602,17 @@ struct CommitRows {
     lookup_packs: Vec<Vec<u8>>,
 }
 
+/// A pack of a commit: its key, its key as stored, and the version it was judged against.
+struct Judged {
+    key: PackKey,
+    pack: Vec<u8>,
+    expected: i32,
+}
+
 impl CommitRows {
     fn of(writes: &[PackWrite]) -> CommitRows {
         let mut rows = CommitRows {
-            keys: Vec::with_capacity(writes.len()),
+            judged: Vec::with_capacity(writes.len()),
             new_packs: Vec::new(),
             new_versions: Vec::new(),
             new_states: Vec::new(),
@@ -624,9 +630,10 @@ impl CommitRows {
             let pack = codec::pack_prefix(&w.key);
             let state = codec::encode_state(&w.state);
             let version = i32::try_from(w.state.events).unwrap_or(i32::MAX);
+            let expected = i32::try_from(w.expected).unwrap_or(i32::MAX);
             // A new pack is inserted if absent; a known one updated at the version judged
             // against.
-            if w.expected == 0 {
+            if expected == 0 {
                 rows.new_packs.push(pack.clone());
                 rows.new_versions.push(version);
                 rows.new_states.push(state);
@@ -634,8 +641,7 @@ impl CommitRows {
                 rows.packs.push(pack.clone());
                 rows.versions.push(version);
                 rows.states.push(state);
-                rows.expected
-                    .push(i32::try_from(w.expected).unwrap_or(i32::MAX));
+                rows.expected.push(expected);
             }
             // A pack's events often share index entries (its change mark of the minute, its
             // upload batch): each goes in once.
@@ -646,14 +652,17 @@ impl CommitRows {
                 rows.recs.push(codec::encode_recorded(r));
                 for l in Lookup::of(&w.key, r) {
                     let l = l.key();
-                    if !entries.contains(&l) {
-                        entries.insert(l.clone());
+                    if entries.insert(l.clone()) {
                         rows.lookups.push(l);
                         rows.lookup_packs.push(pack.clone());
                     }
                 }
             }
-            rows.keys.push((w.key, pack));
+            rows.judged.push(Judged {
+                key: w.key,
+                pack,
+                expected,
+            });
         }
         rows
     }
