@@ -185,6 +185,7 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     commit_reads_back(make());
     conflicts_write_nothing(make());
     bulk_commits_read_back(make());
+    bulk_commits_keep_each_index_entry_once(make());
     scans_visit_everything_in_key_order(make());
     put_states_leaves_logs(make());
     racing_writers_one_wins(make());
@@ -577,6 +578,48 @@ fn bulk_commits_read_back<S: Store>(s: S) {
             "nothing of it written"
         );
     }
+}
+
+/// Two bulk commits, the second repeating the first's records at the next indices: their
+/// index entries (the minute's change mark, the upload batch, the settlement, the buyer)
+/// are the same, stored already, and each still finds its pack once.
+fn bulk_commits_keep_each_index_entry_once<S: Store>(s: S) {
+    let mut rng = Rng::new(13);
+    let first: Vec<PackWrite> = (0..400)
+        .map(|n| append(&mut rng, pack(n), &[], 3))
+        .collect();
+    s.commit(first.clone()).unwrap();
+    let again: Vec<PackWrite> = first
+        .iter()
+        .map(|w| {
+            let events: Vec<Recorded> = w
+                .events
+                .iter()
+                .map(|r| Recorded {
+                    index: r.index + 3,
+                    ..r.clone()
+                })
+                .collect();
+            let state = PackState::fold(w.events.iter().chain(&events));
+            PackWrite {
+                key: w.key,
+                expected: 3,
+                events,
+                state,
+            }
+        })
+        .collect();
+    s.commit(again).unwrap();
+    let mut entries = 0;
+    for w in &first {
+        assert_eq!(s.history(&w.key).unwrap().len(), 6);
+        for l in w.events.iter().flat_map(|r| Lookup::of(&w.key, r)) {
+            let found = s.packs_by(&l, 1_000).unwrap();
+            assert_eq!(found.iter().filter(|k| **k == w.key).count(), 1, "{l}");
+            entries += 1;
+        }
+    }
+    assert!(entries > 1_200, "every record has index entries");
 }
 
 fn scans_visit_everything_in_key_order<S: Store>(s: S) {

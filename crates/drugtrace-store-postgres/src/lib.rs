@@ -462,23 +462,26 @@ impl PostgresStore {
         c: &mut Session,
         writes: &[PackWrite],
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
-        let rows = CommitRows::of(writes);
-        if rows.recs.len() >= COPY_EVENTS || writes.iter().any(|w| w.events.is_empty()) {
-            return Self::commit_in_transaction(c, &rows);
+        let events: usize = writes.iter().map(|w| w.events.len()).sum();
+        if events >= COPY_EVENTS || writes.iter().any(|w| w.events.is_empty()) {
+            return Self::commit_in_transaction(c, writes, events >= COPY_EVENTS);
         }
         // A gate's group: one statement, one round trip, committed on its own. A pack that
         // moved makes it fail and write nothing; which packs moved is read after.
+        let packs = stored_keys(writes);
+        let states = StateRows::of(writes, &packs);
+        let rows = EventRows::of(writes, &packs);
         let commit = c.prepared(COMMIT_GROUP)?;
         let sent = c.execute(
             &commit,
             &[
-                &rows.new_packs,
-                &rows.new_versions,
-                &rows.new_states,
-                &rows.packs,
-                &rows.versions,
-                &rows.states,
-                &rows.expected,
+                &states.new_packs,
+                &states.new_versions,
+                &states.new_states,
+                &states.packs,
+                &states.versions,
+                &states.states,
+                &states.expected,
                 &rows.event_packs,
                 &rows.idxs,
                 &rows.recs,
@@ -488,81 +491,105 @@ impl PostgresStore {
         );
         match sent {
             Ok(_) => Ok(Ok(())),
-            Err(e) if moved(&e) => Ok(Err(Self::moved_packs(c, &rows)?)),
+            Err(e) if moved(&e) => Ok(Err(Self::moved_packs(c, &states)?)),
             Err(e) => Err(e),
         }
     }
 
-    /// A commit as a transaction of several statements: for a bulk load, whose events are
-    /// streamed in with `COPY`, and for writes without events, which [`COMMIT_GROUP`]'s
-    /// check (the events' key and their packs' written states) would not cover.
+    /// A commit as a transaction of several statements: for a bulk load (`bulk`), whose
+    /// events are streamed in with `COPY`, and for writes without events, which
+    /// [`COMMIT_GROUP`]'s check (the events' key and their packs' written states) would not
+    /// cover.
     fn commit_in_transaction(
         c: &mut Session,
-        rows: &CommitRows,
+        writes: &[PackWrite],
+        bulk: bool,
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
         // Prepared before the transaction begins, so that a commit is a `BEGIN`, four
         // executions and a `COMMIT` once the connection has run one.
         let insert_new = c.prepared(INSERT_NEW_PACKS)?;
         let update = c.prepared(UPDATE_PACKS)?;
         let insert_events = c.prepared(INSERT_EVENTS)?;
-        let insert_lookups = c.prepared(INSERT_LOOKUPS)?;
-        let mut tx = c.transaction()?;
-        // The state rows, in two statements whatever the number of packs: new packs inserted
-        // if absent, known ones updated at the version judged against. Each returns the
-        // packs it wrote; the others moved on.
-        let mut written: std::collections::HashSet<Vec<u8>> =
-            std::collections::HashSet::with_capacity(rows.judged.len());
-        if !rows.new_packs.is_empty() {
-            for row in tx.query(
-                &insert_new,
-                &[&rows.new_packs, &rows.new_versions, &rows.new_states],
-            )? {
-                written.insert(row.get::<_, Vec<u8>>(0));
+        let insert_lookups = c.prepared(INSERT_NEW_LOOKUPS)?;
+        let packs = stored_keys(writes);
+        std::thread::scope(|scope| {
+            // A bulk load's events and index entries are encoded on another core while the
+            // state rows go in: encoding 20,000 events takes about as long as those
+            // statements.
+            let encoding = bulk.then(|| scope.spawn(|| EventRows::of(writes, &packs)));
+            let states = StateRows::of(writes, &packs);
+            let mut tx = c.transaction()?;
+            // The state rows, in two statements whatever the number of packs: new packs
+            // inserted if absent, known ones updated at the version judged against. Each
+            // returns the packs it wrote; the others moved on.
+            let mut written: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState> =
+                std::collections::HashSet::with_capacity_and_hasher(
+                    states.judged.len(),
+                    Default::default(),
+                );
+            if !states.new_packs.is_empty() {
+                for row in tx.query(
+                    &insert_new,
+                    &[&states.new_packs, &states.new_versions, &states.new_states],
+                )? {
+                    written.insert(row.get::<_, Vec<u8>>(0));
+                }
             }
-        }
-        if !rows.packs.is_empty() {
-            for row in tx.query(
-                &update,
-                &[&rows.packs, &rows.versions, &rows.states, &rows.expected],
-            )? {
-                written.insert(row.get::<_, Vec<u8>>(0));
+            if !states.packs.is_empty() {
+                for row in tx.query(
+                    &update,
+                    &[
+                        &states.packs,
+                        &states.versions,
+                        &states.states,
+                        &states.expected,
+                    ],
+                )? {
+                    written.insert(row.get::<_, Vec<u8>>(0));
+                }
             }
-        }
-        let moved: Vec<PackKey> = rows
-            .judged
-            .iter()
-            .filter(|j| !written.contains(&j.pack))
-            .map(|j| j.key)
-            .collect();
-        if !moved.is_empty() {
-            tx.rollback()?;
-            return Ok(Err(moved));
-        }
-        if rows.recs.len() >= COPY_EVENTS {
-            // A bulk load's events are streamed in (`COPY … FROM STDIN BINARY`), which
-            // PostgreSQL takes faster than the same rows as arrays to unnest.
-            let mut copy = postgres::binary_copy::BinaryCopyInWriter::new(
-                tx.copy_in("COPY drugtrace_events (pack, idx, recorded) FROM STDIN BINARY")?,
-                &[Type::BYTEA, Type::INT4, Type::BYTEA],
-            );
-            for ((pack, idx), rec) in rows.event_packs.iter().zip(&rows.idxs).zip(&rows.recs) {
-                copy.write(&[pack, idx, rec])?;
+            let moved: Vec<PackKey> = states
+                .judged
+                .iter()
+                .filter(|j| !written.contains(&j.pack))
+                .map(|j| j.key)
+                .collect();
+            if !moved.is_empty() {
+                tx.rollback()?;
+                return Ok(Err(moved));
             }
-            copy.finish()?;
-        } else if !rows.recs.is_empty() {
-            tx.execute(&insert_events, &[&rows.event_packs, &rows.idxs, &rows.recs])?;
-        }
-        if !rows.lookups.is_empty() {
-            tx.execute(&insert_lookups, &[&rows.lookups, &rows.lookup_packs])?;
-        }
-        tx.commit()?;
-        Ok(Ok(()))
+            let rows = match encoding {
+                Some(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => EventRows::of(writes, &packs),
+            };
+            if bulk {
+                // A bulk load's events are streamed in (`COPY … FROM STDIN BINARY`), which
+                // PostgreSQL takes faster than the same rows as arrays to unnest.
+                let mut copy = postgres::binary_copy::BinaryCopyInWriter::new(
+                    tx.copy_in("COPY drugtrace_events (pack, idx, recorded) FROM STDIN BINARY")?,
+                    &[Type::BYTEA, Type::INT4, Type::BYTEA],
+                );
+                for ((pack, idx), rec) in rows.event_packs.iter().zip(&rows.idxs).zip(&rows.recs) {
+                    copy.write(&[pack, idx, rec])?;
+                }
+                copy.finish()?;
+            } else if !rows.recs.is_empty() {
+                tx.execute(&insert_events, &[&rows.event_packs, &rows.idxs, &rows.recs])?;
+            }
+            if !rows.lookups.is_empty() {
+                tx.execute(&insert_lookups, &[&rows.lookups, &rows.lookup_packs])?;
+            }
+            tx.commit()?;
+            Ok(Ok(()))
+        })
     }
 
     /// The packs of a commit whose stored version is no longer the one judged against,
     /// after [`COMMIT_GROUP`] failed on one: all of them when none has moved by now (the
     /// writer that got in the way rolled back), so that the ledger judges them again.
-    fn moved_packs(c: &mut Session, rows: &CommitRows) -> Result<Vec<PackKey>, postgres::Error> {
+    fn moved_packs(c: &mut Session, rows: &StateRows) -> Result<Vec<PackKey>, postgres::Error> {
         let wanted: Vec<&[u8]> = rows.judged.iter().map(|j| j.pack.as_slice()).collect();
         let q = c.prepared("SELECT pack, version FROM drugtrace_packs WHERE pack = ANY($1)")?;
         let versions: std::collections::HashMap<Vec<u8>, i32> = c
@@ -584,8 +611,13 @@ impl PostgresStore {
     }
 }
 
-/// A commit's rows as the arrays its statements take.
-struct CommitRows {
+/// Each write's pack as stored (the key's bytes).
+fn stored_keys(writes: &[PackWrite]) -> Vec<Vec<u8>> {
+    writes.iter().map(|w| codec::pack_prefix(&w.key)).collect()
+}
+
+/// A commit's state rows as the arrays its statements take.
+struct StateRows {
     /// Each write's pack, as judged.
     judged: Vec<Judged>,
     new_packs: Vec<Vec<u8>>,
@@ -595,11 +627,6 @@ struct CommitRows {
     versions: Vec<i32>,
     states: Vec<Vec<u8>>,
     expected: Vec<i32>,
-    event_packs: Vec<Vec<u8>>,
-    idxs: Vec<i32>,
-    recs: Vec<Vec<u8>>,
-    lookups: Vec<Vec<u8>>,
-    lookup_packs: Vec<Vec<u8>>,
 }
 
 /// A pack of a commit: its key, its key as stored, and the version it was judged against.
@@ -609,9 +636,10 @@ struct Judged {
     expected: i32,
 }
 
-impl CommitRows {
-    fn of(writes: &[PackWrite]) -> CommitRows {
-        let mut rows = CommitRows {
+impl StateRows {
+    /// The rows of `writes`, whose packs are stored as `packs`.
+    fn of(writes: &[PackWrite], packs: &[Vec<u8>]) -> StateRows {
+        let mut rows = StateRows {
             judged: Vec::with_capacity(writes.len()),
             new_packs: Vec::new(),
             new_versions: Vec::new(),
@@ -620,14 +648,8 @@ impl CommitRows {
             versions: Vec::new(),
             states: Vec::new(),
             expected: Vec::new(),
-            event_packs: Vec::new(),
-            idxs: Vec::new(),
-            recs: Vec::new(),
-            lookups: Vec::new(),
-            lookup_packs: Vec::new(),
         };
-        for w in writes {
-            let pack = codec::pack_prefix(&w.key);
+        for (w, pack) in writes.iter().zip(packs) {
             let state = codec::encode_state(&w.state);
             let version = i32::try_from(w.state.events).unwrap_or(i32::MAX);
             let expected = i32::try_from(w.expected).unwrap_or(i32::MAX);
@@ -643,9 +665,41 @@ impl CommitRows {
                 rows.states.push(state);
                 rows.expected.push(expected);
             }
+            rows.judged.push(Judged {
+                key: w.key,
+                pack: pack.clone(),
+                expected,
+            });
+        }
+        rows
+    }
+}
+
+/// A commit's events and index entries as the arrays its statements take.
+struct EventRows {
+    event_packs: Vec<Vec<u8>>,
+    idxs: Vec<i32>,
+    recs: Vec<Vec<u8>>,
+    lookups: Vec<Vec<u8>>,
+    lookup_packs: Vec<Vec<u8>>,
+}
+
+impl EventRows {
+    /// The rows of `writes`, whose packs are stored as `packs`.
+    fn of(writes: &[PackWrite], packs: &[Vec<u8>]) -> EventRows {
+        let events = writes.iter().map(|w| w.events.len()).sum();
+        let mut rows = EventRows {
+            event_packs: Vec::with_capacity(events),
+            idxs: Vec::with_capacity(events),
+            recs: Vec::with_capacity(events),
+            lookups: Vec::new(),
+            lookup_packs: Vec::new(),
+        };
+        for (w, pack) in writes.iter().zip(packs) {
             // A pack's events often share index entries (its change mark of the minute, its
             // upload batch): each goes in once.
-            let mut entries: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+            let mut entries: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState> =
+                Default::default();
             for r in &w.events {
                 rows.event_packs.push(pack.clone());
                 rows.idxs.push(i32::try_from(r.index).unwrap_or(i32::MAX));
@@ -658,11 +712,6 @@ impl CommitRows {
                     }
                 }
             }
-            rows.judged.push(Judged {
-                key: w.key,
-                pack,
-                expected,
-            });
         }
         rows
     }
@@ -690,8 +739,16 @@ const UPDATE_PACKS: &str = "UPDATE drugtrace_packs AS p SET version = u.version,
      WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack";
 const INSERT_EVENTS: &str = "INSERT INTO drugtrace_events (pack, idx, recorded) \
      SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[])";
-const INSERT_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
-     SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING";
+/// A transaction's index entries, those not stored yet. The transaction holds the row
+/// locks of every pack they are of (it wrote their states first), so no commit that has not
+/// finished can be adding the same entries: a plain insertion of those missing is enough,
+/// without `ON CONFLICT`'s speculative insertion, which costs a second write-ahead log
+/// record a row. Should one collide anyway, the unique violation is a conflict, and the
+/// commit is judged and made again.
+const INSERT_NEW_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
+     SELECT n.lookup, n.pack FROM UNNEST($1::bytea[], $2::bytea[]) AS n(lookup, pack) \
+     WHERE NOT EXISTS (SELECT 1 FROM drugtrace_lookups AS l \
+         WHERE l.lookup = n.lookup AND l.pack = n.pack)";
 
 /// A commit of writes that each append events, in one statement (PostgreSQL runs a
 /// statement outside a transaction block as a transaction of its own). New packs are
