@@ -758,6 +758,10 @@ const INSERT_NEW_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
 /// pack, which the table refuses (`NOT NULL`); and an event at an index another commit
 /// took is refused by the events' key (a commit appends from the version it judged
 /// against). Either failure is the whole statement's: nothing of the commit is written.
+/// The index entries not stored yet go in as in [`INSERT_NEW_LOOKUPS`]. One that another
+/// commit stored after this statement's snapshot was taken is a unique violation, which
+/// fails the statement too, and the packs that moved are read as for the other two
+/// (all of them judged again when none has).
 const COMMIT_GROUP: &str = "WITH new AS (\
          INSERT INTO drugtrace_packs (pack, version, state) \
          SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
@@ -770,7 +774,9 @@ const COMMIT_GROUP: &str = "WITH new AS (\
      written AS (SELECT pack FROM new UNION ALL SELECT pack FROM known), \
      lookups AS (\
          INSERT INTO drugtrace_lookups (lookup, pack) \
-         SELECT * FROM UNNEST($11::bytea[], $12::bytea[]) ON CONFLICT DO NOTHING) \
+         SELECT n.lookup, n.pack FROM UNNEST($11::bytea[], $12::bytea[]) AS n(lookup, pack) \
+         WHERE NOT EXISTS (SELECT 1 FROM drugtrace_lookups AS l \
+             WHERE l.lookup = n.lookup AND l.pack = n.pack)) \
      INSERT INTO drugtrace_events (pack, idx, recorded) \
      SELECT w.pack, e.idx, e.recorded \
      FROM UNNEST($8::bytea[], $9::integer[], $10::bytea[]) AS e(pack, idx, recorded) \
