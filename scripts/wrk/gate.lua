@@ -1,11 +1,16 @@
 -- Gate requests for wrk: each request sells a different pack under its own settlement.
--- Half of the packs were sold during the import (those requests are blocked, as a resold
--- pack would be); the code list comes from CODES_FILE, one code per line.
+-- The code list comes from CODES_FILE, one code per line; requests for packs already sold
+-- are blocked, as a resold pack's would be, and recorded as refused attempts.
+-- DT_FIRST (default 0) is where each thread's count starts: a later run given the number of
+-- requests sent before it sends settlements no earlier run sent, for packs further along the
+-- list, instead of repeating the earlier run's, which the gate would answer as retries
+-- without recording anything.
 local codes = {}
 local key = os.getenv("DT_KEY")
 local institution = os.getenv("DT_INSTITUTION")
 for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
-local counter = 0
+local first = tonumber(os.getenv("DT_FIRST") or "0")
+local counter = first
 local thread_id = 0
 function setup(thread)
   thread:set("thread_id", thread_id)
