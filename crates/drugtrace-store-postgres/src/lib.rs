@@ -28,7 +28,10 @@
 //! refused by the table (`NOT NULL`), as is an event at an index another commit already
 //! took (the events' primary key). Either refusal fails the whole statement, so a conflict
 //! writes nothing; the packs that moved are then read and named. The index entries go in
-//! the same statement. It returns once the server has made it durable (the default
+//! the same statement: those not stored yet, picked with `NOT EXISTS`, since `ON CONFLICT
+//! DO NOTHING` costs a second write-ahead log record a row (on a database with the Citus
+//! extension, which has not taken subqueries in `INSERT`, `ON CONFLICT` all the same). It
+//! returns once the server has made it durable (the default
 //! `synchronous_commit`; with Patroni's synchronous mode, on a replica too).
 //!
 //! A commit of many events (an import's batch) is a transaction of several statements
@@ -54,11 +57,15 @@
 //! `CREATE TABLE IF NOT EXISTS` with primary keys, `INSERT … ON CONFLICT … RETURNING`,
 //! `UPDATE … FROM UNNEST(…) … RETURNING` joined on the primary key, `SELECT … ORDER BY …
 //! LIMIT`, `UNNEST` of arrays, `COPY`, no triggers, no sequences, no cross-table foreign
-//! keys; and the group commit's data-modifying `WITH`, whose sub-statements touch the packs
-//! table, the events table (colocated with it by pack) and the lookups table. YugabyteDB
-//! runs PostgreSQL's query layer, `WITH` included. Citus plans a statement across shards
-//! in steps, and its documentation has listed modifying `WITH` clauses among its limits in
-//! older versions: neither was available to verify here (issue 14). On Citus, distribute
+//! keys; the group commit's data-modifying `WITH`, whose sub-statements touch the packs
+//! table, the events table (colocated with it by pack) and the lookups table; and the
+//! index entries' `INSERT … SELECT … WHERE NOT EXISTS`, a subquery on the lookups table.
+//! YugabyteDB runs PostgreSQL's query layer, `WITH` and subqueries included. Citus plans a
+//! statement across shards in steps; its documentation has listed modifying `WITH` clauses
+//! among its limits in older versions, and lists subqueries in `INSERT` among them now. So
+//! on a database with the Citus extension the store inserts the index entries with `ON
+//! CONFLICT DO NOTHING` instead (the shared suite runs that form on plain PostgreSQL too).
+//! Neither Citus nor YugabyteDB was available to verify here (issue 14). On Citus, distribute
 //! and colocate by pack:
 //!
 //! ```sql
@@ -187,7 +194,20 @@ pub struct PostgresStore {
     config: Config,
     /// Commits a writer keeps in flight at once ([`Store::commits_in_flight`]).
     in_flight: usize,
+    /// How a commit's index entries go in.
+    entries: Entries,
     pool: pool::Pool<Session>,
+}
+
+/// How a commit's index entries go in: those not stored yet with a plain insertion, or all
+/// of them with `ON CONFLICT DO NOTHING`, whose speculative insertion costs a second
+/// write-ahead log record a row but needs no subquery. Citus has not supported subqueries
+/// in `INSERT` (its documentation lists them among its limits), so a database with the
+/// Citus extension gets the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entries {
+    Missing,
+    OnConflict,
 }
 
 /// A connection and the statements prepared on it. A statement the store runs often is
@@ -349,9 +369,10 @@ impl PostgresStore {
                     ))
                 })?,
         };
-        let store = PostgresStore {
+        let mut store = PostgresStore {
             config,
             in_flight,
+            entries: Entries::Missing,
             pool: pool::Pool::new(CONNECTIONS),
         };
         let mut c = store.conn()?;
@@ -363,9 +384,27 @@ impl PostgresStore {
             .map_err(backend)?;
         tx.batch_execute(SCHEMA).map_err(backend)?;
         index_older_movements(&mut tx).map_err(backend)?;
+        let citus: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')",
+                &[],
+            )
+            .map_err(backend)?
+            .get(0);
         tx.commit().map_err(backend)?;
         drop(c);
+        if citus {
+            store.entries = Entries::OnConflict;
+        }
         Ok(store)
+    }
+
+    /// The store with the statements it uses on a database with the Citus extension,
+    /// whatever the database: so that they are tested on plain PostgreSQL too.
+    #[doc(hidden)]
+    pub fn with_citus_statements(mut self) -> PostgresStore {
+        self.entries = Entries::OnConflict;
+        self
     }
 
     /// The shared journal `name` (`keys`, `clues`, `notices`) kept in this database, for
@@ -461,17 +500,21 @@ impl PostgresStore {
     fn try_commit(
         c: &mut Session,
         writes: &[PackWrite],
+        entries: Entries,
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
         let events: usize = writes.iter().map(|w| w.events.len()).sum();
         if events >= COPY_EVENTS || writes.iter().any(|w| w.events.is_empty()) {
-            return Self::commit_in_transaction(c, writes, events >= COPY_EVENTS);
+            return Self::commit_in_transaction(c, writes, events >= COPY_EVENTS, entries);
         }
         // A gate's group: one statement, one round trip, committed on its own. A pack that
         // moved makes it fail and write nothing; which packs moved is read after.
         let packs = stored_keys(writes);
         let states = StateRows::of(writes, &packs);
         let rows = EventRows::of(writes, &packs);
-        let commit = c.prepared(COMMIT_GROUP)?;
+        let commit = c.prepared(match entries {
+            Entries::Missing => COMMIT_GROUP,
+            Entries::OnConflict => COMMIT_GROUP_ON_CONFLICT,
+        })?;
         let sent = c.execute(
             &commit,
             &[
@@ -504,13 +547,17 @@ impl PostgresStore {
         c: &mut Session,
         writes: &[PackWrite],
         bulk: bool,
+        entries: Entries,
     ) -> Result<Result<(), Vec<PackKey>>, postgres::Error> {
         // Prepared before the transaction begins, so that a commit is a `BEGIN`, four
         // executions and a `COMMIT` once the connection has run one.
         let insert_new = c.prepared(INSERT_NEW_PACKS)?;
         let update = c.prepared(UPDATE_PACKS)?;
         let insert_events = c.prepared(INSERT_EVENTS)?;
-        let insert_lookups = c.prepared(INSERT_NEW_LOOKUPS)?;
+        let insert_lookups = c.prepared(match entries {
+            Entries::Missing => INSERT_NEW_LOOKUPS,
+            Entries::OnConflict => INSERT_LOOKUPS,
+        })?;
         let packs = stored_keys(writes);
         std::thread::scope(|scope| {
             // A bulk load's events and index entries are encoded on another core while the
@@ -749,6 +796,35 @@ const INSERT_NEW_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
      SELECT n.lookup, n.pack FROM UNNEST($1::bytea[], $2::bytea[]) AS n(lookup, pack) \
      WHERE NOT EXISTS (SELECT 1 FROM drugtrace_lookups AS l \
          WHERE l.lookup = n.lookup AND l.pack = n.pack)";
+/// A transaction's index entries, all of them, with those stored already skipped: the
+/// form for Citus ([`Entries::OnConflict`]).
+const INSERT_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
+     SELECT * FROM UNNEST($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING";
+
+/// [`COMMIT_GROUP`] with its clause inserting the index entries (parameters 11 and 12).
+macro_rules! commit_group {
+    ($lookups:literal) => {
+        concat!(
+            "WITH new AS (\
+                 INSERT INTO drugtrace_packs (pack, version, state) \
+                 SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
+                 ON CONFLICT (pack) DO NOTHING RETURNING pack), \
+             known AS (\
+                 UPDATE drugtrace_packs AS p SET version = u.version, state = u.state \
+                 FROM UNNEST($4::bytea[], $5::integer[], $6::bytea[], $7::integer[]) \
+                     AS u(pack, version, state, expected) \
+                 WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack), \
+             written AS (SELECT pack FROM new UNION ALL SELECT pack FROM known), \
+             lookups AS (",
+            $lookups,
+            ") \
+             INSERT INTO drugtrace_events (pack, idx, recorded) \
+             SELECT w.pack, e.idx, e.recorded \
+             FROM UNNEST($8::bytea[], $9::integer[], $10::bytea[]) AS e(pack, idx, recorded) \
+             LEFT JOIN written AS w ON w.pack = e.pack"
+        )
+    };
+}
 
 /// A commit of writes that each append events, in one statement (PostgreSQL runs a
 /// statement outside a transaction block as a transaction of its own). New packs are
@@ -762,25 +838,18 @@ const INSERT_NEW_LOOKUPS: &str = "INSERT INTO drugtrace_lookups (lookup, pack) \
 /// commit stored after this statement's snapshot was taken is a unique violation, which
 /// fails the statement too, and the packs that moved are read as for the other two
 /// (all of them judged again when none has).
-const COMMIT_GROUP: &str = "WITH new AS (\
-         INSERT INTO drugtrace_packs (pack, version, state) \
-         SELECT * FROM UNNEST($1::bytea[], $2::integer[], $3::bytea[]) \
-         ON CONFLICT (pack) DO NOTHING RETURNING pack), \
-     known AS (\
-         UPDATE drugtrace_packs AS p SET version = u.version, state = u.state \
-         FROM UNNEST($4::bytea[], $5::integer[], $6::bytea[], $7::integer[]) \
-             AS u(pack, version, state, expected) \
-         WHERE p.pack = u.pack AND p.version = u.expected RETURNING p.pack), \
-     written AS (SELECT pack FROM new UNION ALL SELECT pack FROM known), \
-     lookups AS (\
-         INSERT INTO drugtrace_lookups (lookup, pack) \
-         SELECT n.lookup, n.pack FROM UNNEST($11::bytea[], $12::bytea[]) AS n(lookup, pack) \
-         WHERE NOT EXISTS (SELECT 1 FROM drugtrace_lookups AS l \
-             WHERE l.lookup = n.lookup AND l.pack = n.pack)) \
-     INSERT INTO drugtrace_events (pack, idx, recorded) \
-     SELECT w.pack, e.idx, e.recorded \
-     FROM UNNEST($8::bytea[], $9::integer[], $10::bytea[]) AS e(pack, idx, recorded) \
-     LEFT JOIN written AS w ON w.pack = e.pack";
+const COMMIT_GROUP: &str = commit_group!(
+    "INSERT INTO drugtrace_lookups (lookup, pack) \
+     SELECT n.lookup, n.pack FROM UNNEST($11::bytea[], $12::bytea[]) AS n(lookup, pack) \
+     WHERE NOT EXISTS (SELECT 1 FROM drugtrace_lookups AS l \
+         WHERE l.lookup = n.lookup AND l.pack = n.pack)"
+);
+/// [`COMMIT_GROUP`] in the form for Citus ([`Entries::OnConflict`]): every index entry,
+/// those stored already skipped by `ON CONFLICT DO NOTHING`.
+const COMMIT_GROUP_ON_CONFLICT: &str = commit_group!(
+    "INSERT INTO drugtrace_lookups (lookup, pack) \
+     SELECT * FROM UNNEST($11::bytea[], $12::bytea[]) ON CONFLICT DO NOTHING"
+);
 
 /// Whether the connection was lost (or the server went away) while a statement was in
 /// flight, so that whether it took effect is unknown.
@@ -929,7 +998,7 @@ impl Store for PostgresStore {
         // One order for every commit, so two commits lock their rows in the same order.
         writes.sort_by_key(|w| w.key);
         let mut c = self.conn()?;
-        match Self::try_commit(&mut c, &writes) {
+        match Self::try_commit(&mut c, &writes, self.entries) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(moved)) => Err(CommitError::Conflict(moved)),
             Err(e) if contended(&e) => Err(CommitError::Conflict(

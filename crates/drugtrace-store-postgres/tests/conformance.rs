@@ -17,6 +17,20 @@ fn postgres_passes_the_store_suite() {
     });
 }
 
+/// The statements a database with the Citus extension gets (the index entries with `ON
+/// CONFLICT DO NOTHING`, no subquery) pass the suite too, here on plain PostgreSQL.
+#[test]
+fn the_statements_for_citus_pass_the_store_suite() {
+    let server = Server::start();
+    let n = AtomicU32::new(0);
+    testkit::check_store(&|| {
+        let name = format!("citus_{}", n.fetch_add(1, Ordering::Relaxed));
+        PostgresStore::connect(&server.database(&name))
+            .unwrap()
+            .with_citus_statements()
+    });
+}
+
 #[test]
 fn postgres_journals_pass_the_shared_journal_suite() {
     let server = Server::start();
