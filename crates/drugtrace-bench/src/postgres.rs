@@ -23,6 +23,9 @@ struct Figures {
     import: f64,
     batched: f64,
     single: Vec<(u64, f64, Duration, Duration)>,
+    /// Packs' logs read per second: one by one, and 1,000 a read.
+    logs_one: f64,
+    logs_batched: f64,
 }
 
 /// The rows comparing PostgreSQL with fjall.
@@ -59,6 +62,15 @@ pub fn rows(dir: &Path, events: u64, batch: usize) -> Result<Vec<Row>> {
             ratio: format!("{:.2}", ours.batched / base.batched),
         },
     ];
+    rows.push(Row {
+        what: format!(
+            "PostgreSQL: logs of {LOG_PACKS} packs read 1,000 at a time (Store::histories, a warehouse update's re-read)"
+        ),
+        ours: format!("{:.0} packs/s", ours.logs_batched),
+        baseline_name: "the same packs one by one (Store::history)".into(),
+        baseline: format!("{:.0} packs/s", ours.logs_one),
+        ratio: format!("{:.2}", ours.logs_batched / ours.logs_one),
+    });
     for ((threads, rate, p50, p99), (_, base_rate, base_p50, base_p99)) in
         ours.single.iter().zip(&base.single)
     {
@@ -79,8 +91,11 @@ pub fn rows(dir: &Path, events: u64, batch: usize) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Packs whose logs are read in the logs' row.
+const LOG_PACKS: u64 = 20_000;
+
 fn measure(store: Arc<dyn Store>, packs: u64, batch: usize) -> Result<Figures> {
-    let ledger = Ledger::new(store, Catalog::default(), Policy::default());
+    let ledger = Ledger::new(Arc::clone(&store), Catalog::default(), Policy::default());
     let batches: Vec<_> = Waves::new(packs, batch).collect();
     let events: u64 = batches.iter().map(|b| b.len() as u64).sum();
     let started = Instant::now();
@@ -88,6 +103,31 @@ fn measure(store: Arc<dyn Store>, packs: u64, batch: usize) -> Result<Figures> {
         Ok::<_, drugtrace_ledger::LedgerError>(())
     })?;
     let import = events as f64 / started.elapsed().as_secs_f64();
+
+    // The logs of packs spread over the import, read one by one, then 1,000 at a time;
+    // twice, the second round measured, so that both find the pages as the first left them.
+    let keys: Vec<_> = (0..LOG_PACKS)
+        .map(|i| drugtrace_ledger::testkit::pack(i * 7919 % packs.max(1)))
+        .collect();
+    let (mut logs_one, mut logs_batched) = (0.0, 0.0);
+    for _ in 0..2 {
+        let started = Instant::now();
+        let mut read = 0usize;
+        for key in &keys {
+            read += store.history(key)?.len();
+        }
+        logs_one = keys.len() as f64 / started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let mut again = 0usize;
+        for chunk in keys.chunks(1000) {
+            again += store.histories(chunk)?.iter().map(Vec::len).sum::<usize>();
+        }
+        logs_batched = keys.len() as f64 / started.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            read > 0 && read == again,
+            "read {read} events one by one, {again} in batches"
+        );
+    }
 
     let sales: Vec<_> = (0..20_000u64)
         .map(|i| {
@@ -125,5 +165,7 @@ fn measure(store: Arc<dyn Store>, packs: u64, batch: usize) -> Result<Figures> {
         import,
         batched,
         single,
+        logs_one,
+        logs_batched,
     })
 }

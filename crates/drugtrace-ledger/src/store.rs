@@ -128,6 +128,13 @@ pub trait Store: Send + Sync {
     /// One pack's log, in order (empty for a pack never seen).
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError>;
 
+    /// The logs of several packs, in the order asked (empty for a pack never seen): what an
+    /// update of the warehouse reads. A backend across a network answers in one round trip;
+    /// the default reads them one by one.
+    fn histories(&self, keys: &[PackKey]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+        keys.iter().map(|k| self.history(k)).collect()
+    }
+
     /// Every pack's log, pack after pack in key order.
     fn scan_logs(
         &self,
@@ -201,6 +208,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn history(&self, key: &PackKey) -> Result<Vec<Recorded>, StoreError> {
         (**self).history(key)
+    }
+    fn histories(&self, keys: &[PackKey]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+        (**self).histories(keys)
     }
     fn scan_logs(
         &self,

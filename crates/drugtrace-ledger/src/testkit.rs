@@ -187,6 +187,7 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     bulk_commits_read_back(make());
     commits_keep_each_index_entry_once(make(), 3);
     commits_keep_each_index_entry_once(make(), 400);
+    histories_read_as_each_history(make());
     scans_visit_everything_in_key_order(make());
     put_states_leaves_logs(make());
     racing_writers_one_wins(make());
@@ -622,6 +623,27 @@ fn commits_keep_each_index_entry_once<S: Store>(s: S, packs: u64) {
         }
     }
     assert!(entries >= 3 * packs, "every record has index entries");
+}
+
+/// The logs of several packs at once, in the order asked, a pack asked twice or never seen
+/// included, are each pack's history.
+fn histories_read_as_each_history<S: Store>(s: S) {
+    let mut rng = Rng::new(17);
+    let writes: Vec<PackWrite> = (0..50)
+        .map(|n| append(&mut rng, pack(n), &[], 1 + (n % 4) as u32))
+        .collect();
+    s.commit(writes.clone()).unwrap();
+    let mut asked: Vec<PackKey> = writes.iter().rev().map(|w| w.key).collect();
+    asked.insert(7, pack(1_000));
+    asked.push(writes[3].key);
+    let logs = s.histories(&asked).unwrap();
+    assert_eq!(logs.len(), asked.len());
+    for (key, log) in asked.iter().zip(&logs) {
+        assert_eq!(log, &s.history(key).unwrap(), "{key}");
+    }
+    assert!(logs[7].is_empty(), "a pack never seen has no log");
+    assert_eq!(logs.last().unwrap(), &writes[3].events);
+    assert!(s.histories(&[]).unwrap().is_empty());
 }
 
 fn scans_visit_everything_in_key_order<S: Store>(s: S) {

@@ -1042,6 +1042,37 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    fn histories(&self, keys: &[PackKey]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<Vec<u8>> = keys.iter().map(codec::pack_prefix).collect();
+        let rows = self.with_conn(|c| {
+            let q = c.prepared(
+                "SELECT pack, recorded FROM drugtrace_events WHERE pack = ANY($1::bytea[]) \
+                 ORDER BY pack, idx",
+            )?;
+            c.query(&q, &[&wanted])
+        })?;
+        let mut logs: std::collections::HashMap<&[u8], Vec<Recorded>> =
+            std::collections::HashMap::with_capacity(keys.len());
+        let by_stored: std::collections::HashMap<&[u8], &PackKey> =
+            wanted.iter().map(Vec::as_slice).zip(keys).collect();
+        for r in &rows {
+            let pack: &[u8] = r.get(0);
+            let Some((stored, key)) = by_stored.get_key_value(pack) else {
+                continue;
+            };
+            logs.entry(stored)
+                .or_default()
+                .push(codec::decode_recorded(**key, r.get::<_, &[u8]>(1))?);
+        }
+        Ok(wanted
+            .iter()
+            .map(|k| logs.get(k.as_slice()).cloned().unwrap_or_default())
+            .collect())
+    }
+
     fn scan_logs(
         &self,
         visit: &mut dyn FnMut(PackKey, Vec<Recorded>) -> Result<(), StoreError>,
