@@ -9,25 +9,29 @@ use drugtrace_store_postgres::testing::Server;
 
 #[test]
 fn postgres_passes_the_store_suite() {
-    let server = Server::start();
-    let n = AtomicU32::new(0);
-    testkit::check_store(&|| {
-        let name = format!("suite_{}", n.fetch_add(1, Ordering::Relaxed));
-        PostgresStore::connect(&server.database(&name)).unwrap()
-    });
+    store_suite("suite", false);
 }
 
 /// The statements a database with the Citus extension gets (the index entries with `ON
 /// CONFLICT DO NOTHING`, no subquery) pass the suite too, here on plain PostgreSQL.
 #[test]
 fn the_statements_for_citus_pass_the_store_suite() {
+    store_suite("citus", true);
+}
+
+/// The shared suite on a server of its own, each part on a fresh database `PREFIX_N`, with
+/// the statements for Citus when `citus`.
+fn store_suite(prefix: &str, citus: bool) {
     let server = Server::start();
     let n = AtomicU32::new(0);
     testkit::check_store(&|| {
-        let name = format!("citus_{}", n.fetch_add(1, Ordering::Relaxed));
-        PostgresStore::connect(&server.database(&name))
-            .unwrap()
-            .with_citus_statements()
+        let name = format!("{prefix}_{}", n.fetch_add(1, Ordering::Relaxed));
+        let store = PostgresStore::connect(&server.database(&name)).unwrap();
+        if citus {
+            store.with_citus_statements()
+        } else {
+            store
+        }
     });
 }
 
