@@ -31,8 +31,8 @@
 //! the same statement: those not stored yet, picked with `NOT EXISTS`, since `ON CONFLICT
 //! DO NOTHING` costs a second write-ahead log record a row (on a database with the Citus
 //! extension, which has not taken subqueries in `INSERT`, `ON CONFLICT` all the same). It
-//! returns once the server has made it durable (the default
-//! `synchronous_commit`; with Patroni's synchronous mode, on a replica too).
+//! returns once the server has made it durable (the default `synchronous_commit`; with
+//! Patroni's synchronous mode, on a replica too).
 //!
 //! A commit of many events (an import's batch) is a transaction of several statements
 //! instead: the state rows as above, each statement's `RETURNING` naming what moved (then
@@ -208,6 +208,24 @@ pub struct PostgresStore {
 enum Entries {
     Missing,
     OnConflict,
+}
+
+impl Entries {
+    /// A gate's group commit in this form.
+    fn commit_group(self) -> &'static str {
+        match self {
+            Entries::Missing => COMMIT_GROUP,
+            Entries::OnConflict => COMMIT_GROUP_ON_CONFLICT,
+        }
+    }
+
+    /// A transaction's insertion of its index entries in this form.
+    fn insert_lookups(self) -> &'static str {
+        match self {
+            Entries::Missing => INSERT_NEW_LOOKUPS,
+            Entries::OnConflict => INSERT_LOOKUPS,
+        }
+    }
 }
 
 /// A connection and the statements prepared on it. A statement the store runs often is
@@ -511,10 +529,7 @@ impl PostgresStore {
         let packs = stored_keys(writes);
         let states = StateRows::of(writes, &packs);
         let rows = EventRows::of(writes, &packs);
-        let commit = c.prepared(match entries {
-            Entries::Missing => COMMIT_GROUP,
-            Entries::OnConflict => COMMIT_GROUP_ON_CONFLICT,
-        })?;
+        let commit = c.prepared(entries.commit_group())?;
         let sent = c.execute(
             &commit,
             &[
@@ -554,10 +569,7 @@ impl PostgresStore {
         let insert_new = c.prepared(INSERT_NEW_PACKS)?;
         let update = c.prepared(UPDATE_PACKS)?;
         let insert_events = c.prepared(INSERT_EVENTS)?;
-        let insert_lookups = c.prepared(match entries {
-            Entries::Missing => INSERT_NEW_LOOKUPS,
-            Entries::OnConflict => INSERT_LOOKUPS,
-        })?;
+        let insert_lookups = c.prepared(entries.insert_lookups())?;
         let packs = stored_keys(writes);
         std::thread::scope(|scope| {
             // A bulk load's events and index entries are encoded on another core while the
@@ -1054,22 +1066,21 @@ impl Store for PostgresStore {
             )?;
             c.query(&q, &[&wanted])
         })?;
-        let mut logs: std::collections::HashMap<&[u8], Vec<Recorded>> =
-            std::collections::HashMap::with_capacity(keys.len());
-        let by_stored: std::collections::HashMap<&[u8], &PackKey> =
-            wanted.iter().map(Vec::as_slice).zip(keys).collect();
+        // Each pack asked, by its stored key: the key and the log read so far.
+        let mut logs: std::collections::HashMap<&[u8], (PackKey, Vec<Recorded>)> = wanted
+            .iter()
+            .map(Vec::as_slice)
+            .zip(keys)
+            .map(|(stored, key)| (stored, (*key, Vec::new())))
+            .collect();
         for r in &rows {
-            let pack: &[u8] = r.get(0);
-            let Some((stored, key)) = by_stored.get_key_value(pack) else {
-                continue;
-            };
-            logs.entry(stored)
-                .or_default()
-                .push(codec::decode_recorded(**key, r.get::<_, &[u8]>(1))?);
+            if let Some((key, log)) = logs.get_mut(r.get::<_, &[u8]>(0)) {
+                log.push(codec::decode_recorded(*key, r.get::<_, &[u8]>(1))?);
+            }
         }
         Ok(wanted
             .iter()
-            .map(|k| logs.get(k.as_slice()).cloned().unwrap_or_default())
+            .map(|k| logs[k.as_slice()].1.clone())
             .collect())
     }
 
