@@ -38,6 +38,9 @@ pub const MARGIN_MINUTES: i64 = 5;
 /// and the warehouse is exported whole.
 pub const MAX_MINUTES: i64 = 7 * 24 * 60;
 
+// Every mark an update reads is still kept: the ledger forgets older ones only.
+const _: () = assert!(MAX_MINUTES + 2 * MARGIN_MINUTES < drugtrace_ledger::CHANGES_KEPT_MINUTES);
+
 /// The packs an update re-reads at most by default; past that it declines.
 pub const DEFAULT_DELTA_CAP: usize = 1_000_000;
 

@@ -381,6 +381,12 @@ mod tests {
         fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
             self.0.put_lookups(entries)
         }
+        fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError> {
+            self.0.first_changed_minute(from)
+        }
+        fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
+            self.0.forget_changes(minute)
+        }
         fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
             self.0.add_movements(movements)
         }

@@ -27,6 +27,7 @@ mod packs;
 mod recalls;
 mod relations;
 mod supervision;
+mod sweep;
 mod webhook;
 
 use std::sync::Arc;
@@ -453,6 +454,8 @@ pub async fn serve<S: Store + Sync + 'static>(
 ) -> std::io::Result<()> {
     // Scheduled EPCIS subscriptions run for as long as the server serves.
     let schedules = tokio::spawn(epcis::run_schedules(state.clone()));
+    // Change marks no update of the warehouse reads any more are forgotten.
+    let sweep = tokio::spawn(sweep::run(state.clone()));
     // The models, when the server runs them.
     let models = state
         .inner
@@ -469,6 +472,7 @@ pub async fn serve<S: Store + Sync + 'static>(
         })
         .await;
     schedules.abort();
+    sweep.abort();
     if let Some(m) = models {
         m.abort();
     }

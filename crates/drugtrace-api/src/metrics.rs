@@ -1,5 +1,5 @@
-//! Prometheus metrics at `/metrics`: requests by route and status, their latency, and the
-//! gate's decisions by outcome and reason.
+//! Prometheus metrics at `/metrics`: requests by route and status, their latency, the
+//! gate's decisions by outcome and reason, and the change marks the server has forgotten.
 
 use std::time::Instant;
 
@@ -36,6 +36,7 @@ pub struct Metrics {
     requests: Family<RouteLabels, Counter>,
     latency: Family<LatencyLabels, Histogram>,
     decisions: Family<DecisionLabels, Counter>,
+    forgotten: Counter,
 }
 
 impl Default for Metrics {
@@ -62,11 +63,18 @@ impl Default for Metrics {
             "Sale gate decisions by decision and reason",
             decisions.clone(),
         );
+        let forgotten = Counter::default();
+        registry.register(
+            "change_marks_forgotten",
+            "Index entries of change marks forgotten, older than any update of the warehouse reads",
+            forgotten.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             decisions,
+            forgotten,
         }
     }
 }
@@ -80,6 +88,11 @@ impl Metrics {
                 reason: reason.unwrap_or("").into(),
             })
             .inc();
+    }
+
+    /// Counts index entries of change marks forgotten.
+    pub fn forgotten(&self, entries: u64) {
+        self.forgotten.inc_by(entries);
     }
 
     fn render(&self) -> String {

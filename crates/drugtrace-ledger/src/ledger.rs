@@ -387,6 +387,11 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
+    /// The ledger's clock: what it stamps records with and judges by.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// The catalog as it is now.
     pub fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.catalog.read())
@@ -1130,9 +1135,13 @@ impl<S: Store> Ledger<S> {
 
     /// Folds every pack's log into its state and compares it with the stored one; with
     /// [`RebuildMode::Write`], stores the folded states and writes the index ([`Lookup`])
-    /// again from the logs. Run it with no writer active.
+    /// again from the logs, but for the change marks nobody reads any more (older than
+    /// [`crate::CHANGES_KEPT_MINUTES`]). Run it with no writer active.
     pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, StoreError> {
         const CHUNK: usize = 10_000;
+        let forgotten_before =
+            crate::minute_of(self.now()).saturating_sub(crate::CHANGES_KEPT_MINUTES);
+        let kept = |l: &Lookup| !matches!(l, Lookup::Changed(m) if m.minute < forgotten_before);
         let mut report = RebuildReport::default();
         let mut folded: Vec<(PackKey, PackState)> = Vec::new();
         let mut lookups: Vec<(Lookup, PackKey)> = Vec::new();
@@ -1154,6 +1163,7 @@ impl<S: Store> Ledger<S> {
                 lookups.extend(
                     log.iter()
                         .flat_map(|r| Lookup::of(&key, r))
+                        .filter(kept)
                         .map(|l| (l, key)),
                 );
                 if folded.len() >= CHUNK {

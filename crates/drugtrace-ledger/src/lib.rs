@@ -40,7 +40,10 @@ pub use ids::{
 pub use ledger::{
     CaseItem, Decision, Judged, Ledger, LedgerError, RebuildMode, RebuildReport, Submission,
 };
-pub use lookup::{ChangeMark, Lookup, STRIPES, changed_packs, minute_of};
+pub use lookup::{
+    CHANGES_KEPT_MINUTES, ChangeMark, ChangeSweeper, Lookup, STRIPES, Swept, changed_packs,
+    minute_of,
+};
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind, MovementVoid};
 pub use policy::{Policy, TimeRangeError, UnknownCodePolicy};

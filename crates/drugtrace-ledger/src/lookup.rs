@@ -13,10 +13,15 @@
 //! instead of scanning every log. The marks of one minute are spread over [`STRIPES`]
 //! stripes by pack, so that a database distributed by the index's key does not send a whole
 //! minute's writes to one node.
+//!
+//! Change marks are the one kind of entry that is removed: nobody reads a mark older than
+//! [`CHANGES_KEPT_MINUTES`], and a [`ChangeSweeper`] forgets those, oldest first, so the
+//! feed does not grow with the ledger.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::RangeInclusive;
+use std::time::Instant;
 
 use drugtrace_code::PackKey;
 
@@ -27,6 +32,15 @@ use crate::{
 
 /// How many stripes the change marks of one minute are spread over.
 pub const STRIPES: u8 = 8;
+
+/// How long change marks are kept, in minutes: eight days. An update of the warehouse
+/// reads a week back at most, and a few minutes either side (`drugtrace_analytics`); the
+/// day beyond that leaves room for servers whose clocks differ.
+pub const CHANGES_KEPT_MINUTES: i64 = 8 * 24 * 60;
+
+/// The first byte of every change mark's key ([`Lookup::key`]): the marks of every minute
+/// lie between it and the next byte.
+const CHANGED_TAG: u8 = 5;
 
 /// One stripe of the packs that gained a record in one minute of the ledger's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,6 +63,88 @@ impl ChangeMark {
     /// Every stripe of `minute`.
     pub fn minute(minute: i64) -> impl Iterator<Item = ChangeMark> {
         (0..STRIPES).map(move |stripe| ChangeMark { minute, stripe })
+    }
+
+    /// The mark whose key ([`Lookup::key`]) `key` begins with, or `None` when it is not a
+    /// change mark's.
+    pub fn from_key(key: &[u8]) -> Option<ChangeMark> {
+        let (&tag, rest) = key.split_first()?;
+        let minute: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+        let stripe = *rest.get(8)?;
+        (tag == CHANGED_TAG && stripe < STRIPES).then(|| ChangeMark {
+            minute: (u64::from_be_bytes(minute) ^ (1 << 63)) as i64,
+            stripe,
+        })
+    }
+
+    /// The keys that bound the marks of `minute` and later: every such mark's key is at
+    /// least the first and less than the second.
+    pub fn keys_from(minute: i64) -> (Vec<u8>, Vec<u8>) {
+        let first = Lookup::Changed(ChangeMark { minute, stripe: 0 }).key();
+        (first, vec![CHANGED_TAG + 1])
+    }
+}
+
+/// Forgets the change marks nobody reads any more: those of the minutes more than
+/// [`CHANGES_KEPT_MINUTES`] before the ledger's clock, oldest first, a minute at a time.
+///
+/// It remembers the minute it got to, so a pass starts where the last one ended: a store
+/// that keeps a removal as a tombstone until it compacts is not asked to step over it
+/// again. Marks written later for minutes it has passed (a rebuild does not write them,
+/// see `Ledger::rebuild`) are forgotten by the next sweeper, on the server's next start.
+#[derive(Debug, Clone)]
+pub struct ChangeSweeper {
+    from: i64,
+}
+
+/// What one pass of a [`ChangeSweeper`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    /// Minutes whose marks it forgot.
+    pub minutes: u64,
+    /// Index entries those marks were.
+    pub entries: u64,
+    /// Whether older marks are left: the pass stopped at its deadline.
+    pub behind: bool,
+}
+
+impl Default for ChangeSweeper {
+    fn default() -> Self {
+        ChangeSweeper::new()
+    }
+}
+
+impl ChangeSweeper {
+    /// A sweeper that starts from the oldest mark stored.
+    pub fn new() -> ChangeSweeper {
+        ChangeSweeper { from: i64::MIN }
+    }
+
+    /// Forgets the marks of the minutes before `now` less [`CHANGES_KEPT_MINUTES`], until
+    /// none is left or `deadline` has passed; it forgets one minute at least, so every pass
+    /// makes progress. A failure leaves it where it was: the minute it failed in is tried
+    /// again by the next pass.
+    pub fn sweep<S: Store + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+        deadline: Instant,
+    ) -> Result<Swept, StoreError> {
+        let before = minute_of(now).saturating_sub(CHANGES_KEPT_MINUTES);
+        let mut swept = Swept::default();
+        while let Some(minute) = store
+            .first_changed_minute(self.from)?
+            .filter(|m| *m < before)
+        {
+            if swept.minutes > 0 && Instant::now() >= deadline {
+                swept.behind = true;
+                break;
+            }
+            swept.entries += store.forget_changes(minute)?;
+            swept.minutes += 1;
+            self.from = minute.saturating_add(1);
+        }
+        Ok(swept)
     }
 }
 
@@ -154,7 +250,7 @@ impl Lookup {
                 text(&mut k, v.as_str());
             }
             Lookup::Changed(m) => {
-                k.push(5);
+                k.push(CHANGED_TAG);
                 // Big-endian with the sign bit flipped, so keys sort by minute.
                 k.extend_from_slice(&((m.minute as u64) ^ (1 << 63)).to_be_bytes());
                 k.push(m.stripe);

@@ -113,6 +113,25 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .lookups
+            .lock()
+            .iter()
+            .filter_map(|(l, _)| match l {
+                Lookup::Changed(m) if m.minute >= from => Some(m.minute),
+                _ => None,
+            })
+            .min())
+    }
+
+    fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
+        let mut lookups = self.lookups.lock();
+        let before = lookups.len();
+        lookups.retain(|(l, _)| !matches!(l, Lookup::Changed(m) if m.minute == minute));
+        Ok((before - lookups.len()) as u64)
+    }
+
     fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
         let mut stored = self.movements.lock();
         let before = stored.len();

@@ -99,7 +99,8 @@ pub enum CommitError {
 /// - [`Store::commit`] is all or nothing, and returns `Ok` only once its events are durable;
 /// - a pack's events are never changed or removed once committed;
 /// - every committed event can be found by each of its [`Lookup`]s ([`Lookup::of`]),
-///   written in the same commit.
+///   written in the same commit, until a change mark among them is forgotten
+///   ([`Store::forget_changes`]).
 pub trait Store: Send + Sync {
     /// The pack's state, or `None` if no event for it was ever committed.
     fn pack(&self, key: &PackKey) -> Result<Option<PackState>, StoreError>;
@@ -157,6 +158,16 @@ pub trait Store: Send + Sync {
     /// Adds index entries without touching logs or states, durably: for rebuilding the
     /// index from the logs (entries already there are kept).
     fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError>;
+
+    /// The earliest minute, `from` or later, with a change mark stored
+    /// ([`Lookup::Changed`]), or `None`.
+    fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError>;
+
+    /// Removes the change marks of `minute`, every stripe, and returns how many index
+    /// entries they were. They are the only entries ever removed: nobody reads a mark older
+    /// than [`crate::CHANGES_KEPT_MINUTES`], and [`crate::ChangeSweeper`] forgets only
+    /// those. It need not be durable: a mark that comes back is forgotten again.
+    fn forget_changes(&self, minute: i64) -> Result<u64, StoreError>;
 
     /// Adds the movements not stored yet ([`Movement::id`] decides: a resent record is kept
     /// once), all or none, durably, each findable by its institution and upload batch
@@ -232,6 +243,12 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn put_lookups(&self, entries: &[(Lookup, PackKey)]) -> Result<(), StoreError> {
         (**self).put_lookups(entries)
+    }
+    fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError> {
+        (**self).first_changed_minute(from)
+    }
+    fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
+        (**self).forget_changes(minute)
     }
     fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {
         (**self).add_movements(movements)

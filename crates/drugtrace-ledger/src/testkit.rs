@@ -195,6 +195,7 @@ pub fn check_store<S: Store + 'static>(make: &dyn Fn() -> S) {
     ledger_double_sale_race(make());
     lookups_find_committed_records(make());
     changed_packs_are_found_by_minute(make());
+    old_change_marks_are_forgotten(make());
     ledger_voids_keep_the_evidence(make());
     movements_are_kept_once(make());
     movement_voids_keep_the_records(make());
@@ -383,8 +384,6 @@ fn lookups_find_committed_records<S: Store>(s: S) {
     assert_eq!(s.packs_by(&nobody, 10).unwrap(), vec![pack(99)]);
 }
 
-/// A void takes an upload's records out of the state and keeps them in the log; a resent
-/// void changes nothing; nobody voids another party's records; rebuild agrees.
 /// The change feed: each commit marks its packs in the minutes their records were recorded,
 /// and [`crate::changed_packs`] reads a range of minutes back, or says the range holds more
 /// than its cap.
@@ -422,6 +421,105 @@ fn changed_packs_are_found_by_minute<S: Store>(s: S) {
     );
 }
 
+/// The sweep: the marks of the minutes more than [`crate::CHANGES_KEPT_MINUTES`] old are
+/// forgotten, oldest first and a minute at a time; later marks and every other index entry
+/// stay; a pass past its deadline still forgets a minute, and says it is behind.
+fn old_change_marks_are_forgotten<S: Store>(s: S) {
+    use std::time::{Duration, Instant};
+    let mut rng = Rng::new(47);
+    let first = 29_000_000i64;
+    let mut marks =
+        std::collections::BTreeMap::<i64, std::collections::BTreeSet<(Lookup, PackKey)>>::new();
+    let mut others = std::collections::BTreeSet::new();
+    for n in 0..60 {
+        let key = pack(n);
+        let log = s.history(&key).unwrap();
+        let n_events = 1 + rng.below(3) as u32;
+        let mut w = append(&mut rng, key, &log, n_events);
+        for r in &mut w.events {
+            let minute = first + rng.below(8) as i64 * 3;
+            r.recorded_at = Timestamp::from_millis(minute * 60_000 + rng.below(60_000) as i64);
+            for l in Lookup::of(&key, r) {
+                match &l {
+                    Lookup::Changed(m) => marks.entry(m.minute).or_default().insert((l, key)),
+                    _ => others.insert((l, key)),
+                };
+            }
+        }
+        s.commit(vec![w]).unwrap();
+    }
+    let minutes: Vec<i64> = marks.keys().copied().collect();
+    assert!(minutes.len() >= 5, "{minutes:?}");
+    assert_eq!(s.first_changed_minute(i64::MIN).unwrap(), Some(minutes[0]));
+    assert_eq!(
+        s.first_changed_minute(minutes[1] - 1).unwrap(),
+        Some(minutes[1]),
+        "the next minute with marks, past one without"
+    );
+    assert_eq!(
+        s.first_changed_minute(minutes[minutes.len() - 1] + 1)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.forget_changes(minutes[0] - 1).unwrap(),
+        0,
+        "no marks there"
+    );
+
+    // The clock stands where the fourth minute is the oldest kept.
+    let now = Timestamp::from_millis((minutes[3] + crate::CHANGES_KEPT_MINUTES) * 60_000 + 5);
+    let mut sweeper = crate::ChangeSweeper::new();
+    let passed = Instant::now() - Duration::from_millis(1);
+    let one = sweeper.sweep(&s, now, passed).unwrap();
+    assert_eq!((one.minutes, one.behind), (1, true), "{one:?}");
+    assert_eq!(one.entries, marks[&minutes[0]].len() as u64);
+    let rest = sweeper
+        .sweep(&s, now, Instant::now() + Duration::from_secs(60))
+        .unwrap();
+    assert_eq!((rest.minutes, rest.behind), (2, false), "{rest:?}");
+    assert_eq!(
+        rest.entries,
+        (marks[&minutes[1]].len() + marks[&minutes[2]].len()) as u64
+    );
+    let again = crate::ChangeSweeper::new()
+        .sweep(&s, now, Instant::now() + Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(again, crate::Swept::default(), "nothing left to forget");
+
+    let kept_from = |s: &S, kept_from: i64| {
+        assert_eq!(s.first_changed_minute(i64::MIN).unwrap(), Some(kept_from));
+        for (minute, entries) in &marks {
+            for (l, key) in entries {
+                let found = s.packs_by(l, 1000).unwrap().contains(key);
+                assert_eq!(found, *minute >= kept_from, "{l} {key}");
+            }
+        }
+        for (l, key) in &others {
+            assert!(s.packs_by(l, 1000).unwrap().contains(key), "{l} {key} kept");
+        }
+        for n in 0..60 {
+            assert!(!s.history(&pack(n)).unwrap().is_empty(), "logs untouched");
+        }
+    };
+    kept_from(&s, minutes[3]);
+    // One minute forgotten by name: that minute's marks, no other's.
+    assert_eq!(
+        s.forget_changes(minutes[4]).unwrap(),
+        marks[&minutes[4]].len() as u64
+    );
+    assert_eq!(
+        s.first_changed_minute(minutes[3] + 1).unwrap(),
+        minutes.get(5).copied()
+    );
+    // A rebuild writes the index again, but not the marks nobody reads any more.
+    let ledger = Ledger::new(s, Catalog::default(), Policy::default()).with_clock(move || now);
+    ledger.rebuild(RebuildMode::Write).unwrap();
+    kept_from(ledger.store(), minutes[3]);
+}
+
+/// A void takes an upload's records out of the state and keeps them in the log; a resent
+/// void changes nothing; nobody voids another party's records; rebuild agrees.
 fn ledger_voids_keep_the_evidence<S: Store>(s: S) {
     let ledger = Ledger::new(s, Catalog::default(), Policy::default());
     let upload = UploadId::parse("B001").unwrap();

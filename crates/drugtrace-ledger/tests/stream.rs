@@ -146,6 +146,12 @@ impl Store for Interfering {
     ) -> Result<(), StoreError> {
         self.inner.put_lookups(entries)
     }
+    fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError> {
+        self.inner.first_changed_minute(from)
+    }
+    fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
+        self.inner.forget_changes(minute)
+    }
     fn add_movements(&self, m: &[drugtrace_ledger::Movement]) -> Result<usize, StoreError> {
         self.inner.add_movements(m)
     }

@@ -30,8 +30,8 @@ use std::path::Path;
 
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{
-    CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid, PackState,
-    PackWrite, Recorded, Store, StoreError, UploadId,
+    ChangeMark, CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid,
+    PackState, PackWrite, Recorded, Store, StoreError, UploadId,
 };
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use parking_lot::Mutex;
@@ -331,6 +331,31 @@ impl Store for FjallStore {
         }
         batch.commit().map_err(backend)?;
         self.sync_all()
+    }
+
+    fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError> {
+        let (first, end) = ChangeMark::keys_from(from);
+        let Some(item) = self.lookups.range(first..end).next() else {
+            return Ok(None);
+        };
+        let key = item.key().map_err(backend)?;
+        ChangeMark::from_key(&key)
+            .map(|m| Some(m.minute))
+            .ok_or_else(|| StoreError::Corrupt("a change mark's index key does not parse".into()))
+    }
+
+    fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
+        // Every stripe of the minute shares the key up to the stripe's byte.
+        let (first, _) = ChangeMark::keys_from(minute);
+        let prefix = &first[..first.len() - 1];
+        let mut batch = self.db.batch();
+        for item in self.lookups.prefix(prefix) {
+            batch.remove(&self.lookups, item.key().map_err(backend)?);
+        }
+        let removed = batch.len() as u64;
+        // Not synced: a removal lost in a crash is made again by the next sweep.
+        batch.commit().map_err(backend)?;
+        Ok(removed)
     }
 
     fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {

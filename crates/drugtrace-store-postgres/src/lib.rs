@@ -58,8 +58,11 @@
 //! `UPDATE … FROM UNNEST(…) … RETURNING` joined on the primary key, `SELECT … ORDER BY …
 //! LIMIT`, `UNNEST` of arrays, `COPY`, no triggers, no sequences, no cross-table foreign
 //! keys; the group commit's data-modifying `WITH`, whose sub-statements touch the packs
-//! table, the events table (colocated with it by pack) and the lookups table; and the
-//! index entries' `INSERT … SELECT … WHERE NOT EXISTS`, a subquery on the lookups table.
+//! table, the events table (colocated with it by pack) and the lookups table; the index
+//! entries' `INSERT … SELECT … WHERE NOT EXISTS`, a subquery on the lookups table; and, for
+//! forgetting old change marks, `DELETE … WHERE lookup = $1` (one shard's on Citus) and a
+//! range `SELECT … WHERE lookup >= $1 AND lookup < $2 ORDER BY lookup LIMIT 1`, which on
+//! Citus asks every shard of the lookups table.
 //! YugabyteDB runs PostgreSQL's query layer, `WITH` and subqueries included. Citus plans a
 //! statement across shards in steps; its documentation has listed modifying `WITH` clauses
 //! among its limits in older versions, and lists subqueries in `INSERT` among them now. So
@@ -109,8 +112,8 @@ use std::time::{Duration, Instant};
 use drugtrace_code::PackKey;
 use drugtrace_codec as codec;
 use drugtrace_ledger::{
-    CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid, PackState,
-    PackWrite, Recorded, Store, StoreError, UploadId,
+    ChangeMark, CommitError, InstitutionId, LogRuns, Lookup, Movement, MovementId, MovementVoid,
+    PackState, PackWrite, Recorded, Store, StoreError, UploadId,
 };
 use postgres::error::SqlState;
 use postgres::types::Type;
@@ -1166,6 +1169,39 @@ impl Store for PostgresStore {
             )
         })?;
         Ok(())
+    }
+
+    fn first_changed_minute(&self, from: i64) -> Result<Option<i64>, StoreError> {
+        let (first, end) = ChangeMark::keys_from(from);
+        let row = self.with_conn(|c| {
+            let q = c.prepared(
+                "SELECT lookup FROM drugtrace_lookups WHERE lookup >= $1 AND lookup < $2 \
+                 ORDER BY lookup LIMIT 1",
+            )?;
+            c.query_opt(&q, &[&first, &end])
+        })?;
+        row.map(|r| {
+            ChangeMark::from_key(r.get::<_, &[u8]>(0))
+                .map(|m| m.minute)
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a change mark's index key does not parse".into())
+                })
+        })
+        .transpose()
+    }
+
+    fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
+        // One stripe a statement: on a database distributed by the index's key, each is one
+        // shard's.
+        let mut removed = 0;
+        for mark in ChangeMark::minute(minute) {
+            let key = Lookup::Changed(mark).key();
+            removed += self.with_conn(|c| {
+                let q = c.prepared("DELETE FROM drugtrace_lookups WHERE lookup = $1")?;
+                c.execute(&q, &[&key])
+            })?;
+        }
+        Ok(removed)
     }
 
     fn add_movements(&self, movements: &[Movement]) -> Result<usize, StoreError> {

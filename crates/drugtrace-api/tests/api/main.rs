@@ -988,6 +988,12 @@ impl drugtrace_ledger::Store for Unreachable {
     ) -> Result<(), drugtrace_ledger::StoreError> {
         unreachable()
     }
+    fn first_changed_minute(&self, _: i64) -> Result<Option<i64>, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
+    fn forget_changes(&self, _: i64) -> Result<u64, drugtrace_ledger::StoreError> {
+        unreachable()
+    }
     fn add_movements(
         &self,
         _: &[drugtrace_ledger::Movement],
@@ -1111,4 +1117,84 @@ async fn a_gs1_codes_secondary_serial_and_signature_are_kept_with_its_events() {
     assert_eq!(events[0]["secondary_serial"], "SEC-9", "{history}");
     assert_eq!(events[0]["signature"], "MEUCIQDx_c-9A=", "{history}");
     assert!(events[1].get("signature").is_none(), "{history}");
+}
+
+/// Issue 14: change marks were never forgotten, so the index grew by one entry a record for
+/// ever. A server forgets, from its start, the marks older than any update of the warehouse
+/// reads; the newer marks, every other index entry and the logs stay.
+#[tokio::test]
+async fn the_server_forgets_change_marks_older_than_any_update_reads() {
+    use drugtrace_ledger::{ChangeMark, Lookup, PackState, PackWrite, Store, Timestamp, testkit};
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(FjallStore::open(&dir.path().join("store")).unwrap());
+    let now = Timestamp::now();
+    let kept_minutes = drugtrace_ledger::CHANGES_KEPT_MINUTES;
+    let old = Timestamp::from_millis(now.millis() - (kept_minutes + 60) * 60_000);
+    let mut rng = testkit::Rng::new(3);
+    let mut records = Vec::new();
+    for n in 0..20 {
+        let key = testkit::pack(n);
+        let mut r = testkit::arbitrary_recorded(&mut rng, key, 0);
+        r.recorded_at = if n < 12 { old } else { now };
+        records.push((key, r.clone()));
+        let state = PackState::fold([&r]);
+        store
+            .commit(vec![PackWrite {
+                key,
+                expected: 0,
+                events: vec![r],
+                state,
+            }])
+            .unwrap();
+    }
+    let ledger = Ledger::new(
+        std::sync::Arc::clone(&store),
+        Catalog::default(),
+        Policy::default(),
+    );
+    let url = serve(state_of(ledger, drugtrace_api::Keys::default())).await;
+
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let metrics = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let forgotten: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("drugtrace_change_marks_forgotten_total "))
+            .expect("the counter is exported")
+            .parse()
+            .unwrap();
+        assert!(forgotten <= 12, "only the old records' marks: {forgotten}");
+        if forgotten == 12 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "forgot {forgotten} of 12 in 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for (key, r) in &records {
+        let mark = Lookup::Changed(ChangeMark::of(key, r.recorded_at));
+        let found = store.packs_by(&mark, 10).unwrap().contains(key);
+        assert_eq!(found, r.recorded_at == now, "{mark} of {key}");
+        let others = Lookup::of(key, r)
+            .into_iter()
+            .filter(|l| !matches!(l, Lookup::Changed(_)));
+        for l in others {
+            assert!(store.packs_by(&l, 10).unwrap().contains(key), "{l} kept");
+        }
+        assert_eq!(store.history(key).unwrap().len(), 1, "the log kept");
+    }
+    assert_eq!(
+        store.first_changed_minute(i64::MIN).unwrap(),
+        Some(drugtrace_ledger::minute_of(now))
+    );
 }
