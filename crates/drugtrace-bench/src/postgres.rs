@@ -26,6 +26,9 @@ struct Figures {
     /// Packs' logs read per second: one by one, and 1,000 a read.
     logs_one: f64,
     logs_batched: f64,
+    /// Change marks forgotten per second (every mark of the run), and how many.
+    forgotten: f64,
+    marks: u64,
 }
 
 /// The rows comparing PostgreSQL with fjall.
@@ -70,6 +73,16 @@ pub fn rows(dir: &Path, events: u64, batch: usize) -> Result<Vec<Row>> {
         baseline_name: "the same packs one by one (Store::history)".into(),
         baseline: format!("{:.0} packs/s", ours.logs_one),
         ratio: format!("{:.2}", ours.logs_batched / ours.logs_one),
+    });
+    rows.push(Row {
+        what: format!(
+            "PostgreSQL: every change mark of the run forgotten ({} index entries, ChangeSweeper as serve runs it)",
+            ours.marks
+        ),
+        ours: format!("{:.0} entries/s", ours.forgotten),
+        baseline_name: format!("fjall store, its {} entries", base.marks),
+        baseline: format!("{:.0} entries/s", base.forgotten),
+        ratio: format!("{:.2}", ours.forgotten / base.forgotten),
     });
     for ((threads, rate, p50, p99), (_, base_rate, base_p50, base_p99)) in
         ours.single.iter().zip(&base.single)
@@ -161,11 +174,29 @@ fn measure(store: Arc<dyn Store>, packs: u64, batch: usize) -> Result<Figures> {
             percentile(&latencies, 0.99),
         ));
     }
+
+    // Last, as a server's sweep would eight days on: every mark the run made is forgotten.
+    let later = drugtrace_ledger::Timestamp::from_millis(
+        ledger.now().millis() + (drugtrace_ledger::CHANGES_KEPT_MINUTES + 60) * 60_000,
+    );
+    let started = Instant::now();
+    let swept = drugtrace_ledger::ChangeSweeper::new().sweep(
+        store.as_ref(),
+        later,
+        Instant::now() + Duration::from_secs(3600),
+    )?;
+    let forgotten = swept.entries as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        swept.entries > 0 && !swept.behind && store.first_changed_minute(i64::MIN)?.is_none(),
+        "the sweep left marks: {swept:?}"
+    );
     Ok(Figures {
         import,
         batched,
         single,
         logs_one,
         logs_batched,
+        forgotten,
+        marks: swept.entries,
     })
 }
