@@ -128,4 +128,6 @@ mod scenario;
 mod world;
 mod write;
 
-pub use output::{Formats, SynthError, SynthOptions, SynthSummary, generate};
+pub use output::{
+    DEFAULT_IN_STOCK, Formats, MAX_IN_STOCK, SynthError, SynthOptions, SynthSummary, generate,
+};

@@ -48,6 +48,12 @@ pub struct SynthOptions {
     pub formats: Formats,
     /// The share of packs that carry planted fraud, from 0 to 1.
     pub fraud_rate: f64,
+    /// The share of honest packs still on a shelf at the end, from 0 to
+    /// [`MAX_IN_STOCK`] (default [`DEFAULT_IN_STOCK`]): 1% of honest packs are destroyed
+    /// and 0.5% recalled whatever it is, and the rest are sold. A benchmark of the gate
+    /// raises it, so that its sales are first sales of packs in stock, as most of a real
+    /// day's are, not of packs the province has sold already.
+    pub in_stock: f64,
     /// Plant real-upload noise on honest packs (corrections, re-sends, late intakes, a
     /// manufacturer that uploads no commissions…) and list it in `noise.jsonl`; see the
     /// crate docs. Off by default: without it the files are what they always were.
@@ -66,11 +72,18 @@ impl SynthOptions {
             out: out.into(),
             formats: Formats::default(),
             fraud_rate: 0.01,
+            in_stock: DEFAULT_IN_STOCK,
             upload_noise: false,
             packaging: false,
         }
     }
 }
+
+/// The share of honest packs left in stock unless [`SynthOptions::in_stock`] says otherwise.
+pub const DEFAULT_IN_STOCK: f64 = 0.10;
+
+/// The largest [`SynthOptions::in_stock`]: the destroyed and recalled packs keep their share.
+pub const MAX_IN_STOCK: f64 = 0.985;
 
 /// What was generated.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +216,12 @@ pub fn generate(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
         return Err(SynthError::Options(format!(
             "fraud_rate {} is not between 0 and 1",
             opts.fraud_rate
+        )));
+    }
+    if !(0.0..=MAX_IN_STOCK).contains(&opts.in_stock) {
+        return Err(SynthError::Options(format!(
+            "in_stock {} is not between 0 and {MAX_IN_STOCK}",
+            opts.in_stock
         )));
     }
     fs::create_dir_all(&opts.out).map_err(io_at(&opts.out))?;

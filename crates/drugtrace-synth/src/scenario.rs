@@ -62,6 +62,8 @@ pub(crate) struct Gen<'a, W> {
     seed: u64,
     packs: u64,
     pub fraud_rate: f64,
+    /// [`SynthOptions::in_stock`].
+    in_stock: f64,
     population: u64,
     serial_offset: u128,
     next_settlement: u64,
@@ -95,6 +97,7 @@ impl<'a, W: Write> Gen<'a, W> {
             seed,
             packs,
             fraud_rate,
+            in_stock,
             packaging,
             ..
         } = *opts;
@@ -105,6 +108,7 @@ impl<'a, W: Write> Gen<'a, W> {
             seed,
             packs: packs.max(1),
             fraud_rate,
+            in_stock,
             population,
             serial_offset: u128::from(Rng::new(seed, 0x5345_5249).below(1 << 40)),
             next_settlement: 1,
@@ -415,16 +419,16 @@ impl<'a, W: Write> Gen<'a, W> {
         let hospital = self.world.code(inst).starts_with('H');
         let paid = |rng: &mut Rng| rng.chance(if hospital { 0.95 } else { 0.85 });
         let r = if never_issued { 1.0 } else { rng.unit() };
-        if r < 0.10 {
+        if r < self.in_stock {
             return Ok(()); // Still in stock.
         }
-        if r < 0.11 {
+        if r < self.in_stock + 0.01 {
             // Expired on the shelf and destroyed.
             let at = (pack.expiry + rng.range(1, 30)) * DAY + 10 * HOUR;
             self.push(Ev::new(pi, Kind::Destroy, at, inst));
             return Ok(());
         }
-        if r < 0.115 {
+        if r < self.in_stock + 0.015 {
             // A batch recall: the maker recalls, the pharmacy returns the pack.
             t += rng.range(DAY, 30 * DAY);
             self.push(Ev::new(pi, Kind::Recall, t, maker));

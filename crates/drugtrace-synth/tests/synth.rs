@@ -431,6 +431,45 @@ fn the_default_files_keep_their_bytes() {
     assert!(summary.noise.is_empty());
 }
 
+/// The packs whose log ends on a shelf: no sale, destruction or recall, of `packs`.
+fn share_in_stock(dir: &Path, packs: u64) -> f64 {
+    let mut ended = std::collections::HashSet::new();
+    for e in events(&dir.join("events.jsonl"), Format::JsonLines) {
+        if matches!(
+            e.kind,
+            EventKind::Sale(_) | EventKind::Destroy | EventKind::Recall
+        ) {
+            ended.insert(e.pack);
+        }
+    }
+    1.0 - ended.len() as f64 / packs as f64
+}
+
+#[test]
+fn in_stock_leaves_that_share_of_packs_on_the_shelf() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(&options(4_000, 5, dir.path())).unwrap();
+    let default = share_in_stock(dir.path(), 4_000);
+    let stocked = tempfile::tempdir().unwrap();
+    let opts = SynthOptions {
+        in_stock: 0.9,
+        ..options(4_000, 5, stocked.path())
+    };
+    generate(&opts).unwrap();
+    let raised = share_in_stock(stocked.path(), 4_000);
+    // Planted fraud (1%) always sells, and a missed scan hides a sale from the files.
+    assert!((0.08..0.16).contains(&default), "{default}");
+    assert!((0.86..0.92).contains(&raised), "{raised}");
+    for bad in [-0.1, 0.99, f64::NAN] {
+        let opts = SynthOptions {
+            in_stock: bad,
+            ..options(10, 5, stocked.path())
+        };
+        let e = generate(&opts).unwrap_err().to_string();
+        assert!(e.contains("in_stock"), "{e}");
+    }
+}
+
 fn noise(dir: &Path) -> Vec<serde_json::Value> {
     fs::read_to_string(dir.join("noise.jsonl"))
         .unwrap()

@@ -211,6 +211,10 @@ enum Command {
         /// Share of packs with planted fraud.
         #[arg(long, default_value_t = 0.01)]
         fraud_rate: f64,
+        /// Share of honest packs still in stock at the end (at most 0.985): a benchmark of
+        /// the gate raises it, so that its sales are first sales, as most real ones are.
+        #[arg(long, default_value_t = drugtrace_synth::DEFAULT_IN_STOCK)]
+        in_stock: f64,
         /// Also plant the legitimate noise of real uploads that models must not flag
         /// (corrected sales and billings, restocked refunds, late intakes, re-sent returns,
         /// branch transfers of opened boxes, a maker that uploads no commissions), listed
@@ -906,6 +910,7 @@ fn run(cli: Cli) -> Result<()> {
             csv,
             nhsa,
             fraud_rate,
+            in_stock,
             upload_noise,
             packaging,
         } => {
@@ -913,6 +918,7 @@ fn run(cli: Cli) -> Result<()> {
             opts.formats.csv = csv;
             opts.formats.nhsa = nhsa;
             opts.fraud_rate = fraud_rate;
+            opts.in_stock = in_stock;
             opts.upload_noise = upload_noise;
             opts.packaging = packaging;
             let s = drugtrace_synth::generate(&opts)?;
