@@ -302,6 +302,26 @@ mod tests {
     }
 
     #[test]
+    fn a_change_mark_reads_back_from_its_key_and_no_other_key_reads_as_one() {
+        let (first, end) = ChangeMark::keys_from(-3);
+        for minute in [i64::MIN, -3, -1, 0, 29_000_000, i64::MAX] {
+            for stripe in [0, STRIPES - 1] {
+                let m = ChangeMark { minute, stripe };
+                let key = Lookup::Changed(m).key();
+                assert_eq!(ChangeMark::from_key(&key), Some(m));
+                assert_eq!(key >= first && key < end, minute >= -3, "{m:?}");
+            }
+        }
+        let other = Lookup::Person(PersonHash::from_bytes([5; PersonHash::LEN])).key();
+        assert_eq!(ChangeMark::from_key(&other), None);
+        assert_eq!(
+            ChangeMark::from_key(&[CHANGED_TAG, 1, 2]),
+            None,
+            "truncated"
+        );
+    }
+
+    #[test]
     fn change_marks_sort_by_minute_and_fall_in_every_stripe() {
         let mark = |minute| Lookup::Changed(ChangeMark { minute, stripe: 0 }).key();
         assert!(mark(-1) < mark(0) && mark(0) < mark(1) && mark(1) < mark(1 << 40));
