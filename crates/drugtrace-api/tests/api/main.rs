@@ -714,6 +714,12 @@ async fn an_untrusted_peer_cannot_escape_the_limit_with_x_forwarded_for() {
     assert_eq!(forwarded_query(&app, "198.51.100.2").await, 429);
 }
 
+/// The server's `/metrics`, as text.
+async fn metrics(http: &reqwest::Client, url: &str) -> String {
+    let response = http.get(format!("{url}/metrics")).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn metrics_count_requests_and_decisions() {
     let app = spawn_app().await;
@@ -721,15 +727,7 @@ async fn metrics_count_requests_and_decisions() {
         .await;
     app.sale("S-88", "P1", "1", &["81000010000000000088"]).await;
     app.sale("S-89", "P2", "2", &["81000010000000000088"]).await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&app.http, &app.url).await;
     assert!(
         text.contains(r#"drugtrace_gate_decisions_total{decision="allow",reason=""} 1"#),
         "{text}"
@@ -1157,15 +1155,8 @@ async fn the_server_forgets_change_marks_older_than_any_update_reads() {
     let http = reqwest::Client::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let metrics = http
-            .get(format!("{url}/metrics"))
-            .send()
+        let forgotten: u64 = metrics(&http, &url)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let forgotten: u64 = metrics
             .lines()
             .find_map(|l| l.strip_prefix("drugtrace_change_marks_forgotten_total "))
             .expect("the counter is exported")
