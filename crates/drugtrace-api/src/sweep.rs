@@ -28,11 +28,10 @@ pub(crate) async fn run<S: Store + Sync + 'static>(state: AppState<S>) {
     let mut sweeper = ChangeSweeper::new();
     loop {
         let inner = Arc::clone(&state.inner);
-        let mut passing = sweeper.clone();
         let pass = tokio::task::spawn_blocking(move || {
             let ledger = &inner.ledger;
-            let swept = passing.sweep(ledger.store(), ledger.now(), Instant::now() + WORK);
-            (passing, swept)
+            let swept = sweeper.sweep(ledger.store(), ledger.now(), Instant::now() + WORK);
+            (sweeper, swept)
         })
         .await;
         let pause = match pass {
@@ -55,6 +54,8 @@ pub(crate) async fn run<S: Store + Sync + 'static>(state: AppState<S>) {
                 IDLE
             }
             Err(e) => {
+                // The pass panicked, and its sweeper with it: the next starts from the oldest.
+                sweeper = ChangeSweeper::new();
                 tracing::warn!(error = %e, "the sweep of old change marks stopped");
                 IDLE
             }

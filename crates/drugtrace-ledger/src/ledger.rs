@@ -1139,9 +1139,8 @@ impl<S: Store> Ledger<S> {
     /// [`crate::CHANGES_KEPT_MINUTES`]). Run it with no writer active.
     pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, StoreError> {
         const CHUNK: usize = 10_000;
-        let forgotten_before =
-            crate::minute_of(self.now()).saturating_sub(crate::CHANGES_KEPT_MINUTES);
-        let kept = |l: &Lookup| !matches!(l, Lookup::Changed(m) if m.minute < forgotten_before);
+        let first_kept = crate::first_kept_minute(self.now());
+        let kept = |l: &Lookup| !matches!(l, Lookup::Changed(m) if m.minute < first_kept);
         let mut report = RebuildReport::default();
         let mut folded: Vec<(PackKey, PackState)> = Vec::new();
         let mut lookups: Vec<(Lookup, PackKey)> = Vec::new();

@@ -42,7 +42,7 @@ pub use ledger::{
 };
 pub use lookup::{
     CHANGES_KEPT_MINUTES, ChangeMark, ChangeSweeper, Lookup, STRIPES, Swept, changed_packs,
-    minute_of,
+    first_kept_minute, minute_of,
 };
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind, MovementVoid};

@@ -65,6 +65,13 @@ impl ChangeMark {
         (0..STRIPES).map(move |stripe| ChangeMark { minute, stripe })
     }
 
+    /// The mark of an index key a store read among the change marks: a key that does not
+    /// parse as one is corruption.
+    pub fn stored(key: &[u8]) -> Result<ChangeMark, StoreError> {
+        ChangeMark::from_key(key)
+            .ok_or_else(|| StoreError::Corrupt("a change mark's index key does not parse".into()))
+    }
+
     /// The mark whose key ([`Lookup::key`]) `key` begins with, or `None` when it is not a
     /// change mark's.
     pub fn from_key(key: &[u8]) -> Option<ChangeMark> {
@@ -77,12 +84,25 @@ impl ChangeMark {
         })
     }
 
+    /// The key every stripe of `minute`'s marks begins with (their [`Lookup::key`] up to
+    /// the stripe's byte).
+    pub fn minute_key(minute: i64) -> Vec<u8> {
+        let mut key = Lookup::Changed(ChangeMark { minute, stripe: 0 }).key();
+        key.pop();
+        key
+    }
+
     /// The keys that bound the marks of `minute` and later: every such mark's key is at
     /// least the first and less than the second.
     pub fn keys_from(minute: i64) -> (Vec<u8>, Vec<u8>) {
-        let first = Lookup::Changed(ChangeMark { minute, stripe: 0 }).key();
-        (first, vec![CHANGED_TAG + 1])
+        (ChangeMark::minute_key(minute), vec![CHANGED_TAG + 1])
     }
+}
+
+/// The oldest minute whose change marks are kept when the ledger's clock reads `now`: the
+/// marks of every minute before it are forgotten ([`CHANGES_KEPT_MINUTES`]).
+pub fn first_kept_minute(now: Timestamp) -> i64 {
+    minute_of(now).saturating_sub(CHANGES_KEPT_MINUTES)
 }
 
 /// Forgets the change marks nobody reads any more: those of the minutes more than
@@ -130,7 +150,7 @@ impl ChangeSweeper {
         now: Timestamp,
         deadline: Instant,
     ) -> Result<Swept, StoreError> {
-        let before = minute_of(now).saturating_sub(CHANGES_KEPT_MINUTES);
+        let before = first_kept_minute(now);
         let mut swept = Swept::default();
         while let Some(minute) = store
             .first_changed_minute(self.from)?
@@ -310,6 +330,11 @@ mod tests {
                 let key = Lookup::Changed(m).key();
                 assert_eq!(ChangeMark::from_key(&key), Some(m));
                 assert_eq!(key >= first && key < end, minute >= -3, "{m:?}");
+                assert!(key.starts_with(&ChangeMark::minute_key(minute)), "{m:?}");
+                assert!(
+                    !key.starts_with(&ChangeMark::minute_key(minute ^ 1)),
+                    "{m:?}"
+                );
             }
         }
         let other = Lookup::Person(PersonHash::from_bytes([5; PersonHash::LEN])).key();

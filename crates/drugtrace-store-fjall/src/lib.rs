@@ -339,17 +339,12 @@ impl Store for FjallStore {
             return Ok(None);
         };
         let key = item.key().map_err(backend)?;
-        ChangeMark::from_key(&key)
-            .map(|m| Some(m.minute))
-            .ok_or_else(|| StoreError::Corrupt("a change mark's index key does not parse".into()))
+        Ok(Some(ChangeMark::stored(&key)?.minute))
     }
 
     fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
-        // Every stripe of the minute shares the key up to the stripe's byte.
-        let (first, _) = ChangeMark::keys_from(minute);
-        let prefix = &first[..first.len() - 1];
         let mut batch = self.db.batch();
-        for item in self.lookups.prefix(prefix) {
+        for item in self.lookups.prefix(ChangeMark::minute_key(minute)) {
             batch.remove(&self.lookups, item.key().map_err(backend)?);
         }
         let removed = batch.len() as u64;

@@ -1180,14 +1180,8 @@ impl Store for PostgresStore {
             )?;
             c.query_opt(&q, &[&first, &end])
         })?;
-        row.map(|r| {
-            ChangeMark::from_key(r.get::<_, &[u8]>(0))
-                .map(|m| m.minute)
-                .ok_or_else(|| {
-                    StoreError::Corrupt("a change mark's index key does not parse".into())
-                })
-        })
-        .transpose()
+        row.map(|r| Ok(ChangeMark::stored(r.get::<_, &[u8]>(0))?.minute))
+            .transpose()
     }
 
     fn forget_changes(&self, minute: i64) -> Result<u64, StoreError> {
