@@ -6,15 +6,16 @@
 //! The feed is a journal per day (`interceptions-YYYY-MM-DD`: the data directory's file, or
 //! the database's shared journal), so every server on a database adds to and streams the
 //! same feed, and a regulator connected to one server sees what another blocked. A server
-//! appends its interceptions in batches on a thread of its own, after they were answered:
+//! appends its interceptions in batches on a thread of its own, after they were answered,
+//! a fifth of a second's at a time:
 //! the ledger's record is the evidence and is durable before the answer; the feed is the
 //! notice of it. An interception whose server died before its batch was appended is in the
 //! ledger (and the warehouse's next export) but not in the ticker.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
 
 use drugtrace_durable::{SharedError, SharedJournal};
 use drugtrace_ledger::{Decision, Event, EventKind, Outcome};
@@ -28,6 +29,11 @@ const RECENT: usize = 500;
 const QUEUE: usize = 20_000;
 /// Interceptions in one journal record at most.
 const BATCH: usize = 1_000;
+/// How long a batch waits for more interceptions after its first. The ticker is read by
+/// people, to whom a fifth of a second is at once; the database, shared with the gate,
+/// then takes at most five of the feed's appends a second however many sales are refused,
+/// instead of one for every few.
+const LINGER: Duration = Duration::from_millis(200);
 /// Attempts at appending one batch before it is given up (and logged).
 const ATTEMPTS: u32 = 8;
 /// Days a data directory keeps the feed's files (the ticker shows today's only; the ledger
@@ -411,14 +417,16 @@ fn remove_days_before(dir: &std::path::Path, day: &str) {
     }
 }
 
-/// The writer thread: appends what waits as one record, until the feed is dropped.
+/// The writer thread: appends what arrives within [`LINGER`] of a first interception as one
+/// record, until the feed is dropped.
 fn write(feed: std::sync::Weak<Interceptions>, pending: Receiver<Blocked>) {
     while let Ok(first) = pending.recv() {
+        let until = Instant::now() + LINGER;
         let mut blocked = vec![first];
         while blocked.len() < BATCH {
-            match pending.try_recv() {
+            match pending.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(b) => blocked.push(b),
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
         let Some(feed) = feed.upgrade() else {
@@ -575,6 +583,25 @@ mod tests {
         append(&feed, &record).unwrap();
         assert_eq!(journal.read_from(0).unwrap().len(), 1);
         assert_eq!(feed.snapshot(5).today, 1);
+    }
+
+    #[test]
+    fn interceptions_refused_close_together_share_a_record() {
+        let (feed, journal) = memory();
+        // Twenty refusals 5 ms apart: without the wait each would be a record of its own.
+        for n in 0..20 {
+            feed.queue.try_send(blocked(&format!("P{n}"))).unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let until = Instant::now() + Duration::from_secs(10);
+        while feed.snapshot(1).today < 20 {
+            assert!(Instant::now() < until, "the feed never read all twenty");
+            std::thread::sleep(Duration::from_millis(10));
+            feed.refresh().unwrap();
+        }
+        let records = journal.read_from(0).unwrap().len();
+        // One record, or a few on a machine so busy that the sleeps outlast the wait.
+        assert!(records <= 4, "{records} records for twenty interceptions");
     }
 
     /// A clock the test sets: milliseconds since the epoch.

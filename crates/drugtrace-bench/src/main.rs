@@ -65,6 +65,25 @@ struct Row {
     ratio: String,
 }
 
+impl Row {
+    /// A row of two rates in one `unit` (`events/s`): ours against the baseline named.
+    fn rates(
+        what: impl Into<String>,
+        ours: f64,
+        baseline_name: impl Into<String>,
+        baseline: f64,
+        unit: &str,
+    ) -> Row {
+        Row {
+            what: what.into(),
+            ours: format!("{ours:.0} {unit}"),
+            baseline_name: baseline_name.into(),
+            baseline: format!("{baseline:.0} {unit}"),
+            ratio: format!("{:.2}", ours / baseline),
+        }
+    }
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if args.dir.exists() {
@@ -126,13 +145,13 @@ fn main() -> Result<()> {
     };
     rows.insert(
         0,
-        Row {
-            what: format!("durable import, {events} events, {} per commit", args.batch),
-            ours: format!("{ours:.0} events/s"),
-            baseline_name: "fjall alone: same records, batches, fsyncs".into(),
-            baseline: format!("{base:.0} events/s"),
-            ratio: format!("{:.2}", ours / base),
-        },
+        Row::rates(
+            format!("durable import, {events} events, {} per commit", args.batch),
+            ours,
+            "fjall alone: same records, batches, fsyncs",
+            base,
+            "events/s",
+        ),
     );
 
     if let Some(r) = file_row {
@@ -288,17 +307,17 @@ fn file_import(dir: &std::path::Path, packs: u64, batch: usize, parsed_rate: f64
     anyhow::ensure!(summary.bad_lines == 0, "the benchmark file has bad lines");
     let rate = summary.recorded() as f64 / summary.seconds;
     std::fs::remove_file(&path)?;
-    Ok(Row {
-        what: format!(
+    Ok(Row::rates(
+        format!(
             "durable import of a JSON Lines file, {} events ({:.0} MB), parse + record",
             summary.recorded(),
             summary.bytes as f64 / 1e6
         ),
-        ours: format!("{rate:.0} events/s"),
-        baseline_name: "the same events already parsed (row above)".into(),
-        baseline: format!("{parsed_rate:.0} events/s"),
-        ratio: format!("{:.2}", rate / parsed_rate),
-    })
+        rate,
+        "the same events already parsed (row above)",
+        parsed_rate,
+        "events/s",
+    ))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -445,13 +464,13 @@ fn gate_rows(ledger: &Ledger<Arc<FjallStore>>, packs: u64, rows: &mut Vec<Row>) 
         baseline: "-".into(),
         ratio: "-".into(),
     });
-    rows.push(Row {
-        what: "gate: durable, 1,000 decisions per commit (pipelined), half blocked".into(),
-        ours: format!("{batched:.0} decisions/s"),
-        baseline_name: "in-memory store, same batches".into(),
-        baseline: format!("{mem_rate:.0} decisions/s"),
-        ratio: format!("{:.2}", batched / mem_rate),
-    });
+    rows.push(Row::rates(
+        "gate: durable, 1,000 decisions per commit (pipelined), half blocked",
+        batched,
+        "in-memory store, same batches",
+        mem_rate,
+        "decisions/s",
+    ));
 
     // Concurrent single decisions, each acknowledged durable; fsyncs are shared.
     for threads in [1u64, 64] {

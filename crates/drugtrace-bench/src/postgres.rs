@@ -50,39 +50,39 @@ pub fn rows(dir: &Path, events: u64, batch: usize) -> Result<Vec<Row>> {
     let ours = measure(pg, packs, batch)?;
     let base = measure(fjall, packs, batch)?;
     let mut rows = vec![
-        Row {
-            what: format!("PostgreSQL: durable import, {events} events, {batch} per commit"),
-            ours: format!("{:.0} events/s", ours.import),
-            baseline_name: "fjall store, same batches".into(),
-            baseline: format!("{:.0} events/s", base.import),
-            ratio: format!("{:.2}", ours.import / base.import),
-        },
-        Row {
-            what: "PostgreSQL: gate, 1,000 decisions per commit, half blocked".into(),
-            ours: format!("{:.0} decisions/s", ours.batched),
-            baseline_name: "fjall store, same batches".into(),
-            baseline: format!("{:.0} decisions/s", base.batched),
-            ratio: format!("{:.2}", ours.batched / base.batched),
-        },
-        Row {
-            what: format!(
+        Row::rates(
+            format!("PostgreSQL: durable import, {events} events, {batch} per commit"),
+            ours.import,
+            "fjall store, same batches",
+            base.import,
+            "events/s",
+        ),
+        Row::rates(
+            "PostgreSQL: gate, 1,000 decisions per commit, half blocked",
+            ours.batched,
+            "fjall store, same batches",
+            base.batched,
+            "decisions/s",
+        ),
+        Row::rates(
+            format!(
                 "PostgreSQL: logs of {LOG_PACKS} packs read 1,000 at a time (Store::histories, a warehouse update's re-read)"
             ),
-            ours: format!("{:.0} packs/s", ours.logs_batched),
-            baseline_name: "the same packs one by one (Store::history)".into(),
-            baseline: format!("{:.0} packs/s", ours.logs_one),
-            ratio: format!("{:.2}", ours.logs_batched / ours.logs_one),
-        },
-        Row {
-            what: format!(
+            ours.logs_batched,
+            "the same packs one by one (Store::history)",
+            ours.logs_one,
+            "packs/s",
+        ),
+        Row::rates(
+            format!(
                 "PostgreSQL: every change mark of the run forgotten ({} index entries, ChangeSweeper as serve runs it)",
                 ours.marks
             ),
-            ours: format!("{:.0} entries/s", ours.forgotten),
-            baseline_name: format!("fjall store, its {} entries", base.marks),
-            baseline: format!("{:.0} entries/s", base.forgotten),
-            ratio: format!("{:.2}", ours.forgotten / base.forgotten),
-        },
+            ours.forgotten,
+            format!("fjall store, its {} entries", base.marks),
+            base.forgotten,
+            "entries/s",
+        ),
     ];
     for ((threads, rate, p50, p99), (_, base_rate, base_p50, base_p99)) in
         ours.single.iter().zip(&base.single)
