@@ -462,6 +462,7 @@ pub async fn serve<S: Store + Sync + 'static>(
         .models_every
         .map(|every| tokio::spawn(supervision::run_models(state.clone(), every)));
     let inner = Arc::clone(&state.inner);
+    let live = state.inner.live.clone();
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -476,5 +477,17 @@ pub async fn serve<S: Store + Sync + 'static>(
     if let Some(m) = models {
         m.abort();
     }
+    // The sales refused last, still waiting to be appended to the live feed.
+    if let Some(live) = live {
+        let flushed = tokio::task::spawn_blocking(move || live.flush(FLUSH_LIVE)).await;
+        if !matches!(flushed, Ok(true)) {
+            tracing::warn!(
+                "stopped before the last blocked sales reached the live feed (they are in the ledger)"
+            );
+        }
+    }
     served
 }
+
+/// How long a stopping server waits for the live feed's last append.
+const FLUSH_LIVE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -9,11 +9,13 @@
 //! appends its interceptions in batches on a thread of its own, after they were answered,
 //! a fifth of a second's at a time:
 //! the ledger's record is the evidence and is durable before the answer; the feed is the
-//! notice of it. An interception whose server died before its batch was appended is in the
-//! ledger (and the warehouse's next export) but not in the ticker.
+//! notice of it. A server that stops appends what waits first ([`Interceptions::flush`]); an
+//! interception whose server died before its batch was appended is in the ledger (and the
+//! warehouse's next export) but not in the ticker.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -156,7 +158,11 @@ pub struct Interceptions {
     changed: tokio::sync::watch::Sender<u64>,
     queue: SyncSender<Blocked>,
     /// Interceptions left out because the writer was that far behind.
-    dropped: std::sync::atomic::AtomicU64,
+    dropped: AtomicU64,
+    /// Interceptions queued for the writer since the server started.
+    queued: AtomicU64,
+    /// Of those, the ones the writer is done with: appended, or given up and logged.
+    done: AtomicU64,
 }
 
 impl std::fmt::Debug for Interceptions {
@@ -188,7 +194,9 @@ impl Interceptions {
             day: Mutex::new(Day::new(day, journal)),
             changed: tokio::sync::watch::Sender::new(0),
             queue,
-            dropped: std::sync::atomic::AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            done: AtomicU64::new(0),
         });
         feed.refresh().map_err(|e| e.to_string())?;
         let weak = Arc::downgrade(&feed);
@@ -251,12 +259,10 @@ impl Interceptions {
                 settlement: sale.settlement.as_ref().map(|s| s.to_string()),
                 amount_fen: sale.amount_fen,
             };
-            match self.queue.try_send(blocked) {
+            match self.queue_one(blocked) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
-                    let n = self
-                        .dropped
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let n = self.dropped.fetch_add(1, Ordering::Relaxed);
                     if n.is_power_of_two() {
                         tracing::warn!(
                             left_out = n + 1,
@@ -267,6 +273,31 @@ impl Interceptions {
                 Err(TrySendError::Disconnected(_)) => {}
             }
         }
+    }
+
+    /// Hands `blocked` to the writer, counting it.
+    fn queue_one(&self, blocked: Blocked) -> Result<(), TrySendError<Blocked>> {
+        // Counted first: the writer may be done with it before `try_send` returns.
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.queue.try_send(blocked).inspect_err(|_| {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+        })
+    }
+
+    /// Waits until the writer is done with every interception queued so far (appended, or
+    /// given up and logged), `within` at most; whether it was. A server stopping calls it, so
+    /// that the sales it refused last reach the ticker rather than wait out [`LINGER`] in a
+    /// process about to end.
+    pub fn flush(&self, within: Duration) -> bool {
+        let target = self.queued.load(Ordering::SeqCst);
+        let until = Instant::now() + within;
+        while self.done.load(Ordering::SeqCst) < target {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
     }
 
     /// Reads on in the day's journal (what this and the other servers appended), moving to
@@ -374,7 +405,7 @@ impl Interceptions {
 
     /// Interceptions left out of the feed since the server started.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -443,6 +474,8 @@ fn write(feed: std::sync::Weak<Interceptions>, pending: Receiver<Blocked>) {
                 "could not add blocked sales to the live feed (they are in the ledger)"
             );
         }
+        feed.done
+            .fetch_add(record.blocked.len() as u64, Ordering::SeqCst);
     }
 }
 
@@ -590,7 +623,7 @@ mod tests {
         let (feed, journal) = memory();
         // Twenty refusals 5 ms apart: without the wait each would be a record of its own.
         for n in 0..20 {
-            feed.queue.try_send(blocked(&format!("P{n}"))).unwrap();
+            feed.queue_one(blocked(&format!("P{n}"))).unwrap();
             std::thread::sleep(Duration::from_millis(5));
         }
         let until = Instant::now() + Duration::from_secs(10);
@@ -602,6 +635,25 @@ mod tests {
         let records = journal.read_from(0).unwrap().len();
         // One record, or a few on a machine so busy that the sleeps outlast the wait.
         assert!(records <= 4, "{records} records for twenty interceptions");
+    }
+
+    #[test]
+    fn a_flush_appends_what_waits_without_waiting_out_the_linger() {
+        let (feed, journal) = memory();
+        for code in ["A", "B", "C"] {
+            feed.queue_one(blocked(code)).unwrap();
+        }
+        assert!(feed.flush(Duration::from_secs(10)));
+        let records = journal.read_from(0).unwrap();
+        assert_eq!(
+            records.len(),
+            1,
+            "the three are one record, appended by the flush's end"
+        );
+        let record: Record = serde_json::from_slice(&records[0]).unwrap();
+        assert_eq!(record.blocked.len(), 3);
+        // Nothing more queued: a second flush has nothing to wait for.
+        assert!(feed.flush(Duration::ZERO));
     }
 
     /// A clock the test sets: milliseconds since the epoch.

@@ -892,6 +892,48 @@ async fn a_blocked_settlement_sells_nothing() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "at");
 }
+/// A server that stops appends the sales it refused last to the live feed before it ends,
+/// instead of leaving them to wait out the feed's batching in a process about to exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_appends_its_last_blocked_sales_to_the_live_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let state = test_state(
+        dir.path(),
+        drugtrace_api::RateLimiter::new(1000, 1000.0),
+        None,
+    )
+    .with_interceptions(drugtrace_api::Interceptions::in_dir(&live, 480).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(drugtrace_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let app = App {
+        url,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    };
+    let code = "81000010000000000701";
+    let (status, body) = app.post("/v1/events", &json!([commission(code)])).await;
+    assert_eq!(status, 200, "{body}");
+    app.sale("S-700", "P2", "1", &[code]).await;
+    let again = app.sale("S-701", "P1", "2", &[code]).await;
+    assert_eq!(again["decision"], "block", "{again}");
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    ended.expect("the server stopped").unwrap().unwrap();
+    let feed: String = std::fs::read_dir(&live)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        feed.contains(code) && feed.contains("S-701"),
+        "the blocked sale is not in the feed's files: {feed:?}"
+    );
+}
+
 mod patient_identity;
 
 /// A manufacturer commissions codes of its own products only: the catalog names the maker of
