@@ -41,8 +41,8 @@ pub use ledger::{
     CaseItem, Decision, Judged, Ledger, LedgerError, RebuildMode, RebuildReport, Submission,
 };
 pub use lookup::{
-    CHANGES_KEPT_MINUTES, ChangeMark, ChangeSweeper, Lookup, STRIPES, Swept, changed_packs,
-    first_kept_minute, minute_of,
+    CHANGES_KEPT_MINUTES, ChangeMark, ChangeSweeper, Lookup, RESCAN_MINUTES, STRIPES, Swept,
+    changed_packs, first_kept_minute, minute_of,
 };
 pub use mem::MemStore;
 pub use movement::{Movement, MovementId, MovementKind, MovementVoid};

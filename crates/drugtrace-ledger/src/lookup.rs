@@ -110,12 +110,19 @@ pub fn first_kept_minute(now: Timestamp) -> i64 {
 ///
 /// It remembers the minute it got to, so a pass starts where the last one ended: a store
 /// that keeps a removal as a tombstone until it compacts is not asked to step over it
-/// again. Marks written later for minutes it has passed (a rebuild does not write them,
-/// see `Ledger::rebuild`) are forgotten by the next sweeper, on the server's next start.
+/// again. Once every [`RESCAN_MINUTES`] by the ledger's clock it starts again from the
+/// oldest mark, so that marks written later for minutes it had passed (a `put_lookups` of
+/// old marks, a server whose clock is behind; a rebuild does not write them, see
+/// `Ledger::rebuild`) are forgotten within a day.
 #[derive(Debug, Clone)]
 pub struct ChangeSweeper {
     from: i64,
+    /// The minute (the ledger's clock) of the last pass that started from the oldest mark.
+    rescanned: i64,
 }
+
+/// How often a [`ChangeSweeper`] starts again from the oldest mark, in minutes: a day.
+pub const RESCAN_MINUTES: i64 = 24 * 60;
 
 /// What one pass of a [`ChangeSweeper`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +144,10 @@ impl Default for ChangeSweeper {
 impl ChangeSweeper {
     /// A sweeper that starts from the oldest mark stored.
     pub fn new() -> ChangeSweeper {
-        ChangeSweeper { from: i64::MIN }
+        ChangeSweeper {
+            from: i64::MIN,
+            rescanned: i64::MIN,
+        }
     }
 
     /// Forgets the marks of the minutes before `now` less [`CHANGES_KEPT_MINUTES`], until
@@ -151,6 +161,10 @@ impl ChangeSweeper {
         deadline: Instant,
     ) -> Result<Swept, StoreError> {
         let before = first_kept_minute(now);
+        if minute_of(now).saturating_sub(self.rescanned) >= RESCAN_MINUTES {
+            self.from = i64::MIN;
+            self.rescanned = minute_of(now);
+        }
         let mut swept = Swept::default();
         while let Some(minute) = store
             .first_changed_minute(self.from)?
@@ -300,6 +314,50 @@ impl fmt::Display for Lookup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sweeper_comes_back_for_old_marks_written_behind_it_within_a_day() {
+        let store = crate::MemStore::new();
+        let pack = |n: u64| crate::testkit::pack(n);
+        let mark = |minute: i64| {
+            Lookup::Changed(ChangeMark {
+                minute,
+                stripe: stripe_of(&pack(minute as u64)),
+            })
+        };
+        let first = 29_000_000i64;
+        store
+            .put_lookups(&[
+                (mark(first), pack(first as u64)),
+                (mark(first + 10), pack(first as u64 + 10)),
+            ])
+            .unwrap();
+        let at = |minute: i64| Timestamp::from_millis(minute * 60_000);
+        let now = first + 20 + CHANGES_KEPT_MINUTES;
+        let later = || Instant::now() + std::time::Duration::from_secs(60);
+        let mut sweeper = ChangeSweeper::new();
+        assert_eq!(sweeper.sweep(&store, at(now), later()).unwrap().minutes, 2);
+        // A mark of a minute the sweeper has passed: left while its cursor stands beyond it.
+        store
+            .put_lookups(&[(mark(first + 5), pack(first as u64 + 5))])
+            .unwrap();
+        let hour_later = sweeper.sweep(&store, at(now + 60), later()).unwrap();
+        assert_eq!(hour_later.minutes, 0, "{hour_later:?}");
+        assert_eq!(
+            store.first_changed_minute(i64::MIN).unwrap(),
+            Some(first + 5)
+        );
+        // A day on, the sweeper starts again from the oldest mark.
+        let day_later = sweeper
+            .sweep(&store, at(now + RESCAN_MINUTES), later())
+            .unwrap();
+        assert_eq!(
+            (day_later.minutes, day_later.entries),
+            (1, 1),
+            "{day_later:?}"
+        );
+        assert_eq!(store.first_changed_minute(i64::MIN).unwrap(), None);
+    }
 
     #[test]
     fn keys_are_distinct_and_prefix_free() {
