@@ -275,13 +275,12 @@ impl Interceptions {
         }
     }
 
-    /// Hands `blocked` to the writer, counting it.
+    /// Hands `blocked` to the writer, counting it. (The writer may count it done first: a
+    /// flush only waits while fewer are done than were queued.)
     fn queue_one(&self, blocked: Blocked) -> Result<(), TrySendError<Blocked>> {
-        // Counted first: the writer may be done with it before `try_send` returns.
+        self.queue.try_send(blocked)?;
         self.queued.fetch_add(1, Ordering::SeqCst);
-        self.queue.try_send(blocked).inspect_err(|_| {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
-        })
+        Ok(())
     }
 
     /// Waits until the writer is done with every interception queued so far (appended, or

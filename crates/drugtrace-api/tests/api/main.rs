@@ -892,6 +892,7 @@ async fn a_blocked_settlement_sells_nothing() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "at");
 }
+
 /// A server that stops appends the sales it refused last to the live feed before it ends,
 /// instead of leaving them to wait out the feed's batching in a process about to exit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
