@@ -161,9 +161,10 @@ impl ChangeSweeper {
         deadline: Instant,
     ) -> Result<Swept, StoreError> {
         let before = first_kept_minute(now);
-        if minute_of(now).saturating_sub(self.rescanned) >= RESCAN_MINUTES {
+        let minute = minute_of(now);
+        if minute.saturating_sub(self.rescanned) >= RESCAN_MINUTES {
             self.from = i64::MIN;
-            self.rescanned = minute_of(now);
+            self.rescanned = minute;
         }
         let mut swept = Swept::default();
         while let Some(minute) = store
@@ -317,8 +318,8 @@ mod tests {
 
     #[test]
     fn a_sweeper_comes_back_for_old_marks_written_behind_it_within_a_day() {
+        use crate::testkit::pack;
         let store = crate::MemStore::new();
-        let pack = |n: u64| crate::testkit::pack(n);
         let mark = |minute: i64| {
             Lookup::Changed(ChangeMark {
                 minute,

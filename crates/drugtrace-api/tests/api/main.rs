@@ -155,6 +155,25 @@ async fn serve<S: drugtrace_ledger::Store + Sync + 'static>(
     url
 }
 
+/// Serves `state` on a free loopback port until the sender it returns is used (or
+/// dropped): its base URL, the sender, and the server's task, which ends once the server
+/// has stopped.
+async fn serve_until_stopped<S: drugtrace_ledger::Store + Sync + 'static>(
+    state: drugtrace_api::AppState<S>,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(drugtrace_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop, server)
+}
+
 impl App {
     /// Posts `body` with the key of the institution it speaks for.
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
@@ -905,12 +924,7 @@ async fn a_stopping_server_appends_its_last_blocked_sales_to_the_live_feed() {
         None,
     )
     .with_interceptions(drugtrace_api::Interceptions::in_dir(&live, 480).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(drugtrace_api::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let (url, stop, server) = serve_until_stopped(state).await;
     let app = App {
         url,
         http: reqwest::Client::new(),

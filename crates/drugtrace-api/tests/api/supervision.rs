@@ -1466,12 +1466,7 @@ async fn a_shutdown_ends_the_open_live_streams() {
         .with_interceptions(
             drugtrace_api::Interceptions::in_dir(&dir.path().join("live"), 480).unwrap(),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(drugtrace_api::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
+    let (url, stop, server) = crate::serve_until_stopped(state).await;
     let c = Client::new(&url);
     let cookie = c.login(REGULATOR_KEY).await;
     let mut stream = c
