@@ -635,6 +635,32 @@ mod tests {
         assert!(records <= 4, "{records} records for twenty interceptions");
     }
 
+    /// A flood of refusals (a bulk resale, or someone probing the gate) is not held to five
+    /// records a second: a batch goes as soon as it is full.
+    #[test]
+    fn a_flood_of_refusals_goes_in_full_batches_at_once() {
+        let (feed, journal) = memory();
+        let flood = BATCH * 10;
+        let started = Instant::now();
+        for n in 0..flood {
+            feed.queue_one(blocked(&format!("P{n}"))).unwrap();
+        }
+        assert!(feed.flush(Duration::from_secs(10)));
+        // Batches that each waited out the linger would take ten lingers at least.
+        assert!(started.elapsed() < LINGER * 10, "{:?}", started.elapsed());
+        let sizes: Vec<usize> = journal
+            .read_from(0)
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_slice::<Record>(r).unwrap().blocked.len())
+            .collect();
+        // Ten full ones; one more only if the queueing stalled past the linger mid-flood.
+        let full = sizes.iter().filter(|n| **n == BATCH).count();
+        assert!(full >= 9 && sizes.len() <= 11, "{sizes:?}");
+        assert!(sizes.iter().all(|n| *n <= BATCH), "{sizes:?}");
+        assert_eq!(feed.snapshot(1).today, flood as u64);
+    }
+
     #[test]
     fn a_flush_waits_until_what_was_queued_is_appended() {
         let (feed, journal) = memory();
