@@ -13,6 +13,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use drugtrace_code::PackKey;
 use drugtrace_ledger::{CommitError, Decision, Judged, LedgerError, Store, Submission};
@@ -99,6 +100,8 @@ struct Queued {
     reply: Reply,
     /// Times its group conflicted with another writer.
     conflicts: u32,
+    /// When it reached the batcher.
+    arrived: Instant,
 }
 
 /// A group being committed: its requests and the packs it touches.
@@ -132,7 +135,9 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, msgs: Receiver<Msg>, tx
                     let Some(inner) = inner.upgrade() else {
                         return;
                     };
+                    let started = Instant::now();
                     let result = inner.ledger.commit_judged(judged);
+                    inner.metrics.gate().committed(started.elapsed());
                     drop(inner);
                     if landed.send(Msg::Landed(group, result)).is_err() {
                         return;
@@ -176,7 +181,16 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, msgs: Receiver<Msg>, tx
                 break;
             }
             let subs: Vec<&Submission> = group.iter().map(|q| &q.submission).collect();
-            match inner.ledger.judge_submissions(&subs) {
+            let started = Instant::now();
+            let judged = inner.ledger.judge_submissions(&subs);
+            // The front request is the oldest: the queue is in arrival order, and one sent
+            // back after a conflict keeps its place and its time of arrival.
+            let waited = started.saturating_duration_since(group[0].arrived);
+            inner
+                .metrics
+                .gate()
+                .judged(group.len(), waited, started.elapsed());
+            match judged {
                 Err(e) => fail(group, &e),
                 Ok(judged) if judged.packs().iter().any(|p| st.busy.contains(p)) => {
                     // Judged on a state a group in flight may change: back to the front,
@@ -265,6 +279,7 @@ impl Pipeline {
                     submission,
                     reply,
                     conflicts: 0,
+                    arrived: Instant::now(),
                 });
                 self.next_seq += 1;
             }

@@ -1,7 +1,9 @@
 //! Prometheus metrics at `/metrics`: requests by route and status, their latency, the
-//! gate's decisions by outcome and reason, and the change marks the server has forgotten.
+//! gate's decisions by outcome and reason, the gate's groups (their size, how long their
+//! oldest request waited, how long judging and committing took), and the change marks the
+//! server has forgotten.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -37,16 +39,45 @@ pub struct Metrics {
     latency: Family<LatencyLabels, Histogram>,
     decisions: Family<DecisionLabels, Counter>,
     forgotten: Counter,
+    gate: GateMetrics,
+}
+
+/// The gate's groups, as its batcher forms, judges and commits them: what an operator
+/// reads to see where a sale's time goes (waiting for a group, the state reads of
+/// judging, the commit) and how well concurrent requests share commits.
+#[derive(Clone)]
+pub(crate) struct GateMetrics {
+    group_requests: Histogram,
+    waited: Histogram,
+    judging: Histogram,
+    committing: Histogram,
+}
+
+impl GateMetrics {
+    /// A group judged: its requests, how long its oldest one had waited, and how long
+    /// judging took (the packs' states read and the sales decided).
+    pub(crate) fn judged(&self, requests: usize, waited: Duration, judging: Duration) {
+        self.group_requests.observe(requests as f64);
+        self.waited.observe(waited.as_secs_f64());
+        self.judging.observe(judging.as_secs_f64());
+    }
+
+    /// A group's commit, landed or not, and how long it took.
+    pub(crate) fn committed(&self, took: Duration) {
+        self.committing.observe(took.as_secs_f64());
+    }
+}
+
+/// A histogram of durations from 50 µs to about 3 s.
+fn seconds() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 17))
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("drugtrace");
         let requests = Family::<RouteLabels, Counter>::default();
-        let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(|| {
-            // 50 µs to about 3 s.
-            Histogram::new(exponential_buckets(0.000_05, 2.0, 17))
-        });
+        let latency = Family::<LatencyLabels, Histogram>::new_with_constructor(seconds);
         let decisions = Family::<DecisionLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -63,6 +94,33 @@ impl Default for Metrics {
             "Sale gate decisions by decision and reason",
             decisions.clone(),
         );
+        let gate = GateMetrics {
+            // 1 to 4096 requests.
+            group_requests: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
+            waited: seconds(),
+            judging: seconds(),
+            committing: seconds(),
+        };
+        registry.register(
+            "gate_group_requests",
+            "Sale requests judged together in one gate group",
+            gate.group_requests.clone(),
+        );
+        registry.register(
+            "gate_group_wait_seconds",
+            "How long the oldest request of a gate group waited before the group was judged",
+            gate.waited.clone(),
+        );
+        registry.register(
+            "gate_group_judge_seconds",
+            "Judging one gate group: reading its packs' states and deciding its sales",
+            gate.judging.clone(),
+        );
+        registry.register(
+            "gate_group_commit_seconds",
+            "Committing one gate group, until it is durable or has failed",
+            gate.committing.clone(),
+        );
         let forgotten = Counter::default();
         registry.register(
             "change_marks_forgotten",
@@ -75,6 +133,7 @@ impl Default for Metrics {
             latency,
             decisions,
             forgotten,
+            gate,
         }
     }
 }
@@ -88,6 +147,11 @@ impl Metrics {
                 reason: reason.unwrap_or("").into(),
             })
             .inc();
+    }
+
+    /// The gate's group metrics, for its batcher.
+    pub(crate) fn gate(&self) -> &GateMetrics {
+        &self.gate
     }
 
     /// Counts index entries of change marks forgotten.

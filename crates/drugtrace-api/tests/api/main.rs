@@ -740,7 +740,7 @@ async fn metrics(http: &reqwest::Client, url: &str) -> String {
 }
 
 #[tokio::test]
-async fn metrics_count_requests_and_decisions() {
+async fn metrics_count_requests_decisions_and_gate_groups() {
     let app = spawn_app().await;
     app.post("/v1/events", &json!([commission("81000010000000000088")]))
         .await;
@@ -767,6 +767,17 @@ async fn metrics_count_requests_and_decisions() {
         text.contains(r#"drugtrace_http_request_seconds_bucket{le="#),
         "{text}"
     );
+    // The two sales came one after the other: two groups of one request, each judged and
+    // committed once.
+    for line in [
+        "drugtrace_gate_group_requests_sum 2.0",
+        "drugtrace_gate_group_requests_count 2",
+        "drugtrace_gate_group_wait_seconds_count 2",
+        "drugtrace_gate_group_judge_seconds_count 2",
+        "drugtrace_gate_group_commit_seconds_count 2",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in {text}");
+    }
     assert!(
         !text.contains("81000010000000000088"),
         "codes never become labels"
