@@ -209,12 +209,6 @@ pub async fn sale<S: Store + Sync + 'static>(
         })
         .await
         .map_err(ApiError::internal)?;
-    for d in &decisions {
-        state
-            .inner
-            .metrics
-            .decision(d.allows_payment(), d.outcome.reason().map(|r| r.as_str()));
-    }
     let items: Vec<ItemAnswer> = codes
         .into_iter()
         .zip(decisions)

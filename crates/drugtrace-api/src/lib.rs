@@ -326,14 +326,21 @@ impl<S: Store + Sync + 'static> AppState<S> {
     }
 
     /// Judges and records `submission` through the gate's batcher with whatever else is
-    /// waiting; the decisions come back once durable, and what they refused is added to
-    /// the live feed.
+    /// waiting; the decisions come back once durable, are counted in the metrics, and what
+    /// they refused is added to the live feed.
     async fn settle(
         &self,
         submission: drugtrace_ledger::Submission,
     ) -> Result<Vec<drugtrace_ledger::Decision>, batcher::GateFailure> {
         let watched = self.inner.live.as_ref().map(|_| submission.events.clone());
         let decisions = self.gate().record(submission).await?;
+        for d in &decisions {
+            self.inner.metrics.decision(
+                d.allows_payment(),
+                d.outcome.reason().map(|r| r.as_str()),
+                d.replayed,
+            );
+        }
         if let (Some(live), Some(events)) = (&self.inner.live, watched) {
             live.offer(&events, &decisions);
         }

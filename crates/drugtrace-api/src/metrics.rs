@@ -1,7 +1,7 @@
 //! Prometheus metrics at `/metrics`: requests by route and status, their latency, the
-//! gate's decisions by outcome and reason, the gate's groups (their size, how long their
-//! oldest request waited, how long judging and committing took), and the change marks the
-//! server has forgotten.
+//! gate's decisions by outcome and reason and those answered as before, the gate's groups
+//! (their size, how long their oldest request waited, how long judging and committing
+//! took), and the change marks the server has forgotten.
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ pub struct Metrics {
     requests: Family<RouteLabels, Counter>,
     latency: Family<LatencyLabels, Histogram>,
     decisions: Family<DecisionLabels, Counter>,
+    replayed: Counter,
     forgotten: Counter,
     gate: GateMetrics,
 }
@@ -121,6 +122,12 @@ impl Default for Metrics {
             "Committing one gate group, until it is durable or has failed",
             gate.committing.clone(),
         );
+        let replayed = Counter::default();
+        registry.register(
+            "gate_replays",
+            "Gate decisions answered as before: a settlement sent again, which records nothing new",
+            replayed.clone(),
+        );
         let forgotten = Counter::default();
         registry.register(
             "change_marks_forgotten",
@@ -132,6 +139,7 @@ impl Default for Metrics {
             requests,
             latency,
             decisions,
+            replayed,
             forgotten,
             gate,
         }
@@ -139,14 +147,17 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Counts one gate decision.
-    pub fn decision(&self, allowed: bool, reason: Option<&str>) {
+    /// Counts one gate decision, and whether it was answered as before (`replayed`).
+    pub fn decision(&self, allowed: bool, reason: Option<&str>, replayed: bool) {
         self.decisions
             .get_or_create(&DecisionLabels {
                 decision: if allowed { "allow" } else { "block" }.into(),
                 reason: reason.unwrap_or("").into(),
             })
             .inc();
+        if replayed {
+            self.replayed.inc();
+        }
     }
 
     /// The gate's group metrics, for its batcher.

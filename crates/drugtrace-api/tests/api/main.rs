@@ -746,9 +746,15 @@ async fn metrics_count_requests_decisions_and_gate_groups() {
         .await;
     app.sale("S-88", "P1", "1", &["81000010000000000088"]).await;
     app.sale("S-89", "P2", "2", &["81000010000000000088"]).await;
+    // The first settlement sent again: answered as before.
+    app.sale("S-88", "P1", "1", &["81000010000000000088"]).await;
     let text = metrics(&app.http, &app.url).await;
     assert!(
-        text.contains(r#"drugtrace_gate_decisions_total{decision="allow",reason=""} 1"#),
+        text.contains(r#"drugtrace_gate_decisions_total{decision="allow",reason=""} 2"#),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "drugtrace_gate_replays_total 1"),
         "{text}"
     );
     assert!(
@@ -759,7 +765,7 @@ async fn metrics_count_requests_decisions_and_gate_groups() {
     );
     assert!(
         text.contains(
-            r#"drugtrace_http_requests_total{method="POST",route="/v1/gate/sale",status="200"} 2"#
+            r#"drugtrace_http_requests_total{method="POST",route="/v1/gate/sale",status="200"} 3"#
         ),
         "{text}"
     );
@@ -767,14 +773,14 @@ async fn metrics_count_requests_decisions_and_gate_groups() {
         text.contains(r#"drugtrace_http_request_seconds_bucket{le="#),
         "{text}"
     );
-    // The two sales came one after the other: two groups of one request, each judged and
-    // committed once.
+    // The three sales came one after the other: three groups of one request, each judged
+    // and committed once.
     for line in [
-        "drugtrace_gate_group_requests_sum 2.0",
-        "drugtrace_gate_group_requests_count 2",
-        "drugtrace_gate_group_wait_seconds_count 2",
-        "drugtrace_gate_group_judge_seconds_count 2",
-        "drugtrace_gate_group_commit_seconds_count 2",
+        "drugtrace_gate_group_requests_sum 3.0",
+        "drugtrace_gate_group_requests_count 3",
+        "drugtrace_gate_group_wait_seconds_count 3",
+        "drugtrace_gate_group_judge_seconds_count 3",
+        "drugtrace_gate_group_commit_seconds_count 3",
     ] {
         assert!(text.lines().any(|l| l == line), "no `{line}` in {text}");
     }
