@@ -1,22 +1,10 @@
--- Patient queries for wrk: codes from CODES_FILE, each request another line (line n * 7919,
--- mod the list's length, for request number n). The requests of all threads are numbered
--- in one sequence (thread t of DT_THREADS sends numbers t, t + DT_THREADS, ...), so that the
--- threads do not ask for the same codes at once. DT_THREADS must be wrk's -t.
+-- Patient queries for wrk: codes from CODES_FILE, request number n asking for line
+-- n * 7919 (mod the list's length). Requests are numbered across threads (numbering.lua;
+-- DT_THREADS must be wrk's -t), so that the threads do not ask for the same codes at once.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local next_number = dofile(here .. "numbering.lua")
 local codes = {}
 for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
-local threads = tonumber(os.getenv("DT_THREADS") or "1")
--- In wrk's main state: numbers the threads (see gate.lua).
-local started = 0
-function setup(thread)
-  if started >= threads then
-    error(string.format("wrk started more than DT_THREADS=%d threads", threads))
-  end
-  thread:set("thread_number", started)
-  started = started + 1
-end
-local sent = 0
 function request()
-  local n = sent * threads + thread_number
-  sent = sent + 1
-  return wrk.format("GET", "/v1/codes/" .. codes[(n * 7919) % #codes + 1])
+  return wrk.format("GET", "/v1/codes/" .. codes[(next_number(0) * 7919) % #codes + 1])
 end

@@ -102,26 +102,30 @@ impl Default for Metrics {
             judging: seconds(),
             committing: seconds(),
         };
-        registry.register(
-            "gate_group_requests",
-            "Sale requests judged together in one gate group",
-            gate.group_requests.clone(),
-        );
-        registry.register(
-            "gate_group_wait_seconds",
-            "How long the oldest request of a gate group waited before the group was judged",
-            gate.waited.clone(),
-        );
-        registry.register(
-            "gate_group_judge_seconds",
-            "Judging one gate group: reading its packs' states and deciding its sales",
-            gate.judging.clone(),
-        );
-        registry.register(
-            "gate_group_commit_seconds",
-            "Committing one gate group, until it is durable or has failed",
-            gate.committing.clone(),
-        );
+        for (name, help, histogram) in [
+            (
+                "gate_group_requests",
+                "Sale requests judged together in one gate group",
+                &gate.group_requests,
+            ),
+            (
+                "gate_group_wait_seconds",
+                "How long the oldest request of a gate group waited before the group was judged",
+                &gate.waited,
+            ),
+            (
+                "gate_group_judge_seconds",
+                "Judging one gate group: reading its packs' states and deciding its sales",
+                &gate.judging,
+            ),
+            (
+                "gate_group_commit_seconds",
+                "Committing one gate group, until it is durable or has failed",
+                &gate.committing,
+            ),
+        ] {
+            registry.register(name, help, histogram.clone());
+        }
         let replayed = Counter::default();
         registry.register(
             "gate_replays",
