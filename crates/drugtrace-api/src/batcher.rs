@@ -163,15 +163,7 @@ fn run<S: Store + Sync + 'static>(inner: Weak<Inner<S>>, msgs: Receiver<Msg>, tx
         committers.push(jobs);
     }
     drop(tx);
-    let mut st = Pipeline {
-        queue: VecDeque::new(),
-        next_seq: 0,
-        in_flight: HashMap::new(),
-        busy: HashSet::new(),
-        free: (0..width).collect(),
-        on_committer: HashMap::new(),
-        held: false,
-    };
+    let mut st = Pipeline::new(width);
     let mut next_group = 0u64;
     loop {
         if !st.can_judge() {
@@ -260,6 +252,19 @@ struct Pipeline {
 }
 
 impl Pipeline {
+    /// An empty pipeline with `width` committers free.
+    fn new(width: usize) -> Pipeline {
+        Pipeline {
+            queue: VecDeque::new(),
+            next_seq: 0,
+            in_flight: HashMap::new(),
+            busy: HashSet::new(),
+            free: (0..width).collect(),
+            on_committer: HashMap::new(),
+            held: false,
+        }
+    }
+
     /// Until when the requests waiting gather for a bigger group: while a group is in
     /// flight, fewer than [`GATHER_REQUESTS`] wait until [`GATHER_WAIT`] after the oldest
     /// arrived. None when they go now.
@@ -501,15 +506,7 @@ mod tests {
     /// A pipeline of four committers with `queued` requests waiting, the oldest arrived at
     /// `at`, and `in_flight` groups being committed.
     fn pipeline(queued: usize, at: Instant, in_flight: u64) -> Pipeline {
-        let mut p = Pipeline {
-            queue: VecDeque::new(),
-            next_seq: 0,
-            in_flight: HashMap::new(),
-            busy: HashSet::new(),
-            free: vec![0, 1, 2, 3],
-            on_committer: HashMap::new(),
-            held: false,
-        };
+        let mut p = Pipeline::new(4);
         for n in 0..queued {
             p.queue.push_back(Queued {
                 seq: n as u64,
