@@ -8,3 +8,4 @@ for line in io.lines(os.getenv("CODES_FILE")) do codes[#codes + 1] = line end
 function request()
   return wrk.format("GET", "/v1/codes/" .. codes[(next_number(0) * 7919) % #codes + 1])
 end
+script_loaded = true

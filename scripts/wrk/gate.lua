@@ -24,3 +24,4 @@ function request()
   return wrk.format("POST", "/v1/gate/sale",
     { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key }, body)
 end
+script_loaded = true

@@ -6,8 +6,17 @@
 local threads = tonumber(os.getenv("DT_THREADS") or "1")
 -- In wrk's main state: numbers the threads. Each thread's own state gets its number as the
 -- global `thread_number` (a global: `thread:set` sets globals, which a local would hide).
+-- An error here stops wrk; one while a script loads does not (wrk prints it and goes on
+-- sending `GET /`), so the checks are made here, and a script that loads sets the global
+-- `script_loaded` last.
 local started = 0
 function setup(thread)
+  if not script_loaded then
+    error("the script did not load (its error is above)")
+  end
+  if threads == nil or threads < 1 or threads % 1 ~= 0 then
+    error(string.format("DT_THREADS=%s is not a count of threads", os.getenv("DT_THREADS")))
+  end
   if started >= threads then
     error(string.format("wrk started more than DT_THREADS=%d threads", threads))
   end
