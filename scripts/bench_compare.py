@@ -692,17 +692,21 @@ def duckdb_run(warehouse: Path, sql_files: list[Path], repeats: int = 3) -> dict
         con.execute(f"CREATE VIEW movements AS SELECT * FROM read_parquet('{warehouse / 'movements.parquet'}')")
     # The views the engine gives every session (drugtrace-analytics/views), each a CREATE
     # VIEW; one may read another, so they are created in rounds until none is left.
-    pending = [duckdb_dialect(v.read_text()).strip().rstrip(";") for v in sorted(VIEWS.glob("*.sql"))]
+    pending = {v.name: duckdb_dialect(v.read_text()).strip().rstrip(";") for v in sorted(VIEWS.glob("*.sql"))}
     while pending:
-        left = []
-        for v in pending:
+        failed = {}
+        for name, sql in pending.items():
             try:
-                con.execute(v)
-            except Exception:
-                left.append(v)
-        if len(left) == len(pending):
-            break  # the models that read them fail, each with its own error
-        pending = left
+                con.execute(sql)
+            except Exception as e:
+                failed[name] = str(e).splitlines()[0]
+        if len(failed) == len(pending):
+            # No view could be made this round: say why, since the models reading them only
+            # report the view missing.
+            for name, error in failed.items():
+                print(f"duckdb: view {name} not created (a model reading it fails): {error}", file=sys.stderr)
+            break
+        pending = {name: pending[name] for name in failed}
     out = {}
     for f in sql_files:
         sql = duckdb_dialect(f.read_text()).strip().rstrip(";")
